@@ -1,0 +1,55 @@
+//! # rumpsp-protocol
+//!
+//! The wire layer of NetBSD's rump_sp ("sysproxy") protocol, version 0.4,
+//! byte-compatible with `librumpuser`/`librumpclient`.
+//!
+//! This crate is sans-IO: it opens no sockets, reads no clocks and draws no
+//! random numbers. It turns bytes into typed frames and back; the tokio
+//! adapters, the sessions and the kernel live elsewhere.
+//!
+//! * [`header`]: the 24-byte frame header.
+//! * [`frame`]: one [`Message`] enum for every frame, one module per frame kind.
+//! * [`decoder`]: incremental framing with size limits checked before allocation.
+//! * [`banner`]: the `RUMPSP-0.4-…` greeting line.
+//! * [`url`]: `tcp://`, `unix://` and `tcp6://` server URLs with the reference's rules.
+//! * [`args`]: syscall argument slots, PAD slots included.
+//! * [`abi`]: the data model (LP64 little-endian) every layout depends on.
+//!
+//! ```
+//! use rumpsp_protocol::{Abi, Frame, FrameDecoder, Message, SyscallReq};
+//!
+//! let getpid = Frame::new(2, Message::Syscall(SyscallReq { sysnum: 20, args: &[] }));
+//! let bytes = getpid.to_vec(Abi::Lp64Le);
+//! let mut dec = FrameDecoder::default();
+//! dec.feed(&bytes[..10]);
+//! assert!(dec.next_frame().unwrap().is_none()); // need more
+//! dec.feed(&bytes[10..]);
+//! let raw = dec.next_frame().unwrap().unwrap();
+//! assert_eq!(raw.frame(Abi::Lp64Le).unwrap(), getpid);
+//! ```
+
+pub mod abi;
+pub mod args;
+pub mod banner;
+pub mod codes;
+pub mod decoder;
+pub mod error;
+pub mod frame;
+pub mod header;
+pub mod limits;
+pub mod url;
+
+pub use abi::Abi;
+pub use args::{ArgsBuilder, SyscallArgs};
+pub use banner::{Banner, ReceivedBanner};
+pub use codes::{Class, ErrorCode, HandshakeKind, MsgType};
+pub use decoder::{frame_all, split_frame, FrameDecoder, RawFrame, Split};
+pub use error::{DecodeError, FrameError, MessageError};
+pub use frame::{
+    AnonmmapReq, AnonmmapResp, CopyinKind, CopyinReq, CopyinResp, CopyoutKind, CopyoutReq,
+    ErrorFrame, Frame, Handshake, HandshakeResp, Message, PreforkCookie, PreforkReq, PreforkResp,
+    Raise, SyscallReq, SyscallResp,
+};
+pub use header::{Header, HEADER_LEN};
+pub use limits::FrameLimits;
+pub use url::{parse_url, ServerAddr};
