@@ -37,6 +37,7 @@ pub mod error;
 pub mod frame;
 pub mod header;
 pub mod limits;
+pub mod netbsd;
 pub mod url;
 
 pub use abi::Abi;

@@ -5,7 +5,7 @@ use rumpsp_protocol::*;
 
 /// Parses the spec's notation: hex bytes separated by spaces and `|`.
 fn hex(s: &str) -> Vec<u8> {
-    s.split(|c: char| c == ' ' || c == '|')
+    s.split([' ', '|'])
         .filter(|t| !t.is_empty())
         .map(|t| u8::from_str_radix(t, 16).expect("hex byte"))
         .collect()
