@@ -97,24 +97,29 @@ fn require_empty(what: &'static str, body: &[u8]) -> Result<(), MessageError> {
     Ok(())
 }
 
+/// An ERROR frame: type 0, no body, the code in `u`.
+fn error_frame(h: &Header, body: &[u8]) -> Result<ErrorFrame, MessageError> {
+    if h.ty != 0 {
+        return Err(MessageError::NonZeroField {
+            what: "ERROR",
+            field: "type",
+            value: u32::from(h.ty),
+        });
+    }
+    require_empty("ERROR", body)?;
+    Ok(ErrorFrame {
+        code: ErrorCode::from_u32(h.word),
+    })
+}
+
 impl<'a> Message<'a> {
     /// Decodes a body under its header. `body` must be the `len - 24` bytes that follow it.
     pub fn decode(h: &Header, body: &'a [u8], abi: Abi) -> Result<Message<'a>, MessageError> {
         let class =
             Class::from_u16(h.class).ok_or(MessageError::UnknownClass { class: h.class })?;
         if class == Class::Error {
-            // ERROR frames carry type 0 and no body.
-            if h.ty != 0 {
-                return Err(MessageError::NonZeroField {
-                    what: "ERROR",
-                    field: "type",
-                    value: u32::from(h.ty),
-                });
-            }
-            require_empty("ERROR", body)?;
-            return Ok(Message::Error(ErrorFrame {
-                code: ErrorCode::from_u32(h.word),
-            }));
+            // ERROR frames carry type 0, which must not be read as HANDSHAKE.
+            return error_frame(h, body).map(Message::Error);
         }
         let ty = MsgType::from_u16(h.ty).ok_or(MessageError::UnknownType {
             class: class.name(),
@@ -175,7 +180,7 @@ impl<'a> Message<'a> {
                     }
                 }
             }
-            (Class::Error, _) => unreachable!("handled above"),
+            (Class::Error, _) => Message::Error(error_frame(h, body)?),
         })
     }
 
