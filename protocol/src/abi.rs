@@ -55,7 +55,7 @@ impl Abi {
     }
 
     /// Reads a `size_t`/pointer-sized unsigned word. `bytes` must hold at least `word_size()` bytes.
-    pub(crate) fn read_word(self, bytes: &[u8]) -> Option<u64> {
+    pub fn read_word(self, bytes: &[u8]) -> Option<u64> {
         match self {
             Abi::Lp64Le => Some(u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?)),
         }
@@ -69,7 +69,7 @@ impl Abi {
     }
 
     /// Reads an `i32` at the start of `bytes`.
-    pub(crate) fn read_i32(self, bytes: &[u8]) -> Option<i32> {
+    pub fn read_i32(self, bytes: &[u8]) -> Option<i32> {
         match self {
             Abi::Lp64Le => Some(i32::from_le_bytes(bytes.get(..4)?.try_into().ok()?)),
         }

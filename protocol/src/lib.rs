@@ -36,8 +36,10 @@ pub mod decoder;
 pub mod error;
 pub mod frame;
 pub mod header;
+pub mod kernel;
 pub mod limits;
 pub mod netbsd;
+pub mod server;
 pub mod url;
 
 pub use abi::Abi;

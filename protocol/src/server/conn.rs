@@ -1,0 +1,121 @@
+//! Per-connection state: the handshake state machine, outstanding syscalls and
+//! the bytes queued for the client.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+
+use crate::abi::Abi;
+use crate::codes::ErrorCode;
+use crate::decoder::FrameDecoder;
+use crate::frame::{ErrorFrame, Frame, Message};
+use crate::kernel::{CallMemory, MemRequest, Pid};
+
+/// Where a connection is in its life (spec §7.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnState {
+    /// Banner sent, no handshake yet.
+    New,
+    /// Handshaken: serving `pid`.
+    Running {
+        /// The client's process.
+        pid: Pid,
+    },
+    /// Shut down by the server: queued output is flushed, then the socket is closed;
+    /// further input is ignored.
+    Closing,
+}
+
+/// A syscall that has not been answered yet.
+#[derive(Debug, Clone)]
+pub struct PendingCall {
+    /// NetBSD syscall number.
+    pub sysnum: u32,
+    /// The argument block, padded with zero slots to the syscall's declared size.
+    pub args: Bytes,
+    /// Client memory fetched so far.
+    pub mem: CallMemory,
+    /// The server request (reqno, what) whose answer the call waits for.
+    pub awaiting: Option<(u64, MemRequest)>,
+    /// The kernel reported the call blocked.
+    pub blocked: bool,
+}
+
+/// An EXEC handshake waiting for the connection's syscalls to finish.
+#[derive(Debug, Clone)]
+pub struct PendingExec {
+    /// Reqno of the EXEC handshake.
+    pub reqno: u64,
+    /// The new program name (raw body).
+    pub name: Vec<u8>,
+}
+
+/// One client connection.
+#[derive(Debug)]
+pub struct Conn {
+    /// Handshake state.
+    pub state: ConnState,
+    /// Incoming bytes not yet framed.
+    pub decoder: FrameDecoder,
+    /// The server's request counter (COPYIN/COPYINSTR/ANONMMAP/COPYOUT).
+    pub next_server_reqno: u64,
+    /// Outstanding syscalls by the client's reqno.
+    pub calls: BTreeMap<u64, PendingCall>,
+    /// Server reqno → client reqno of the call waiting for that answer.
+    pub waiting: BTreeMap<u64, u64>,
+    /// An exec in progress.
+    pub exec: Option<PendingExec>,
+    /// Bytes to send.
+    pub out: Vec<u8>,
+}
+
+impl Conn {
+    /// A fresh connection whose banner is already queued.
+    pub fn new(decoder: FrameDecoder, banner: &[u8]) -> Conn {
+        Conn {
+            state: ConnState::New,
+            decoder,
+            next_server_reqno: 0,
+            calls: BTreeMap::new(),
+            waiting: BTreeMap::new(),
+            exec: None,
+            out: banner.to_vec(),
+        }
+    }
+
+    /// The process served, once handshaken.
+    pub fn pid(&self) -> Option<Pid> {
+        match self.state {
+            ConnState::Running { pid } => Some(pid),
+            _ => None,
+        }
+    }
+
+    /// Queues a frame.
+    pub fn send(&mut self, frame: Frame<'_>) {
+        frame.encode(Abi::Lp64Le, &mut self.out);
+    }
+
+    /// Queues an ERROR frame answering `reqno`.
+    pub fn send_error(&mut self, reqno: u64, code: ErrorCode) {
+        self.send(Frame::new(reqno, Message::Error(ErrorFrame { code })));
+    }
+
+    /// Queues an ERROR frame and shuts the connection down after it.
+    pub fn fail(&mut self, reqno: u64, code: ErrorCode) {
+        self.send_error(reqno, code);
+        self.close();
+    }
+
+    /// Shuts the connection down once queued output is flushed.
+    pub fn close(&mut self) {
+        self.state = ConnState::Closing;
+    }
+
+    /// Takes the next server reqno.
+    pub fn take_reqno(&mut self) -> u64 {
+        let r = self.next_server_reqno;
+        self.next_server_reqno = r.wrapping_add(1);
+        r
+    }
+}

@@ -1,0 +1,34 @@
+//! The limits a server enforces on its peers.
+
+use crate::limits::FrameLimits;
+
+/// Server-wide and per-connection limits. Every one of them has a test that crosses it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// Frame size limits, checked before a body is buffered.
+    pub frame: FrameLimits,
+    /// Connections served at once; one more is accepted and closed without a banner
+    /// (as the reference does past its 255 slots).
+    pub max_connections: usize,
+    /// Syscalls outstanding on one connection; one more is answered ERROR TRYAGAIN.
+    pub max_outstanding: usize,
+    /// Unredeemed preforks kept server-wide; past it the oldest is discarded.
+    pub max_preforks: usize,
+    /// Client memory bytes one syscall may hold; a request past it is a fault (EFAULT).
+    pub max_call_memory: u64,
+    /// Bytes queued for one client before it is disconnected as too slow a reader.
+    pub max_pending_output: usize,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        ServerLimits {
+            frame: FrameLimits::default(),
+            max_connections: 16 * 1024,
+            max_outstanding: 256,
+            max_preforks: 1024,
+            max_call_memory: 64 << 20,
+            max_pending_output: 128 << 20,
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! The sans-IO rump_sp server: [`ServerCore`] holds every connection's state,
+//! the prefork table and a [`crate::kernel::Kernel`], and is driven by plain
+//! calls (accept, receive bytes, take output, disconnect).
+
+mod conn;
+mod cookies;
+mod core;
+mod limits;
+
+pub use self::conn::ConnState;
+pub use self::cookies::{CookieSource, SeededCookies};
+pub use self::core::{Accept, ConnId, Output, ServerCore};
+pub use self::limits::ServerLimits;
