@@ -1,4 +1,556 @@
 //! # rumpsp-sim-kernel
 //!
-//! The deterministic simulated NetBSD kernel (issue 3) will live here. Nothing
-//! is implemented yet; the crate exists so the workspace has its final shape.
+//! A deterministic simulated NetBSD kernel that answers rump_sp syscalls with
+//! NetBSD's ABI (numbers, argument slots, errno values, struct layouts,
+//! sysctl), as a rump kernel built with `-lrumpvfs -lrumpfs_tmpfs` does:
+//! processes with credentials and descriptor tables, a rumpfs root with tmpfs
+//! mounts, pipes, a sysctl tree, and a virtual clock.
+//!
+//! Deterministic: all state is in ordered containers, numbers come from
+//! counters, time from a virtual clock that only syscalls advance, and
+//! randomness from a seeded generator. The same seed and the same calls give
+//! byte-identical results.
+//!
+//! It implements [`rumpsp_protocol::kernel::Kernel`]: calls are resumable,
+//! read client memory through a cursor, and change state only once everything
+//! they need is in hand.
+
+pub mod clock;
+pub mod consts;
+pub mod proc;
+pub mod structs;
+pub mod sys;
+pub mod sysctl;
+pub mod vfs;
+
+use rumpsp_protocol::kernel::{
+    CallMemory, Kernel, MemError, MemRequest, MemoryCursor, Pid, ProcessError, SyscallDone,
+    SyscallStep,
+};
+use rumpsp_protocol::SyscallArgs;
+
+use clock::{Clock, Rng};
+use consts::*;
+use proc::{comm_from, Fd, FileKind, Process, Tables};
+use vfs::{Cred, Vfs};
+
+/// What the simulated machine looks like.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimConfig {
+    /// Seeds every random value (kern.urandom, kern.arandom).
+    pub seed: u64,
+    /// kern.hostname at boot.
+    pub hostname: String,
+    /// CLOCK_REALTIME at boot, in seconds since the epoch.
+    pub boot_realtime: i64,
+    /// The most processes at once.
+    pub max_procs: usize,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            seed: 0,
+            hostname: "rump-00001.rumpsp".into(),
+            boot_realtime: 1_764_000_000,
+            max_procs: 4096,
+        }
+    }
+}
+
+/// Why a syscall handler stopped before finishing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// Fail with this NetBSD errno (copyouts already made are kept).
+    Errno(i32),
+    /// Needs client memory first.
+    Need(MemRequest),
+    /// Must wait.
+    Blocked,
+}
+
+impl From<MemError> for Stop {
+    fn from(e: MemError) -> Stop {
+        match e {
+            MemError::Need(r) => Stop::Need(r),
+            MemError::Fault => Stop::Errno(EFAULT),
+        }
+    }
+}
+
+/// A handler's result: the two return values.
+pub type SysResult = Result<(i64, i64), Stop>;
+
+/// Everything one execution of a syscall handler works with.
+pub struct Ctx<'m, 'a> {
+    /// The calling process.
+    pub pid: Pid,
+    /// The argument block.
+    pub args: SyscallArgs<'a>,
+    /// Client memory.
+    pub mem: MemoryCursor<'m>,
+    /// Copyouts and signals so far.
+    pub out: SyscallDone,
+}
+
+impl Ctx<'_, '_> {
+    /// Int argument `i` (missing slots are zero).
+    pub fn int(&self, i: usize) -> i32 {
+        self.args.int(i).unwrap_or(0)
+    }
+
+    /// Full-width argument `i` (pointer, size_t, off_t).
+    pub fn word(&self, i: usize) -> u64 {
+        self.args.word(i).unwrap_or(0)
+    }
+
+    /// Copies `len` bytes in from `addr` (EFAULT for a NULL pointer).
+    pub fn copyin(&mut self, addr: u64, len: u64) -> Result<Vec<u8>, Stop> {
+        if addr == 0 && len > 0 {
+            return Err(Stop::Errno(EFAULT));
+        }
+        Ok(self.mem.copyin(addr, len)?.to_vec())
+    }
+
+    /// Copies a NUL-terminated string of at most `max` bytes in (without the NUL);
+    /// ENAMETOOLONG when no NUL fits.
+    pub fn copyinstr(&mut self, addr: u64, max: u64) -> Result<Vec<u8>, Stop> {
+        if addr == 0 {
+            return Err(Stop::Errno(EFAULT));
+        }
+        if max == 0 {
+            return Err(Stop::Errno(ENAMETOOLONG));
+        }
+        let s = self.mem.copyinstr(addr, max)?;
+        match s.iter().position(|&b| b == 0) {
+            Some(n) => Ok(s[..n].to_vec()),
+            None => Err(Stop::Errno(ENAMETOOLONG)),
+        }
+    }
+
+    /// A path argument (MAXPATHLEN including the NUL).
+    pub fn path(&mut self, i: usize) -> Result<Vec<u8>, Stop> {
+        let p = self.word(i);
+        self.copyinstr(p, MAXPATHLEN)
+    }
+
+    /// Queues a copyout (nothing for an empty buffer).
+    pub fn copyout(&mut self, addr: u64, data: Vec<u8>) -> Result<(), Stop> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        if addr == 0 {
+            return Err(Stop::Errno(EFAULT));
+        }
+        self.out.copyouts.push((addr, data));
+        Ok(())
+    }
+}
+
+/// Shorthand for failing with an errno.
+pub fn err<T>(errno: i32) -> Result<T, Stop> {
+    Err(Stop::Errno(errno))
+}
+
+/// The simulated kernel.
+#[derive(Debug, Clone)]
+pub struct SimKernel {
+    /// The configuration it booted with.
+    pub config: SimConfig,
+    /// Processes, open files, pipes.
+    pub t: Tables,
+    /// File systems.
+    pub vfs: Vfs,
+    /// Virtual time.
+    pub clock: Clock,
+    /// Seeded randomness.
+    pub rng: Rng,
+    /// The sysctl tree.
+    pub sysctl: sysctl::Tree,
+    generation: u64,
+    shutdown: bool,
+}
+
+impl Default for SimKernel {
+    fn default() -> Self {
+        SimKernel::new(SimConfig::default())
+    }
+}
+
+impl SimKernel {
+    /// Boots a kernel: pid 1 (init) with root credentials, the rumpfs root.
+    pub fn new(config: SimConfig) -> SimKernel {
+        let clock = Clock {
+            mono_ns: 0,
+            boot_realtime: config.boot_realtime,
+        };
+        let vfs = Vfs::new(clock.realtime());
+        let mut t = Tables {
+            next_pid: 2,
+            next_file: 1,
+            next_pipe: 1,
+            ..Default::default()
+        };
+        let root = vfs.root;
+        t.procs.insert(
+            1,
+            Process {
+                ppid: 0,
+                comm: b"init".to_vec(),
+                cred: Cred::default(),
+                cwd: root,
+                umask: 0o022,
+                fds: Default::default(),
+            },
+        );
+        let mut k = SimKernel {
+            rng: Rng::new(config.seed),
+            sysctl: sysctl::Tree::boot(&config.hostname),
+            config,
+            t,
+            vfs,
+            clock,
+            generation: 0,
+            shutdown: false,
+        };
+        if let Some(n) = k.vfs.nodes.get_mut(&root) {
+            n.cwd_refs += 1;
+        }
+        k
+    }
+
+    /// Something that might unblock a call changed.
+    pub fn bump(&mut self) {
+        self.generation += 1;
+    }
+
+    /// Marks the kernel as shutting down (reboot).
+    pub fn request_shutdown(&mut self) {
+        self.shutdown = true;
+        self.bump();
+    }
+
+    /// A process, or ESRCH.
+    pub fn proc(&self, pid: Pid) -> Result<&Process, Stop> {
+        self.t.procs.get(&pid).ok_or(Stop::Errno(ESRCH))
+    }
+
+    /// A process, mutably, or ESRCH.
+    pub fn proc_mut(&mut self, pid: Pid) -> Result<&mut Process, Stop> {
+        self.t.procs.get_mut(&pid).ok_or(Stop::Errno(ESRCH))
+    }
+
+    fn new_pid(&mut self) -> Result<Pid, ProcessError> {
+        if self.t.procs.len() >= self.config.max_procs {
+            return Err(ProcessError::TableFull);
+        }
+        let pid = self.t.next_pid;
+        self.t.next_pid += 1;
+        Ok(pid)
+    }
+
+    /// Adds a reference to an open file (dup, fork).
+    pub fn file_ref(&mut self, id: proc::FileId) {
+        if let Some(f) = self.t.files.get_mut(&id) {
+            f.refs += 1;
+        }
+    }
+
+    /// Drops a reference to an open file; the last one closes it.
+    pub fn file_unref(&mut self, id: proc::FileId) {
+        let Some(f) = self.t.files.get_mut(&id) else {
+            return;
+        };
+        f.refs -= 1;
+        if f.refs > 0 {
+            return;
+        }
+        let kind = f.kind;
+        self.t.files.remove(&id);
+        match kind {
+            FileKind::Node(n) => {
+                if let Some(node) = self.vfs.nodes.get_mut(&n) {
+                    node.open_refs = node.open_refs.saturating_sub(1);
+                }
+                self.vfs.maybe_free(n);
+            }
+            FileKind::PipeRead(p) => {
+                if let Some(pipe) = self.t.pipes.get_mut(&p) {
+                    pipe.readers -= 1;
+                }
+                self.drop_dead_pipe(p);
+            }
+            FileKind::PipeWrite(p) => {
+                if let Some(pipe) = self.t.pipes.get_mut(&p) {
+                    pipe.writers -= 1;
+                }
+                self.drop_dead_pipe(p);
+            }
+        }
+        self.bump();
+    }
+
+    fn drop_dead_pipe(&mut self, p: proc::PipeId) {
+        if self
+            .t
+            .pipes
+            .get(&p)
+            .is_some_and(|x| x.readers == 0 && x.writers == 0)
+        {
+            self.t.pipes.remove(&p);
+        }
+    }
+
+    /// Closes descriptor `fd` of `pid`.
+    pub fn close_fd(&mut self, pid: Pid, fd: i32) -> Result<(), Stop> {
+        let f = self
+            .proc_mut(pid)?
+            .fds
+            .remove(&fd)
+            .ok_or(Stop::Errno(EBADF))?;
+        self.file_unref(f.file);
+        Ok(())
+    }
+
+    /// Installs an open file at the lowest free descriptor.
+    pub fn install_fd(&mut self, pid: Pid, file: proc::FileId, cloexec: bool) -> Result<i32, Stop> {
+        let p = self.proc_mut(pid)?;
+        match p.lowest_free(0, OPEN_MAX) {
+            Some(fd) => {
+                p.fds.insert(fd, Fd { file, cloexec });
+                Ok(fd)
+            }
+            None => err(EMFILE),
+        }
+    }
+
+    /// Checks the kernel's invariants: every descriptor names a live open file,
+    /// every open file's reference count equals the descriptors naming it, pipe end
+    /// counts match, node open counts match and link counts of directories add up.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let mut refs: std::collections::BTreeMap<proc::FileId, u32> = Default::default();
+        for (pid, p) in &self.t.procs {
+            for (fd, e) in &p.fds {
+                if !self.t.files.contains_key(&e.file) {
+                    return Err(format!("pid {pid} fd {fd} names a closed file"));
+                }
+                *refs.entry(e.file).or_default() += 1;
+            }
+        }
+        let mut readers: std::collections::BTreeMap<proc::PipeId, u32> = Default::default();
+        let mut writers: std::collections::BTreeMap<proc::PipeId, u32> = Default::default();
+        let mut node_refs: std::collections::BTreeMap<vfs::NodeId, u32> = Default::default();
+        for (id, f) in &self.t.files {
+            if refs.get(id).copied().unwrap_or(0) != f.refs {
+                return Err(format!(
+                    "file {id} has refs {} but {} descriptors",
+                    f.refs,
+                    refs.get(id).copied().unwrap_or(0)
+                ));
+            }
+            match f.kind {
+                FileKind::PipeRead(p) => *readers.entry(p).or_default() += 1,
+                FileKind::PipeWrite(p) => *writers.entry(p).or_default() += 1,
+                FileKind::Node(n) => *node_refs.entry(n).or_default() += 1,
+            }
+        }
+        for (id, p) in &self.t.pipes {
+            let (r, w) = (
+                readers.get(id).copied().unwrap_or(0),
+                writers.get(id).copied().unwrap_or(0),
+            );
+            if (r, w) != (p.readers, p.writers) || (r == 0 && w == 0) {
+                return Err(format!(
+                    "pipe {id}: ends ({}, {}) recorded, ({r}, {w}) open",
+                    p.readers, p.writers
+                ));
+            }
+        }
+        for (id, n) in &self.vfs.nodes {
+            if node_refs.get(id).copied().unwrap_or(0) != n.open_refs {
+                return Err(format!(
+                    "node {id}: open_refs {} but {} open files",
+                    n.open_refs,
+                    node_refs.get(id).copied().unwrap_or(0)
+                ));
+            }
+            if let vfs::NodeKind::Dir { entries, .. } = &n.kind {
+                let subdirs = entries
+                    .iter()
+                    .filter(|e| self.vfs.nodes.get(&e.node).is_some_and(vfs::Node::is_dir))
+                    .count() as u32;
+                let is_root = self.vfs.mounts.values().any(|m| m.root == *id);
+                let expect = if n.nlink == 0 { 0 } else { 2 + subdirs };
+                if n.nlink != expect && !(is_root && n.nlink == 1 + subdirs) {
+                    return Err(format!(
+                        "dir node {id}: nlink {} with {subdirs} subdirectories",
+                        n.nlink
+                    ));
+                }
+                for e in entries {
+                    if !self.vfs.nodes.contains_key(&e.node) {
+                        return Err(format!(
+                            "dir node {id}: entry {:?} names a freed node",
+                            String::from_utf8_lossy(&e.name)
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Kernel for SimKernel {
+    fn spawn_guest(&mut self, comm: &[u8]) -> Result<Pid, ProcessError> {
+        let pid = self.new_pid()?;
+        let cwd = self.vfs.root;
+        if let Some(n) = self.vfs.nodes.get_mut(&cwd) {
+            n.cwd_refs += 1;
+        }
+        // fds 0, 1 and 2 on the console, as a child of init gets them.
+        let console = self
+            .vfs
+            .resolve(cwd, b"/dev/console", true, &Cred::default())
+            .ok()
+            .and_then(|r| r.node);
+        let mut fds = std::collections::BTreeMap::new();
+        if let Some(c) = console {
+            let f = self.t.new_file(FileKind::Node(c), O_RDWR);
+            if let Some(file) = self.t.files.get_mut(&f) {
+                file.refs = 3;
+            }
+            if let Some(n) = self.vfs.nodes.get_mut(&c) {
+                n.open_refs += 1;
+            }
+            for fd in 0..3 {
+                fds.insert(
+                    fd,
+                    Fd {
+                        file: f,
+                        cloexec: false,
+                    },
+                );
+            }
+        }
+        self.t.procs.insert(
+            pid,
+            Process {
+                ppid: 1,
+                comm: comm_from(comm),
+                cred: Cred::default(),
+                cwd,
+                umask: 0o022,
+                fds,
+            },
+        );
+        Ok(pid)
+    }
+
+    fn prefork(&mut self, parent: Pid) -> Result<Pid, ProcessError> {
+        let p = self
+            .t
+            .procs
+            .get(&parent)
+            .cloned()
+            .ok_or(ProcessError::NoSuchProcess(parent))?;
+        let pid = self.new_pid()?;
+        for f in p.fds.values() {
+            self.file_ref(f.file);
+        }
+        if let Some(n) = self.vfs.nodes.get_mut(&p.cwd) {
+            n.cwd_refs += 1;
+        }
+        self.t.procs.insert(pid, Process { ppid: parent, ..p });
+        Ok(pid)
+    }
+
+    fn fork_child(&mut self, intermediate: Pid) -> Result<Pid, ProcessError> {
+        let pid = self.prefork(intermediate)?;
+        // The intermediate is released: its child is re-parented to init.
+        self.exit(intermediate);
+        if let Some(p) = self.t.procs.get_mut(&pid) {
+            p.ppid = 1;
+        }
+        Ok(pid)
+    }
+
+    fn exec(&mut self, pid: Pid, comm: &[u8]) {
+        let Some(p) = self.t.procs.get_mut(&pid) else {
+            return;
+        };
+        p.comm = comm_from(comm);
+        let closing: Vec<i32> = p
+            .fds
+            .iter()
+            .filter(|(_, f)| f.cloexec)
+            .map(|(fd, _)| *fd)
+            .collect();
+        for fd in closing {
+            let _ = self.close_fd(pid, fd);
+        }
+    }
+
+    fn exit(&mut self, pid: Pid) {
+        let Some(p) = self.t.procs.remove(&pid) else {
+            return;
+        };
+        for f in p.fds.values() {
+            self.file_unref(f.file);
+        }
+        if let Some(n) = self.vfs.nodes.get_mut(&p.cwd) {
+            n.cwd_refs = n.cwd_refs.saturating_sub(1);
+        }
+        self.vfs.maybe_free(p.cwd);
+        for child in self.t.procs.values_mut() {
+            if child.ppid == pid {
+                child.ppid = 1;
+            }
+        }
+        self.bump();
+    }
+
+    fn syscall(
+        &mut self,
+        pid: Pid,
+        sysnum: u32,
+        args: SyscallArgs<'_>,
+        mem: &CallMemory,
+    ) -> SyscallStep {
+        if !self.t.procs.contains_key(&pid) {
+            return SyscallStep::Done(SyscallDone::err(ESRCH));
+        }
+        let Some(handler) = sys::handler(sysnum) else {
+            return SyscallStep::Done(SyscallDone::err(ENOSYS));
+        };
+        let mut ctx = Ctx {
+            pid,
+            args,
+            mem: mem.cursor(),
+            out: SyscallDone::default(),
+        };
+        match handler(self, &mut ctx) {
+            Ok((r0, r1)) => {
+                self.clock.advance(Clock::TICK_NS);
+                ctx.out.retval = [r0, r1];
+                SyscallStep::Done(ctx.out)
+            }
+            Err(Stop::Errno(e)) => {
+                self.clock.advance(Clock::TICK_NS);
+                ctx.out.error = e;
+                ctx.out.retval = [0, 0];
+                SyscallStep::Done(ctx.out)
+            }
+            Err(Stop::Need(r)) => SyscallStep::Need(r),
+            Err(Stop::Blocked) => SyscallStep::Blocked,
+        }
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    fn shutdown_requested(&self) -> bool {
+        self.shutdown
+    }
+}

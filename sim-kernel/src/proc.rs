@@ -1,0 +1,121 @@
+//! Processes, open files and pipes.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use rumpsp_protocol::kernel::Pid;
+
+use crate::vfs::{Cred, NodeId};
+
+/// Open-file identifier.
+pub type FileId = u64;
+/// Pipe identifier.
+pub type PipeId = u64;
+
+/// What an open file refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// A file-system node.
+    Node(NodeId),
+    /// The read end of a pipe.
+    PipeRead(PipeId),
+    /// The write end of a pipe.
+    PipeWrite(PipeId),
+}
+
+/// An open file, shared by the descriptors that dup'ed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenFile {
+    /// The object.
+    pub kind: FileKind,
+    /// O_* flags including the access mode.
+    pub flags: i32,
+    /// File offset (a directory cookie for directories).
+    pub offset: u64,
+    /// Descriptors referring to it.
+    pub refs: u32,
+}
+
+/// A descriptor slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fd {
+    /// The open file.
+    pub file: FileId,
+    /// FD_CLOEXEC.
+    pub cloexec: bool,
+}
+
+/// A process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Process {
+    /// Parent pid.
+    pub ppid: Pid,
+    /// Command name (at most 16 bytes).
+    pub comm: Vec<u8>,
+    /// Credentials.
+    pub cred: Cred,
+    /// Current directory.
+    pub cwd: NodeId,
+    /// File creation mask.
+    pub umask: u32,
+    /// Descriptor table.
+    pub fds: BTreeMap<i32, Fd>,
+}
+
+impl Process {
+    /// The lowest free descriptor at or above `from`, below `limit`.
+    pub fn lowest_free(&self, from: i32, limit: i32) -> Option<i32> {
+        (from.max(0)..limit).find(|fd| !self.fds.contains_key(fd))
+    }
+}
+
+/// A pipe buffer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pipe {
+    /// Buffered bytes.
+    pub buf: VecDeque<u8>,
+    /// Open read ends.
+    pub readers: u32,
+    /// Open write ends.
+    pub writers: u32,
+}
+
+/// `p_comm`: the name up to its first NUL, 16 significant characters.
+pub fn comm_from(name: &[u8]) -> Vec<u8> {
+    let n = name.split(|&b| b == 0).next().unwrap_or_default();
+    n[..n.len().min(16)].to_vec()
+}
+
+/// Open files, descriptors, processes and pipes together.
+#[derive(Debug, Clone, Default)]
+pub struct Tables {
+    /// Live processes.
+    pub procs: BTreeMap<Pid, Process>,
+    /// Open files.
+    pub files: BTreeMap<FileId, OpenFile>,
+    /// Pipes.
+    pub pipes: BTreeMap<PipeId, Pipe>,
+    /// Next pid.
+    pub next_pid: Pid,
+    /// Next open-file id.
+    pub next_file: FileId,
+    /// Next pipe id.
+    pub next_pipe: PipeId,
+}
+
+impl Tables {
+    /// Allocates an open file with one reference.
+    pub fn new_file(&mut self, kind: FileKind, flags: i32) -> FileId {
+        let id = self.next_file;
+        self.next_file += 1;
+        self.files.insert(
+            id,
+            OpenFile {
+                kind,
+                flags,
+                offset: 0,
+                refs: 1,
+            },
+        );
+        id
+    }
+}

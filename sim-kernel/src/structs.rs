@@ -1,0 +1,230 @@
+//! Encoders for the NetBSD structures the kernel copies out (netbsd-abi.md §5).
+
+use crate::vfs::Timespec;
+
+/// `struct stat` fields (152 bytes encoded).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stat {
+    pub dev: u64,
+    pub mode: u32,
+    pub ino: u64,
+    pub nlink: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub rdev: u64,
+    pub atime: Timespec,
+    pub mtime: Timespec,
+    pub ctime: Timespec,
+    pub birthtime: Timespec,
+    pub size: i64,
+    pub blocks: i64,
+    pub blksize: i32,
+    pub flags: u32,
+    pub gen: u32,
+}
+
+fn put_ts(b: &mut [u8], at: usize, t: Timespec) {
+    b[at..at + 8].copy_from_slice(&t.sec.to_le_bytes());
+    b[at + 8..at + 16].copy_from_slice(&t.nsec.to_le_bytes());
+}
+
+impl Stat {
+    /// The 152-byte encoding.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut b = vec![0u8; 152];
+        b[0..8].copy_from_slice(&self.dev.to_le_bytes());
+        b[8..12].copy_from_slice(&self.mode.to_le_bytes());
+        b[16..24].copy_from_slice(&self.ino.to_le_bytes());
+        b[24..28].copy_from_slice(&self.nlink.to_le_bytes());
+        b[28..32].copy_from_slice(&self.uid.to_le_bytes());
+        b[32..36].copy_from_slice(&self.gid.to_le_bytes());
+        b[40..48].copy_from_slice(&self.rdev.to_le_bytes());
+        put_ts(&mut b, 48, self.atime);
+        put_ts(&mut b, 64, self.mtime);
+        put_ts(&mut b, 80, self.ctime);
+        put_ts(&mut b, 96, self.birthtime);
+        b[112..120].copy_from_slice(&self.size.to_le_bytes());
+        b[120..128].copy_from_slice(&self.blocks.to_le_bytes());
+        b[128..132].copy_from_slice(&self.blksize.to_le_bytes());
+        b[132..136].copy_from_slice(&self.flags.to_le_bytes());
+        b[136..140].copy_from_slice(&self.gen.to_le_bytes());
+        b
+    }
+}
+
+/// One `struct dirent` record: {u64 ino, u16 reclen, u16 namlen, u8 type, name, NUL, zero padding to 8}.
+pub fn dirent(ino: u64, dtype: u8, name: &[u8]) -> Vec<u8> {
+    let reclen = (13 + name.len() + 1 + 7) & !7;
+    let mut b = vec![0u8; reclen];
+    b[0..8].copy_from_slice(&ino.to_le_bytes());
+    b[8..10].copy_from_slice(&(reclen as u16).to_le_bytes());
+    b[10..12].copy_from_slice(&(name.len() as u16).to_le_bytes());
+    b[12] = dtype;
+    b[13..13 + name.len()].copy_from_slice(name);
+    b
+}
+
+/// `struct statvfs` fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Statvfs {
+    pub flag: u64,
+    pub bsize: u64,
+    pub frsize: u64,
+    pub iosize: u64,
+    pub blocks: u64,
+    pub bfree: u64,
+    pub bavail: u64,
+    pub files: u64,
+    pub ffree: u64,
+    pub favail: u64,
+    pub fsidx: [i32; 2],
+    pub fsid: u64,
+    pub namemax: u64,
+    pub owner: u32,
+    pub fstypename: String,
+    pub mntonname: String,
+    pub mntfromname: String,
+}
+
+fn put_str(b: &mut [u8], at: usize, cap: usize, s: &str) {
+    let n = s.len().min(cap - 1);
+    b[at..at + n].copy_from_slice(&s.as_bytes()[..n]);
+}
+
+impl Statvfs {
+    /// Old layout (statvfs1/fstatvfs1/getvfsstat 356–358): 2256 bytes.
+    pub const OLD_SIZE: usize = 2256;
+    /// New layout (483–485): 3296 bytes.
+    pub const NEW_SIZE: usize = 3296;
+
+    /// Encodes in the old (`new == false`) or new layout.
+    pub fn encode(&self, new: bool) -> Vec<u8> {
+        let mut b = vec![0u8; if new { Self::NEW_SIZE } else { Self::OLD_SIZE }];
+        let words = [
+            self.flag,
+            self.bsize,
+            self.frsize,
+            self.iosize,
+            self.blocks,
+            self.bfree,
+            self.bavail,
+            0,
+            self.files,
+            self.ffree,
+            self.favail,
+            0,
+            0,
+            0,
+            0,
+            0,
+        ];
+        for (i, w) in words.iter().enumerate() {
+            b[i * 8..i * 8 + 8].copy_from_slice(&w.to_le_bytes());
+        }
+        b[128..132].copy_from_slice(&self.fsidx[0].to_le_bytes());
+        b[132..136].copy_from_slice(&self.fsidx[1].to_le_bytes());
+        b[136..144].copy_from_slice(&self.fsid.to_le_bytes());
+        b[144..152].copy_from_slice(&self.namemax.to_le_bytes());
+        b[152..156].copy_from_slice(&self.owner.to_le_bytes());
+        let (ty, on, from) = if new {
+            (192, 224, 1248)
+        } else {
+            (172, 204, 1228)
+        };
+        put_str(&mut b, ty, 32, &self.fstypename);
+        put_str(&mut b, on, 1024, &self.mntonname);
+        put_str(&mut b, from, 1024, &self.mntfromname);
+        b
+    }
+}
+
+/// A `struct timespec`.
+pub fn timespec(t: Timespec) -> Vec<u8> {
+    let mut b = vec![0u8; 16];
+    put_ts(&mut b, 0, t);
+    b
+}
+
+/// A `struct timeval` (tv_usec is an i32 followed by 4 bytes of padding).
+pub fn timeval(t: Timespec) -> Vec<u8> {
+    let mut b = vec![0u8; 16];
+    b[0..8].copy_from_slice(&t.sec.to_le_bytes());
+    b[8..12].copy_from_slice(&((t.nsec / 1000) as i32).to_le_bytes());
+    b
+}
+
+/// Reads a `struct timespec`.
+pub fn read_timespec(b: &[u8]) -> Timespec {
+    let w = |i: usize| i64::from_le_bytes(b[i..i + 8].try_into().unwrap_or([0; 8]));
+    Timespec {
+        sec: w(0),
+        nsec: w(8),
+    }
+}
+
+/// Reads a `struct timeval` as a timespec.
+pub fn read_timeval(b: &[u8]) -> Timespec {
+    let sec = i64::from_le_bytes(b[0..8].try_into().unwrap_or([0; 8]));
+    let usec = i32::from_le_bytes(b[8..12].try_into().unwrap_or([0; 4]));
+    Timespec {
+        sec,
+        nsec: i64::from(usec) * 1000,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dirent_records_match_the_fileops_capture() {
+        // fileops.jsonl: "." in /tmp/fileops.d, ino 0x96_9ec7_1ccd
+        assert_eq!(
+            dirent(0x96_9ec7_1ccd, 4, b"."),
+            [0xcd, 0x1c, 0xc7, 0x9e, 0x96, 0, 0, 0, 0x10, 0, 1, 0, 4, b'.', 0, 0]
+        );
+        let r = dirent(0x96_9ec7_1ccc, 8, b"one.txt");
+        assert_eq!(r.len(), 24);
+        assert_eq!(&r[8..13], &[24, 0, 7, 0, 8]);
+        assert_eq!(&r[13..21], b"one.txt\0");
+        assert_eq!(dirent(1, 8, &[b'x'; 26]).len(), 40);
+    }
+
+    #[test]
+    fn stat_layout() {
+        let s = Stat {
+            dev: 0xab01,
+            mode: 0o100644,
+            ino: 7,
+            nlink: 1,
+            size: 19,
+            blksize: 4096,
+            rdev: u64::MAX,
+            ..Default::default()
+        };
+        let b = s.encode();
+        assert_eq!(b.len(), 152);
+        assert_eq!(&b[0..8], &0xab01u64.to_le_bytes());
+        assert_eq!(&b[8..12], &0o100644u32.to_le_bytes());
+        assert_eq!(&b[40..48], &[0xff; 8]);
+        assert_eq!(&b[112..120], &19i64.to_le_bytes());
+        assert_eq!(&b[128..132], &4096i32.to_le_bytes());
+    }
+
+    #[test]
+    fn statvfs_layouts() {
+        let v = Statvfs {
+            bsize: 4096,
+            fstypename: "tmpfs".into(),
+            mntonname: "/tmp".into(),
+            ..Default::default()
+        };
+        let old = v.encode(false);
+        assert_eq!(old.len(), 2256);
+        assert_eq!(&old[172..178], b"tmpfs\0");
+        assert_eq!(&old[204..209], b"/tmp\0");
+        let new = v.encode(true);
+        assert_eq!(new.len(), 3296);
+        assert_eq!(&new[192..197], b"tmpfs");
+    }
+}

@@ -1,0 +1,125 @@
+//! Directory calls: __getdents30 with tmpfs directory cookies, chdir, fchdir, __getcwd.
+
+use crate::consts::*;
+use crate::proc::FileKind;
+use crate::structs::dirent;
+use crate::sys::file::{existing, fd_node};
+use crate::sys::io::file_of;
+use crate::vfs::NodeKind;
+use crate::{err, Ctx, SimKernel, Stop, SysResult};
+
+/// Cookies: 0 = ".", 1 = "..", 2 = end, 3… = entries in creation order.
+pub(crate) fn getdents(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let (fd, buf, count) = (c.int(0), c.word(1), c.word(2).min(65536));
+    let id = file_of(k, c.pid, fd)?;
+    let f = k.t.files.get(&id).cloned().ok_or(Stop::Errno(EBADF))?;
+    if f.flags & O_ACCMODE == O_WRONLY {
+        return err(EBADF);
+    }
+    let FileKind::Node(dir) = f.kind else {
+        return err(EINVAL);
+    };
+    let d = k.vfs.nodes.get(&dir).ok_or(Stop::Errno(EBADF))?;
+    let NodeKind::Dir {
+        entries, parent, ..
+    } = &d.kind
+    else {
+        return err(EINVAL);
+    };
+    let parent_ino = k.vfs.nodes.get(parent).map_or(d.ino, |p| p.ino);
+    // (cookie, ino, type, name) in listing order
+    let mut list: Vec<(u64, u64, u8, Vec<u8>)> = vec![
+        (0, d.ino, DT_DIR, b".".to_vec()),
+        (1, parent_ino, DT_DIR, b"..".to_vec()),
+    ];
+    for e in entries {
+        let n = k.vfs.nodes.get(&e.node);
+        list.push((
+            e.cookie,
+            n.map_or(0, |n| n.ino),
+            n.map_or(0, |n| n.dtype()),
+            e.name.clone(),
+        ));
+    }
+    let start = match f.offset {
+        2 => return Ok((0, 0)),
+        off => list
+            .iter()
+            .position(|x| x.0 == off)
+            .ok_or(Stop::Errno(EINVAL))?,
+    };
+    let mut used = 0u64;
+    let mut next = 2u64;
+    let mut records = Vec::new();
+    for (i, (_, ino, ty, name)) in list.iter().enumerate().skip(start) {
+        let rec = dirent(*ino, *ty, name);
+        if used + rec.len() as u64 > count {
+            next = list[i].0;
+            break;
+        }
+        used += rec.len() as u64;
+        records.push(rec);
+    }
+    if records.is_empty() {
+        return Ok((0, 0));
+    }
+    // One COPYOUT per record, as tmpfs does.
+    let mut at = buf;
+    for r in records {
+        let n = r.len() as u64;
+        c.copyout(at, r)?;
+        at += n;
+    }
+    if let Some(file) = k.t.files.get_mut(&id) {
+        file.offset = next;
+    }
+    let now = k.clock.realtime();
+    if let Some(n) = k.vfs.nodes.get_mut(&dir) {
+        n.atime = now;
+    }
+    Ok((used as i64, 0))
+}
+
+fn set_cwd(k: &mut SimKernel, pid: i32, node: crate::vfs::NodeId) -> SysResult {
+    let n = k.vfs.nodes.get(&node).ok_or(Stop::Errno(ENOENT))?;
+    if !n.is_dir() {
+        return err(ENOTDIR);
+    }
+    let cred = k.proc(pid)?.cred.clone();
+    if !k.vfs.permits(node, &cred, X_OK) {
+        return err(EACCES);
+    }
+    let old = std::mem::replace(&mut k.proc_mut(pid)?.cwd, node);
+    if let Some(n) = k.vfs.nodes.get_mut(&node) {
+        n.cwd_refs += 1;
+    }
+    if let Some(n) = k.vfs.nodes.get_mut(&old) {
+        n.cwd_refs = n.cwd_refs.saturating_sub(1);
+    }
+    k.vfs.maybe_free(old);
+    Ok((0, 0))
+}
+
+pub(crate) fn chdir(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let path = c.path(0)?;
+    let node = existing(k, c.pid, AT_FDCWD, &path, true)?;
+    set_cwd(k, c.pid, node)
+}
+
+pub(crate) fn fchdir(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let node = fd_node(k, c.pid, c.int(0))?;
+    set_cwd(k, c.pid, node)
+}
+
+pub(crate) fn getcwd(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let (buf, len) = (c.word(0), c.word(1));
+    let cwd = k.proc(c.pid)?.cwd;
+    let mut path = k.vfs.path_of(cwd);
+    path.push(0);
+    if len < 2 || (path.len() as u64) > len {
+        return err(ERANGE);
+    }
+    let n = path.len() as i64;
+    c.copyout(buf, path)?;
+    Ok((n, 0))
+}

@@ -1,0 +1,843 @@
+//! Path calls: open, create, link, unlink, rename, mkdir, rmdir, symlinks,
+//! stat, access, chmod, chown, truncate and the utimes family.
+
+use crate::consts::*;
+use crate::proc::FileKind;
+use crate::structs::{read_timespec, read_timeval};
+use crate::sys::io::{file_of, node_stat, set_size};
+use crate::vfs::{Cred, FsType, NodeId, NodeKind, Resolved, Timespec};
+use crate::{err, Ctx, SimKernel, Stop, SysResult};
+
+/// The directory a relative path starts from: the cwd, or the directory open as `dirfd`.
+pub(crate) fn start_dir(k: &SimKernel, pid: i32, dirfd: i32, path: &[u8]) -> Result<NodeId, Stop> {
+    let p = k.proc(pid)?;
+    if dirfd == AT_FDCWD || path.first() == Some(&b'/') {
+        return Ok(p.cwd);
+    }
+    let id = file_of(k, pid, dirfd)?;
+    match k.t.files.get(&id).map(|f| f.kind) {
+        Some(FileKind::Node(n)) if k.vfs.nodes.get(&n).is_some_and(|x| x.is_dir()) => Ok(n),
+        _ => err(ENOTDIR),
+    }
+}
+
+/// Resolves a path for `pid`.
+pub(crate) fn lookup(
+    k: &SimKernel,
+    pid: i32,
+    dirfd: i32,
+    path: &[u8],
+    follow: bool,
+) -> Result<Resolved, Stop> {
+    let start = start_dir(k, pid, dirfd, path)?;
+    let cred = k.proc(pid)?.cred.clone();
+    k.vfs
+        .resolve(start, path, follow, &cred)
+        .map_err(Stop::Errno)
+}
+
+/// An existing node for a path.
+pub(crate) fn existing(
+    k: &SimKernel,
+    pid: i32,
+    dirfd: i32,
+    path: &[u8],
+    follow: bool,
+) -> Result<NodeId, Stop> {
+    lookup(k, pid, dirfd, path, follow)?
+        .node
+        .ok_or(Stop::Errno(ENOENT))
+}
+
+fn cred(k: &SimKernel, pid: i32) -> Result<Cred, Stop> {
+    Ok(k.proc(pid)?.cred.clone())
+}
+
+fn readonly(k: &SimKernel, node: NodeId) -> bool {
+    k.vfs
+        .mount_of(node)
+        .is_some_and(|m| m.flags & MNT_RDONLY != 0)
+}
+
+/// Checks that `cred` may add or remove entries in `dir`.
+fn may_modify_dir(k: &SimKernel, dir: NodeId, cred: &Cred) -> Result<(), Stop> {
+    if readonly(k, dir) {
+        return err(EROFS);
+    }
+    if !k.vfs.permits(dir, cred, W_OK | X_OK) {
+        return err(EACCES);
+    }
+    Ok(())
+}
+
+/// The sticky-directory rule for removing or renaming `node` out of `dir`.
+fn sticky_ok(k: &SimKernel, dir: NodeId, node: NodeId, cred: &Cred) -> bool {
+    let (Some(d), Some(n)) = (k.vfs.nodes.get(&dir), k.vfs.nodes.get(&node)) else {
+        return false;
+    };
+    cred.is_root() || d.perm & S_ISTXT == 0 || cred.euid == n.uid || cred.euid == d.uid
+}
+
+fn name_ok(k: &SimKernel, dir: NodeId, name: &[u8]) -> Result<(), Stop> {
+    let max = match k.vfs.fstype(dir) {
+        FsType::Tmpfs => TMPFS_NAME_MAX,
+        FsType::Rumpfs => RUMPFS_NAME_MAX,
+    };
+    if name.len() > max {
+        return err(ENAMETOOLONG);
+    }
+    Ok(())
+}
+
+/// Creates and links a node in `dir`; checks the tmpfs node limit.
+fn create(
+    k: &mut SimKernel,
+    dir: NodeId,
+    name: &[u8],
+    kind: NodeKind,
+    perm: u32,
+    cred: &Cred,
+) -> Result<NodeId, Stop> {
+    let now = k.clock.realtime();
+    let d = k.vfs.nodes.get(&dir).ok_or(Stop::Errno(ENOENT))?;
+    let (mount, gid) = (d.mount, d.gid);
+    let m = k.vfs.mounts.get(&mount).ok_or(Stop::Errno(EIO))?;
+    if m.nodes_max > 0 && m.nodes_used >= m.nodes_max {
+        return err(ENOSPC);
+    }
+    let is_dir = matches!(kind, NodeKind::Dir { .. });
+    let node = k.vfs.alloc(mount, kind, perm, cred.euid, gid, now);
+    if is_dir {
+        if let Some(n) = k.vfs.nodes.get_mut(&node) {
+            n.nlink = 1;
+        }
+    }
+    k.vfs.link(dir, name, node);
+    if let Some(d) = k.vfs.nodes.get_mut(&dir) {
+        d.mtime = now;
+        d.ctime = now;
+    }
+    Ok(node)
+}
+
+fn do_open(
+    k: &mut SimKernel,
+    c: &mut Ctx<'_, '_>,
+    dirfd: i32,
+    path: Vec<u8>,
+    flags: i32,
+    mode: u32,
+) -> SysResult {
+    let flags = flags & !O_SEARCH;
+    if flags & O_ACCMODE == O_ACCMODE {
+        return err(EINVAL);
+    }
+    let cr = cred(k, c.pid)?;
+    let follow = flags & O_NOFOLLOW == 0 && flags & (O_CREAT | O_EXCL) != (O_CREAT | O_EXCL);
+    let r = lookup(k, c.pid, dirfd, &path, follow)?;
+    let wants_write = flags & O_ACCMODE != 0 || flags & O_TRUNC != 0;
+    let node = match r.node {
+        None => {
+            if flags & O_CREAT == 0 {
+                return err(ENOENT);
+            }
+            if r.trailing_slash {
+                return err(EISDIR);
+            }
+            name_ok(k, r.parent, &r.name)?;
+            may_modify_dir(k, r.parent, &cr)?;
+            let umask = k.proc(c.pid)?.umask;
+            let perm = (mode & !umask) & ALLPERMS & !S_ISTXT;
+            create(k, r.parent, &r.name, NodeKind::File(Vec::new()), perm, &cr)?
+        }
+        Some(n) => {
+            if flags & O_CREAT != 0 && flags & O_EXCL != 0 {
+                return err(EEXIST);
+            }
+            let nd = k.vfs.nodes.get(&n).ok_or(Stop::Errno(ENOENT))?;
+            if matches!(nd.kind, NodeKind::Symlink(_)) {
+                return err(EFTYPE);
+            }
+            if flags & O_DIRECTORY != 0 && !nd.is_dir() {
+                return err(ENOTDIR);
+            }
+            if nd.is_dir() && wants_write {
+                return err(EISDIR);
+            }
+            let mut want = 0;
+            if flags & O_ACCMODE != O_WRONLY {
+                want |= R_OK;
+            }
+            if wants_write {
+                want |= W_OK;
+            }
+            if !k.vfs.permits(n, &cr, want) {
+                return err(EACCES);
+            }
+            if wants_write && readonly(k, n) {
+                return err(EROFS);
+            }
+            if flags & O_TRUNC != 0
+                && matches!(nd.kind, NodeKind::File(_))
+                && flags & O_ACCMODE != 0
+            {
+                set_size(k, n, 0)?;
+            }
+            n
+        }
+    };
+    let kept = (flags & O_ACCMODE) | (flags & SETFL_MASK);
+    let file = k.t.new_file(FileKind::Node(node), kept);
+    if let Some(n) = k.vfs.nodes.get_mut(&node) {
+        n.open_refs += 1;
+    }
+    match k.install_fd(c.pid, file, flags & O_CLOEXEC != 0) {
+        Ok(fd) => Ok((i64::from(fd), 0)),
+        Err(e) => {
+            k.file_unref(file);
+            Err(e)
+        }
+    }
+}
+
+pub(crate) fn open(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let path = c.path(0)?;
+    let (flags, mode) = (c.int(1), c.int(2) as u32);
+    do_open(k, c, AT_FDCWD, path, flags, mode)
+}
+
+pub(crate) fn openat(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let dirfd = c.int(0);
+    let path = c.path(1)?;
+    let (flags, mode) = (c.int(2), c.int(3) as u32);
+    do_open(k, c, dirfd, path, flags, mode)
+}
+
+fn do_mkdir(
+    k: &mut SimKernel,
+    c: &mut Ctx<'_, '_>,
+    dirfd: i32,
+    path: Vec<u8>,
+    mode: u32,
+) -> SysResult {
+    let cr = cred(k, c.pid)?;
+    let r = lookup(k, c.pid, dirfd, &path, false)?;
+    if r.node.is_some() {
+        return err(EEXIST);
+    }
+    name_ok(k, r.parent, &r.name)?;
+    may_modify_dir(k, r.parent, &cr)?;
+    let umask = k.proc(c.pid)?.umask;
+    let perm = (mode & 0o777) & !umask;
+    create(
+        k,
+        r.parent,
+        &r.name,
+        NodeKind::Dir {
+            entries: vec![],
+            next_cookie: 3,
+            parent: r.parent,
+        },
+        perm,
+        &cr,
+    )?;
+    Ok((0, 0))
+}
+
+pub(crate) fn mkdir(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let path = c.path(0)?;
+    let mode = c.int(1) as u32;
+    do_mkdir(k, c, AT_FDCWD, path, mode)
+}
+
+pub(crate) fn mkdirat(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let dirfd = c.int(0);
+    let path = c.path(1)?;
+    let mode = c.int(2) as u32;
+    do_mkdir(k, c, dirfd, path, mode)
+}
+
+fn do_rmdir(k: &mut SimKernel, pid: i32, dirfd: i32, path: &[u8]) -> SysResult {
+    let cr = cred(k, pid)?;
+    let r = lookup(k, pid, dirfd, path, false)?;
+    let node = r.node.ok_or(Stop::Errno(ENOENT))?;
+    let nd = k.vfs.nodes.get(&node).ok_or(Stop::Errno(ENOENT))?;
+    if !nd.is_dir() {
+        return err(ENOTDIR);
+    }
+    if r.name == b"." {
+        return err(EINVAL);
+    }
+    if r.name == b".." {
+        return err(ENOTEMPTY);
+    }
+    if k.vfs.mounts.values().any(|m| m.root == node) {
+        return err(EBUSY);
+    }
+    if let NodeKind::Dir { entries, .. } = &nd.kind {
+        if !entries.is_empty() {
+            return err(ENOTEMPTY);
+        }
+    }
+    may_modify_dir(k, r.parent, &cr)?;
+    if !sticky_ok(k, r.parent, node, &cr) {
+        return err(EPERM);
+    }
+    k.vfs.unlink_entry(r.parent, &r.name);
+    touch_dir(k, r.parent);
+    Ok((0, 0))
+}
+
+fn touch_dir(k: &mut SimKernel, dir: NodeId) {
+    let now = k.clock.realtime();
+    if let Some(d) = k.vfs.nodes.get_mut(&dir) {
+        d.mtime = now;
+        d.ctime = now;
+    }
+}
+
+pub(crate) fn rmdir(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let path = c.path(0)?;
+    do_rmdir(k, c.pid, AT_FDCWD, &path)
+}
+
+fn do_unlink(k: &mut SimKernel, pid: i32, dirfd: i32, path: &[u8]) -> SysResult {
+    let cr = cred(k, pid)?;
+    let r = lookup(k, pid, dirfd, path, false)?;
+    let node = r.node.ok_or(Stop::Errno(ENOENT))?;
+    if k.vfs.nodes.get(&node).is_some_and(|n| n.is_dir()) {
+        return err(EPERM);
+    }
+    may_modify_dir(k, r.parent, &cr)?;
+    if !sticky_ok(k, r.parent, node, &cr) {
+        return err(EPERM);
+    }
+    let now = k.clock.realtime();
+    if let Some(n) = k.vfs.nodes.get_mut(&node) {
+        n.ctime = now;
+    }
+    k.vfs.unlink_entry(r.parent, &r.name);
+    touch_dir(k, r.parent);
+    Ok((0, 0))
+}
+
+pub(crate) fn unlink(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let path = c.path(0)?;
+    do_unlink(k, c.pid, AT_FDCWD, &path)
+}
+
+pub(crate) fn unlinkat(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let dirfd = c.int(0);
+    let path = c.path(1)?;
+    let flags = c.int(2);
+    if flags & !AT_REMOVEDIR != 0 {
+        return err(EINVAL);
+    }
+    if flags & AT_REMOVEDIR != 0 {
+        do_rmdir(k, c.pid, dirfd, &path)
+    } else {
+        do_unlink(k, c.pid, dirfd, &path)
+    }
+}
+
+fn do_link(
+    k: &mut SimKernel,
+    pid: i32,
+    fd1: i32,
+    from: &[u8],
+    fd2: i32,
+    to: &[u8],
+    follow: bool,
+) -> SysResult {
+    let cr = cred(k, pid)?;
+    let src = existing(k, pid, fd1, from, follow)?;
+    if k.vfs.nodes.get(&src).is_some_and(|n| n.is_dir()) {
+        return err(EPERM);
+    }
+    let r = lookup(k, pid, fd2, to, false)?;
+    if r.node.is_some() {
+        return err(EEXIST);
+    }
+    if k.vfs.nodes.get(&src).map(|n| n.mount) != k.vfs.nodes.get(&r.parent).map(|n| n.mount) {
+        return err(EXDEV);
+    }
+    name_ok(k, r.parent, &r.name)?;
+    may_modify_dir(k, r.parent, &cr)?;
+    k.vfs.link(r.parent, &r.name, src);
+    let now = k.clock.realtime();
+    if let Some(n) = k.vfs.nodes.get_mut(&src) {
+        n.ctime = now;
+    }
+    touch_dir(k, r.parent);
+    Ok((0, 0))
+}
+
+pub(crate) fn link(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let from = c.path(0)?;
+    let to = c.path(1)?;
+    do_link(k, c.pid, AT_FDCWD, &from, AT_FDCWD, &to, false)
+}
+
+fn do_symlink(k: &mut SimKernel, pid: i32, target: Vec<u8>, dirfd: i32, path: &[u8]) -> SysResult {
+    let cr = cred(k, pid)?;
+    let r = lookup(k, pid, dirfd, path, false)?;
+    if r.node.is_some() {
+        return err(EEXIST);
+    }
+    name_ok(k, r.parent, &r.name)?;
+    may_modify_dir(k, r.parent, &cr)?;
+    let umask = k.proc(pid)?.umask;
+    create(
+        k,
+        r.parent,
+        &r.name,
+        NodeKind::Symlink(target),
+        0o777 & !umask,
+        &cr,
+    )?;
+    Ok((0, 0))
+}
+
+pub(crate) fn symlink(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let target = c.path(0)?;
+    let path = c.path(1)?;
+    do_symlink(k, c.pid, target, AT_FDCWD, &path)
+}
+
+pub(crate) fn symlinkat(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let target = c.path(0)?;
+    let dirfd = c.int(1);
+    let path = c.path(2)?;
+    do_symlink(k, c.pid, target, dirfd, &path)
+}
+
+fn do_readlink(
+    k: &mut SimKernel,
+    c: &mut Ctx<'_, '_>,
+    dirfd: i32,
+    path: &[u8],
+    buf: u64,
+    count: u64,
+) -> SysResult {
+    let node = existing(k, c.pid, dirfd, path, false)?;
+    let NodeKind::Symlink(t) = &k.vfs.nodes.get(&node).ok_or(Stop::Errno(ENOENT))?.kind else {
+        return err(EINVAL);
+    };
+    let n = (count as usize).min(t.len());
+    let data = t[..n].to_vec();
+    c.copyout(buf, data)?;
+    Ok((n as i64, 0))
+}
+
+pub(crate) fn readlink(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let path = c.path(0)?;
+    let (buf, count) = (c.word(1), c.word(2));
+    do_readlink(k, c, AT_FDCWD, &path, buf, count)
+}
+
+pub(crate) fn readlinkat(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let dirfd = c.int(0);
+    let path = c.path(1)?;
+    let (buf, count) = (c.word(2), c.word(3));
+    do_readlink(k, c, dirfd, &path, buf, count)
+}
+
+fn is_ancestor(k: &SimKernel, anc: NodeId, mut node: NodeId) -> bool {
+    for _ in 0..4096 {
+        if node == anc {
+            return true;
+        }
+        let up = match k.vfs.nodes.get(&node).map(|n| &n.kind) {
+            Some(NodeKind::Dir { parent, .. }) => *parent,
+            _ => return false,
+        };
+        if up == node {
+            return false;
+        }
+        node = up;
+    }
+    false
+}
+
+fn do_rename(k: &mut SimKernel, pid: i32, fd1: i32, from: &[u8], fd2: i32, to: &[u8]) -> SysResult {
+    let cr = cred(k, pid)?;
+    let a = lookup(k, pid, fd1, from, false)?;
+    let src = a.node.ok_or(Stop::Errno(ENOENT))?;
+    let b = lookup(k, pid, fd2, to, false)?;
+    if k.vfs.fstype(a.parent) == FsType::Rumpfs || k.vfs.fstype(b.parent) == FsType::Rumpfs {
+        return err(EOPNOTSUPP);
+    }
+    if [a.name.as_slice(), b.name.as_slice()]
+        .iter()
+        .any(|n| *n == b"." || *n == b"..")
+    {
+        return err(EINVAL);
+    }
+    let mount = |n: NodeId| k.vfs.nodes.get(&n).map(|x| x.mount);
+    if mount(src) != mount(b.parent) {
+        return err(EXDEV);
+    }
+    may_modify_dir(k, a.parent, &cr)?;
+    may_modify_dir(k, b.parent, &cr)?;
+    if !sticky_ok(k, a.parent, src, &cr) {
+        return err(EPERM);
+    }
+    let src_dir = k.vfs.nodes.get(&src).is_some_and(|n| n.is_dir());
+    if src_dir && is_ancestor(k, src, b.parent) {
+        return err(EINVAL);
+    }
+    name_ok(k, b.parent, &b.name)?;
+    if let Some(dst) = b.node {
+        if dst == src {
+            return Ok((0, 0));
+        }
+        let dn = k.vfs.nodes.get(&dst).ok_or(Stop::Errno(ENOENT))?;
+        match (src_dir, dn.is_dir()) {
+            (true, false) => return err(ENOTDIR),
+            (false, true) => return err(EISDIR),
+            (true, true) => {
+                if matches!(&dn.kind, NodeKind::Dir { entries, .. } if !entries.is_empty()) {
+                    return err(ENOTEMPTY);
+                }
+                if k.vfs.mounts.values().any(|m| m.root == dst) || dn.mounted_here.is_some() {
+                    return err(EBUSY);
+                }
+            }
+            (false, false) => {}
+        }
+        if !sticky_ok(k, b.parent, dst, &cr) {
+            return err(EPERM);
+        }
+        k.vfs.unlink_entry(b.parent, &b.name);
+    }
+    if a.parent == b.parent {
+        // Same directory: the entry keeps its place (and cookie), as tmpfs does.
+        if let Some(NodeKind::Dir { entries, .. }) =
+            k.vfs.nodes.get_mut(&a.parent).map(|n| &mut n.kind)
+        {
+            if let Some(e) = entries.iter_mut().find(|e| e.name == a.name) {
+                e.name = b.name.clone();
+            }
+        }
+    } else {
+        // Keep the node alive across the move.
+        if let Some(n) = k.vfs.nodes.get_mut(&src) {
+            n.open_refs += 1;
+        }
+        k.vfs.unlink_entry(a.parent, &a.name);
+        if src_dir {
+            if let Some(n) = k.vfs.nodes.get_mut(&src) {
+                n.nlink += 1; // unlink_entry took the directory's 2; link adds 1 back
+            }
+        }
+        k.vfs.link(b.parent, &b.name, src);
+        if let Some(n) = k.vfs.nodes.get_mut(&src) {
+            n.open_refs -= 1;
+        }
+    }
+    let now = k.clock.realtime();
+    if let Some(n) = k.vfs.nodes.get_mut(&src) {
+        n.ctime = now;
+    }
+    touch_dir(k, a.parent);
+    touch_dir(k, b.parent);
+    Ok((0, 0))
+}
+
+pub(crate) fn rename(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let from = c.path(0)?;
+    let to = c.path(1)?;
+    do_rename(k, c.pid, AT_FDCWD, &from, AT_FDCWD, &to)
+}
+
+pub(crate) fn renameat(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let fd1 = c.int(0);
+    let from = c.path(1)?;
+    let fd2 = c.int(2);
+    let to = c.path(3)?;
+    do_rename(k, c.pid, fd1, &from, fd2, &to)
+}
+
+fn stat_out(
+    k: &mut SimKernel,
+    c: &mut Ctx<'_, '_>,
+    dirfd: i32,
+    path: &[u8],
+    follow: bool,
+    buf: u64,
+) -> SysResult {
+    let node = existing(k, c.pid, dirfd, path, follow)?;
+    let st = node_stat(k, node)?;
+    c.copyout(buf, st.encode())?;
+    Ok((0, 0))
+}
+
+pub(crate) fn stat(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let path = c.path(0)?;
+    let buf = c.word(1);
+    stat_out(k, c, AT_FDCWD, &path, true, buf)
+}
+
+pub(crate) fn lstat(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let path = c.path(0)?;
+    let buf = c.word(1);
+    stat_out(k, c, AT_FDCWD, &path, false, buf)
+}
+
+pub(crate) fn fstatat(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let dirfd = c.int(0);
+    let path = c.path(1)?;
+    let (buf, flag) = (c.word(2), c.int(3));
+    if flag & !AT_SYMLINK_NOFOLLOW != 0 {
+        return err(EINVAL);
+    }
+    stat_out(k, c, dirfd, &path, flag & AT_SYMLINK_NOFOLLOW == 0, buf)
+}
+
+fn do_access(
+    k: &mut SimKernel,
+    pid: i32,
+    dirfd: i32,
+    path: &[u8],
+    mode: i32,
+    effective: bool,
+) -> SysResult {
+    if mode & !(R_OK | W_OK | X_OK) != 0 {
+        return err(EINVAL);
+    }
+    let node = existing(k, pid, dirfd, path, true)?;
+    let mut cr = cred(k, pid)?;
+    if !effective {
+        cr.euid = cr.uid;
+        cr.egid = cr.gid;
+    }
+    if mode & W_OK != 0 && readonly(k, node) {
+        return err(EROFS);
+    }
+    if mode != 0 && !k.vfs.permits(node, &cr, mode) {
+        return err(EACCES);
+    }
+    Ok((0, 0))
+}
+
+pub(crate) fn access(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let path = c.path(0)?;
+    do_access(k, c.pid, AT_FDCWD, &path, c.int(1), false)
+}
+
+pub(crate) fn faccessat(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let dirfd = c.int(0);
+    let path = c.path(1)?;
+    let (mode, flag) = (c.int(2), c.int(3));
+    if flag & !AT_EACCESS != 0 {
+        return err(EINVAL);
+    }
+    do_access(k, c.pid, dirfd, &path, mode, flag & AT_EACCESS != 0)
+}
+
+fn do_chmod(k: &mut SimKernel, pid: i32, node: NodeId, mode: u32) -> SysResult {
+    let cr = cred(k, pid)?;
+    let n = k.vfs.nodes.get(&node).ok_or(Stop::Errno(ENOENT))?;
+    if !cr.is_root() && cr.euid != n.uid {
+        return err(EPERM);
+    }
+    if readonly(k, node) {
+        return err(EROFS);
+    }
+    let mut perm = mode & ALLPERMS;
+    if !cr.is_root() {
+        if !n.is_dir() && perm & S_ISTXT != 0 {
+            return err(EFTYPE);
+        }
+        if !cr.in_group(n.gid) {
+            perm &= !S_ISGID;
+        }
+    }
+    let now = k.clock.realtime();
+    if let Some(n) = k.vfs.nodes.get_mut(&node) {
+        n.perm = perm;
+        n.ctime = now;
+    }
+    Ok((0, 0))
+}
+
+pub(crate) fn chmod(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let path = c.path(0)?;
+    let node = existing(k, c.pid, AT_FDCWD, &path, true)?;
+    do_chmod(k, c.pid, node, c.int(1) as u32)
+}
+
+pub(crate) fn fchmod(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let node = fd_node(k, c.pid, c.int(0))?;
+    do_chmod(k, c.pid, node, c.int(1) as u32)
+}
+
+pub(crate) fn fchmodat(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let dirfd = c.int(0);
+    let path = c.path(1)?;
+    let (mode, flag) = (c.int(2) as u32, c.int(3));
+    let node = existing(k, c.pid, dirfd, &path, flag & AT_SYMLINK_NOFOLLOW == 0)?;
+    do_chmod(k, c.pid, node, mode)
+}
+
+/// The node behind a descriptor (EINVAL for pipes).
+pub(crate) fn fd_node(k: &SimKernel, pid: i32, fd: i32) -> Result<NodeId, Stop> {
+    let id = file_of(k, pid, fd)?;
+    match k.t.files.get(&id).map(|f| f.kind) {
+        Some(FileKind::Node(n)) => Ok(n),
+        _ => err(EINVAL),
+    }
+}
+
+fn do_chown(k: &mut SimKernel, pid: i32, node: NodeId, uid: u32, gid: u32) -> SysResult {
+    let cr = cred(k, pid)?;
+    let n = k.vfs.nodes.get(&node).ok_or(Stop::Errno(ENOENT))?;
+    let new_uid = if uid == u32::MAX { n.uid } else { uid };
+    let new_gid = if gid == u32::MAX { n.gid } else { gid };
+    if !cr.is_root()
+        && (cr.euid != n.uid || new_uid != n.uid || (new_gid != n.gid && !cr.in_group(new_gid)))
+    {
+        return err(EPERM);
+    }
+    if readonly(k, node) {
+        return err(EROFS);
+    }
+    let now = k.clock.realtime();
+    if let Some(n) = k.vfs.nodes.get_mut(&node) {
+        if !cr.is_root() {
+            n.perm &= !(S_ISUID | S_ISGID);
+        }
+        n.uid = new_uid;
+        n.gid = new_gid;
+        n.ctime = now;
+    }
+    Ok((0, 0))
+}
+
+pub(crate) fn chown(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let path = c.path(0)?;
+    let node = existing(k, c.pid, AT_FDCWD, &path, true)?;
+    do_chown(k, c.pid, node, c.int(1) as u32, c.int(2) as u32)
+}
+
+pub(crate) fn fchown(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let node = fd_node(k, c.pid, c.int(0))?;
+    do_chown(k, c.pid, node, c.int(1) as u32, c.int(2) as u32)
+}
+
+pub(crate) fn fchownat(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let dirfd = c.int(0);
+    let path = c.path(1)?;
+    let (uid, gid, flag) = (c.int(2) as u32, c.int(3) as u32, c.int(4));
+    let node = existing(k, c.pid, dirfd, &path, flag & AT_SYMLINK_NOFOLLOW == 0)?;
+    do_chown(k, c.pid, node, uid, gid)
+}
+
+pub(crate) fn truncate(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let path = c.path(0)?;
+    let len = c.word(2) as i64;
+    if len < 0 {
+        return err(EINVAL);
+    }
+    let node = existing(k, c.pid, AT_FDCWD, &path, true)?;
+    let cr = cred(k, c.pid)?;
+    if k.vfs.nodes.get(&node).is_some_and(|n| n.is_dir()) {
+        return err(EISDIR);
+    }
+    if !k.vfs.permits(node, &cr, W_OK) {
+        return err(EACCES);
+    }
+    set_size(k, node, len as u64)?;
+    Ok((0, 0))
+}
+
+/// Sets access and modification times; `None` means now. UTIME_OMIT keeps a time.
+fn set_times(k: &mut SimKernel, pid: i32, node: NodeId, times: Option<[Timespec; 2]>) -> SysResult {
+    let cr = cred(k, pid)?;
+    let n = k.vfs.nodes.get(&node).ok_or(Stop::Errno(ENOENT))?;
+    let owner = cr.is_root() || cr.euid == n.uid;
+    let explicit = times.is_some_and(|t| t.iter().any(|x| x.nsec != UTIME_NOW));
+    if explicit && !owner {
+        return err(EPERM);
+    }
+    if !explicit && !owner && !k.vfs.permits(node, &cr, W_OK) {
+        return err(EACCES);
+    }
+    if readonly(k, node) {
+        return err(EROFS);
+    }
+    let now = k.clock.realtime();
+    let t = times.unwrap_or(
+        [Timespec {
+            sec: 0,
+            nsec: UTIME_NOW,
+        }; 2],
+    );
+    for x in &t {
+        if x.nsec != UTIME_NOW && x.nsec != UTIME_OMIT && !(0..1_000_000_000).contains(&x.nsec) {
+            return err(EINVAL);
+        }
+    }
+    if let Some(n) = k.vfs.nodes.get_mut(&node) {
+        let pick = |x: Timespec, old: Timespec| match x.nsec {
+            UTIME_NOW => now,
+            UTIME_OMIT => old,
+            _ => x,
+        };
+        n.atime = pick(t[0], n.atime);
+        n.mtime = pick(t[1], n.mtime);
+        n.ctime = now;
+    }
+    Ok((0, 0))
+}
+
+fn timevals(c: &mut Ctx<'_, '_>, ptr: u64) -> Result<Option<[Timespec; 2]>, Stop> {
+    if ptr == 0 {
+        return Ok(None);
+    }
+    let b = c.copyin(ptr, 32)?;
+    Ok(Some([read_timeval(&b[..16]), read_timeval(&b[16..])]))
+}
+
+fn timespecs(c: &mut Ctx<'_, '_>, ptr: u64) -> Result<Option<[Timespec; 2]>, Stop> {
+    if ptr == 0 {
+        return Ok(None);
+    }
+    let b = c.copyin(ptr, 32)?;
+    Ok(Some([read_timespec(&b[..16]), read_timespec(&b[16..])]))
+}
+
+pub(crate) fn utimes(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let path = c.path(0)?;
+    let t = timevals(c, c.word(1))?;
+    let node = existing(k, c.pid, AT_FDCWD, &path, true)?;
+    set_times(k, c.pid, node, t)
+}
+
+pub(crate) fn lutimes(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let path = c.path(0)?;
+    let t = timevals(c, c.word(1))?;
+    let node = existing(k, c.pid, AT_FDCWD, &path, false)?;
+    set_times(k, c.pid, node, t)
+}
+
+pub(crate) fn futimes(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let node = fd_node(k, c.pid, c.int(0))?;
+    let t = timevals(c, c.word(1))?;
+    set_times(k, c.pid, node, t)
+}
+
+pub(crate) fn utimensat(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let dirfd = c.int(0);
+    let path = c.path(1)?;
+    let t = timespecs(c, c.word(2))?;
+    let flag = c.int(3);
+    let node = existing(k, c.pid, dirfd, &path, flag & AT_SYMLINK_NOFOLLOW == 0)?;
+    set_times(k, c.pid, node, t)
+}
+
+pub(crate) fn futimens(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let node = fd_node(k, c.pid, c.int(0))?;
+    let t = timespecs(c, c.word(1))?;
+    set_times(k, c.pid, node, t)
+}

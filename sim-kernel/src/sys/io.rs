@@ -1,0 +1,597 @@
+//! Descriptor and data calls: read, write and their vector and positional
+//! forms, lseek, close, dup*, fcntl, ftruncate, fstat, fsync, ioctl.
+
+use crate::consts::*;
+use crate::proc::{Fd, FileId, FileKind};
+use crate::structs::Stat;
+use crate::vfs::{FsType, NodeKind};
+use crate::{err, Ctx, SimKernel, Stop, SysResult};
+
+/// The open file behind a descriptor.
+pub(crate) fn file_of(k: &SimKernel, pid: i32, fd: i32) -> Result<FileId, Stop> {
+    k.proc(pid)?
+        .fds
+        .get(&fd)
+        .map(|f| f.file)
+        .ok_or(Stop::Errno(EBADF))
+}
+
+fn readable(flags: i32) -> bool {
+    flags & O_ACCMODE != O_WRONLY
+}
+
+fn writable(flags: i32) -> bool {
+    flags & O_ACCMODE == O_WRONLY || flags & O_ACCMODE == O_RDWR
+}
+
+/// Reads up to `n` bytes from an open file at `at` (None: the file offset, which advances).
+fn do_read(k: &mut SimKernel, pid: i32, fd: i32, n: u64, at: Option<u64>) -> Result<Vec<u8>, Stop> {
+    let id = file_of(k, pid, fd)?;
+    let f = k.t.files.get(&id).cloned().ok_or(Stop::Errno(EBADF))?;
+    if !readable(f.flags) {
+        return err(EBADF);
+    }
+    match f.kind {
+        FileKind::PipeWrite(_) => err(EBADF),
+        FileKind::PipeRead(p) => {
+            if at.is_some() {
+                return err(ESPIPE);
+            }
+            let pipe = k.t.pipes.get_mut(&p).ok_or(Stop::Errno(EBADF))?;
+            if pipe.buf.is_empty() {
+                if pipe.writers == 0 || n == 0 {
+                    return Ok(vec![]);
+                }
+                return if f.flags & O_NONBLOCK != 0 {
+                    err(EAGAIN)
+                } else {
+                    Err(Stop::Blocked)
+                };
+            }
+            let take = (n as usize).min(pipe.buf.len());
+            let data: Vec<u8> = pipe.buf.drain(..take).collect();
+            k.bump();
+            Ok(data)
+        }
+        FileKind::Node(node) => {
+            let now = k.clock.realtime();
+            let nd = k.vfs.nodes.get_mut(&node).ok_or(Stop::Errno(EBADF))?;
+            let data = match &nd.kind {
+                NodeKind::Dir { .. } => return err(EISDIR),
+                NodeKind::Chr | NodeKind::Symlink(_) => vec![],
+                NodeKind::File(d) => {
+                    let off = at.unwrap_or(f.offset);
+                    let start = (off as usize).min(d.len());
+                    let end = start.saturating_add(n as usize).min(d.len());
+                    d[start..end].to_vec()
+                }
+            };
+            nd.atime = now;
+            if at.is_none() {
+                if let Some(file) = k.t.files.get_mut(&id) {
+                    file.offset += data.len() as u64;
+                }
+            }
+            Ok(data)
+        }
+    }
+}
+
+/// What a write will do, decided before any client memory is fetched.
+enum WriteTarget {
+    Pipe(u64),
+    Node(u64),
+    Console,
+}
+
+fn write_target(
+    k: &SimKernel,
+    pid: i32,
+    fd: i32,
+    positional: bool,
+    ctx_out: &mut crate::SyscallDone,
+) -> Result<(FileId, WriteTarget), Stop> {
+    let id = file_of(k, pid, fd)?;
+    let f = k.t.files.get(&id).ok_or(Stop::Errno(EBADF))?;
+    if !writable(f.flags) {
+        return err(EBADF);
+    }
+    match f.kind {
+        FileKind::PipeRead(_) => err(EBADF),
+        FileKind::PipeWrite(p) => {
+            if positional {
+                return err(ESPIPE);
+            }
+            let pipe = k.t.pipes.get(&p).ok_or(Stop::Errno(EBADF))?;
+            if pipe.readers == 0 {
+                // No COPYIN; SIGPIPE unless the file has O_NOSIGPIPE.
+                if f.flags & O_NOSIGPIPE == 0 {
+                    ctx_out.signals.push(SIGPIPE);
+                }
+                return err(EPIPE);
+            }
+            Ok((id, WriteTarget::Pipe(p)))
+        }
+        FileKind::Node(n) => match k.vfs.nodes.get(&n).map(|x| &x.kind) {
+            Some(NodeKind::File(_)) => Ok((id, WriteTarget::Node(n))),
+            Some(NodeKind::Dir { .. }) => err(EISDIR),
+            Some(_) => Ok((id, WriteTarget::Console)),
+            None => err(EBADF),
+        },
+    }
+}
+
+/// Writes `data` (already fetched) to the target; returns the count written.
+fn commit_write(
+    k: &mut SimKernel,
+    id: FileId,
+    target: WriteTarget,
+    data: &[u8],
+    at: Option<u64>,
+) -> Result<u64, Stop> {
+    match target {
+        WriteTarget::Console => Ok(data.len() as u64),
+        WriteTarget::Pipe(p) => {
+            let nonblock =
+                k.t.files
+                    .get(&id)
+                    .is_some_and(|f| f.flags & O_NONBLOCK != 0);
+            let pipe = k.t.pipes.get_mut(&p).ok_or(Stop::Errno(EBADF))?;
+            let room = PIPE_SIZE - pipe.buf.len();
+            if data.is_empty() {
+                return Ok(0);
+            }
+            // Writes of up to PIPE_BUF bytes are atomic.
+            let need = if data.len() <= PIPE_BUF {
+                data.len()
+            } else {
+                1
+            };
+            if room < need {
+                return if nonblock {
+                    err(EAGAIN)
+                } else {
+                    Err(Stop::Blocked)
+                };
+            }
+            let n = data.len().min(room);
+            pipe.buf.extend(&data[..n]);
+            k.bump();
+            Ok(n as u64)
+        }
+        WriteTarget::Node(node) => {
+            let now = k.clock.realtime();
+            let (append, offset) =
+                k.t.files
+                    .get(&id)
+                    .map_or((false, 0), |f| (f.flags & O_APPEND != 0, f.offset));
+            let nd = k.vfs.nodes.get(&node).ok_or(Stop::Errno(EBADF))?;
+            let mount = nd.mount;
+            let NodeKind::File(cur) = &nd.kind else {
+                return err(EBADF);
+            };
+            let len = cur.len() as u64;
+            let start = if append { len } else { at.unwrap_or(offset) };
+            let end = start
+                .checked_add(data.len() as u64)
+                .ok_or(Stop::Errno(EFBIG))?;
+            let grow = end.saturating_sub(len);
+            let m = k.vfs.mounts.get(&mount).ok_or(Stop::Errno(EIO))?;
+            if m.flags & MNT_RDONLY != 0 {
+                return err(EROFS);
+            }
+            if m.size_max > 0 && round_page(m.bytes_used + grow) + PAGE_SIZE > m.size_max {
+                return err(ENOSPC);
+            }
+            if end > (1 << 40) {
+                return err(EFBIG);
+            }
+            if let Some(mm) = k.vfs.mounts.get_mut(&mount) {
+                mm.bytes_used += grow;
+            }
+            if let Some(nd) = k.vfs.nodes.get_mut(&node) {
+                if let NodeKind::File(d) = &mut nd.kind {
+                    if (d.len() as u64) < end {
+                        d.resize(end as usize, 0);
+                    }
+                    d[start as usize..end as usize].copy_from_slice(data);
+                }
+                nd.mtime = now;
+                nd.ctime = now;
+            }
+            if at.is_none() {
+                if let Some(f) = k.t.files.get_mut(&id) {
+                    f.offset = end;
+                }
+            }
+            Ok(data.len() as u64)
+        }
+    }
+}
+
+fn round_page(n: u64) -> u64 {
+    n.div_ceil(PAGE_SIZE) * PAGE_SIZE
+}
+
+pub(crate) fn read(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let (fd, buf, n) = (c.int(0), c.word(1), c.word(2));
+    let data = do_read(k, c.pid, fd, n, None)?;
+    let len = data.len() as i64;
+    c.copyout(buf, data)?;
+    Ok((len, 0))
+}
+
+pub(crate) fn pread(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let (fd, buf, n, off) = (c.int(0), c.word(1), c.word(2), c.word(4) as i64);
+    file_of(k, c.pid, fd)?;
+    if off < 0 {
+        return err(EINVAL);
+    }
+    let data = do_read(k, c.pid, fd, n, Some(off as u64))?;
+    let len = data.len() as i64;
+    c.copyout(buf, data)?;
+    Ok((len, 0))
+}
+
+pub(crate) fn write(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let (fd, buf, n) = (c.int(0), c.word(1), c.word(2));
+    let (id, target) = write_target(k, c.pid, fd, false, &mut c.out)?;
+    let data = c.copyin(buf, n)?;
+    let w = commit_write(k, id, target, &data, None)?;
+    Ok((w as i64, 0))
+}
+
+pub(crate) fn pwrite(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let (fd, buf, n, off) = (c.int(0), c.word(1), c.word(2), c.word(4) as i64);
+    let (id, target) = write_target(k, c.pid, fd, true, &mut c.out)?;
+    if off < 0 {
+        return err(EINVAL);
+    }
+    let data = c.copyin(buf, n)?;
+    let w = commit_write(k, id, target, &data, Some(off as u64))?;
+    Ok((w as i64, 0))
+}
+
+/// Reads an iovec array: (base, len) pairs.
+fn iovecs(c: &mut Ctx<'_, '_>, iov: u64, cnt: i32) -> Result<Vec<(u64, u64)>, Stop> {
+    if cnt <= 0 || cnt > IOV_MAX {
+        return err(EINVAL);
+    }
+    let raw = c.copyin(iov, cnt as u64 * 16)?;
+    let v: Vec<(u64, u64)> = raw
+        .chunks_exact(16)
+        .map(|ch| {
+            let w = |i: usize| u64::from_le_bytes(ch[i..i + 8].try_into().unwrap_or([0; 8]));
+            (w(0), w(8))
+        })
+        .collect();
+    if v.iter()
+        .try_fold(0u64, |acc, (_, l)| acc.checked_add(*l))
+        .is_none_or(|t| t > i64::MAX as u64)
+    {
+        return err(EINVAL);
+    }
+    Ok(v)
+}
+
+pub(crate) fn readv(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let (fd, iov, cnt) = (c.int(0), c.word(1), c.int(2));
+    file_of(k, c.pid, fd)?;
+    let v = iovecs(c, iov, cnt)?;
+    let total: u64 = v.iter().map(|x| x.1).sum();
+    let data = do_read(k, c.pid, fd, total, None)?;
+    let mut rest = &data[..];
+    for (base, len) in v {
+        let n = (len as usize).min(rest.len());
+        c.copyout(base, rest[..n].to_vec())?;
+        rest = &rest[n..];
+    }
+    Ok((data.len() as i64, 0))
+}
+
+pub(crate) fn writev(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let (fd, iov, cnt) = (c.int(0), c.word(1), c.int(2));
+    file_of(k, c.pid, fd)?;
+    let v = iovecs(c, iov, cnt)?;
+    let (id, target) = write_target(k, c.pid, fd, false, &mut c.out)?;
+    let mut data = Vec::new();
+    for (base, len) in v {
+        data.extend(c.copyin(base, len)?);
+    }
+    let w = commit_write(k, id, target, &data, None)?;
+    Ok((w as i64, 0))
+}
+
+pub(crate) fn lseek(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let (fd, off, whence) = (c.int(0), c.word(2) as i64, c.int(3));
+    let id = file_of(k, c.pid, fd)?;
+    let f = k.t.files.get(&id).ok_or(Stop::Errno(EBADF))?;
+    let FileKind::Node(node) = f.kind else {
+        return err(ESPIPE);
+    };
+    let size = k
+        .vfs
+        .nodes
+        .get(&node)
+        .map_or(0, |n| n.size(k.vfs.fstype(node))) as i64;
+    let base = match whence {
+        0 => 0,
+        1 => f.offset as i64,
+        2 => size,
+        _ => return err(EINVAL),
+    };
+    let new = base.checked_add(off).ok_or(Stop::Errno(EINVAL))?;
+    if new < 0 {
+        return err(EINVAL);
+    }
+    if let Some(f) = k.t.files.get_mut(&id) {
+        f.offset = new as u64;
+    }
+    Ok((new, 0))
+}
+
+pub(crate) fn close(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    k.close_fd(c.pid, c.int(0))?;
+    Ok((0, 0))
+}
+
+fn dup_to(k: &mut SimKernel, pid: i32, from: i32, to: i32, cloexec: bool) -> SysResult {
+    let file = file_of(k, pid, from)?;
+    if !(0..OPEN_MAX).contains(&to) {
+        return err(EBADF);
+    }
+    if from == to {
+        if let Some(f) = k.proc_mut(pid)?.fds.get_mut(&to) {
+            f.cloexec = cloexec;
+        }
+        return Ok((i64::from(to), 0));
+    }
+    if k.proc(pid)?.fds.contains_key(&to) {
+        k.close_fd(pid, to)?;
+    }
+    k.file_ref(file);
+    k.proc_mut(pid)?.fds.insert(to, Fd { file, cloexec });
+    Ok((i64::from(to), 0))
+}
+
+pub(crate) fn dup(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let file = file_of(k, c.pid, c.int(0))?;
+    k.file_ref(file);
+    match k.install_fd(c.pid, file, false) {
+        Ok(fd) => Ok((i64::from(fd), 0)),
+        Err(e) => {
+            k.file_unref(file);
+            Err(e)
+        }
+    }
+}
+
+pub(crate) fn dup2(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    dup_to(k, c.pid, c.int(0), c.int(1), false)
+}
+
+pub(crate) fn dup3(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let flags = c.int(2);
+    if flags & !(O_CLOEXEC | O_NONBLOCK | O_NOSIGPIPE) != 0 {
+        return err(EINVAL);
+    }
+    dup_to(k, c.pid, c.int(0), c.int(1), flags & O_CLOEXEC != 0)
+}
+
+pub(crate) fn fcntl(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let (fd, cmd, arg) = (c.int(0), c.int(1), c.int(2));
+    let id = file_of(k, c.pid, fd)?;
+    match cmd {
+        F_DUPFD | F_DUPFD_CLOEXEC => {
+            if !(0..OPEN_MAX).contains(&arg) {
+                return err(EINVAL);
+            }
+            let p = k.proc(c.pid)?;
+            let new = p.lowest_free(arg, OPEN_MAX).ok_or(Stop::Errno(EMFILE))?;
+            k.file_ref(id);
+            k.proc_mut(c.pid)?.fds.insert(
+                new,
+                Fd {
+                    file: id,
+                    cloexec: cmd == F_DUPFD_CLOEXEC,
+                },
+            );
+            Ok((i64::from(new), 0))
+        }
+        F_GETFD => Ok((
+            i64::from(k.proc(c.pid)?.fds.get(&fd).is_some_and(|f| f.cloexec)),
+            0,
+        )),
+        F_SETFD => {
+            if let Some(f) = k.proc_mut(c.pid)?.fds.get_mut(&fd) {
+                f.cloexec = arg & FD_CLOEXEC != 0;
+            }
+            Ok((0, 0))
+        }
+        F_GETFL => Ok((i64::from(k.t.files.get(&id).map_or(0, |f| f.flags)), 0)),
+        F_SETFL => {
+            if let Some(f) = k.t.files.get_mut(&id) {
+                f.flags = (f.flags & !SETFL_MASK) | (arg & SETFL_MASK);
+            }
+            Ok((0, 0))
+        }
+        F_GETNOSIGPIPE => Ok((
+            i64::from(
+                k.t.files
+                    .get(&id)
+                    .is_some_and(|f| f.flags & O_NOSIGPIPE != 0),
+            ),
+            0,
+        )),
+        F_SETNOSIGPIPE => {
+            if let Some(f) = k.t.files.get_mut(&id) {
+                if arg != 0 {
+                    f.flags |= O_NOSIGPIPE;
+                } else {
+                    f.flags &= !O_NOSIGPIPE;
+                }
+            }
+            Ok((0, 0))
+        }
+        _ => err(EINVAL),
+    }
+}
+
+/// Sets a node's size (the caller checked permissions).
+pub(crate) fn set_size(k: &mut SimKernel, node: crate::vfs::NodeId, len: u64) -> Result<(), Stop> {
+    let now = k.clock.realtime();
+    let nd = k.vfs.nodes.get(&node).ok_or(Stop::Errno(EBADF))?;
+    let mount = nd.mount;
+    let cur = match &nd.kind {
+        NodeKind::File(d) => d.len() as u64,
+        NodeKind::Dir { .. } => return err(EISDIR),
+        _ => return err(EINVAL),
+    };
+    let m = k.vfs.mounts.get(&mount).ok_or(Stop::Errno(EIO))?;
+    if m.flags & MNT_RDONLY != 0 {
+        return err(EROFS);
+    }
+    let grow = len.saturating_sub(cur);
+    if m.size_max > 0 && round_page(m.bytes_used + grow) + PAGE_SIZE > m.size_max {
+        return err(ENOSPC);
+    }
+    if len > (1 << 40) {
+        return err(EFBIG);
+    }
+    if let Some(mm) = k.vfs.mounts.get_mut(&mount) {
+        mm.bytes_used = mm.bytes_used + grow - cur.saturating_sub(len);
+    }
+    if let Some(nd) = k.vfs.nodes.get_mut(&node) {
+        if let NodeKind::File(d) = &mut nd.kind {
+            d.resize(len as usize, 0);
+        }
+        nd.mtime = now;
+        nd.ctime = now;
+    }
+    Ok(())
+}
+
+pub(crate) fn ftruncate(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let (fd, len) = (c.int(0), c.word(2) as i64);
+    let id = file_of(k, c.pid, fd)?;
+    let f = k.t.files.get(&id).ok_or(Stop::Errno(EBADF))?;
+    if len < 0 || !writable(f.flags) {
+        return err(EINVAL);
+    }
+    let FileKind::Node(node) = f.kind else {
+        return err(EINVAL);
+    };
+    set_size(k, node, len as u64)?;
+    Ok((0, 0))
+}
+
+pub(crate) fn fsync(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    file_of(k, c.pid, c.int(0))?;
+    Ok((0, 0))
+}
+
+/// stat fields of a node.
+pub(crate) fn node_stat(k: &SimKernel, node: crate::vfs::NodeId) -> Result<Stat, Stop> {
+    let n = k.vfs.nodes.get(&node).ok_or(Stop::Errno(ENOENT))?;
+    let m = k.vfs.mounts.get(&n.mount).ok_or(Stop::Errno(ENOENT))?;
+    let size = n.size(m.fstype);
+    let (dev, blksize, blocks) = match m.fstype {
+        FsType::Tmpfs => (m.dev, 4096, size.div_ceil(4096) * 8),
+        FsType::Rumpfs => (n.ino, 512, size.div_ceil(512)),
+    };
+    let rdev = match n.kind {
+        NodeKind::Chr => 0,
+        _ => VNOVAL,
+    };
+    Ok(Stat {
+        dev,
+        mode: n.type_bits() | n.perm,
+        ino: n.ino,
+        nlink: n.nlink,
+        uid: n.uid,
+        gid: n.gid,
+        rdev,
+        atime: n.atime,
+        mtime: n.mtime,
+        ctime: n.ctime,
+        birthtime: n.birthtime,
+        size: size as i64,
+        blocks: blocks as i64,
+        blksize,
+        flags: 0,
+        gen: 0,
+    })
+}
+
+pub(crate) fn fstat(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let (fd, buf) = (c.int(0), c.word(1));
+    let id = file_of(k, c.pid, fd)?;
+    let f = k.t.files.get(&id).ok_or(Stop::Errno(EBADF))?;
+    let st = match f.kind {
+        FileKind::Node(n) => node_stat(k, n)?,
+        FileKind::PipeRead(p) | FileKind::PipeWrite(p) => {
+            let buffered = k.t.pipes.get(&p).map_or(0, |x| x.buf.len()) as i64;
+            let cred = &k.proc(c.pid)?.cred;
+            Stat {
+                mode: S_IFIFO | 0o600,
+                uid: cred.euid,
+                gid: cred.egid,
+                size: buffered,
+                blocks: i64::from(buffered > 0),
+                blksize: PIPE_SIZE as i32,
+                atime: k.clock.realtime(),
+                mtime: k.clock.realtime(),
+                ctime: k.clock.realtime(),
+                birthtime: k.clock.realtime(),
+                ..Default::default()
+            }
+        }
+    };
+    c.copyout(buf, st.encode())?;
+    Ok((0, 0))
+}
+
+/// FIONREAD, FIONBIO, FIOCLEX, FIONCLEX; anything else ENOTTY.
+pub(crate) fn ioctl(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let (fd, com, data) = (c.int(0), c.word(1) as u32, c.word(2));
+    let id = file_of(k, c.pid, fd)?;
+    match com {
+        0x2000_6601 | 0x2000_6602 => {
+            if let Some(f) = k.proc_mut(c.pid)?.fds.get_mut(&fd) {
+                f.cloexec = com == 0x2000_6601;
+            }
+            Ok((0, 0))
+        }
+        0x8004_667e => {
+            let v = c.copyin(data, 4)?;
+            let on = i32::from_le_bytes([v[0], v[1], v[2], v[3]]) != 0;
+            if let Some(f) = k.t.files.get_mut(&id) {
+                if on {
+                    f.flags |= O_NONBLOCK;
+                } else {
+                    f.flags &= !O_NONBLOCK;
+                }
+            }
+            Ok((0, 0))
+        }
+        0x4004_667f => {
+            let n = match k.t.files.get(&id).map(|f| f.kind) {
+                Some(FileKind::PipeRead(p)) | Some(FileKind::PipeWrite(p)) => {
+                    k.t.pipes.get(&p).map_or(0, |x| x.buf.len()) as i64
+                }
+                Some(FileKind::Node(node)) => {
+                    let off = k.t.files.get(&id).map_or(0, |f| f.offset) as i64;
+                    k.vfs
+                        .nodes
+                        .get(&node)
+                        .map_or(0, |n| n.size(k.vfs.fstype(node)) as i64 - off)
+                        .max(0)
+                }
+                None => 0,
+            };
+            c.copyout(data, (n as i32).to_le_bytes().to_vec())?;
+            Ok((0, 0))
+        }
+        _ => err(ENOTTY),
+    }
+}

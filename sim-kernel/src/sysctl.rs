@@ -1,0 +1,329 @@
+//! The sysctl tree of a freshly booted rump kernel, built from the recorded
+//! walk of a real one (`data/sysctl_walk_nodes.txt` for names, numbers, types
+//! and flags; `data/sysctl_walk.txt` for values). Values that depend on the
+//! host or on time come from the configuration, the seed and the virtual clock.
+
+/// CTLTYPE_NODE.
+pub const CTLTYPE_NODE: u32 = 1;
+/// CTLTYPE_INT.
+pub const CTLTYPE_INT: u32 = 2;
+/// CTLTYPE_STRING.
+pub const CTLTYPE_STRING: u32 = 3;
+/// CTLTYPE_QUAD.
+pub const CTLTYPE_QUAD: u32 = 4;
+/// CTLTYPE_STRUCT.
+pub const CTLTYPE_STRUCT: u32 = 5;
+/// CTLTYPE_BOOL.
+pub const CTLTYPE_BOOL: u32 = 6;
+/// CTLFLAG_READWRITE.
+pub const CTLFLAG_READWRITE: u32 = 0x70;
+/// CTLFLAG_ANYWRITE.
+pub const CTLFLAG_ANYWRITE: u32 = 0x80;
+/// CTLFLAG_IMMEDIATE.
+pub const CTLFLAG_IMMEDIATE: u32 = 0x800;
+/// CTLFLAG_ANYNUMBER.
+pub const CTLFLAG_ANYNUMBER: u32 = 0x4000;
+/// SYSCTL_VERSION.
+pub const SYSCTL_VERSION: u32 = 0x0100_0000;
+
+/// A value computed when read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dynamic {
+    /// kern.urandom: a random int.
+    Urandom,
+    /// kern.arandom: up to 256 random bytes.
+    Arandom,
+    /// kern.hardclock_ticks: virtual clock ticks.
+    HardclockTicks,
+    /// vfs.generic.fstypes: the attached file systems.
+    Fstypes,
+}
+
+/// One node of the tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SNode {
+    /// Name.
+    pub name: String,
+    /// Number.
+    pub num: i32,
+    /// The flags word: version | flags | type.
+    pub flags: u32,
+    /// sysctl_size.
+    pub size: u64,
+    /// sysctl_ver.
+    pub ver: u32,
+    /// The current value (leaves): strings without their NUL.
+    pub value: Vec<u8>,
+    /// Computed value, if any.
+    pub dynamic: Option<Dynamic>,
+    /// Reading it as a plain leaf fails with EINVAL (it wants more MIB components).
+    pub needs_more: bool,
+    /// Children, sorted by number.
+    pub children: Vec<SNode>,
+    /// csize for nodes.
+    pub csize: u32,
+}
+
+impl SNode {
+    /// The type (low 4 bits of flags).
+    pub fn ctype(&self) -> u32 {
+        self.flags & 0xf
+    }
+
+    /// The child numbered `num`, or one that accepts any number.
+    pub fn child(&self, num: i32) -> Option<usize> {
+        self.children.iter().position(|c| c.num == num).or_else(|| {
+            self.children
+                .iter()
+                .position(|c| c.flags & CTLFLAG_ANYNUMBER != 0)
+        })
+    }
+
+    /// The 96-byte `struct sysctlnode` a CTL_QUERY returns.
+    pub fn record(&self) -> [u8; 96] {
+        let mut b = [0u8; 96];
+        b[0..4].copy_from_slice(&self.flags.to_le_bytes());
+        b[4..8].copy_from_slice(&self.num.to_le_bytes());
+        let n = self.name.len().min(31);
+        b[8..8 + n].copy_from_slice(&self.name.as_bytes()[..n]);
+        b[40..44].copy_from_slice(&self.ver.to_le_bytes());
+        if self.ctype() == CTLTYPE_NODE {
+            b[48..52].copy_from_slice(&self.csize.to_le_bytes());
+            b[52..56].copy_from_slice(&(self.children.len() as u32).to_le_bytes());
+        } else if self.flags & CTLFLAG_IMMEDIATE != 0 {
+            let v = &self.value;
+            b[48..48 + v.len().min(8)].copy_from_slice(&v[..v.len().min(8)]);
+        }
+        b[64..72].copy_from_slice(&self.size.to_le_bytes());
+        b
+    }
+}
+
+/// The whole tree (the root's children).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tree {
+    /// Top-level nodes.
+    pub root: SNode,
+}
+
+const NODES: &str = include_str!("../data/sysctl_walk_nodes.txt");
+const VALUES: &str = include_str!("../data/sysctl_walk.txt");
+
+fn type_code(name: &str) -> u32 {
+    match name {
+        "NODE" => CTLTYPE_NODE,
+        "INT" => CTLTYPE_INT,
+        "STRING" => CTLTYPE_STRING,
+        "QUAD" => CTLTYPE_QUAD,
+        "STRUCT" => CTLTYPE_STRUCT,
+        "BOOL" => CTLTYPE_BOOL,
+        _ => 0,
+    }
+}
+
+fn field<'a>(words: &[&'a str], key: &str) -> Option<&'a str> {
+    words.iter().find_map(|w| w.strip_prefix(key))
+}
+
+fn parse_num(s: &str) -> u64 {
+    match s.strip_prefix("0x") {
+        Some(h) => u64::from_str_radix(h, 16).unwrap_or(0),
+        None => s.parse().unwrap_or(0),
+    }
+}
+
+/// Decodes a recorded value for a node of type `ty`.
+fn value_of(text: &str, ty: u32) -> (Vec<u8>, bool) {
+    if text.starts_with("[error") {
+        return (vec![], true);
+    }
+    match ty {
+        CTLTYPE_INT => (
+            (text.parse::<i64>().unwrap_or(0) as i32)
+                .to_le_bytes()
+                .to_vec(),
+            false,
+        ),
+        CTLTYPE_QUAD => (
+            text.parse::<i64>().unwrap_or(0).to_le_bytes().to_vec(),
+            false,
+        ),
+        CTLTYPE_BOOL => (vec![text.parse::<u8>().unwrap_or(0)], false),
+        CTLTYPE_STRING => (text.replace("\\n", "\n").into_bytes(), false),
+        _ => {
+            // "(N bytes) hex" or "(N bytes) hex... (+M bytes, …)": the full length, data if complete
+            let n = text
+                .strip_prefix('(')
+                .and_then(|t| t.split_once(" bytes)"))
+                .map_or(0, |(n, _)| n.parse::<usize>().unwrap_or(0));
+            let hex = text.split_once(") ").map_or("", |(_, h)| h);
+            let complete = !hex.contains("...");
+            let mut v = vec![0u8; n];
+            if complete {
+                for (i, b) in v.iter_mut().enumerate() {
+                    *b = hex
+                        .get(2 * i..2 * i + 2)
+                        .and_then(|h| u8::from_str_radix(h, 16).ok())
+                        .unwrap_or(0);
+                }
+            }
+            (v, false)
+        }
+    }
+}
+
+impl Tree {
+    /// The tree a rump kernel boots with; kern.hostname is `hostname`.
+    pub fn boot(hostname: &str) -> Tree {
+        let mut values: std::collections::BTreeMap<&str, &str> = Default::default();
+        for line in VALUES.lines().filter(|l| !l.starts_with('#')) {
+            if let Some((k, v)) = line.split_once(" = ") {
+                values.insert(k, v);
+            } else if let Some(k) = line.strip_suffix(" =") {
+                values.insert(k, "");
+            }
+        }
+        let mut root = SNode {
+            name: String::new(),
+            num: 0,
+            flags: SYSCTL_VERSION | CTLTYPE_NODE,
+            size: 96,
+            ver: 137,
+            value: vec![],
+            dynamic: None,
+            needs_more: false,
+            children: vec![],
+            csize: 16,
+        };
+        for line in NODES
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let (Some(mib), Some(name)) = (words.first(), words.get(1)) else {
+                continue;
+            };
+            let path: Vec<i32> = mib
+                .split('.')
+                .map(|c| c.parse::<i64>().unwrap_or(0) as i32)
+                .collect();
+            let ty = type_code(field(&words, "type=").unwrap_or(""));
+            let flags = parse_num(field(&words, "flags=").unwrap_or("0")) as u32;
+            let mut node = SNode {
+                name: name.rsplit('.').next().unwrap_or(name).to_owned(),
+                num: parse_num(field(&words, "num=").unwrap_or("0")) as i32,
+                flags,
+                size: parse_num(field(&words, "size=").unwrap_or("0")),
+                ver: parse_num(field(&words, "ver=").unwrap_or("0")) as u32,
+                value: vec![],
+                dynamic: None,
+                needs_more: false,
+                children: vec![],
+                csize: parse_num(field(&words, "csize=").unwrap_or("0")) as u32,
+            };
+            if let Some(imm) = field(&words, "imm=") {
+                let v = parse_num(imm);
+                node.value = if ty == CTLTYPE_QUAD {
+                    v.to_le_bytes().to_vec()
+                } else {
+                    (v as u32).to_le_bytes().to_vec()
+                };
+            } else if ty != CTLTYPE_NODE {
+                let (v, needs_more) = value_of(values.get(name).copied().unwrap_or(""), ty);
+                node.value = v;
+                node.needs_more = needs_more;
+            }
+            node.dynamic = match *name {
+                "kern.urandom" => Some(Dynamic::Urandom),
+                "kern.arandom" => Some(Dynamic::Arandom),
+                "kern.hardclock_ticks" => Some(Dynamic::HardclockTicks),
+                "vfs.generic.fstypes" => Some(Dynamic::Fstypes),
+                _ => None,
+            };
+            if *name == "kern.hostname" {
+                node.value = hostname.as_bytes().to_vec();
+            }
+            // insert under its parent
+            let mut cur = &mut root;
+            for comp in &path[..path.len() - 1] {
+                match cur.children.iter().position(|c| c.num == *comp) {
+                    Some(i) => cur = &mut cur.children[i],
+                    None => break,
+                }
+            }
+            cur.children.push(node);
+            cur.children.sort_by_key(|c| c.num);
+        }
+        Tree { root }
+    }
+
+    /// The node at a MIB path (without meta components).
+    pub fn get(&self, mib: &[i32]) -> Option<&SNode> {
+        let mut cur = &self.root;
+        for c in mib {
+            cur = &cur.children[cur.child(*c)?];
+        }
+        Some(cur)
+    }
+
+    /// The node at a MIB path, mutably.
+    pub fn get_mut(&mut self, mib: &[i32]) -> Option<&mut SNode> {
+        let mut cur = &mut self.root;
+        for c in mib {
+            let i = cur.child(*c)?;
+            cur = &mut cur.children[i];
+        }
+        Some(cur)
+    }
+
+    /// Every (dotted name, node) in walk order, for listing.
+    pub fn walk(&self) -> Vec<(String, &SNode)> {
+        fn go<'a>(n: &'a SNode, prefix: &str, out: &mut Vec<(String, &'a SNode)>) {
+            for c in &n.children {
+                let name = if prefix.is_empty() {
+                    c.name.clone()
+                } else {
+                    format!("{prefix}.{}", c.name)
+                };
+                out.push((name.clone(), c));
+                go(c, &name, out);
+            }
+        }
+        let mut out = Vec::new();
+        go(&self.root, "", &mut out);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_recorded_tree_is_complete() {
+        let t = Tree::boot("rump-00001.test");
+        let all = t.walk();
+        assert_eq!(all.len(), 137, "nodes in sysctl_walk_nodes.txt");
+        assert_eq!(t.root.children.len(), 13);
+        let ostype = t.get(&[1, 1]).unwrap();
+        assert_eq!(ostype.value, b"NetBSD");
+        assert_eq!(ostype.flags, 0x0100_0203);
+        assert_eq!(t.get(&[1, 10]).unwrap().value, b"rump-00001.test");
+        assert_eq!(t.get(&[1, 3]).unwrap().value, 799_003_400u32.to_le_bytes());
+        assert_eq!(t.get(&[6, 7]).unwrap().value, 4096u32.to_le_bytes());
+        assert_eq!(t.get(&[3, 0, 1043]).unwrap().name, "fstypes");
+        assert!(t.get(&[1, 77]).unwrap().needs_more, "kern.file2");
+        assert!(
+            t.get(&[1, 83]).is_none(),
+            "kern.boottime is absent in a rump kernel"
+        );
+        assert_eq!(
+            t.get(&[10, 12345]).unwrap().name,
+            "curproc",
+            "proc.curproc takes any number"
+        );
+        let rec = ostype.record();
+        assert_eq!(&rec[0..8], &[0x03, 0x02, 0, 1, 1, 0, 0, 0]);
+        assert_eq!(&rec[8..15], b"ostype\0");
+    }
+}

@@ -1,0 +1,754 @@
+//! The in-memory file systems: the rumpfs root and any number of tmpfs mounts,
+//! their nodes, directories (with tmpfs's directory cookies) and path lookup.
+//!
+//! All state lives in ordered maps and nodes are numbered by counters, so the
+//! same calls always give the same numbers.
+
+use std::collections::BTreeMap;
+
+use crate::consts::*;
+
+/// A point in time (seconds and nanoseconds).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timespec {
+    /// Seconds.
+    pub sec: i64,
+    /// Nanoseconds.
+    pub nsec: i64,
+}
+
+/// Node identifier (internal; inode numbers are separate).
+pub type NodeId = u64;
+/// Mount identifier.
+pub type MountId = u32;
+
+/// Which file system a mount is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FsType {
+    /// The rump kernel's root file system (no rename, a device number per node).
+    Rumpfs,
+    /// tmpfs.
+    Tmpfs,
+}
+
+impl FsType {
+    /// The statvfs type name.
+    pub fn name(self) -> &'static str {
+        match self {
+            FsType::Rumpfs => "rumpfs",
+            FsType::Tmpfs => "tmpfs",
+        }
+    }
+}
+
+/// A directory entry (creation order is listing order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirEntry {
+    /// The name.
+    pub name: Vec<u8>,
+    /// The node.
+    pub node: NodeId,
+    /// tmpfs directory cookie (3, 4, … in creation order).
+    pub cookie: u64,
+}
+
+/// What a node is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeKind {
+    /// A directory: its entries (without "." and "..") and its parent.
+    Dir {
+        /// Entries in creation order.
+        entries: Vec<DirEntry>,
+        /// The next cookie to hand out.
+        next_cookie: u64,
+        /// The parent directory (itself for a file-system root).
+        parent: NodeId,
+    },
+    /// A regular file.
+    File(Vec<u8>),
+    /// A symbolic link and its target.
+    Symlink(Vec<u8>),
+    /// A character device (the console).
+    Chr,
+}
+
+/// A file-system node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    /// Type and contents.
+    pub kind: NodeKind,
+    /// Permission bits (07777).
+    pub perm: u32,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// Link count.
+    pub nlink: u32,
+    /// Inode number.
+    pub ino: u64,
+    /// The mount it belongs to.
+    pub mount: MountId,
+    /// Access, modification, change and birth times.
+    pub atime: Timespec,
+    /// Modification time.
+    pub mtime: Timespec,
+    /// Status change time.
+    pub ctime: Timespec,
+    /// Birth time.
+    pub birthtime: Timespec,
+    /// A mount covering this directory.
+    pub mounted_here: Option<MountId>,
+    /// Open files referring to it (the node lives on after its last link while open).
+    pub open_refs: u32,
+    /// Processes whose cwd it is.
+    pub cwd_refs: u32,
+}
+
+impl Node {
+    /// The S_IFMT bits.
+    pub fn type_bits(&self) -> u32 {
+        match self.kind {
+            NodeKind::Dir { .. } => S_IFDIR,
+            NodeKind::File(_) => S_IFREG,
+            NodeKind::Symlink(_) => S_IFLNK,
+            NodeKind::Chr => S_IFCHR,
+        }
+    }
+
+    /// The dirent type.
+    pub fn dtype(&self) -> u8 {
+        match self.kind {
+            NodeKind::Dir { .. } => DT_DIR,
+            NodeKind::File(_) => DT_REG,
+            NodeKind::Symlink(_) => DT_LNK,
+            NodeKind::Chr => DT_CHR,
+        }
+    }
+
+    /// True for a directory.
+    pub fn is_dir(&self) -> bool {
+        matches!(self.kind, NodeKind::Dir { .. })
+    }
+
+    /// Size as stat reports it.
+    pub fn size(&self, fs: FsType) -> u64 {
+        match (&self.kind, fs) {
+            (NodeKind::Dir { .. }, FsType::Rumpfs) => 512,
+            (NodeKind::Dir { entries, .. }, FsType::Tmpfs) => 48 * entries.len() as u64,
+            (NodeKind::File(d), _) => d.len() as u64,
+            (NodeKind::Symlink(t), _) => t.len() as u64,
+            (NodeKind::Chr, _) => 0,
+        }
+    }
+}
+
+/// A mounted file system.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    /// Which file system.
+    pub fstype: FsType,
+    /// Its root directory.
+    pub root: NodeId,
+    /// The directory it covers (None for the root file system).
+    pub covered: Option<NodeId>,
+    /// The path it is mounted on.
+    pub on: String,
+    /// Visible mount flags (statvfs f_flag).
+    pub flags: u64,
+    /// Mounting user.
+    pub owner: u32,
+    /// Device number (st_dev of tmpfs nodes, statvfs fsid).
+    pub dev: u64,
+    /// Byte limit (0 = unlimited).
+    pub size_max: u64,
+    /// Node limit (0 = derived).
+    pub nodes_max: u64,
+    /// Nodes in use.
+    pub nodes_used: u64,
+    /// Data bytes in use.
+    pub bytes_used: u64,
+    /// Next inode number.
+    pub next_ino: u64,
+    /// Root uid/gid/mode as given at mount time (for MNT_GETARGS).
+    pub args: (u32, u32, u32),
+}
+
+/// Unlimited tmpfs: free pages and free nodes as a rump kernel with the default memory reports them.
+pub const TMPFS_FREE_PAGES: u64 = 131_072;
+/// See [`TMPFS_FREE_PAGES`].
+pub const TMPFS_FREE_NODES: u64 = 2_485_513;
+
+/// The file systems.
+#[derive(Debug, Clone)]
+pub struct Vfs {
+    /// Every node.
+    pub nodes: BTreeMap<NodeId, Node>,
+    /// Every mount, in mount order.
+    pub mounts: BTreeMap<MountId, Mount>,
+    /// The root directory.
+    pub root: NodeId,
+    next_node: NodeId,
+    next_mount: MountId,
+    next_tmpfs_dev: u64,
+}
+
+/// The result of resolving a path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    /// The directory holding the last component.
+    pub parent: NodeId,
+    /// The last component ("." for "/").
+    pub name: Vec<u8>,
+    /// The node, if it exists.
+    pub node: Option<NodeId>,
+    /// The path ended in '/'.
+    pub trailing_slash: bool,
+}
+
+/// Who is asking, for permission checks during lookup.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Cred {
+    /// Real uid.
+    pub uid: u32,
+    /// Effective uid.
+    pub euid: u32,
+    /// Real gid.
+    pub gid: u32,
+    /// Effective gid.
+    pub egid: u32,
+    /// Supplementary groups.
+    pub groups: Vec<u32>,
+}
+
+impl Cred {
+    /// True for the superuser.
+    pub fn is_root(&self) -> bool {
+        self.euid == 0
+    }
+
+    /// True when `gid` is the effective or a supplementary group.
+    pub fn in_group(&self, gid: u32) -> bool {
+        self.egid == gid || self.groups.contains(&gid)
+    }
+}
+
+impl Vfs {
+    /// A rumpfs root with /dev/console and /tmp, as a rump kernel boots.
+    pub fn new(now: Timespec) -> Vfs {
+        let mut v = Vfs {
+            nodes: BTreeMap::new(),
+            mounts: BTreeMap::new(),
+            root: 0,
+            next_node: 1,
+            next_mount: 1,
+            next_tmpfs_dev: 0xab01,
+        };
+        let m = v.next_mount;
+        v.next_mount += 1;
+        v.mounts.insert(
+            m,
+            Mount {
+                fstype: FsType::Rumpfs,
+                root: 0,
+                covered: None,
+                on: "/".into(),
+                flags: MNT_LOCAL | MNT_ROOTFS,
+                owner: 0,
+                dev: 0xab01,
+                size_max: 0,
+                nodes_max: 0,
+                nodes_used: 0,
+                bytes_used: 0,
+                next_ino: 3,
+                args: (0, 0, 0o755),
+            },
+        );
+        let root = v.alloc(
+            m,
+            NodeKind::Dir {
+                entries: vec![],
+                next_cookie: 3,
+                parent: 0,
+            },
+            0o755,
+            0,
+            0,
+            now,
+        );
+        if let Some(NodeKind::Dir { parent, .. }) = v.nodes.get_mut(&root).map(|n| &mut n.kind) {
+            *parent = root;
+        }
+        v.root = root;
+        if let Some(mt) = v.mounts.get_mut(&m) {
+            mt.root = root;
+        }
+        let dev = v.alloc(
+            m,
+            NodeKind::Dir {
+                entries: vec![],
+                next_cookie: 3,
+                parent: root,
+            },
+            0o755,
+            0,
+            0,
+            now,
+        );
+        v.link(root, b"dev", dev);
+        let console = v.alloc(m, NodeKind::Chr, 0o600, 0, 0, now);
+        v.link(dev, b"console", console);
+        let tmp = v.alloc(
+            m,
+            NodeKind::Dir {
+                entries: vec![],
+                next_cookie: 3,
+                parent: root,
+            },
+            0o1777,
+            0,
+            0,
+            now,
+        );
+        v.link(root, b"tmp", tmp);
+        v
+    }
+
+    /// Creates a node (not yet linked anywhere; nlink 0 for files, 2 for directories).
+    pub fn alloc(
+        &mut self,
+        mount: MountId,
+        kind: NodeKind,
+        perm: u32,
+        uid: u32,
+        gid: u32,
+        now: Timespec,
+    ) -> NodeId {
+        let id = self.next_node;
+        self.next_node += 1;
+        let mt = self.mounts.get_mut(&mount).expect("mount exists");
+        let ino = mt.next_ino;
+        mt.next_ino += 1;
+        mt.nodes_used += 1;
+        let nlink = if matches!(kind, NodeKind::Dir { .. }) {
+            1
+        } else {
+            0
+        };
+        self.nodes.insert(
+            id,
+            Node {
+                kind,
+                perm: perm & ALLPERMS,
+                uid,
+                gid,
+                nlink,
+                ino,
+                mount,
+                atime: now,
+                mtime: now,
+                ctime: now,
+                birthtime: now,
+                mounted_here: None,
+                open_refs: 0,
+                cwd_refs: 0,
+            },
+        );
+        id
+    }
+
+    /// Adds `name` → `node` to `dir` (a subdirectory also gets its parent and bumps the link counts).
+    pub fn link(&mut self, dir: NodeId, name: &[u8], node: NodeId) {
+        let is_dir = self.nodes.get(&node).is_some_and(Node::is_dir);
+        if let Some(NodeKind::Dir {
+            entries,
+            next_cookie,
+            ..
+        }) = self.nodes.get_mut(&dir).map(|n| &mut n.kind)
+        {
+            entries.push(DirEntry {
+                name: name.to_vec(),
+                node,
+                cookie: *next_cookie,
+            });
+            *next_cookie += 1;
+        }
+        if let Some(n) = self.nodes.get_mut(&node) {
+            n.nlink += 1;
+            if let NodeKind::Dir { parent, .. } = &mut n.kind {
+                *parent = dir;
+            }
+        }
+        if is_dir {
+            if let Some(d) = self.nodes.get_mut(&dir) {
+                d.nlink += 1;
+            }
+        }
+    }
+
+    /// Removes `name` from `dir`; returns the node it named.
+    pub fn unlink_entry(&mut self, dir: NodeId, name: &[u8]) -> Option<NodeId> {
+        let NodeKind::Dir { entries, .. } = &mut self.nodes.get_mut(&dir)?.kind else {
+            return None;
+        };
+        let pos = entries.iter().position(|e| e.name == name)?;
+        let node = entries.remove(pos).node;
+        let is_dir = self.nodes.get(&node).is_some_and(Node::is_dir);
+        if let Some(n) = self.nodes.get_mut(&node) {
+            n.nlink = n.nlink.saturating_sub(if is_dir { 2 } else { 1 });
+        }
+        if is_dir {
+            if let Some(d) = self.nodes.get_mut(&dir) {
+                d.nlink = d.nlink.saturating_sub(1);
+            }
+        }
+        self.maybe_free(node);
+        Some(node)
+    }
+
+    /// Frees a node with no links, no open files and no cwd references.
+    pub fn maybe_free(&mut self, node: NodeId) {
+        let Some(n) = self.nodes.get(&node) else {
+            return;
+        };
+        if n.nlink == 0 && n.open_refs == 0 && n.cwd_refs == 0 {
+            let mount = n.mount;
+            let bytes = match &n.kind {
+                NodeKind::File(d) => d.len() as u64,
+                _ => 0,
+            };
+            self.nodes.remove(&node);
+            if let Some(m) = self.mounts.get_mut(&mount) {
+                m.nodes_used = m.nodes_used.saturating_sub(1);
+                m.bytes_used = m.bytes_used.saturating_sub(bytes);
+            }
+        }
+    }
+
+    /// Looks `name` up in directory `dir` (no "." / ".." handling, no mount crossing).
+    pub fn child(&self, dir: NodeId, name: &[u8]) -> Option<NodeId> {
+        match &self.nodes.get(&dir)?.kind {
+            NodeKind::Dir { entries, .. } => {
+                entries.iter().find(|e| e.name == name).map(|e| e.node)
+            }
+            _ => None,
+        }
+    }
+
+    /// The file system a node belongs to.
+    pub fn fstype(&self, node: NodeId) -> FsType {
+        self.nodes
+            .get(&node)
+            .and_then(|n| self.mounts.get(&n.mount))
+            .map_or(FsType::Rumpfs, |m| m.fstype)
+    }
+
+    /// The mount a node belongs to.
+    pub fn mount_of(&self, node: NodeId) -> Option<&Mount> {
+        self.mounts.get(&self.nodes.get(&node)?.mount)
+    }
+
+    /// Follows mounts stacked on a directory down to the topmost root.
+    pub fn cross_mounts(&self, mut node: NodeId) -> NodeId {
+        for _ in 0..64 {
+            match self
+                .nodes
+                .get(&node)
+                .and_then(|n| n.mounted_here)
+                .and_then(|m| self.mounts.get(&m))
+            {
+                Some(m) => node = m.root,
+                None => break,
+            }
+        }
+        node
+    }
+
+    /// The parent of a directory for "..": a mount root goes to the parent of what it covers.
+    pub fn dotdot(&self, mut dir: NodeId) -> NodeId {
+        for _ in 0..64 {
+            let Some(n) = self.nodes.get(&dir) else {
+                return dir;
+            };
+            let Some(m) = self.mounts.get(&n.mount) else {
+                return dir;
+            };
+            if m.root == dir {
+                match m.covered {
+                    Some(c) => dir = c,
+                    None => return dir,
+                }
+            } else {
+                break;
+            }
+        }
+        match self.nodes.get(&dir).map(|n| &n.kind) {
+            Some(NodeKind::Dir { parent, .. }) => self.cross_mounts(*parent),
+            _ => dir,
+        }
+    }
+
+    /// May `cred` access `node` with `want` (R_OK | W_OK | X_OK bits)?
+    pub fn permits(&self, node: NodeId, cred: &Cred, want: i32) -> bool {
+        let Some(n) = self.nodes.get(&node) else {
+            return false;
+        };
+        if cred.is_root() {
+            // root may read and write anything; execute/search needs some x bit (or a directory)
+            return want & X_OK == 0 || n.is_dir() || n.perm & 0o111 != 0;
+        }
+        let shift = if cred.euid == n.uid {
+            6
+        } else if cred.in_group(n.gid) {
+            3
+        } else {
+            0
+        };
+        let bits = (n.perm >> shift) & 7;
+        (bits as i32 & want) == want
+    }
+
+    /// Resolves `path` starting at `start` (the cwd or a directory fd).
+    /// `follow_last`: follow a symlink in the last component.
+    pub fn resolve(
+        &self,
+        start: NodeId,
+        path: &[u8],
+        follow_last: bool,
+        cred: &Cred,
+    ) -> Result<Resolved, i32> {
+        if path.is_empty() {
+            return Err(ENOENT);
+        }
+        let mut pending: Vec<u8> = path.to_vec();
+        let mut cur = if pending.first() == Some(&b'/') {
+            self.cross_mounts(self.root)
+        } else {
+            start
+        };
+        let mut links = 0usize;
+        loop {
+            let trailing_slash =
+                pending.last() == Some(&b'/') && pending.iter().any(|&b| b != b'/');
+            let comps: Vec<Vec<u8>> = pending
+                .split(|&b| b == b'/')
+                .filter(|c| !c.is_empty())
+                .map(<[u8]>::to_vec)
+                .collect();
+            if comps.is_empty() {
+                // "/" or "///": the root itself
+                return Ok(Resolved {
+                    parent: cur,
+                    name: b".".to_vec(),
+                    node: Some(cur),
+                    trailing_slash: false,
+                });
+            }
+            let mut restart: Option<Vec<u8>> = None;
+            for (i, comp) in comps.iter().enumerate() {
+                let last = i + 1 == comps.len();
+                let dir = self.nodes.get(&cur).ok_or(ENOENT)?;
+                if !dir.is_dir() {
+                    return Err(ENOTDIR);
+                }
+                if !self.permits(cur, cred, X_OK) {
+                    return Err(EACCES);
+                }
+                let name_max = match self.fstype(cur) {
+                    FsType::Tmpfs => TMPFS_NAME_MAX,
+                    FsType::Rumpfs => RUMPFS_NAME_MAX,
+                };
+                if comp.len() > name_max {
+                    return Err(ENAMETOOLONG);
+                }
+                let found = match comp.as_slice() {
+                    b"." => Some(cur),
+                    b".." => Some(self.dotdot(cur)),
+                    _ => self.child(cur, comp).map(|c| self.cross_mounts(c)),
+                };
+                if last {
+                    if let Some(f) = found {
+                        if let (Some(NodeKind::Symlink(t)), true) = (
+                            self.nodes.get(&f).map(|n| &n.kind),
+                            follow_last || trailing_slash,
+                        ) {
+                            links += 1;
+                            if links > MAXSYMLINKS {
+                                return Err(ELOOP);
+                            }
+                            let mut p = t.clone();
+                            if trailing_slash {
+                                p.push(b'/');
+                            }
+                            if p.first() == Some(&b'/') {
+                                cur = self.cross_mounts(self.root);
+                            }
+                            restart = Some(p);
+                            break;
+                        }
+                        if trailing_slash && !self.nodes.get(&f).is_some_and(Node::is_dir) {
+                            return Err(ENOTDIR);
+                        }
+                    }
+                    return Ok(Resolved {
+                        parent: cur,
+                        name: comp.clone(),
+                        node: found,
+                        trailing_slash,
+                    });
+                }
+                let next = found.ok_or(ENOENT)?;
+                if let Some(NodeKind::Symlink(t)) = self.nodes.get(&next).map(|n| &n.kind) {
+                    links += 1;
+                    if links > MAXSYMLINKS {
+                        return Err(ELOOP);
+                    }
+                    let mut p = t.clone();
+                    for c in &comps[i + 1..] {
+                        p.push(b'/');
+                        p.extend_from_slice(c);
+                    }
+                    if trailing_slash {
+                        p.push(b'/');
+                    }
+                    if p.first() == Some(&b'/') {
+                        cur = self.cross_mounts(self.root);
+                    }
+                    restart = Some(p);
+                    break;
+                }
+                cur = next;
+            }
+            match restart {
+                Some(p) if p.is_empty() => return Err(ENOENT),
+                Some(p) => pending = p,
+                None => return Err(ENOENT),
+            }
+        }
+    }
+
+    /// The absolute path of a directory (for __getcwd).
+    pub fn path_of(&self, mut dir: NodeId) -> Vec<u8> {
+        let mut parts: Vec<Vec<u8>> = Vec::new();
+        for _ in 0..4096 {
+            let up = self.dotdot(dir);
+            if up == dir {
+                break;
+            }
+            // the name of `dir` (or of what its mount covers) in `up`
+            let mut me = dir;
+            if let Some(m) = self.mount_of(dir) {
+                if m.root == dir {
+                    if let Some(c) = m.covered {
+                        me = c;
+                    }
+                }
+            }
+            let name = match self.nodes.get(&self.raw_parent(me)).map(|n| &n.kind) {
+                Some(NodeKind::Dir { entries, .. }) => entries
+                    .iter()
+                    .find(|e| e.node == me)
+                    .map(|e| e.name.clone()),
+                _ => None,
+            };
+            parts.push(name.unwrap_or_default());
+            dir = up;
+        }
+        let mut out = Vec::new();
+        for p in parts.iter().rev() {
+            out.push(b'/');
+            out.extend_from_slice(p);
+        }
+        if out.is_empty() {
+            out.push(b'/');
+        }
+        out
+    }
+
+    fn raw_parent(&self, dir: NodeId) -> NodeId {
+        match self.nodes.get(&dir).map(|n| &n.kind) {
+            Some(NodeKind::Dir { parent, .. }) => *parent,
+            _ => dir,
+        }
+    }
+
+    /// Mounts a new tmpfs on directory `covered` (already checked); returns the mount.
+    #[allow(clippy::too_many_arguments)]
+    pub fn mount_tmpfs(
+        &mut self,
+        covered: NodeId,
+        on: String,
+        flags: u64,
+        owner: u32,
+        size_max: u64,
+        nodes_max: u64,
+        root: (u32, u32, u32),
+        now: Timespec,
+    ) -> MountId {
+        let m = self.next_mount;
+        self.next_mount += 1;
+        let dev = self.next_tmpfs_dev;
+        self.next_tmpfs_dev += 1;
+        self.mounts.insert(
+            m,
+            Mount {
+                fstype: FsType::Tmpfs,
+                root: 0,
+                covered: Some(covered),
+                on,
+                flags: flags | MNT_LOCAL,
+                owner,
+                dev,
+                size_max,
+                nodes_max,
+                nodes_used: 0,
+                bytes_used: 0,
+                next_ino: 2,
+                args: root,
+            },
+        );
+        let r = self.alloc(
+            m,
+            NodeKind::Dir {
+                entries: vec![],
+                next_cookie: 3,
+                parent: 0,
+            },
+            root.2,
+            root.0,
+            root.1,
+            now,
+        );
+        if let Some(n) = self.nodes.get_mut(&r) {
+            n.nlink = 2;
+            if let NodeKind::Dir { parent, .. } = &mut n.kind {
+                *parent = r;
+            }
+        }
+        if let Some(mt) = self.mounts.get_mut(&m) {
+            mt.root = r;
+        }
+        if let Some(c) = self.nodes.get_mut(&covered) {
+            c.mounted_here = Some(m);
+        }
+        m
+    }
+
+    /// True when a node of the mount is open, somebody's cwd, or covered by another mount.
+    pub fn mount_busy(&self, m: MountId) -> bool {
+        self.nodes.values().any(|n| {
+            n.mount == m && (n.open_refs > 0 || n.cwd_refs > 0 || n.mounted_here.is_some())
+        })
+    }
+
+    /// Removes a mount and its nodes.
+    pub fn unmount(&mut self, m: MountId) {
+        let Some(mt) = self.mounts.remove(&m) else {
+            return;
+        };
+        if let Some(c) = mt.covered.and_then(|c| self.nodes.get_mut(&c)) {
+            c.mounted_here = None;
+        }
+        self.nodes.retain(|_, n| n.mount != m);
+    }
+}
