@@ -6,9 +6,17 @@
 //!   connection and direction and cut into banner and frames.
 //! * [`render`]: one-line readable descriptions of frames.
 //! * [`show`]: a frame-by-frame view of a whole capture, in recording order.
+//! * [`script`]: a capture turned into a replay script (requests with their
+//!   recorded answers and the client memory they reveal).
+//! * [`replay`]: plays a script against a server and compares under named
+//!   normalisation rules.
+//! * [`wire`]: how the replayer reaches a server.
 
 pub mod capture;
 pub mod render;
+pub mod replay;
+pub mod script;
 pub mod show;
+pub mod wire;
 
 pub use capture::{frame_stream, Capture, CaptureError, Dir, FramedStream, Record};

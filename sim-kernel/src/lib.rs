@@ -63,6 +63,8 @@ impl Default for SimConfig {
 pub enum Stop {
     /// Fail with this NetBSD errno (copyouts already made are kept).
     Errno(i32),
+    /// Fail with this errno but with these return values (the kernel had set them).
+    ErrnoWith(i32, [i64; 2]),
     /// Needs client memory first.
     Need(MemRequest),
     /// Must wait.
@@ -201,6 +203,7 @@ impl SimKernel {
                 cwd: root,
                 umask: 0o022,
                 fds: Default::default(),
+                sugid: false,
             },
         );
         let mut k = SimKernel {
@@ -442,6 +445,7 @@ impl Kernel for SimKernel {
                 cwd,
                 umask: 0o022,
                 fds,
+                sugid: false,
             },
         );
         Ok(pid)
@@ -539,6 +543,12 @@ impl Kernel for SimKernel {
                 self.clock.advance(Clock::TICK_NS);
                 ctx.out.error = e;
                 ctx.out.retval = [0, 0];
+                SyscallStep::Done(ctx.out)
+            }
+            Err(Stop::ErrnoWith(e, rv)) => {
+                self.clock.advance(Clock::TICK_NS);
+                ctx.out.error = e;
+                ctx.out.retval = rv;
                 SyscallStep::Done(ctx.out)
             }
             Err(Stop::Need(r)) => SyscallStep::Need(r),

@@ -59,6 +59,8 @@ pub struct Process {
     pub umask: u32,
     /// Descriptor table.
     pub fds: BTreeMap<i32, Fd>,
+    /// Credentials changed since the process started (issetugid).
+    pub sugid: bool,
 }
 
 impl Process {

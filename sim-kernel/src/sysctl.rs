@@ -35,8 +35,6 @@ pub enum Dynamic {
     Arandom,
     /// kern.hardclock_ticks: virtual clock ticks.
     HardclockTicks,
-    /// vfs.generic.fstypes: the attached file systems.
-    Fstypes,
 }
 
 /// One node of the tree.
@@ -58,6 +56,10 @@ pub struct SNode {
     pub dynamic: Option<Dynamic>,
     /// Reading it as a plain leaf fails with EINVAL (it wants more MIB components).
     pub needs_more: bool,
+    /// Length a size probe reports, when the handler computes it differently (recorded).
+    pub probe_len: Option<u64>,
+    /// Length a read reports, when it differs from the bytes copied out (recorded).
+    pub read_len: Option<u64>,
     /// Children, sorted by number.
     pub children: Vec<SNode>,
     /// csize for nodes.
@@ -137,6 +139,9 @@ fn value_of(text: &str, ty: u32) -> (Vec<u8>, bool) {
     if text.starts_with("[error") {
         return (vec![], true);
     }
+    if ty != CTLTYPE_STRUCT && text.starts_with('(') && text.contains(" bytes)") {
+        return value_of(text, CTLTYPE_STRUCT);
+    }
     match ty {
         CTLTYPE_INT => (
             (text.parse::<i64>().unwrap_or(0) as i32)
@@ -176,6 +181,16 @@ impl Tree {
     /// The tree a rump kernel boots with; kern.hostname is `hostname`.
     pub fn boot(hostname: &str) -> Tree {
         let mut values: std::collections::BTreeMap<&str, &str> = Default::default();
+        // "# name: probe said A bytes, read returned B"
+        let mut lens: std::collections::BTreeMap<&str, (u64, u64)> = Default::default();
+        for line in VALUES.lines().filter_map(|l| l.strip_prefix("# ")) {
+            if let Some((name, rest)) = line.split_once(": probe said ") {
+                if let Some((a, b)) = rest.split_once(" bytes, read returned ") {
+                    let b = b.trim_end_matches(" bytes");
+                    lens.insert(name, (a.parse().unwrap_or(0), b.parse().unwrap_or(0)));
+                }
+            }
+        }
         for line in VALUES.lines().filter(|l| !l.starts_with('#')) {
             if let Some((k, v)) = line.split_once(" = ") {
                 values.insert(k, v);
@@ -192,6 +207,8 @@ impl Tree {
             value: vec![],
             dynamic: None,
             needs_more: false,
+            probe_len: None,
+            read_len: None,
             children: vec![],
             csize: 16,
         };
@@ -218,6 +235,8 @@ impl Tree {
                 value: vec![],
                 dynamic: None,
                 needs_more: false,
+                probe_len: lens.get(name).map(|l| l.0),
+                read_len: lens.get(name).map(|l| l.1),
                 children: vec![],
                 csize: parse_num(field(&words, "csize=").unwrap_or("0")) as u32,
             };
@@ -237,7 +256,6 @@ impl Tree {
                 "kern.urandom" => Some(Dynamic::Urandom),
                 "kern.arandom" => Some(Dynamic::Arandom),
                 "kern.hardclock_ticks" => Some(Dynamic::HardclockTicks),
-                "vfs.generic.fstypes" => Some(Dynamic::Fstypes),
                 _ => None,
             };
             if *name == "kern.hostname" {

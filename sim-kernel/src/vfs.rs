@@ -190,7 +190,8 @@ pub struct Vfs {
     pub root: NodeId,
     next_node: NodeId,
     next_mount: MountId,
-    next_tmpfs_dev: u64,
+    /// vfs_getnewfsid's counter: it advances only past numbers in use by a mount of the same type.
+    mntid: u64,
 }
 
 /// The result of resolving a path.
@@ -242,7 +243,7 @@ impl Vfs {
             root: 0,
             next_node: 1,
             next_mount: 1,
-            next_tmpfs_dev: 0xab01,
+            mntid: 1,
         };
         let m = v.next_mount;
         v.next_mount += 1;
@@ -687,8 +688,15 @@ impl Vfs {
     ) -> MountId {
         let m = self.next_mount;
         self.next_mount += 1;
-        let dev = self.next_tmpfs_dev;
-        self.next_tmpfs_dev += 1;
+        let mut dev = 0xab00 + self.mntid;
+        while self
+            .mounts
+            .values()
+            .any(|x| x.fstype == FsType::Tmpfs && x.dev == dev)
+        {
+            dev += 1;
+            self.mntid += 1;
+        }
         self.mounts.insert(
             m,
             Mount {

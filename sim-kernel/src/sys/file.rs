@@ -142,7 +142,7 @@ fn do_open(
                 return err(ENOENT);
             }
             if r.trailing_slash {
-                return err(EISDIR);
+                return err(ENOENT);
             }
             name_ok(k, r.parent, &r.name)?;
             may_modify_dir(k, r.parent, &cr)?;
@@ -621,17 +621,19 @@ fn do_access(
 }
 
 pub(crate) fn access(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    if c.int(1) & !(R_OK | W_OK | X_OK) != 0 {
+        return err(EINVAL);
+    }
     let path = c.path(0)?;
     do_access(k, c.pid, AT_FDCWD, &path, c.int(1), false)
 }
 
 pub(crate) fn faccessat(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
-    let dirfd = c.int(0);
-    let path = c.path(1)?;
-    let (mode, flag) = (c.int(2), c.int(3));
-    if flag & !AT_EACCESS != 0 {
+    let (dirfd, mode, flag) = (c.int(0), c.int(2), c.int(3));
+    if mode & !(R_OK | W_OK | X_OK) != 0 {
         return err(EINVAL);
     }
+    let path = c.path(1)?;
     do_access(k, c.pid, dirfd, &path, mode, flag & AT_EACCESS != 0)
 }
 
@@ -704,9 +706,7 @@ fn do_chown(k: &mut SimKernel, pid: i32, node: NodeId, uid: u32, gid: u32) -> Sy
     }
     let now = k.clock.realtime();
     if let Some(n) = k.vfs.nodes.get_mut(&node) {
-        if !cr.is_root() {
-            n.perm &= !(S_ISUID | S_ISGID);
-        }
+        n.perm &= !(S_ISUID | S_ISGID);
         n.uid = new_uid;
         n.gid = new_gid;
         n.ctime = now;

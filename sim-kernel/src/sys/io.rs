@@ -84,11 +84,14 @@ enum WriteTarget {
     Console,
 }
 
+/// Decides where a write of `n` bytes goes, and fails it before any COPYIN when
+/// it cannot succeed: bad descriptor, broken pipe, full pipe, read-only or full file system.
 fn write_target(
     k: &SimKernel,
     pid: i32,
     fd: i32,
-    positional: bool,
+    at: Option<u64>,
+    n: u64,
     ctx_out: &mut crate::SyscallDone,
 ) -> Result<(FileId, WriteTarget), Stop> {
     let id = file_of(k, pid, fd)?;
@@ -99,7 +102,7 @@ fn write_target(
     match f.kind {
         FileKind::PipeRead(_) => err(EBADF),
         FileKind::PipeWrite(p) => {
-            if positional {
+            if at.is_some() {
                 return err(ESPIPE);
             }
             let pipe = k.t.pipes.get(&p).ok_or(Stop::Errno(EBADF))?;
@@ -110,11 +113,46 @@ fn write_target(
                 }
                 return err(EPIPE);
             }
+            let room = PIPE_SIZE - pipe.buf.len();
+            // Writes of up to PIPE_BUF bytes are atomic.
+            let need = if (n as usize) <= PIPE_BUF {
+                n as usize
+            } else {
+                1
+            };
+            if n > 0 && room < need {
+                return if f.flags & O_NONBLOCK != 0 {
+                    err(EAGAIN)
+                } else {
+                    Err(Stop::Blocked)
+                };
+            }
             Ok((id, WriteTarget::Pipe(p)))
         }
-        FileKind::Node(n) => match k.vfs.nodes.get(&n).map(|x| &x.kind) {
-            Some(NodeKind::File(_)) => Ok((id, WriteTarget::Node(n))),
-            Some(NodeKind::Dir { .. }) => err(EISDIR),
+        FileKind::Node(node) => match k.vfs.nodes.get(&node).map(|x| (&x.kind, x.mount)) {
+            Some((NodeKind::File(d), mount)) => {
+                let m = k.vfs.mounts.get(&mount).ok_or(Stop::Errno(EIO))?;
+                if m.flags & MNT_RDONLY != 0 {
+                    return err(EROFS);
+                }
+                let len = d.len() as u64;
+                let start = if f.flags & O_APPEND != 0 {
+                    len
+                } else {
+                    at.unwrap_or(f.offset)
+                };
+                let end = start.checked_add(n).ok_or(Stop::Errno(EFBIG))?;
+                if end > (1 << 40) {
+                    return err(EFBIG);
+                }
+                if m.size_max > 0
+                    && round_page(m.bytes_used + end.saturating_sub(len)) + PAGE_SIZE > m.size_max
+                {
+                    return err(ENOSPC);
+                }
+                Ok((id, WriteTarget::Node(node)))
+            }
+            Some((NodeKind::Dir { .. }, _)) => err(EISDIR),
             Some(_) => Ok((id, WriteTarget::Console)),
             None => err(EBADF),
         },
@@ -235,7 +273,7 @@ pub(crate) fn pread(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
 
 pub(crate) fn write(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     let (fd, buf, n) = (c.int(0), c.word(1), c.word(2));
-    let (id, target) = write_target(k, c.pid, fd, false, &mut c.out)?;
+    let (id, target) = write_target(k, c.pid, fd, None, n, &mut c.out)?;
     let data = c.copyin(buf, n)?;
     let w = commit_write(k, id, target, &data, None)?;
     Ok((w as i64, 0))
@@ -243,10 +281,11 @@ pub(crate) fn write(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
 
 pub(crate) fn pwrite(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     let (fd, buf, n, off) = (c.int(0), c.word(1), c.word(2), c.word(4) as i64);
-    let (id, target) = write_target(k, c.pid, fd, true, &mut c.out)?;
     if off < 0 {
+        file_of(k, c.pid, fd)?;
         return err(EINVAL);
     }
+    let (id, target) = write_target(k, c.pid, fd, Some(off as u64), n, &mut c.out)?;
     let data = c.copyin(buf, n)?;
     let w = commit_write(k, id, target, &data, Some(off as u64))?;
     Ok((w as i64, 0))
@@ -293,7 +332,8 @@ pub(crate) fn writev(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     let (fd, iov, cnt) = (c.int(0), c.word(1), c.int(2));
     file_of(k, c.pid, fd)?;
     let v = iovecs(c, iov, cnt)?;
-    let (id, target) = write_target(k, c.pid, fd, false, &mut c.out)?;
+    let total: u64 = v.iter().map(|x| x.1).sum();
+    let (id, target) = write_target(k, c.pid, fd, None, total, &mut c.out)?;
     let mut data = Vec::new();
     for (base, len) in v {
         data.extend(c.copyin(base, len)?);
@@ -366,16 +406,26 @@ pub(crate) fn dup(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     }
 }
 
+/// dup2 and dup3 report the target in retval[0] even when they fail, as NetBSD does.
+fn with_target(to: i32, r: SysResult) -> SysResult {
+    r.map_err(|e| match e {
+        Stop::Errno(e) => Stop::ErrnoWith(e, [i64::from(to), 0]),
+        other => other,
+    })
+}
+
 pub(crate) fn dup2(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
-    dup_to(k, c.pid, c.int(0), c.int(1), false)
+    file_of(k, c.pid, c.int(0))?;
+    with_target(c.int(1), dup_to(k, c.pid, c.int(0), c.int(1), false))
 }
 
 pub(crate) fn dup3(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
-    let flags = c.int(2);
+    let (flags, to) = (c.int(2), c.int(1));
+    file_of(k, c.pid, c.int(0))?;
     if flags & !(O_CLOEXEC | O_NONBLOCK | O_NOSIGPIPE) != 0 {
-        return err(EINVAL);
+        return with_target(to, err(EINVAL));
     }
-    dup_to(k, c.pid, c.int(0), c.int(1), flags & O_CLOEXEC != 0)
+    with_target(to, dup_to(k, c.pid, c.int(0), to, flags & O_CLOEXEC != 0))
 }
 
 pub(crate) fn fcntl(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
@@ -507,7 +557,11 @@ pub(crate) fn node_stat(k: &SimKernel, node: crate::vfs::NodeId) -> Result<Stat,
         dev,
         mode: n.type_bits() | n.perm,
         ino: n.ino,
-        nlink: n.nlink,
+        nlink: if m.fstype == FsType::Rumpfs && n.is_dir() {
+            2
+        } else {
+            n.nlink
+        },
         uid: n.uid,
         gid: n.gid,
         rdev,
@@ -530,7 +584,11 @@ pub(crate) fn fstat(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     let st = match f.kind {
         FileKind::Node(n) => node_stat(k, n)?,
         FileKind::PipeRead(p) | FileKind::PipeWrite(p) => {
-            let buffered = k.t.pipes.get(&p).map_or(0, |x| x.buf.len()) as i64;
+            // Each end has its own buffer: the write end's is always empty here.
+            let buffered = match f.kind {
+                FileKind::PipeRead(_) => k.t.pipes.get(&p).map_or(0, |x| x.buf.len()) as i64,
+                _ => 0,
+            };
             let cred = &k.proc(c.pid)?.cred;
             Stat {
                 mode: S_IFIFO | 0o600,

@@ -29,7 +29,13 @@ pub(crate) fn getegid(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     Ok((i64::from(k.proc(c.pid)?.cred.egid), 0))
 }
 
-pub(crate) fn issetugid(_k: &mut SimKernel, _c: &mut Ctx<'_, '_>) -> SysResult {
+pub(crate) fn issetugid(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    Ok((i64::from(k.proc(c.pid)?.sugid), 0))
+}
+
+/// Marks the process as having changed credentials.
+fn changed(k: &mut SimKernel, pid: i32) -> SysResult {
+    k.proc_mut(pid)?.sugid = true;
     Ok((0, 0))
 }
 
@@ -44,7 +50,7 @@ pub(crate) fn setuid(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     } else {
         return err(EPERM);
     }
-    Ok((0, 0))
+    changed(k, c.pid)
 }
 
 pub(crate) fn seteuid(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
@@ -54,7 +60,7 @@ pub(crate) fn seteuid(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
         return err(EPERM);
     }
     cr.euid = uid;
-    Ok((0, 0))
+    changed(k, c.pid)
 }
 
 pub(crate) fn setgid(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
@@ -68,7 +74,7 @@ pub(crate) fn setgid(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     } else {
         return err(EPERM);
     }
-    Ok((0, 0))
+    changed(k, c.pid)
 }
 
 pub(crate) fn setegid(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
@@ -78,7 +84,7 @@ pub(crate) fn setegid(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
         return err(EPERM);
     }
     cr.egid = gid;
-    Ok((0, 0))
+    changed(k, c.pid)
 }
 
 pub(crate) fn setgroups(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
@@ -95,7 +101,7 @@ pub(crate) fn setgroups(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
         .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect();
     k.proc_mut(c.pid)?.cred.groups = groups;
-    Ok((0, 0))
+    changed(k, c.pid)
 }
 
 pub(crate) fn getgroups(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {

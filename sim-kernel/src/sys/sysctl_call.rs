@@ -34,18 +34,17 @@ pub(crate) fn sysctl(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
         .chunks_exact(4)
         .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect();
-    let result = lookup(k, c, &mib, oldp, oldlen, newp, newlen);
-    let needed = match result {
-        Ok(n) => n,
-        Err(Stop::Errno(e)) => {
-            return Err(Stop::Errno(e));
-        }
+    // The length goes back to the caller even when the request fails (then unchanged).
+    let (reported, result) = match lookup(k, c, &mib, oldp, oldlen, newp, newlen) {
+        Ok(n) => (n, Ok(())),
+        Err(Stop::Errno(e)) => (oldlen, Err(Stop::Errno(e))),
         Err(other) => return Err(other),
     };
     if oldlenp != 0 {
-        c.copyout(oldlenp, needed.to_le_bytes().to_vec())?;
+        c.copyout(oldlenp, reported.to_le_bytes().to_vec())?;
     }
-    if oldp != 0 && needed > oldlen {
+    result?;
+    if oldp != 0 && reported > oldlen {
         return err(ENOMEM);
     }
     Ok((0, 0))
@@ -94,7 +93,8 @@ fn lookup(
         Some(Dynamic::Urandom) => (k.rng.next_u64() as u32).to_le_bytes().to_vec(),
         Some(Dynamic::Arandom) => k.rng.bytes(oldlen.min(256) as usize),
         Some(Dynamic::HardclockTicks) => (k.clock.ticks() as i32).to_le_bytes().to_vec(),
-        Some(Dynamic::Fstypes) => b"rumpfs tmpfs\0".to_vec(),
+        // A computed list that is empty reports nothing at all.
+        None if ctype == CTLTYPE_STRING && size == 0 && node.value.is_empty() => vec![],
         None if ctype == CTLTYPE_STRING => {
             let mut v = node.value.clone();
             v.push(0);
@@ -102,20 +102,18 @@ fn lookup(
         }
         None => node.value.clone(),
     };
-    let mut reported = current.len() as u64;
-    if dynamic == Some(Dynamic::Fstypes) && oldp != 0 && oldlen >= reported {
-        // The handler reports the characters written without the final NUL.
-        reported -= 1;
-    }
+    // Some handlers report a length other than what they copy (recorded per node).
+    let reported = match (oldp, node.probe_len, node.read_len) {
+        (0, Some(p), _) => p,
+        (_, _, Some(r)) if oldp != 0 => r,
+        _ => current.len() as u64,
+    };
     if dynamic == Some(Dynamic::Arandom) && oldlen > 256 {
         return err(E2BIG);
     }
     // A write: check and fetch the new value before anything changes.
     let mut new_value = None;
     if newlen > 0 {
-        if dynamic == Some(Dynamic::Fstypes) {
-            return err(EPERM);
-        }
         if flags & CTLFLAG_READWRITE != CTLFLAG_READWRITE {
             return err(EPERM);
         }

@@ -1,0 +1,273 @@
+//! A capture turned into a replay script: the client's requests in the order
+//! they were sent (across connections), each with the server frames the
+//! recording attributes to it and the client memory the recording reveals.
+
+use std::collections::BTreeMap;
+
+use rumpsp_protocol::kernel::MemRequest;
+use rumpsp_protocol::{Abi, Class, FrameDecoder, FrameLimits, Message, MsgType, RawFrame};
+
+use crate::capture::{Capture, Dir, Record};
+use rumpsp_protocol::banner::find_banner_line;
+
+/// One thing the replayer does, in recording order.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// Send a client request and compare what comes back.
+    Step(Step),
+    /// The client closed the connection.
+    Close {
+        /// Connection number in the recording.
+        conn: u32,
+    },
+}
+
+/// A client request with its recorded outcome.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// Connection number in the recording.
+    pub conn: u32,
+    /// Timestamp of the request in the recording.
+    pub t_ns: u64,
+    /// The request as sent.
+    pub frame: RawFrame,
+    /// The server frames the recording attributes to this request, in order.
+    pub recorded: Vec<RawFrame>,
+    /// Client memory revealed while this request ran: what the client answered to each server request.
+    pub memory: Vec<(MemRequest, Vec<u8>)>,
+}
+
+impl Step {
+    /// The request's reqno.
+    pub fn reqno(&self) -> u64 {
+        self.frame.header.reqno
+    }
+
+    /// The syscall number, if it is a SYSCALL request.
+    pub fn sysnum(&self) -> Option<u32> {
+        (self.frame.header.class == Class::Req.to_u16()
+            && self.frame.header.ty == MsgType::Syscall.to_u16())
+        .then_some(self.frame.header.word)
+    }
+}
+
+/// A replay script for one capture.
+#[derive(Debug, Clone)]
+pub struct Script {
+    /// The capture's name (scenario).
+    pub name: String,
+    /// `server_run` of the recording (captures sharing one ran on one server).
+    pub server_run: String,
+    /// Recording date (for ordering captures of one server run).
+    pub date: String,
+    /// The banner the server sent.
+    pub banner: Option<Vec<u8>>,
+    /// What to do, in order.
+    pub actions: Vec<Action>,
+}
+
+struct Pending {
+    step_index: usize,
+    reqno: u64,
+    is_req: bool,
+}
+
+/// Builds a script from a capture.
+pub fn build_script(cap: &Capture, name: &str) -> Script {
+    let abi = Abi::Lp64Le;
+    // Frames of each direction with the timestamp of the chunk that completed them.
+    let mut decoders: BTreeMap<(u32, Dir), (FrameDecoder, bool)> = BTreeMap::new();
+    let mut timeline: Vec<(u64, u32, Dir, Option<RawFrame>)> = Vec::new();
+    let mut banner = None;
+    for r in &cap.records {
+        match r {
+            Record::Data {
+                conn,
+                dir,
+                t_ns,
+                bytes,
+            } => {
+                let (dec, banner_done) = decoders.entry((*conn, *dir)).or_insert_with(|| {
+                    (
+                        FrameDecoder::new(FrameLimits::unlimited()),
+                        *dir == Dir::C2s,
+                    )
+                });
+                dec.feed(bytes);
+                if !*banner_done {
+                    let buf = dec.buffer_mut();
+                    match find_banner_line(buf) {
+                        Ok(Some(n)) => {
+                            let line = buf.split_to(n);
+                            banner.get_or_insert_with(|| line.to_vec());
+                            *banner_done = true;
+                        }
+                        Ok(None) => continue,
+                        Err(_) => *banner_done = true,
+                    }
+                }
+                while let Ok(Some(f)) = dec.next_frame() {
+                    timeline.push((*t_ns, *conn, *dir, Some(f)));
+                }
+            }
+            Record::Event {
+                conn,
+                event,
+                t_ns,
+                dir,
+            } if event == "eof" && *dir == Some(Dir::C2s) => {
+                timeline.push((*t_ns, *conn, Dir::C2s, None));
+            }
+            Record::Event {
+                conn, event, t_ns, ..
+            } if event == "close" => {
+                timeline.push((*t_ns, *conn, Dir::C2s, None));
+            }
+            _ => {}
+        }
+    }
+    timeline.sort_by_key(|(t, ..)| *t);
+
+    let mut actions: Vec<Action> = Vec::new();
+    let mut closed: std::collections::BTreeSet<u32> = Default::default();
+    // Per connection: requests still waiting for their answer, most recent last.
+    let mut pending: BTreeMap<u32, Vec<Pending>> = BTreeMap::new();
+    // Per connection: server request reqno -> (step index, what it asked for).
+    let mut server_reqs: BTreeMap<(u32, u64), (usize, MemRequest)> = BTreeMap::new();
+    let mut last_step: BTreeMap<u32, usize> = BTreeMap::new();
+
+    for (t_ns, conn, dir, frame) in timeline {
+        let Some(f) = frame else {
+            if closed.insert(conn) {
+                actions.push(Action::Close { conn });
+            }
+            continue;
+        };
+        let typed = f.frame(abi).ok();
+        match dir {
+            Dir::C2s => {
+                let is_resp = f.header.class == Class::Resp.to_u16();
+                if is_resp {
+                    // A client answer to a server request: client memory.
+                    if let Some((idx, req)) = server_reqs.get(&(conn, f.header.reqno)).copied() {
+                        if let Some(Action::Step(s)) = actions.get_mut(idx) {
+                            s.memory.push((req, f.body.to_vec()));
+                        }
+                    }
+                    continue;
+                }
+                let idx = actions.len();
+                actions.push(Action::Step(Step {
+                    conn,
+                    t_ns,
+                    frame: f.clone(),
+                    recorded: vec![],
+                    memory: vec![],
+                }));
+                pending.entry(conn).or_default().push(Pending {
+                    step_index: idx,
+                    reqno: f.header.reqno,
+                    is_req: f.header.class == Class::Req.to_u16(),
+                });
+                last_step.insert(conn, idx);
+            }
+            Dir::S2c => {
+                let owner = match typed.as_ref().map(|t| &t.message) {
+                    // Answers go to the request with their reqno.
+                    Some(
+                        Message::SyscallResp(_)
+                        | Message::HandshakeResp(_)
+                        | Message::PreforkResp(_)
+                        | Message::Error(_),
+                    ) => {
+                        let list = pending.entry(conn).or_default();
+                        let pos = list.iter().rposition(|p| p.reqno == f.header.reqno);
+                        pos.map(|i| list.remove(i).step_index)
+                            .or_else(|| last_step.get(&conn).copied())
+                    }
+                    // Server requests belong to the oldest outstanding syscall.
+                    _ => pending
+                        .get(&conn)
+                        .and_then(|l| l.iter().find(|p| p.is_req).map(|p| p.step_index))
+                        .or_else(|| last_step.get(&conn).copied()),
+                };
+                let Some(idx) = owner else { continue };
+                if let Some(Message::Copyin(c)) = typed.as_ref().map(|t| t.message) {
+                    let req = match c.kind {
+                        rumpsp_protocol::CopyinKind::Bytes => MemRequest::Bytes {
+                            addr: c.addr,
+                            len: c.len,
+                        },
+                        rumpsp_protocol::CopyinKind::Str => MemRequest::Str {
+                            addr: c.addr,
+                            max: c.len,
+                        },
+                    };
+                    server_reqs.insert((conn, f.header.reqno), (idx, req));
+                }
+                if let Some(Message::Anonmmap(a)) = typed.as_ref().map(|t| t.message) {
+                    server_reqs.insert(
+                        (conn, f.header.reqno),
+                        (idx, MemRequest::Mmap { len: a.len }),
+                    );
+                }
+                if let Some(Action::Step(s)) = actions.get_mut(idx) {
+                    s.recorded.push(f);
+                }
+            }
+        }
+        let _ = t_ns;
+    }
+    Script {
+        name: name.to_owned(),
+        server_run: cap.meta_str("server_run").unwrap_or(name).to_owned(),
+        date: cap.meta_str("date").unwrap_or("").to_owned(),
+        banner,
+        actions,
+    }
+}
+
+impl Script {
+    /// kern.hostname as the recorded server reported it on a read, if the
+    /// capture contains one (an in-process simulated server can be configured
+    /// with it, so that reads that depend on its length replay unchanged).
+    pub fn recorded_hostname(&self) -> Option<String> {
+        let abi = Abi::Lp64Le;
+        for a in &self.actions {
+            let Action::Step(s) = a else { continue };
+            if s.sysnum() != Some(202) {
+                continue;
+            }
+            let slot = |i: usize| {
+                u64::from_le_bytes(
+                    s.frame
+                        .body
+                        .get(i * 8..i * 8 + 8)
+                        .and_then(|b| b.try_into().ok())
+                        .unwrap_or([0; 8]),
+                )
+            };
+            let is_hostname = s.memory.iter().any(|(r, d)| {
+                matches!(r, MemRequest::Bytes { addr, len: 8 } if *addr == slot(0))
+                    && d[..] == [1, 0, 0, 0, 10, 0, 0, 0]
+            });
+            if !is_hostname || slot(4) != 0 {
+                continue;
+            }
+            for f in &s.recorded {
+                if let Ok(rumpsp_protocol::Frame {
+                    message: Message::Copyout(c),
+                    ..
+                }) = f.frame(abi)
+                {
+                    if c.addr == slot(2) && c.data.ends_with(&[0]) {
+                        return Some(
+                            String::from_utf8_lossy(&c.data[..c.data.len() - 1]).into_owned(),
+                        );
+                    }
+                }
+            }
+        }
+        None
+    }
+}
