@@ -23,6 +23,12 @@ enum Command {
         #[command(subcommand)]
         command: TraceCommand,
     },
+    /// Print the simulated kernel's syscall coverage: number, name, implemented or not.
+    Syscalls {
+        /// Only the implemented ones.
+        #[arg(long)]
+        implemented: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -37,6 +43,19 @@ enum TraceCommand {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Syscalls { implemented } => {
+            let rows = rumpsp_sim_kernel::sys::coverage();
+            let done = rows.iter().filter(|r| r.2).count();
+            println!("{:>4}  {:<22} implemented", "num", "name");
+            for (n, name, imp) in rows.iter().filter(|r| r.2 || !implemented) {
+                println!(
+                    "{n:>4}  {name:<22} {}",
+                    if *imp { "yes" } else { "no (ENOSYS)" }
+                );
+            }
+            println!("{done} of {} named syscalls implemented; every other number below 512 answers ENOSYS", rows.len());
+            Ok(())
+        }
         Command::Trace {
             command: TraceCommand::Show { files },
         } => {

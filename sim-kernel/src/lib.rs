@@ -17,6 +17,7 @@
 
 pub mod clock;
 pub mod consts;
+pub mod local;
 pub mod proc;
 pub mod structs;
 pub mod sys;

@@ -61,6 +61,10 @@ fn readonly(k: &SimKernel, node: NodeId) -> bool {
 
 /// Checks that `cred` may add or remove entries in `dir`.
 fn may_modify_dir(k: &SimKernel, dir: NodeId, cred: &Cred) -> Result<(), Stop> {
+    // A removed directory (kept alive as somebody's cwd or open file) takes no new entries.
+    if k.vfs.nodes.get(&dir).is_none_or(|d| d.nlink == 0) {
+        return err(ENOENT);
+    }
     if readonly(k, dir) {
         return err(EROFS);
     }

@@ -1,0 +1,528 @@
+//! Per-syscall behaviour of the simulated kernel, errno paths included.
+
+mod common;
+
+use common::*;
+use rumpsp_protocol::kernel::Kernel;
+
+#[test]
+fn open_create_excl_trunc_directory_and_their_errors() {
+    let mut t = T::new();
+    assert_eq!(t.open("/tmp/nope", O_RDONLY, 0).0, ENOENT);
+    let (e, fd) = t.open("/tmp/f", O_RDWR | O_CREAT, 0o644);
+    assert_eq!((e, fd), (0, 3), "lowest free descriptor after 0-2");
+    assert_eq!(t.write(fd, b"hello").1, 5);
+    assert_eq!(t.open("/tmp/f", O_RDWR | O_CREAT | O_EXCL, 0o644).0, EEXIST);
+    assert_eq!(t.open("/tmp/f", O_RDONLY | O_DIRECTORY, 0).0, ENOTDIR);
+    assert_eq!(t.open("/tmp", O_RDWR, 0).0, EISDIR);
+    assert_eq!(t.open("/tmp/f/x", O_RDONLY, 0).0, ENOTDIR);
+    assert_eq!(t.open("/tmp/f", 3, 0).0, EINVAL, "access mode 3");
+    assert_eq!(t.open("", O_RDONLY, 0).0, ENOENT);
+    let (_, fd2) = t.open("/tmp/f", O_RDWR | O_TRUNC, 0);
+    assert_eq!(t.stat("/tmp/f").2, 0, "O_TRUNC empties the file");
+    assert_eq!(t.stat("/tmp/f").1, 0o100644);
+    t.ok(nr::CLOSE, &[fd2 as u64]);
+    assert_eq!(t.e(nr::CLOSE, &[fd2 as u64]), EBADF);
+}
+
+#[test]
+fn name_and_path_length_limits() {
+    let mut t = T::new();
+    let long = format!("/tmp/{}", "n".repeat(256));
+    assert_eq!(
+        t.open(&long, O_RDWR | O_CREAT, 0o644).0,
+        ENAMETOOLONG,
+        "tmpfs names stop at 255"
+    );
+    let ok = format!("/tmp/{}", "n".repeat(255));
+    assert_eq!(t.open(&ok, O_RDWR | O_CREAT, 0o644).0, 0);
+    // no NUL within MAXPATHLEN (1024 bytes)
+    let p = t.put(&[b'a'; 1024]);
+    assert_eq!(t.e(nr::OPEN, &[p, 0, 0]), ENAMETOOLONG);
+}
+
+#[test]
+fn efault_when_the_client_cannot_supply_memory() {
+    let mut t = T::new();
+    assert_eq!(t.e(nr::OPEN, &[0, 0, 0]), EFAULT, "NULL path");
+    assert_eq!(t.e(nr::OPEN, &[0xdead_0000, 0, 0]), EFAULT, "unmapped path");
+    let (_, fd) = t.open("/tmp/f", O_RDWR | O_CREAT, 0o644);
+    assert_eq!(
+        t.e(nr::WRITE, &[fd as u64, 0xdead_0000, 10]),
+        EFAULT,
+        "unmapped buffer"
+    );
+    assert_eq!(t.stat("/tmp/f").2, 0, "nothing written on a fault");
+}
+
+#[test]
+fn emfile_past_open_max() {
+    let mut t = T::new();
+    let (_, fd) = t.open("/tmp/f", O_RDWR | O_CREAT, 0o644);
+    let mut last = 0;
+    for _ in fd..128 - 1 {
+        last = t.ok(nr::DUP, &[fd as u64]);
+    }
+    assert_eq!(last, 127);
+    assert_eq!(t.e(nr::DUP, &[fd as u64]), EMFILE);
+    assert_eq!(t.open("/tmp/f", O_RDONLY, 0).0, EMFILE);
+    t.k.check_invariants().unwrap();
+}
+
+#[test]
+fn read_write_lseek_pread_pwrite_append() {
+    let mut t = T::new();
+    let (_, fd) = t.open("/tmp/f", O_RDWR | O_CREAT, 0o644);
+    t.write(fd, b"hello world");
+    assert_eq!(t.ok(nr::LSEEK, &[fd as u64, 0, 0, 0]), 0);
+    assert_eq!(t.read(fd, 5).1, b"hello");
+    assert_eq!(t.ok(nr::LSEEK, &[fd as u64, 0, 0, 1]), 5, "SEEK_CUR");
+    assert_eq!(
+        t.ok(nr::LSEEK, &[fd as u64, 0, (-5i64) as u64, 2]),
+        6,
+        "SEEK_END"
+    );
+    assert_eq!(
+        t.e(nr::LSEEK, &[fd as u64, 0, (-100i64) as u64, 1]),
+        EINVAL,
+        "negative result"
+    );
+    assert_eq!(t.e(nr::LSEEK, &[fd as u64, 0, 0, 7]), EINVAL, "bad whence");
+    let b = t.buf(5);
+    assert_eq!(t.ok(nr::PREAD, &[fd as u64, b, 5, 0, 6]), 5);
+    assert_eq!(t.mem.read(b, 5).unwrap(), b"world");
+    assert_eq!(
+        t.ok(nr::LSEEK, &[fd as u64, 0, 0, 1]),
+        6,
+        "pread leaves the offset"
+    );
+    let w = t.put(b"XY");
+    t.ok(nr::PWRITE, &[fd as u64, w, 2, 0, 20]);
+    assert_eq!(t.stat("/tmp/f").2, 22, "pwrite past the end leaves a hole");
+    let (_, afd) = t.open("/tmp/f", O_WRONLY | O_APPEND, 0);
+    t.write(afd, b"!");
+    t.ok(nr::PWRITE, &[afd as u64, w, 2, 0, 0]);
+    assert_eq!(t.stat("/tmp/f").2, 25, "O_APPEND appends, pwrite included");
+    let (_, ro) = t.open("/tmp/f", O_RDONLY, 0);
+    assert_eq!(t.write(ro, b"x").0, EBADF);
+    assert_eq!(
+        t.e(nr::FTRUNCATE, &[ro as u64, 0, 0]),
+        EINVAL,
+        "ftruncate on O_RDONLY"
+    );
+    t.ok(nr::FTRUNCATE, &[fd as u64, 0, 3]);
+    assert_eq!(t.stat("/tmp/f").2, 3);
+    assert_eq!(t.read(999, 1).0, EBADF);
+}
+
+#[test]
+fn readv_writev() {
+    let mut t = T::new();
+    let (_, fd) = t.open("/tmp/v", O_RDWR | O_CREAT, 0o644);
+    let (a, b) = (t.put(b"abc"), t.put(b"defg"));
+    let mut iov = Vec::new();
+    for (p, n) in [(a, 3u64), (b, 4)] {
+        iov.extend_from_slice(&p.to_le_bytes());
+        iov.extend_from_slice(&n.to_le_bytes());
+    }
+    let iovp = t.put(&iov);
+    assert_eq!(t.ok(nr::WRITEV, &[fd as u64, iovp, 2]), 7);
+    assert_eq!(t.e(nr::WRITEV, &[fd as u64, iovp, 0]), EINVAL);
+    assert_eq!(t.e(nr::WRITEV, &[fd as u64, iovp, 1025]), EINVAL);
+    t.ok(nr::LSEEK, &[fd as u64, 0, 0, 0]);
+    let (x, y) = (t.buf(2), t.buf(10));
+    let mut iov = Vec::new();
+    for (p, n) in [(x, 2u64), (y, 10)] {
+        iov.extend_from_slice(&p.to_le_bytes());
+        iov.extend_from_slice(&n.to_le_bytes());
+    }
+    let iovp = t.put(&iov);
+    assert_eq!(t.ok(nr::READV, &[fd as u64, iovp, 2]), 7);
+    assert_eq!(t.mem.read(x, 2).unwrap(), b"ab");
+    assert_eq!(t.mem.read(y, 5).unwrap(), b"cdefg");
+}
+
+#[test]
+fn directories_mkdir_rmdir_unlink_rename() {
+    let mut t = T::new();
+    assert_eq!(t.mkdir("/tmp/d", 0o755), 0);
+    assert_eq!(t.mkdir("/tmp/d", 0o755), EEXIST);
+    assert_eq!(t.mkdir("/tmp/x/y", 0o755), ENOENT);
+    assert_eq!(t.mkdir("/tmp/d/sub", 0o755), 0);
+    assert_eq!(t.stat("/tmp/d").3, 3, "nlink 2 + one subdirectory");
+    let (_, fd) = t.open("/tmp/d/f", O_RDWR | O_CREAT, 0o644);
+    t.ok(nr::CLOSE, &[fd as u64]);
+    let d = t.s("/tmp/d");
+    assert_eq!(t.e(nr::RMDIR, &[d]), ENOTEMPTY);
+    assert_eq!(t.e(nr::UNLINK, &[d]), EPERM, "unlink of a directory");
+    let f = t.s("/tmp/d/f");
+    assert_eq!(t.e(nr::RMDIR, &[f]), ENOTDIR);
+    let dot = t.s("/tmp/d/sub/.");
+    assert_eq!(t.e(nr::RMDIR, &[dot]), EINVAL);
+    let g = t.s("/tmp/d/g");
+    t.ok(nr::RENAME, &[f, g]);
+    assert_eq!(t.list("/tmp/d"), [".", "..", "sub", "g"]);
+    let into_self = t.s("/tmp/d/sub/inner");
+    assert_eq!(
+        t.e(nr::RENAME, &[d, into_self]),
+        EINVAL,
+        "a directory into itself"
+    );
+    let sub = t.s("/tmp/d/sub");
+    assert_eq!(
+        t.e(nr::RENAME, &[g, sub]),
+        EISDIR,
+        "a file over a directory"
+    );
+    t.ok(nr::UNLINK, &[g]);
+    t.ok(nr::RMDIR, &[sub]);
+    t.ok(nr::RMDIR, &[d]);
+    assert_eq!(t.stat("/tmp/d").0, ENOENT);
+    // rumpfs (the root) has no rename; cross-mount renames are EXDEV
+    let root_dir = t.s("/rd");
+    t.ok(nr::MKDIR, &[root_dir, 0o755]);
+    let root_dir2 = t.s("/rd2");
+    assert_eq!(t.e(nr::RENAME, &[root_dir, root_dir2]), EOPNOTSUPP);
+    let (_, fd) = t.open("/tmp/cross", O_RDWR | O_CREAT, 0o644);
+    t.ok(nr::CLOSE, &[fd as u64]);
+    let (c, rc) = (t.s("/tmp/cross"), t.s("/rd/cross"));
+    assert_eq!(t.e(nr::LINK, &[c, rc]), EXDEV);
+    t.k.check_invariants().unwrap();
+}
+
+#[test]
+fn getdents_cookies_resume_and_reject_bogus_offsets() {
+    let mut t = T::new();
+    t.mkdir("/tmp/d", 0o755);
+    for i in 0..10 {
+        let (_, fd) = t.open(&format!("/tmp/d/file-{i:02}"), O_RDWR | O_CREAT, 0o644);
+        t.ok(nr::CLOSE, &[fd as u64]);
+    }
+    let (_, fd) = t.open("/tmp/d", O_RDONLY | O_DIRECTORY, 0);
+    let b = t.buf(64);
+    assert_eq!(
+        t.ok(nr::GETDENTS, &[fd as u64, b, 8]),
+        0,
+        "a buffer smaller than one record"
+    );
+    assert_eq!(t.ok(nr::GETDENTS, &[fd as u64, b, 64]), 56, ". .. file-00");
+    assert_eq!(
+        t.ok(nr::LSEEK, &[fd as u64, 0, 0, 1]),
+        4,
+        "cookie of file-01"
+    );
+    t.ok(nr::LSEEK, &[fd as u64, 0, 999, 0]);
+    assert_eq!(
+        t.e(nr::GETDENTS, &[fd as u64, b, 64]),
+        EINVAL,
+        "a cookie that names no entry"
+    );
+    let (_, f) = t.open("/tmp/d/file-00", O_RDONLY, 0);
+    assert_eq!(
+        t.e(nr::GETDENTS, &[f as u64, b, 64]),
+        EINVAL,
+        "not a directory"
+    );
+    assert_eq!(t.list("/tmp/d").len(), 12);
+}
+
+#[test]
+fn symlinks_and_readlink() {
+    let mut t = T::new();
+    let (target, link) = (t.s("/tmp/real"), t.s("/tmp/link"));
+    let (_, fd) = t.open("/tmp/real", O_RDWR | O_CREAT, 0o644);
+    t.write(fd, b"data");
+    t.ok(nr::SYMLINK, &[target, link]);
+    let b = t.buf(64);
+    assert_eq!(t.ok(nr::READLINK, &[link, b, 64]), 9);
+    assert_eq!(t.mem.read(b, 9).unwrap(), b"/tmp/real");
+    assert_eq!(t.stat("/tmp/link").2, 4, "stat follows");
+    let lb = t.buf(152);
+    t.ok(nr::LSTAT, &[link, lb]);
+    assert_eq!(
+        u32::from_le_bytes(t.mem.read(lb + 8, 4).unwrap().try_into().unwrap()) & 0o170000,
+        0o120000
+    );
+    assert_eq!(t.e(nr::READLINK, &[target, b, 64]), EINVAL);
+    assert_eq!(
+        t.open("/tmp/link", O_RDONLY | 0x100, 0).0,
+        79,
+        "O_NOFOLLOW on a symlink: EFTYPE"
+    );
+    let (l1, l2) = (t.s("/tmp/l2"), t.s("/tmp/l1"));
+    t.ok(nr::SYMLINK, &[l1, l2]);
+    t.ok(nr::SYMLINK, &[l2, l1]);
+    assert_eq!(t.open("/tmp/l1", O_RDONLY, 0).0, 62, "ELOOP");
+}
+
+#[test]
+fn fd_table_dup2_dup3_fcntl() {
+    let mut t = T::new();
+    let (_, fd) = t.open("/tmp/f", O_RDWR | O_CREAT, 0o644);
+    assert_eq!(t.ok(nr::DUP2, &[fd as u64, 10]), 10);
+    assert_eq!(
+        t.sys(nr::DUP2, &[fd as u64, 1000]),
+        (EBADF, 1000, 0),
+        "the target is reported"
+    );
+    assert_eq!(t.ok(nr::DUP3, &[fd as u64, 11, O_CLOEXEC]), 11);
+    assert_eq!(t.ok(nr::FCNTL, &[11, 1, 0]), 1, "F_GETFD: close-on-exec");
+    assert_eq!(t.e(nr::DUP3, &[fd as u64, 12, 8]), EINVAL);
+    assert_eq!(t.ok(nr::FCNTL, &[fd as u64, 0, 20]), 20, "F_DUPFD");
+    assert_eq!(t.ok(nr::FCNTL, &[fd as u64, 3, 0]), 2, "F_GETFL: O_RDWR");
+    t.ok(nr::FCNTL, &[fd as u64, 4, O_NONBLOCK | O_APPEND]);
+    assert_eq!(
+        t.ok(nr::FCNTL, &[fd as u64, 3, 0]),
+        (2 | O_NONBLOCK | O_APPEND) as i64
+    );
+    assert_eq!(t.e(nr::FCNTL, &[fd as u64, 99, 0]), EINVAL);
+    // exec closes close-on-exec descriptors
+    t.k.exec(t.pid, b"newprog\0");
+    assert_eq!(t.e(nr::FCNTL, &[11, 1, 0]), EBADF);
+    assert_eq!(t.ok(nr::FCNTL, &[10, 1, 0]), 0);
+    t.k.check_invariants().unwrap();
+}
+
+#[test]
+fn pipes_block_eof_epipe_and_nonblock() {
+    let mut t = T::new();
+    let (e, r, w) = t.sys(nr::PIPE, &[]);
+    assert_eq!((e, r, w), (0, 3, 4));
+    assert_eq!(t.read(r, 10).0, -1, "a read on an empty pipe blocks");
+    t.write(w, b"abc");
+    assert_eq!(t.read(r, 10).1, b"abc");
+    assert_eq!(t.e(nr::LSEEK, &[r as u64, 0, 0, 0]), ESPIPE);
+    assert_eq!(t.write(r, b"x").0, EBADF, "write on the read end");
+    t.ok(nr::CLOSE, &[w as u64]);
+    assert_eq!(t.read(r, 10), (0, vec![]), "EOF once the writer is gone");
+    let fds = t.buf(8);
+    assert_eq!(t.sys(nr::PIPE2, &[fds, O_NONBLOCK]).0, 0);
+    let both = t.mem.read(fds, 8).unwrap();
+    let (r2, w2) = (
+        i32::from_le_bytes(both[..4].try_into().unwrap()),
+        i32::from_le_bytes(both[4..].try_into().unwrap()),
+    );
+    assert_eq!(t.read(r2 as i64, 1).0, EAGAIN);
+    let big = vec![7u8; 16384];
+    assert_eq!(t.write(w2 as i64, &big).1, 16384, "capacity 16384");
+    assert_eq!(t.write(w2 as i64, b"x").0, EAGAIN);
+    assert_eq!(t.e(nr::PIPE2, &[fds, 0x10]), EINVAL, "unknown pipe2 flag");
+    // a write with no reader: EPIPE and SIGPIPE
+    t.ok(nr::CLOSE, &[r2 as u64]);
+    let block: Vec<u8> = [w2 as u64, t.put(b"x"), 1]
+        .iter()
+        .flat_map(|a| a.to_le_bytes())
+        .collect();
+    match rumpsp_sim_kernel::local::run_syscall(&mut t.k, &mut t.mem, t.pid, nr::WRITE, &block) {
+        rumpsp_sim_kernel::local::Outcome::Done(d) => {
+            assert_eq!(d.error, EPIPE);
+            assert_eq!(d.signals, [13]);
+        }
+        other => panic!("{other:?}"),
+    }
+    t.k.check_invariants().unwrap();
+}
+
+#[test]
+fn processes_fork_exit_reparent() {
+    let mut t = T::new();
+    assert_eq!(t.sys(nr::GETPID, &[]), (0, 2, 1));
+    let (_, fd) = t.open("/tmp/shared", O_RDWR | O_CREAT, 0o644);
+    let mid = t.k.prefork(t.pid).unwrap();
+    let child = t.k.fork_child(mid).unwrap();
+    assert_eq!(
+        t.sys_as(child, nr::GETPID, &[]),
+        (0, child as i64, 1),
+        "the child's parent is init"
+    );
+    // the child shares the open file (and its offset)
+    let b = t.put(b"from child");
+    assert_eq!(t.sys_as(child, nr::WRITE, &[fd as u64, b, 10]).1, 10);
+    assert_eq!(t.ok(nr::LSEEK, &[fd as u64, 0, 0, 1]), 10);
+    t.k.exit(child);
+    assert_eq!(
+        t.sys_as(child, nr::GETPID, &[]).0,
+        3,
+        "ESRCH for a gone process"
+    );
+    t.k.exit(t.pid);
+    t.k.check_invariants().unwrap();
+    assert_eq!(t.k.t.files.len(), 0, "every descriptor closed");
+}
+
+#[test]
+fn credentials_and_permissions() {
+    let mut t = T::new();
+    let (_, fd) = t.open("/tmp/secret", O_RDWR | O_CREAT, 0o600);
+    t.ok(nr::CLOSE, &[fd as u64]);
+    t.mkdir("/tmp/open", 0o777);
+    let open_dir = t.s("/tmp/open");
+    assert_eq!(t.stat("/tmp/open").1, 0o40755, "umask 022 applies");
+    t.ok(nr::CHMOD, &[open_dir, 0o777]);
+    t.ok(nr::SETUID, &[1000]);
+    assert_eq!(t.open("/tmp/secret", O_RDONLY, 0).0, EACCES);
+    let s = t.s("/tmp/secret");
+    assert_eq!(t.e(nr::CHMOD, &[s, 0o644]), EPERM);
+    assert_eq!(t.e(nr::ACCESS, &[s, 4]), EACCES);
+    assert_eq!(t.e(nr::SETUID, &[0]), EPERM);
+    let (e, _) = t.open("/tmp/open/mine", O_RDWR | O_CREAT, 0o644);
+    assert_eq!(e, 0);
+    // writing a sysctl as non-root
+    let mib = t.put(&[1, 0, 0, 0, 10, 0, 0, 0]);
+    let new = t.s("x");
+    assert_eq!(t.e(nr::SYSCTL, &[mib, 2, 0, 0, new, 2]), EPERM);
+}
+
+#[test]
+fn getcwd_chdir() {
+    let mut t = T::new();
+    t.mkdir("/tmp/a", 0o755);
+    let a = t.s("/tmp/a");
+    t.ok(nr::CHDIR, &[a]);
+    let b = t.buf(64);
+    assert_eq!(t.ok(nr::GETCWD, &[b, 64]), 7);
+    assert_eq!(t.mem.read(b, 7).unwrap(), b"/tmp/a\0");
+    assert_eq!(t.e(nr::GETCWD, &[b, 3]), 34, "ERANGE");
+    let (e, fd) = t.open("rel", O_RDWR | O_CREAT, 0o644);
+    assert_eq!(e, 0, "relative to the cwd");
+    t.ok(nr::CLOSE, &[fd as u64]);
+    assert_eq!(t.stat("/tmp/a/rel").0, 0);
+    let f = t.s("/tmp/a/rel");
+    assert_eq!(t.e(nr::CHDIR, &[f]), ENOTDIR);
+}
+
+#[test]
+fn mounts_statvfs_busy_readonly_and_limits() {
+    let mut t = T::new();
+    t.mkdir("/tmp/m", 0o755);
+    let mut args = vec![0u8; 40];
+    args[0] = 1;
+    args[8..16].copy_from_slice(&10u64.to_le_bytes());
+    args[16..24].copy_from_slice(&(64 * 1024u64).to_le_bytes());
+    args[32..36].copy_from_slice(&0o755u32.to_le_bytes());
+    let (a, ty, m) = (t.put(&args), t.s("tmpfs"), t.s("/tmp/m"));
+    assert_eq!(t.e(nr::MOUNT, &[ty, m, 0, a, 40]), 0);
+    let bad = t.s("nosuchfs");
+    assert_eq!(t.e(nr::MOUNT, &[bad, m, 0, a, 40]), 19, "ENODEV");
+    let (_, fd) = t.open("/tmp/m/f", O_RDWR | O_CREAT, 0o644);
+    assert_eq!(t.write(fd, &vec![1u8; 100_000]).0, ENOSPC, "64 KiB limit");
+    assert_eq!(t.e(22, &[m, 0]), EBUSY, "unmount while a file is open");
+    t.ok(nr::CLOSE, &[fd as u64]);
+    let buf = t.buf(2256);
+    t.ok(nr::STATVFS1, &[m, buf, 1]);
+    let sv = t.mem.read(buf, 2256).unwrap();
+    assert_eq!(&sv[172..178], b"tmpfs\0");
+    assert_eq!(&sv[204..211], b"/tmp/m\0");
+    assert_eq!(t.ok(22, &[m, 0]), 0);
+    let root = t.s("/");
+    assert_eq!(t.e(22, &[root, 0]), EINVAL, "the root file system");
+    // read-only
+    assert_eq!(t.e(nr::MOUNT, &[ty, m, 1, a, 40]), 0);
+    assert_eq!(t.open("/tmp/m/g", O_RDWR | O_CREAT, 0o644).0, EROFS);
+}
+
+#[test]
+fn sysctl_reads_writes_and_short_buffers() {
+    let mut t = T::new();
+    let mib = t.put(&[1, 0, 0, 0, 1, 0, 0, 0]);
+    let lenp = t.put(&0u64.to_le_bytes());
+    t.ok(nr::SYSCTL, &[mib, 2, 0, lenp, 0, 0]);
+    assert_eq!(
+        t.mem.read(lenp, 8).unwrap(),
+        7u64.to_le_bytes(),
+        "size probe: strlen+1"
+    );
+    let buf = t.buf(16);
+    t.mem.write(lenp, &16u64.to_le_bytes());
+    t.ok(nr::SYSCTL, &[mib, 2, buf, lenp, 0, 0]);
+    assert_eq!(t.mem.read(buf, 7).unwrap(), b"NetBSD\0");
+    t.mem.write(lenp, &3u64.to_le_bytes());
+    assert_eq!(
+        t.e(nr::SYSCTL, &[mib, 2, buf, lenp, 0, 0]),
+        12,
+        "ENOMEM with a short buffer"
+    );
+    assert_eq!(
+        t.mem.read(lenp, 8).unwrap(),
+        7u64.to_le_bytes(),
+        "the length needed"
+    );
+    let host = t.put(&[1, 0, 0, 0, 10, 0, 0, 0]);
+    let new = t.s("newname");
+    t.ok(nr::SYSCTL, &[host, 2, 0, 0, new, 8]);
+    let long = t.put(&[b'x'; 300]);
+    assert_eq!(t.e(nr::SYSCTL, &[host, 2, 0, 0, long, 300]), EINVAL);
+    assert_eq!(t.e(nr::SYSCTL, &[mib, 0, 0, 0, 0, 0]), EINVAL, "namelen 0");
+    assert_eq!(
+        t.e(nr::SYSCTL, &[mib, 13, 0, 0, 0, 0]),
+        EINVAL,
+        "namelen 13"
+    );
+    let ro = t.put(&[1, 0, 0, 0, 1, 0, 0, 0]);
+    assert_eq!(
+        t.e(nr::SYSCTL, &[ro, 2, 0, 0, new, 8]),
+        EPERM,
+        "read-only node"
+    );
+    let missing = t.put(&[1, 0, 0, 0, 83, 0, 0, 0]);
+    assert_eq!(
+        t.e(nr::SYSCTL, &[missing, 2, 0, lenp, 0, 0]),
+        ENOENT,
+        "kern.boottime is absent"
+    );
+    let past = t.put(&[1, 0, 0, 0, 1, 0, 0, 0, 5, 0, 0, 0]);
+    assert_eq!(
+        t.e(nr::SYSCTL, &[past, 3, 0, lenp, 0, 0]),
+        ENOTDIR,
+        "MIB past a leaf"
+    );
+}
+
+#[test]
+fn time_is_virtual_and_sleep_advances_it() {
+    let mut t = T::new();
+    let ts = t.buf(16);
+    t.ok(nr::CLOCK_GETTIME, &[3, ts]);
+    let before = i64::from_le_bytes(t.mem.read(ts, 8).unwrap().try_into().unwrap());
+    let rq = t.put(&[5u64.to_le_bytes(), 0u64.to_le_bytes()].concat());
+    let wall = std::time::Instant::now();
+    t.ok(nr::NANOSLEEP, &[rq, 0]);
+    assert!(
+        wall.elapsed().as_secs() < 1,
+        "a 5 s sleep takes no host time"
+    );
+    t.ok(nr::CLOCK_GETTIME, &[3, ts]);
+    let after = i64::from_le_bytes(t.mem.read(ts, 8).unwrap().try_into().unwrap());
+    assert_eq!(after - before, 5);
+    assert_eq!(t.e(nr::CLOCK_GETTIME, &[99, ts]), EINVAL);
+    let bad = t.put(&[0u64.to_le_bytes(), 1_000_000_000u64.to_le_bytes()].concat());
+    assert_eq!(t.e(nr::NANOSLEEP, &[bad, 0]), EINVAL);
+}
+
+#[test]
+fn unimplemented_calls_are_enosys() {
+    let mut t = T::new();
+    assert_eq!(t.e(37, &[1, 9]), ENOSYS, "kill");
+    assert_eq!(t.e(2, &[]), ENOSYS, "fork");
+    assert_eq!(
+        t.e(394, &[2, 1, 0]),
+        ENOSYS,
+        "sockets: no networking in this kernel"
+    );
+}
+
+#[test]
+fn openat_and_unlinkat_relative_to_a_directory() {
+    let mut t = T::new();
+    t.mkdir("/tmp/d", 0o755);
+    let (_, dfd) = t.open("/tmp/d", O_RDONLY | O_DIRECTORY, 0);
+    let name = t.s("f");
+    let fd = t.ok(nr::OPENAT, &[dfd as u64, name, O_RDWR | O_CREAT, 0o644]);
+    assert!(fd > 0);
+    assert_eq!(t.stat("/tmp/d/f").0, 0);
+    t.ok(nr::UNLINKAT, &[dfd as u64, name, 0]);
+    assert_eq!(t.stat("/tmp/d/f").0, ENOENT);
+    let (_, ffd) = t.open("/tmp/x", O_RDWR | O_CREAT, 0o644);
+    assert_eq!(t.e(nr::OPENAT, &[ffd as u64, name, 0, 0]), ENOTDIR);
+    assert_eq!(t.e(nr::OPENAT, &[999, name, 0, 0]), EBADF);
+}
