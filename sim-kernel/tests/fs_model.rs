@@ -36,7 +36,7 @@ impl Model {
     /// errno for a missing or non-directory ancestor, if any.
     fn parent_err(&self, p: &Path) -> Option<i32> {
         for i in 1..p.len() {
-            match self.entries.get(&p[..i].to_vec()) {
+            match self.entries.get(&p[..i]) {
                 None => return Some(ENOENT),
                 Some(Entry::File(_)) => return Some(ENOTDIR),
                 Some(Entry::Dir) => {}
