@@ -8,6 +8,8 @@ use rumpsp_conformance::show::show_capture;
 use rumpsp_conformance::Capture;
 use rumpsp_protocol::Abi;
 
+mod cmd;
+
 /// Tools for NetBSD's rump_sp remote-syscall protocol.
 #[derive(Parser)]
 #[command(name = "rumpsp", version, about)]
@@ -22,6 +24,32 @@ enum Command {
     Trace {
         #[command(subcommand)]
         command: TraceCommand,
+    },
+    /// Serve the simulated kernel over rump_sp on a unix or TCP URL.
+    Serve(cmd::serve::ServeArgs),
+    /// Replay recorded traces (JSON-lines captures) against a server and compare.
+    Replay {
+        /// The server to test (default: a fresh in-process simulated kernel per server run).
+        #[arg(long)]
+        server: Option<String>,
+        /// Also list the steps that passed only after normalisation, with the rules applied.
+        #[arg(short, long)]
+        verbose: bool,
+        /// Trace files.
+        #[arg(required = true)]
+        traces: Vec<PathBuf>,
+    },
+    /// Run the conformance corpus (all recorded real-server traces) against a server.
+    Conformance {
+        /// The server to test (default: the embedded simulated kernel, in-process).
+        #[arg(long)]
+        server: Option<String>,
+        /// The corpus directory.
+        #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/conformance/traces/real"))]
+        corpus: PathBuf,
+        /// Also list the steps that passed only after normalisation.
+        #[arg(short, long)]
+        verbose: bool,
     },
     /// Print the simulated kernel's syscall coverage: number, name, implemented or not.
     Syscalls {
@@ -41,8 +69,27 @@ enum TraceCommand {
     },
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
+        Command::Serve(a) => cmd::serve::run(a).map(|_| 0),
+        Command::Replay {
+            server,
+            verbose,
+            traces,
+        } => {
+            let scripts = cmd::replay::load(&traces)?;
+            let results = cmd::replay::run_all(&scripts, server.as_deref())?;
+            Ok(cmd::replay::report(&results, verbose))
+        }
+        Command::Conformance {
+            server,
+            corpus,
+            verbose,
+        } => {
+            let scripts = cmd::replay::load(&cmd::replay::corpus(&corpus)?)?;
+            let results = cmd::replay::run_all(&scripts, server.as_deref())?;
+            Ok(cmd::replay::report(&results, verbose))
+        }
         Command::Syscalls { implemented } => {
             let rows = rumpsp_sim_kernel::sys::coverage();
             let done = rows.iter().filter(|r| r.2).count();
@@ -54,7 +101,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             }
             println!("{done} of {} named syscalls implemented; every other number below 512 answers ENOSYS", rows.len());
-            Ok(())
+            Ok(0)
         }
         Command::Trace {
             command: TraceCommand::Show { files },
@@ -69,14 +116,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 print!("{}", show_capture(&cap, Abi::Lp64Le));
             }
-            Ok(())
+            Ok(0)
         }
     }
 }
 
 fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RUMPSP_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("rumpsp: {e:#}");
             ExitCode::from(2)

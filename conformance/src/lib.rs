@@ -13,10 +13,12 @@
 //! * [`wire`]: how the replayer reaches a server.
 
 pub mod capture;
+pub mod raw;
 pub mod render;
 pub mod replay;
 pub mod script;
 pub mod show;
+pub mod socket;
 pub mod wire;
 
 pub use capture::{frame_stream, Capture, CaptureError, Dir, FramedStream, Record};

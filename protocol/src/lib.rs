@@ -38,6 +38,7 @@ pub mod frame;
 pub mod header;
 pub mod kernel;
 pub mod limits;
+pub mod net;
 pub mod netbsd;
 pub mod server;
 pub mod url;

@@ -613,3 +613,91 @@ fn posted_signals_are_raised_before_the_response() {
     );
     assert_eq!(out.bytes, hex(&format!("{raise}{epipe}")));
 }
+
+#[test]
+fn a_client_that_never_answers_a_copyin_gets_efault_after_the_timeout() {
+    let mut s = server(ServerLimits::default());
+    let mut p = ready(&mut s);
+    let mut q = ready(&mut s);
+    s.set_time(1_000);
+    assert_eq!(
+        p.syscall(&mut s, 2, SYS_WRITE, &args(&[3, 0x2000, 4]))
+            .len(),
+        1
+    );
+    // another client is not stalled meanwhile
+    assert_eq!(q.syscall(&mut s, 2, SYS_GETPID, &[]).len(), 1);
+    s.set_time(5_000);
+    s.expire_waits(10_000);
+    assert_eq!(p.recv(&mut s), [], "not yet");
+    s.set_time(11_000);
+    s.expire_waits(10_000);
+    assert_eq!(p.recv(&mut s), [errno(2, 14)]);
+    // a late answer is dropped as unmatched
+    assert_eq!(p.answer(&mut s, 0, b"late"), []);
+}
+
+#[test]
+fn drain_reports_every_connection_with_output() {
+    let mut s = server(ServerLimits::default());
+    let mut a = ready(&mut s);
+    let mut b = ready(&mut s);
+    s.drain();
+    a.send(
+        &mut s,
+        Frame::new(
+            2,
+            Message::Syscall(SyscallReq {
+                sysnum: SYS_READ,
+                args: &args(&[PIPE_FD as u64, 0x5000, 8]),
+            }),
+        ),
+    );
+    assert!(s.drain().is_empty(), "a blocked read queues nothing");
+    b.send(
+        &mut s,
+        Frame::new(
+            2,
+            Message::Syscall(SyscallReq {
+                sysnum: SYS_WRITE,
+                args: &args(&[PIPE_FD as u64, 0x6000, 2]),
+            }),
+        ),
+    );
+    let _ = s.drain(); // b's COPYIN request
+    b.send(
+        &mut s,
+        Frame::new(
+            0,
+            Message::CopyinResp(CopyinResp {
+                label: CopyinKind::Bytes,
+                data: b"hi",
+            }),
+        ),
+    );
+    let ids: Vec<_> = s.drain().into_iter().map(|(id, _)| id).collect();
+    assert_eq!(ids, [a.id, b.id], "b's write completed a's read");
+}
+
+#[test]
+fn a_connection_shut_down_after_an_error_still_ends_its_process() {
+    let mut s = server(ServerLimits::default());
+    let mut p = ready(&mut s);
+    assert_eq!(s.kernel().procs.len(), 1);
+    p.send(
+        &mut s,
+        Frame::new(2, Message::Handshake(Handshake::Guest { name: b"again\0" })),
+    );
+    assert_eq!(
+        p.recv(&mut s),
+        [Got::Error {
+            reqno: 2,
+            code: ErrorCode::MalformedRequest
+        }]
+    );
+    assert!(p.closed);
+    assert!(
+        s.kernel().procs.is_empty(),
+        "the process ended with the connection"
+    );
+}

@@ -22,8 +22,11 @@ pub enum ConnState {
         pid: Pid,
     },
     /// Shut down by the server: queued output is flushed, then the socket is closed;
-    /// further input is ignored.
-    Closing,
+    /// further input is ignored. The process (if any) lives until the disconnect.
+    Closing {
+        /// The client's process, if it had one.
+        pid: Option<Pid>,
+    },
 }
 
 /// A syscall that has not been answered yet.
@@ -37,6 +40,8 @@ pub struct PendingCall {
     pub mem: CallMemory,
     /// The server request (reqno, what) whose answer the call waits for.
     pub awaiting: Option<(u64, MemRequest)>,
+    /// When that request was sent (the core's injected clock).
+    pub asked_at_ms: u64,
     /// The kernel reported the call blocked.
     pub blocked: bool,
 }
@@ -83,12 +88,25 @@ impl Conn {
         }
     }
 
-    /// The process served, once handshaken.
+    /// The process served, while the connection is running.
     pub fn pid(&self) -> Option<Pid> {
         match self.state {
             ConnState::Running { pid } => Some(pid),
             _ => None,
         }
+    }
+
+    /// The connection's process, running or closing (what a disconnect must end).
+    pub fn process(&self) -> Option<Pid> {
+        match self.state {
+            ConnState::Running { pid } | ConnState::Closing { pid: Some(pid) } => Some(pid),
+            _ => None,
+        }
+    }
+
+    /// True once the server has shut the connection down.
+    pub fn is_closing(&self) -> bool {
+        matches!(self.state, ConnState::Closing { .. })
     }
 
     /// Queues a frame.
@@ -109,7 +127,9 @@ impl Conn {
 
     /// Shuts the connection down once queued output is flushed.
     pub fn close(&mut self) {
-        self.state = ConnState::Closing;
+        self.state = ConnState::Closing {
+            pid: self.process(),
+        };
     }
 
     /// Takes the next server reqno.

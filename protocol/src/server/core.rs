@@ -6,7 +6,7 @@
 //! table) on valid input and hardens where the reference trusts its peer; the
 //! choices are listed in `protocol/SERVER.md`.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use bytes::Bytes;
 
@@ -67,6 +67,10 @@ pub struct ServerCore<K: Kernel> {
     prefork_order: VecDeque<PreforkCookie>,
     cookies: Box<dyn CookieSource>,
     seen_generation: u64,
+    /// Connections with output queued since the last [`ServerCore::drain`].
+    dirty: BTreeSet<ConnId>,
+    /// Milliseconds on the caller's clock (injected; the core reads no clock).
+    now_ms: u64,
 }
 
 impl<K: Kernel> ServerCore<K> {
@@ -88,6 +92,8 @@ impl<K: Kernel> ServerCore<K> {
             prefork_order: VecDeque::new(),
             cookies,
             seen_generation,
+            dirty: BTreeSet::new(),
+            now_ms: 0,
         })
     }
 
@@ -140,6 +146,7 @@ impl<K: Kernel> ServerCore<K> {
         self.next_conn += 1;
         let decoder = FrameDecoder::new(self.limits.frame);
         self.conns.insert(id, Conn::new(decoder, &self.banner));
+        self.dirty.insert(id);
         Accept::Open(id)
     }
 
@@ -148,12 +155,13 @@ impl<K: Kernel> ServerCore<K> {
         let Some(c) = self.conns.get_mut(&id) else {
             return;
         };
-        if c.state == ConnState::Closing {
+        if c.is_closing() {
             return;
         }
         c.decoder.feed(bytes);
+        self.dirty.insert(id);
         while let Some(c) = self.conns.get_mut(&id) {
-            if c.state == ConnState::Closing {
+            if c.is_closing() {
                 break;
             }
             match c.decoder.next_frame() {
@@ -174,8 +182,66 @@ impl<K: Kernel> ServerCore<K> {
         let c = self.conns.get_mut(&id)?;
         Some(Output {
             bytes: std::mem::take(&mut c.out),
-            close: c.state == ConnState::Closing,
+            close: c.is_closing(),
         })
+    }
+
+    /// Output for every connection that has some (or must close), in connection order.
+    /// An I/O adapter calls this after each call into the core: a call on one
+    /// connection may complete a blocked call on another.
+    pub fn drain(&mut self) -> Vec<(ConnId, Output)> {
+        let dirty = std::mem::take(&mut self.dirty);
+        dirty
+            .into_iter()
+            .filter_map(|id| {
+                let o = self.take_output(id)?;
+                (!o.bytes.is_empty() || o.close).then_some((id, o))
+            })
+            .collect()
+    }
+
+    /// Closes a connection from the server side: queued output is flushed first.
+    pub fn close(&mut self, id: ConnId) {
+        if let Some(c) = self.conns.get_mut(&id) {
+            c.close();
+            self.dirty.insert(id);
+        }
+    }
+
+    /// Sets the caller's clock (milliseconds, any epoch).
+    pub fn set_time(&mut self, now_ms: u64) {
+        self.now_ms = now_ms;
+    }
+
+    /// Fails every memory request older than `timeout_ms` with a fault (the call
+    /// gets EFAULT): a client that never answers a COPYIN stalls only its own call.
+    pub fn expire_waits(&mut self, timeout_ms: u64) {
+        let now = self.now_ms;
+        let expired: Vec<(ConnId, u64, u64)> = self
+            .conns
+            .iter()
+            .flat_map(|(id, c)| {
+                c.calls.iter().filter_map(move |(creq, call)| {
+                    let (sreq, _) = call.awaiting?;
+                    (now.saturating_sub(call.asked_at_ms) >= timeout_ms)
+                        .then_some((*id, *creq, sreq))
+                })
+            })
+            .collect();
+        for (id, creq, sreq) in expired {
+            let Some(c) = self.conns.get_mut(&id) else {
+                continue;
+            };
+            c.waiting.remove(&sreq);
+            let Some(call) = c.calls.get_mut(&creq) else {
+                continue;
+            };
+            if let Some((_, req)) = call.awaiting.take() {
+                call.mem.push(req, Fetched::Fault);
+            }
+            self.drive(id, creq);
+        }
+        self.run_blocked();
     }
 
     /// The connection is gone (peer closed, I/O error, or we closed it after a shutdown):
@@ -183,7 +249,7 @@ impl<K: Kernel> ServerCore<K> {
     /// (a forked child may still redeem them).
     pub fn disconnect(&mut self, id: ConnId) {
         if let Some(c) = self.conns.remove(&id) {
-            if let Some(pid) = c.pid() {
+            if let Some(pid) = c.process() {
                 self.kernel.exit(pid);
             }
             self.run_blocked();
@@ -217,7 +283,7 @@ impl<K: Kernel> ServerCore<K> {
         let h = f.header;
         let ty = MsgType::from_u16(h.ty);
         match state {
-            ConnState::Closing => {}
+            ConnState::Closing { .. } => {}
             ConnState::New => match (ty, HandshakeKind::from_u32(h.word)) {
                 (Some(MsgType::Handshake), HandshakeKind::Guest) => {
                     self.guest(id, h.reqno, &f.body)
@@ -416,6 +482,7 @@ impl<K: Kernel> ServerCore<K> {
                 args,
                 mem: Default::default(),
                 awaiting: None,
+                asked_at_ms: 0,
                 blocked: false,
             },
         );
@@ -425,6 +492,8 @@ impl<K: Kernel> ServerCore<K> {
     /// Runs a call until it finishes, needs client memory or blocks.
     fn drive(&mut self, id: ConnId, creq: u64) {
         let max_mem = self.limits.max_call_memory;
+        let now = self.now_ms;
+        self.dirty.insert(id);
         for _ in 0..=MAX_FAULT_RETRIES {
             let Some(c) = self.conns.get_mut(&id) else {
                 return;
@@ -461,6 +530,7 @@ impl<K: Kernel> ServerCore<K> {
                     if self.kernel.shutdown_requested() {
                         // The rebooting client has its answer; everyone is closed after it.
                         self.conns.values_mut().for_each(Conn::close);
+                        self.dirty.extend(self.conns.keys().copied());
                     }
                     self.finish_exec_if_idle(id);
                     return;
@@ -482,6 +552,7 @@ impl<K: Kernel> ServerCore<K> {
                         None => return,
                     };
                     call.awaiting = Some((r, req));
+                    call.asked_at_ms = now;
                     c.waiting.insert(r, creq);
                     let msg = match req {
                         MemRequest::Bytes { addr, len } => Message::Copyin(CopyinReq {

@@ -1,0 +1,4 @@
+//! The subcommands of the `rumpsp` binary.
+
+pub mod replay;
+pub mod serve;
