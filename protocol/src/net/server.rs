@@ -70,6 +70,8 @@ enum WriterMsg {
 struct WriterHandle {
     tx: mpsc::UnboundedSender<WriterMsg>,
     queued: Arc<AtomicUsize>,
+    /// The connection's reader and writer tasks (to drop the socket at once).
+    tasks: Vec<tokio::task::AbortHandle>,
 }
 
 struct Shared<K: Kernel> {
@@ -104,7 +106,9 @@ impl<K: Kernel> Shared<K> {
                     if queued > self.max_pending {
                         warn!(conn = id, queued, "client is not reading: disconnecting it");
                         too_slow.push(id);
-                        writers.remove(&id);
+                        if let Some(w) = writers.remove(&id) {
+                            w.tasks.iter().for_each(tokio::task::AbortHandle::abort);
+                        }
                         continue;
                     }
                     let _ = w.tx.send(WriterMsg::Data(out.bytes));
@@ -229,11 +233,29 @@ impl<K: Kernel + Send + 'static> Server<K> {
 }
 
 fn accept<K: Kernel + Send + 'static>(shared: &Arc<Shared<K>>, stream: Stream) {
-    let decision = shared
-        .core
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .accept();
+    let (tx, mut rx) = mpsc::unbounded_channel::<WriterMsg>();
+    let queued = Arc::new(AtomicUsize::new(0));
+    // Accept and register the writer in one critical section, so that no other
+    // task can drain this connection's banner before its writer exists.
+    let decision = {
+        let mut core = shared.core.lock().unwrap_or_else(|p| p.into_inner());
+        let d = core.accept();
+        if let Accept::Open(id) = d {
+            shared
+                .writers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(
+                    id,
+                    WriterHandle {
+                        tx,
+                        queued: queued.clone(),
+                        tasks: Vec::new(),
+                    },
+                );
+        }
+        d
+    };
     let id = match decision {
         Accept::Open(id) => id,
         Accept::Refused => {
@@ -244,19 +266,6 @@ fn accept<K: Kernel + Send + 'static>(shared: &Arc<Shared<K>>, stream: Stream) {
     };
     debug!(conn = id, "accepted");
     let (mut rd, mut wr) = stream.split();
-    let (tx, mut rx) = mpsc::unbounded_channel::<WriterMsg>();
-    let queued = Arc::new(AtomicUsize::new(0));
-    shared
-        .writers
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(
-            id,
-            WriterHandle {
-                tx,
-                queued: queued.clone(),
-            },
-        );
 
     let reader = {
         let shared = shared.clone();
@@ -278,7 +287,7 @@ fn accept<K: Kernel + Send + 'static>(shared: &Arc<Shared<K>>, stream: Stream) {
         })
     };
     let reader_abort = reader.abort_handle();
-    {
+    let writer = {
         let shared = shared.clone();
         tokio::spawn(async move {
             while let Some(msg) = rx.recv().await {
@@ -302,7 +311,15 @@ fn accept<K: Kernel + Send + 'static>(shared: &Arc<Shared<K>>, stream: Stream) {
                 .unwrap_or_else(|p| p.into_inner())
                 .remove(&id);
             debug!(conn = id, "closed");
-        });
+        })
+    };
+    if let Some(w) = shared
+        .writers
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get_mut(&id)
+    {
+        w.tasks = vec![reader.abort_handle(), writer.abort_handle()];
     }
     // The banner.
     shared.with_core(|_| {});
