@@ -51,6 +51,14 @@ enum Command {
         #[arg(short, long)]
         verbose: bool,
     },
+    /// Measure round-trip latency and concurrency against a plain-socket floor.
+    Bench(cmd::bench::BenchArgs),
+    /// The plain-socket ping-pong floor server `rumpsp bench` starts (internal).
+    #[command(hide = true)]
+    BenchFloor {
+        /// Where to listen.
+        url: String,
+    },
     /// Print the simulated kernel's syscall coverage: number, name, implemented or not.
     Syscalls {
         /// Only the implemented ones.
@@ -72,6 +80,8 @@ enum TraceCommand {
 fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Serve(a) => cmd::serve::run(a).map(|_| 0),
+        Command::Bench(a) => cmd::bench::run(a).map(|_| 0),
+        Command::BenchFloor { url } => cmd::bench::run_floor(&url).map(|_| 0),
         Command::Replay {
             server,
             verbose,

@@ -54,7 +54,7 @@ impl Default for SimConfig {
             seed: 0,
             hostname: "rump-00001.rumpsp".into(),
             boot_realtime: 1_764_000_000,
-            max_procs: 4096,
+            max_procs: 32768,
         }
     }
 }
@@ -341,6 +341,27 @@ impl SimKernel {
                 *refs.entry(e.file).or_default() += 1;
             }
         }
+        for (pid, p) in &self.t.procs {
+            if *pid != 1
+                && !self
+                    .t
+                    .children
+                    .get(&p.ppid)
+                    .is_some_and(|c| c.contains(pid))
+            {
+                return Err(format!(
+                    "pid {pid} is missing from its parent {}'s children",
+                    p.ppid
+                ));
+            }
+        }
+        for (parent, kids) in &self.t.children {
+            for k in kids {
+                if self.t.procs.get(k).map(|p| p.ppid) != Some(*parent) {
+                    return Err(format!("children index lists {k} under {parent}"));
+                }
+            }
+        }
         let mut readers: std::collections::BTreeMap<proc::PipeId, u32> = Default::default();
         let mut writers: std::collections::BTreeMap<proc::PipeId, u32> = Default::default();
         let mut node_refs: std::collections::BTreeMap<vfs::NodeId, u32> = Default::default();
@@ -449,6 +470,7 @@ impl Kernel for SimKernel {
                 sugid: false,
             },
         );
+        self.t.adopt(1, pid);
         Ok(pid)
     }
 
@@ -467,6 +489,7 @@ impl Kernel for SimKernel {
             n.cwd_refs += 1;
         }
         self.t.procs.insert(pid, Process { ppid: parent, ..p });
+        self.t.adopt(parent, pid);
         Ok(pid)
     }
 
@@ -474,9 +497,6 @@ impl Kernel for SimKernel {
         let pid = self.prefork(intermediate)?;
         // The intermediate is released: its child is re-parented to init.
         self.exit(intermediate);
-        if let Some(p) = self.t.procs.get_mut(&pid) {
-            p.ppid = 1;
-        }
         Ok(pid)
     }
 
@@ -507,10 +527,12 @@ impl Kernel for SimKernel {
             n.cwd_refs = n.cwd_refs.saturating_sub(1);
         }
         self.vfs.maybe_free(p.cwd);
-        for child in self.t.procs.values_mut() {
-            if child.ppid == pid {
-                child.ppid = 1;
+        self.t.disown(p.ppid, pid);
+        for child in self.t.children.remove(&pid).unwrap_or_default() {
+            if let Some(c) = self.t.procs.get_mut(&child) {
+                c.ppid = 1;
             }
+            self.t.adopt(1, child);
         }
         self.bump();
     }

@@ -102,9 +102,26 @@ pub struct Tables {
     pub next_file: FileId,
     /// Next pipe id.
     pub next_pipe: PipeId,
+    /// Children of each process (so an exit re-parents without scanning every process).
+    pub children: BTreeMap<Pid, std::collections::BTreeSet<Pid>>,
 }
 
 impl Tables {
+    /// Records a new process's parent.
+    pub fn adopt(&mut self, parent: Pid, child: Pid) {
+        self.children.entry(parent).or_default().insert(child);
+    }
+
+    /// Forgets a parent link.
+    pub fn disown(&mut self, parent: Pid, child: Pid) {
+        if let Some(set) = self.children.get_mut(&parent) {
+            set.remove(&child);
+            if set.is_empty() {
+                self.children.remove(&parent);
+            }
+        }
+    }
+
     /// Allocates an open file with one reference.
     pub fn new_file(&mut self, kind: FileKind, flags: i32) -> FileId {
         let id = self.next_file;

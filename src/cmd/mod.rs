@@ -1,4 +1,5 @@
 //! The subcommands of the `rumpsp` binary.
 
+pub mod bench;
 pub mod replay;
 pub mod serve;

@@ -38,6 +38,12 @@ pub struct ServeArgs {
     /// Connections served at once (one more is closed without a banner).
     #[arg(long, default_value_t = 16384)]
     pub max_connections: usize,
+    /// Runtime worker threads (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Processes the simulated kernel holds at once.
+    #[arg(long, default_value_t = 32768)]
+    pub max_procs: usize,
 }
 
 fn parse_octal(s: &str) -> Result<u32, String> {
@@ -60,11 +66,14 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
     let kernel = SimKernel::new(SimConfig {
         seed: a.seed,
         hostname: a.hostname,
+        max_procs: a.max_procs,
         ..Default::default()
     });
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = a.threads {
+        builder.worker_threads(n.max(1));
+    }
+    let rt = builder.enable_all().build()?;
     rt.block_on(async move {
         let server = Server::bind(&addr, kernel, config).await?;
         if let Some(local) = server.local_addr() {

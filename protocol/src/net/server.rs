@@ -70,7 +70,7 @@ enum WriterMsg {
 struct WriterHandle {
     tx: mpsc::UnboundedSender<WriterMsg>,
     queued: Arc<AtomicUsize>,
-    /// The connection's reader and writer tasks (to drop the socket at once).
+    /// The connection's task (aborted to drop the socket at once).
     tasks: Vec<tokio::task::AbortHandle>,
 }
 
@@ -266,44 +266,37 @@ fn accept<K: Kernel + Send + 'static>(shared: &Arc<Shared<K>>, stream: Stream) {
     };
     debug!(conn = id, "accepted");
     let (mut rd, mut wr) = stream.split();
-
-    let reader = {
+    // One task per connection: it reads requests into the core and writes what
+    // the core (or another connection's activity) queued for it, whichever comes first.
+    let task = {
         let shared = shared.clone();
         tokio::spawn(async move {
-            let mut buf = vec![0u8; 64 * 1024];
+            let mut buf = vec![0u8; 16 * 1024];
+            let mut reading = true;
             loop {
-                match rd.read(&mut buf).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => shared.with_core(|core| core.receive(id, &buf[..n])),
-                }
-            }
-            debug!(conn = id, "peer closed");
-            shared.with_core(|core| core.disconnect(id));
-            shared
-                .writers
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&id);
-        })
-    };
-    let reader_abort = reader.abort_handle();
-    let writer = {
-        let shared = shared.clone();
-        tokio::spawn(async move {
-            while let Some(msg) = rx.recv().await {
-                match msg {
-                    WriterMsg::Data(bytes) => {
-                        let n = bytes.len();
-                        if wr.write_all(&bytes).await.is_err() {
-                            break;
+                tokio::select! {
+                    r = rd.read(&mut buf), if reading => match r {
+                        Ok(0) | Err(_) => {
+                            debug!(conn = id, "peer closed");
+                            reading = false;
+                            shared.with_core(|core| core.disconnect(id));
+                            shared.writers.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
                         }
-                        queued.fetch_sub(n, Ordering::SeqCst);
-                    }
-                    WriterMsg::Close => break,
+                        Ok(n) => shared.with_core(|core| core.receive(id, &buf[..n])),
+                    },
+                    msg = rx.recv() => match msg {
+                        Some(WriterMsg::Data(bytes)) => {
+                            let n = bytes.len();
+                            if wr.write_all(&bytes).await.is_err() {
+                                break;
+                            }
+                            queued.fetch_sub(n, Ordering::SeqCst);
+                        }
+                        Some(WriterMsg::Close) | None => break,
+                    },
                 }
             }
             let _ = wr.shutdown().await;
-            reader_abort.abort();
             shared.with_core(|core| core.disconnect(id));
             shared
                 .writers
@@ -319,7 +312,7 @@ fn accept<K: Kernel + Send + 'static>(shared: &Arc<Shared<K>>, stream: Stream) {
         .unwrap_or_else(|p| p.into_inner())
         .get_mut(&id)
     {
-        w.tasks = vec![reader.abort_handle(), writer.abort_handle()];
+        w.tasks = vec![task.abort_handle()];
     }
     // The banner.
     shared.with_core(|_| {});

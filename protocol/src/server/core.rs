@@ -69,6 +69,8 @@ pub struct ServerCore<K: Kernel> {
     seen_generation: u64,
     /// Connections with output queued since the last [`ServerCore::drain`].
     dirty: BTreeSet<ConnId>,
+    /// Calls the kernel reported blocked: (connection, client reqno).
+    blocked: BTreeSet<(ConnId, u64)>,
     /// Milliseconds on the caller's clock (injected; the core reads no clock).
     now_ms: u64,
 }
@@ -93,6 +95,7 @@ impl<K: Kernel> ServerCore<K> {
             cookies,
             seen_generation,
             dirty: BTreeSet::new(),
+            blocked: BTreeSet::new(),
             now_ms: 0,
         })
     }
@@ -249,6 +252,9 @@ impl<K: Kernel> ServerCore<K> {
     /// (a forked child may still redeem them).
     pub fn disconnect(&mut self, id: ConnId) {
         if let Some(c) = self.conns.remove(&id) {
+            for creq in c.calls.keys() {
+                self.blocked.remove(&(id, *creq));
+            }
             if let Some(pid) = c.process() {
                 self.kernel.exit(pid);
             }
@@ -411,6 +417,7 @@ impl<K: Kernel> ServerCore<K> {
         };
         if call.blocked {
             c.calls.remove(&creq);
+            self.blocked.remove(&(id, creq));
             let resp = SyscallResp::err(EINTR);
             c.send(Frame::new(creq, Message::SyscallResp(resp)));
             return;
@@ -572,6 +579,7 @@ impl<K: Kernel> ServerCore<K> {
                 }
                 SyscallStep::Blocked => {
                     call.blocked = true;
+                    self.blocked.insert((id, creq));
                     return;
                 }
             }
@@ -636,16 +644,7 @@ impl<K: Kernel> ServerCore<K> {
                 return;
             }
             self.seen_generation = g;
-            let blocked: Vec<(ConnId, u64)> = self
-                .conns
-                .iter()
-                .flat_map(|(id, c)| {
-                    c.calls
-                        .iter()
-                        .filter(|(_, call)| call.blocked)
-                        .map(move |(r, _)| (*id, *r))
-                })
-                .collect();
+            let blocked = std::mem::take(&mut self.blocked);
             for (id, creq) in blocked {
                 if let Some(call) = self.conns.get_mut(&id).and_then(|c| c.calls.get_mut(&creq)) {
                     call.blocked = false;

@@ -1,0 +1,551 @@
+//! `rumpsp bench`: round-trip latency and concurrency of a rump_sp server,
+//! with a plain-socket ping-pong of the same frame sizes measured in the same
+//! run as the floor. Figures are printed with their ratio to the floor and to
+//! the targets; nothing here is a pass/fail test.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::Args;
+use hdrhistogram::Histogram;
+use rumpsp_protocol::url::{parse_url, Role};
+use rumpsp_protocol::{Abi, Frame, Handshake, Message, ServerAddr, SyscallReq};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
+
+/// Options of `rumpsp bench`.
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Measure this server instead of starting `rumpsp serve` (only the client-side figures).
+    #[arg(long)]
+    pub server: Option<String>,
+    /// Round trips per latency measurement.
+    #[arg(long, default_value_t = 20_000)]
+    pub iterations: u32,
+    /// Client counts for the concurrency runs.
+    #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
+    pub clients: Vec<usize>,
+    /// Seconds each concurrency run lasts.
+    #[arg(long, default_value_t = 3)]
+    pub seconds: u64,
+    /// Skip the round-trip and 1 MiB figures (only the concurrency runs).
+    #[arg(long)]
+    pub skip_rtt: bool,
+}
+
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+async fn connect(addr: &ServerAddr) -> anyhow::Result<Box<dyn Io>> {
+    Ok(match addr {
+        ServerAddr::Tcp(a) => {
+            let s = TcpStream::connect(a).await?;
+            s.set_nodelay(true)?;
+            Box::new(s)
+        }
+        ServerAddr::Unix(p) => Box::new(UnixStream::connect(p).await?),
+    })
+}
+
+/// Reads one whole frame into `buf`; returns its length.
+async fn read_frame(s: &mut Box<dyn Io>, buf: &mut Vec<u8>) -> anyhow::Result<usize> {
+    buf.resize(24, 0);
+    s.read_exact(&mut buf[..24]).await?;
+    let len = u64::from_le_bytes(buf[..8].try_into().unwrap_or([0; 8])) as usize;
+    if !(24..=(64 << 20)).contains(&len) {
+        bail!("bad frame length {len}");
+    }
+    buf.resize(len, 0);
+    s.read_exact(&mut buf[24..len]).await?;
+    Ok(len)
+}
+
+/// A connected, handshaken rump_sp client (raw frames, one call at a time).
+struct Raw {
+    s: Box<dyn Io>,
+    buf: Vec<u8>,
+    reqno: u64,
+}
+
+impl Raw {
+    async fn new(addr: &ServerAddr) -> anyhow::Result<Raw> {
+        let mut s = connect(addr).await?;
+        let mut banner = Vec::new();
+        let mut b = [0u8; 1];
+        while !banner.ends_with(b"\n") {
+            if s.read(&mut b).await? == 0 {
+                bail!("connection closed before the banner");
+            }
+            banner.push(b[0]);
+        }
+        let mut r = Raw {
+            s,
+            buf: Vec::with_capacity(64),
+            reqno: 1,
+        };
+        let hs = Frame::new(1, Message::Handshake(Handshake::Guest { name: b"bench\0" }))
+            .to_vec(Abi::Lp64Le);
+        r.s.write_all(&hs).await?;
+        read_frame(&mut r.s, &mut r.buf).await?;
+        Ok(r)
+    }
+
+    /// One syscall; COPYIN requests are answered with `data`. Returns (error, retval0, copyin round trips).
+    async fn call(
+        &mut self,
+        sysnum: u32,
+        args: &[u64],
+        data: &[u8],
+    ) -> anyhow::Result<(i32, i64, u32)> {
+        self.reqno += 1;
+        let block: Vec<u8> = args.iter().flat_map(|a| a.to_le_bytes()).collect();
+        let req = Frame::new(
+            self.reqno,
+            Message::Syscall(SyscallReq {
+                sysnum,
+                args: &block,
+            }),
+        )
+        .to_vec(Abi::Lp64Le);
+        self.s.write_all(&req).await?;
+        let mut copyins = 0;
+        loop {
+            let n = read_frame(&mut self.s, &mut self.buf).await?;
+            let (class, ty) = (
+                u16::from_le_bytes([self.buf[16], self.buf[17]]),
+                u16::from_le_bytes([self.buf[18], self.buf[19]]),
+            );
+            match (class, ty) {
+                (1, 1) => {
+                    let e = i32::from_le_bytes(self.buf[24..28].try_into().unwrap_or([0; 4]));
+                    let r = i64::from_le_bytes(self.buf[32..40].try_into().unwrap_or([0; 8]));
+                    return Ok((e, r, copyins));
+                }
+                (0, 2) | (0, 3) => {
+                    copyins += 1;
+                    let len =
+                        u64::from_le_bytes(self.buf[24..32].try_into().unwrap_or([0; 8])) as usize;
+                    let reqno = u64::from_le_bytes(self.buf[8..16].try_into().unwrap_or([0; 8]));
+                    let mut hdr = Vec::with_capacity(24);
+                    rumpsp_protocol::Header {
+                        len: (24 + len) as u64,
+                        reqno,
+                        class: 1,
+                        ty: 2,
+                        word: 0,
+                    }
+                    .encode(&mut hdr);
+                    self.s.write_all(&hdr).await?;
+                    let mut sent = 0;
+                    while sent < len {
+                        let k = (len - sent).min(data.len());
+                        self.s.write_all(&data[..k]).await?;
+                        sent += k;
+                    }
+                }
+                (2, _) => bail!(
+                    "ERROR frame code {}",
+                    u32::from_le_bytes(self.buf[20..24].try_into().unwrap_or([0; 4]))
+                ),
+                _ => {
+                    let _ = n;
+                }
+            }
+        }
+    }
+}
+
+/// Runs the floor server in this process until killed (`rumpsp bench-floor URL`).
+pub fn run_floor(url: &str) -> anyhow::Result<()> {
+    let addr = parse_url(url, Role::Server)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        floor_server(addr).await?;
+        std::future::pending::<()>().await;
+        anyhow::Ok(())
+    })
+}
+
+/// A ping-pong server with the frame sizes of the real exchanges and no work at all:
+/// getpid (24 → 48) and pwrite 4 KiB (64 → 40, 4120 → 48).
+async fn floor_server(addr: ServerAddr) -> anyhow::Result<ServerAddr> {
+    async fn serve(mut s: Box<dyn Io>) {
+        let _ = s.write_all(b"RUMPSP-0.4-floor-0/amd64\n").await;
+        let mut buf = Vec::new();
+        let mut resp48 = [0u8; 48];
+        resp48[..8].copy_from_slice(&48u64.to_le_bytes());
+        resp48[16] = 1;
+        resp48[18] = 1;
+        let mut copyin40 = [0u8; 40];
+        copyin40[..8].copy_from_slice(&40u64.to_le_bytes());
+        copyin40[18] = 2;
+        loop {
+            let Ok(n) = read_frame(&mut s, &mut buf).await else {
+                return;
+            };
+            let reply: &[u8] = match (
+                buf[16],
+                buf[18],
+                u32::from_le_bytes(buf[20..24].try_into().unwrap_or([0; 4])),
+            ) {
+                (0, 1, 174) => &copyin40,
+                _ => &resp48,
+            };
+            let _ = n;
+            if s.write_all(reply).await.is_err() {
+                return;
+            }
+        }
+    }
+    match addr {
+        ServerAddr::Unix(p) => {
+            let l = UnixListener::bind(&p)?;
+            tokio::spawn(async move {
+                while let Ok((s, _)) = l.accept().await {
+                    tokio::spawn(serve(Box::new(s)));
+                }
+            });
+            Ok(ServerAddr::Unix(p))
+        }
+        ServerAddr::Tcp(a) => {
+            let l = TcpListener::bind(a).await?;
+            let local = match l.local_addr()? {
+                std::net::SocketAddr::V4(v) => v,
+                _ => bail!("IPv4 only"),
+            };
+            tokio::spawn(async move {
+                while let Ok((s, _)) = l.accept().await {
+                    let _ = s.set_nodelay(true);
+                    tokio::spawn(serve(Box::new(s)));
+                }
+            });
+            Ok(ServerAddr::Tcp(local))
+        }
+    }
+}
+
+/// Floor round trips through the ping-pong server (raw frames, no handshake semantics).
+async fn floor_rtt(
+    addr: &ServerAddr,
+    iterations: u32,
+    pwrite: bool,
+) -> anyhow::Result<Histogram<u64>> {
+    let mut s = connect(addr).await?;
+    let mut line = [0u8; 25];
+    s.read_exact(&mut line).await?;
+    let mut h = Histogram::<u64>::new(3)?;
+    let mut buf = Vec::new();
+    let getpid = Frame::new(
+        2,
+        Message::Syscall(SyscallReq {
+            sysnum: 20,
+            args: &[],
+        }),
+    )
+    .to_vec(Abi::Lp64Le);
+    let pw_args = [0u8; 40];
+    let pw = Frame::new(
+        2,
+        Message::Syscall(SyscallReq {
+            sysnum: 174,
+            args: &pw_args,
+        }),
+    )
+    .to_vec(Abi::Lp64Le);
+    let data = vec![0u8; 4096];
+    let answer = Frame::new(
+        0,
+        Message::CopyinResp(rumpsp_protocol::CopyinResp {
+            label: rumpsp_protocol::CopyinKind::Bytes,
+            data: &data,
+        }),
+    )
+    .to_vec(Abi::Lp64Le);
+    for i in 0..iterations + 1000 {
+        let t = Instant::now();
+        if pwrite {
+            s.write_all(&pw).await?;
+            read_frame(&mut s, &mut buf).await?;
+            s.write_all(&answer).await?;
+        } else {
+            s.write_all(&getpid).await?;
+        }
+        read_frame(&mut s, &mut buf).await?;
+        if i >= 1000 {
+            h.record(t.elapsed().as_nanos() as u64)?;
+        }
+    }
+    Ok(h)
+}
+
+async fn server_rtt(
+    addr: &ServerAddr,
+    iterations: u32,
+    pwrite: bool,
+) -> anyhow::Result<Histogram<u64>> {
+    let mut c = Raw::new(addr).await?;
+    let data = vec![0xa5u8; 4096];
+    let mut h = Histogram::<u64>::new(3)?;
+    if pwrite {
+        let path = b"/tmp/bench-file\0";
+        // open("/tmp/bench-file", O_RDWR|O_CREAT, 0644): the path comes from the COPYINSTR answer
+        let (e, fd, _) = c.call(5, &[0x1000, 0x202, 0o644], path).await?;
+        if e != 0 {
+            bail!("open failed with errno {e}");
+        }
+        for i in 0..iterations + 1000 {
+            let t = Instant::now();
+            let (e, _, _) = c.call(174, &[fd as u64, 0x2000, 4096, 0, 0], &data).await?;
+            if e != 0 {
+                bail!("pwrite failed with errno {e}");
+            }
+            if i >= 1000 {
+                h.record(t.elapsed().as_nanos() as u64)?;
+            }
+        }
+    } else {
+        for i in 0..iterations + 1000 {
+            let t = Instant::now();
+            c.call(20, &[], &[]).await?;
+            if i >= 1000 {
+                h.record(t.elapsed().as_nanos() as u64)?;
+            }
+        }
+    }
+    Ok(h)
+}
+
+fn us(ns: u64) -> String {
+    format!("{:.1} µs", ns as f64 / 1000.0)
+}
+
+fn row(name: &str, ours: &Histogram<u64>, floor: &Histogram<u64>, target: Option<f64>) {
+    let ratio = ours.value_at_quantile(0.5) as f64 / floor.value_at_quantile(0.5).max(1) as f64;
+    let t = target.map_or_else(String::new, |t| {
+        format!(
+            "  target ≤ {t:.1}x: {}",
+            if ratio <= t { "met" } else { "MISSED" }
+        )
+    });
+    println!(
+        "{name:<30} median {:>10}  p99 {:>10}   floor median {:>10}  p99 {:>10}   ratio {ratio:>5.2}x{t}",
+        us(ours.value_at_quantile(0.5)),
+        us(ours.value_at_quantile(0.99)),
+        us(floor.value_at_quantile(0.5)),
+        us(floor.value_at_quantile(0.99)),
+    );
+}
+
+/// `n` clients connected at once, each calling getpid back to back (`pace` None:
+/// saturation) or once per `pace` at an evenly spread phase (clients held under a steady load).
+async fn many_clients(
+    addr: &ServerAddr,
+    n: usize,
+    seconds: u64,
+    pace: Option<Duration>,
+) -> anyhow::Result<(u64, Histogram<u64>, Duration)> {
+    let t0 = Instant::now();
+    let mut conns = Vec::with_capacity(n);
+    // connect in waves so the listen backlog never overflows
+    for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
+        let futs: Vec<_> = chunk.iter().map(|_| Raw::new(addr)).collect();
+        for f in futs {
+            conns.push(f.await?);
+        }
+    }
+    let setup = t0.elapsed();
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let tasks: Vec<_> = conns
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut c)| {
+            tokio::spawn(async move {
+                // raw latencies, merged into one histogram at the end (a histogram per
+                // task would cost more memory than the clients themselves)
+                let mut lat: Vec<u64> = Vec::with_capacity(if pace.is_some() {
+                    seconds as usize + 2
+                } else {
+                    1024
+                });
+                let mut next = Instant::now();
+                if let Some(p) = pace {
+                    next += p.mul_f64((i as f64 * 0.618_034).fract());
+                }
+                while Instant::now() < deadline {
+                    if let Some(p) = pace {
+                        tokio::time::sleep_until(next.into()).await;
+                        next += p;
+                    }
+                    let t = Instant::now();
+                    if c.call(20, &[], &[]).await.is_err() {
+                        break;
+                    }
+                    lat.push(t.elapsed().as_nanos() as u64);
+                }
+                lat
+            })
+        })
+        .collect();
+    let mut total = Histogram::<u64>::new(3)?;
+    let mut calls = 0;
+    let debug = std::env::var_os("RUMPSP_BENCH_DEBUG").is_some();
+    let mut slow_clients = 0;
+    let mut slow_positions = [0u32; 16];
+    for t in tasks {
+        let lat = t.await?;
+        calls += lat.len() as u64;
+        if debug && lat.iter().any(|l| *l > 100_000_000) {
+            slow_clients += 1;
+            for (i, l) in lat.iter().enumerate().take(16) {
+                if *l > 100_000_000 {
+                    slow_positions[i] += 1;
+                }
+            }
+        }
+        for l in lat {
+            total.record(l)?;
+        }
+    }
+    if debug {
+        eprintln!(
+            "  clients with a call over 100 ms: {slow_clients}; by call index: {slow_positions:?}"
+        );
+    }
+    if std::env::var_os("RUMPSP_BENCH_DEBUG").is_some() {
+        eprintln!("  (see per-client figures above)");
+        for q in [0.5, 0.9, 0.95, 0.98, 0.99, 0.999, 1.0] {
+            eprintln!("  q{q}: {}", us(total.value_at_quantile(q)));
+        }
+        eprintln!(
+            "  over 100 ms: {}",
+            total
+                .iter_recorded()
+                .filter(|v| v.value_iterated_to() > 100_000_000)
+                .map(|v| v.count_at_value())
+                .sum::<u64>()
+        );
+    }
+    Ok((calls, total, setup))
+}
+
+struct Child_(Child);
+
+impl Drop for Child_ {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn(args: &[&str]) -> anyhow::Result<Child_> {
+    let exe = std::env::current_exe().context("locating the rumpsp binary")?;
+    let child = Command::new(exe)
+        .args(args)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    Ok(Child_(child))
+}
+
+fn spawn_server(url: &str) -> anyhow::Result<Child_> {
+    spawn(&["serve", url, "--max-connections", "20000"])
+}
+
+async fn wait_for(addr: &ServerAddr) -> anyhow::Result<()> {
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(10) {
+        if connect(addr).await.is_ok() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    bail!("server at {addr} did not come up")
+}
+
+/// Runs the benchmark.
+pub fn run(a: BenchArgs) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let dir = tempfile::tempdir()?;
+        let mut children = Vec::new();
+        let (unix, tcp) = match &a.server {
+            Some(url) => {
+                let addr = parse_url(url, Role::Client)?;
+                match addr {
+                    ServerAddr::Unix(_) => (Some(addr), None),
+                    ServerAddr::Tcp(_) => (None, Some(addr)),
+                }
+            }
+            None => {
+                let sock: PathBuf = dir.path().join("bench.sock");
+                let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+                children.push(spawn_server(&format!("unix://{}", sock.display()))?);
+                children.push(spawn_server(&format!("tcp://127.0.0.1:{port}/"))?);
+                (Some(ServerAddr::Unix(sock)), Some(parse_url(&format!("tcp://127.0.0.1:{port}/"), Role::Client)?))
+            }
+        };
+        for addr in unix.iter().chain(tcp.iter()) {
+            wait_for(addr).await?;
+        }
+        println!("rumpsp bench: {} round trips per latency figure; floor = plain socket ping-pong of the same frame sizes, same run", a.iterations);
+        // The floor runs in its own process, as the server does.
+        let floor_sock = dir.path().join("floor.sock");
+        let floor_port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        children.push(spawn(&["bench-floor", &format!("unix://{}", floor_sock.display())])?);
+        children.push(spawn(&["bench-floor", &format!("tcp://127.0.0.1:{floor_port}/")])?);
+        let floor_unix = ServerAddr::Unix(floor_sock);
+        let floor_tcp = parse_url(&format!("tcp://127.0.0.1:{floor_port}/"), Role::Client)?;
+        wait_for(&floor_unix).await?;
+        wait_for(&floor_tcp).await?;
+        for (name, addr, floor) in [("unix", &unix, &floor_unix), ("tcp", &tcp, &floor_tcp)] {
+            let Some(addr) = addr.as_ref().filter(|_| !a.skip_rtt) else { continue };
+            let f = floor_rtt(floor, a.iterations, false).await?;
+            let s = server_rtt(addr, a.iterations, false).await?;
+            row(&format!("getpid round trip ({name})"), &s, &f, Some(1.3));
+            let f = floor_rtt(floor, a.iterations / 4, true).await?;
+            let s = server_rtt(addr, a.iterations / 4, true).await?;
+            row(&format!("pwrite 4 KiB round trip ({name})"), &s, &f, None);
+        }
+        if let Some(addr) = unix.as_ref().or(tcp.as_ref()) {
+            let mut c = Raw::new(addr).await?;
+            let (e, fd, _) = if a.skip_rtt { (-1, 0, 0) } else { c.call(5, &[0x1000, 0x202, 0o644], b"/tmp/bench-1m\0").await? };
+            if e == 0 {
+                let data = vec![0x5au8; 1 << 20];
+                let t = Instant::now();
+                let (e, n, copyins) = c.call(4, &[fd as u64, 0x10_0000, 1 << 20], &data).await?;
+                println!(
+                    "{:<30} {:>10} for {n} bytes (errno {e}), {copyins} COPYIN round trip(s); the real server needs 256 of 4 KiB",
+                    "1 MiB write",
+                    us(t.elapsed().as_nanos() as u64)
+                );
+            }
+            for &n in &a.clients {
+                // Up to 1,000 clients call back to back (saturation: throughput); 10,000
+                // are held connected and call once a second each (latency under load).
+                let pace = (n >= 10_000).then_some(Duration::from_secs(1));
+                match many_clients(addr, n, a.seconds, pace).await {
+                    Ok((calls, h, setup)) => println!(
+                        "{:<30} {:>10.0} getpid/s   p50 {:>10}  p99 {:>10}   ({n} connected in {:.2} s){}",
+                        if pace.is_some() { format!("{n} clients, 1 getpid/s each") } else { format!("{n} clients, back to back") },
+                        calls as f64 / a.seconds as f64,
+                        us(h.value_at_quantile(0.5)),
+                        us(h.value_at_quantile(0.99)),
+                        setup.as_secs_f64(),
+                        if n >= 10_000 { format!("   target p99 ≤ 5 ms: {}", if h.value_at_quantile(0.99) <= 5_000_000 { "met" } else { "MISSED" }) } else { String::new() }
+                    ),
+                    Err(e) => println!("{n} concurrent clients: could not run: {e:#}"),
+                }
+            }
+        }
+        drop(children);
+        anyhow::Ok(())
+    })
+}
