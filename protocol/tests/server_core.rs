@@ -701,3 +701,50 @@ fn a_connection_shut_down_after_an_error_still_ends_its_process() {
         "the process ended with the connection"
     );
 }
+
+#[test]
+fn unredeemed_preforks_expire() {
+    let mut s = server(ServerLimits {
+        prefork_ttl_ms: 1_000,
+        ..Default::default()
+    });
+    let mut p = ready(&mut s);
+    s.set_time(100);
+    p.send(
+        &mut s,
+        Frame::new(2, Message::Prefork(PreforkReq::default())),
+    );
+    let cookie = match &p.recv(&mut s)[..] {
+        [Got::Prefork { cookie, .. }] => *cookie,
+        other => panic!("{other:?}"),
+    };
+    s.set_time(900);
+    s.expire_preforks();
+    assert_eq!(s.prefork_count(), 1, "still young");
+    s.set_time(1_200);
+    s.expire_preforks();
+    assert_eq!(s.prefork_count(), 0);
+    assert_eq!(
+        s.kernel().procs.len(),
+        1,
+        "the intermediate process is gone"
+    );
+    let mut late = Peer::connect(&mut s);
+    late.send(
+        &mut s,
+        Frame::new(
+            1,
+            Message::Handshake(Handshake::Fork {
+                cookie: PreforkCookie(cookie),
+                cancel: 0,
+            }),
+        ),
+    );
+    assert_eq!(
+        late.recv(&mut s),
+        [Got::Error {
+            reqno: 1,
+            code: ErrorCode::InvalidPrefork
+        }]
+    );
+}

@@ -185,7 +185,10 @@ impl<K: Kernel + Send + 'static> Server<K> {
                 let mut t = tokio::time::interval(Duration::from_millis(250));
                 loop {
                     t.tick().await;
-                    shared.with_core(|core| core.expire_waits(timeout));
+                    shared.with_core(|core| {
+                        core.expire_waits(timeout);
+                        core.expire_preforks();
+                    });
                 }
             })
         };

@@ -63,7 +63,8 @@ pub struct ServerCore<K: Kernel> {
     banner: Vec<u8>,
     conns: BTreeMap<ConnId, Conn>,
     next_conn: ConnId,
-    preforks: BTreeMap<PreforkCookie, Pid>,
+    /// Unredeemed preforks: cookie -> (intermediate process, creation time).
+    preforks: BTreeMap<PreforkCookie, (Pid, u64)>,
     prefork_order: VecDeque<PreforkCookie>,
     cookies: Box<dyn CookieSource>,
     seen_generation: u64,
@@ -247,6 +248,22 @@ impl<K: Kernel> ServerCore<K> {
         self.run_blocked();
     }
 
+    /// Discards unredeemed preforks older than the limit's TTL (their processes exit).
+    pub fn expire_preforks(&mut self) {
+        let ttl = self.limits.prefork_ttl_ms;
+        while let Some(oldest) = self.prefork_order.front().copied() {
+            match self.preforks.get(&oldest) {
+                Some((_, created)) if self.now_ms.saturating_sub(*created) < ttl => break,
+                _ => {}
+            }
+            self.prefork_order.pop_front();
+            if let Some((p, _)) = self.preforks.remove(&oldest) {
+                self.kernel.exit(p);
+            }
+        }
+        self.run_blocked();
+    }
+
     /// The connection is gone (peer closed, I/O error, or we closed it after a shutdown):
     /// its process exits and its pending calls are dropped. Preforks it made survive
     /// (a forked child may still redeem them).
@@ -336,7 +353,7 @@ impl<K: Kernel> ServerCore<K> {
         let cookie = PreforkCookie(cookie);
         let cancel = Abi::Lp64Le.read_i32(&body[COOKIE_LEN..]).unwrap_or(0);
         // Single use: the cookie is gone whatever happens next.
-        let Some(intermediate) = self.preforks.remove(&cookie) else {
+        let Some((intermediate, _)) = self.preforks.remove(&cookie) else {
             return self.with_conn(id, |c| c.fail(reqno, ErrorCode::InvalidPrefork));
         };
         self.prefork_order.retain(|c| *c != cookie);
@@ -368,14 +385,14 @@ impl<K: Kernel> ServerCore<K> {
         while self.preforks.contains_key(&cookie) {
             cookie = self.cookies.next_cookie();
         }
-        self.preforks.insert(cookie, intermediate);
+        self.preforks.insert(cookie, (intermediate, self.now_ms));
         self.prefork_order.push_back(cookie);
         // Unredeemed preforks are bounded: the oldest is discarded.
         while self.preforks.len() > self.limits.max_preforks {
             let Some(old) = self.prefork_order.pop_front() else {
                 break;
             };
-            if let Some(p) = self.preforks.remove(&old) {
+            if let Some((p, _)) = self.preforks.remove(&old) {
                 self.kernel.exit(p);
             }
         }

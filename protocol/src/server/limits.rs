@@ -14,6 +14,8 @@ pub struct ServerLimits {
     pub max_outstanding: usize,
     /// Unredeemed preforks kept server-wide; past it the oldest is discarded.
     pub max_preforks: usize,
+    /// Milliseconds an unredeemed prefork is kept before it is discarded.
+    pub prefork_ttl_ms: u64,
     /// Client memory bytes one syscall may hold; a request past it is a fault (EFAULT).
     pub max_call_memory: u64,
     /// Bytes queued for one client before it is disconnected as too slow a reader.
@@ -27,6 +29,7 @@ impl Default for ServerLimits {
             max_connections: 16 * 1024,
             max_outstanding: 256,
             max_preforks: 1024,
+            prefork_ttl_ms: 60_000,
             max_call_memory: 64 << 20,
             max_pending_output: 128 << 20,
         }
