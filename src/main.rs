@@ -14,6 +14,8 @@ mod cmd;
 #[derive(Parser)]
 #[command(name = "rumpsp", version, about)]
 struct Cli {
+    #[command(flatten)]
+    target: cmd::tools::Target,
     #[command(subcommand)]
     command: Command,
 }
@@ -25,13 +27,13 @@ enum Command {
         #[command(subcommand)]
         command: TraceCommand,
     },
+    /// Tools run against a rump kernel (--server URL or $RUMP_SERVER).
+    #[command(flatten)]
+    Tool(cmd::tools::Tool),
     /// Serve the simulated kernel over rump_sp on a unix or TCP URL.
     Serve(cmd::serve::ServeArgs),
     /// Replay recorded traces (JSON-lines captures) against a server and compare.
     Replay {
-        /// The server to test (default: a fresh in-process simulated kernel per server run).
-        #[arg(long)]
-        server: Option<String>,
         /// Also list the steps that passed only after normalisation, with the rules applied.
         #[arg(short, long)]
         verbose: bool,
@@ -39,11 +41,23 @@ enum Command {
         #[arg(required = true)]
         traces: Vec<PathBuf>,
     },
+    /// Record a client/server session through a transparent proxy into a capture.
+    Record {
+        /// Where clients connect (unix://… or tcp://…).
+        #[arg(long)]
+        listen: String,
+        /// The server to forward to.
+        #[arg(long)]
+        upstream: String,
+        /// The capture to write (rumpsp-tap/1 JSON lines).
+        #[arg(short = 'o', long)]
+        output: PathBuf,
+        /// A name for the scenario (default: the output file's stem).
+        #[arg(long)]
+        scenario: Option<String>,
+    },
     /// Run the conformance corpus (all recorded real-server traces) against a server.
     Conformance {
-        /// The server to test (default: the embedded simulated kernel, in-process).
-        #[arg(long)]
-        server: Option<String>,
         /// The corpus directory.
         #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/conformance/traces/real"))]
         corpus: PathBuf,
@@ -79,25 +93,48 @@ enum TraceCommand {
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
+        Command::Tool(t) => cmd::tools::run(cli.target, t),
         Command::Serve(a) => cmd::serve::run(a).map(|_| 0),
-        Command::Bench(a) => cmd::bench::run(a).map(|_| 0),
-        Command::BenchFloor { url } => cmd::bench::run_floor(&url).map(|_| 0),
-        Command::Replay {
-            server,
-            verbose,
-            traces,
+        Command::Record {
+            listen,
+            upstream,
+            output,
+            scenario,
         } => {
+            let listen =
+                rumpsp_protocol::url::parse_url(&listen, rumpsp_protocol::url::Role::Server)?;
+            let upstream =
+                rumpsp_protocol::url::parse_url(&upstream, rumpsp_protocol::url::Role::Client)?;
+            let scenario = scenario.unwrap_or_else(|| {
+                output
+                    .file_stem()
+                    .map_or_else(|| "session".into(), |s| s.to_string_lossy().into_owned())
+            });
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(async {
+                eprintln!(
+                    "rumpsp: recording {listen} -> {upstream} into {} (Ctrl-C to stop)",
+                    output.display()
+                );
+                rumpsp_conformance::record::record(&listen, &upstream, &output, &scenario, async {
+                    let _ = tokio::signal::ctrl_c().await;
+                })
+                .await
+            })?;
+            Ok(0)
+        }
+        Command::Bench(a) => cmd::bench::run(a, cli.target.server.as_deref()).map(|_| 0),
+        Command::BenchFloor { url } => cmd::bench::run_floor(&url).map(|_| 0),
+        Command::Replay { verbose, traces } => {
             let scripts = cmd::replay::load(&traces)?;
-            let results = cmd::replay::run_all(&scripts, server.as_deref())?;
+            let results = cmd::replay::run_all(&scripts, cli.target.server.as_deref())?;
             Ok(cmd::replay::report(&results, verbose))
         }
-        Command::Conformance {
-            server,
-            corpus,
-            verbose,
-        } => {
+        Command::Conformance { corpus, verbose } => {
             let scripts = cmd::replay::load(&cmd::replay::corpus(&corpus)?)?;
-            let results = cmd::replay::run_all(&scripts, server.as_deref())?;
+            let results = cmd::replay::run_all(&scripts, cli.target.server.as_deref())?;
             Ok(cmd::replay::report(&results, verbose))
         }
         Command::Syscalls { implemented } => {

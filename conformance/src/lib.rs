@@ -14,6 +14,7 @@
 
 pub mod capture;
 pub mod raw;
+pub mod record;
 pub mod render;
 pub mod replay;
 pub mod script;

@@ -31,6 +31,7 @@
 pub mod abi;
 pub mod args;
 pub mod banner;
+pub mod client;
 pub mod codes;
 pub mod decoder;
 pub mod error;

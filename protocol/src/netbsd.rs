@@ -1004,3 +1004,127 @@ mod tests {
         assert_eq!(Errno(200).to_string(), "errno 200");
     }
 }
+
+/// A decoded `struct stat` (the fields tools show).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StatBuf {
+    /// st_dev.
+    pub dev: u64,
+    /// st_mode (type and permission bits).
+    pub mode: u32,
+    /// st_ino.
+    pub ino: u64,
+    /// st_nlink.
+    pub nlink: u32,
+    /// st_uid.
+    pub uid: u32,
+    /// st_gid.
+    pub gid: u32,
+    /// st_rdev.
+    pub rdev: u64,
+    /// st_mtim seconds.
+    pub mtime: i64,
+    /// st_size.
+    pub size: i64,
+    /// st_blocks.
+    pub blocks: i64,
+    /// st_blksize.
+    pub blksize: i32,
+}
+
+impl StatBuf {
+    /// Size of the encoded structure.
+    pub const SIZE: usize = 152;
+
+    /// Decodes the 152-byte amd64 layout; `None` if it is shorter.
+    pub fn decode(b: &[u8]) -> Option<StatBuf> {
+        if b.len() < Self::SIZE {
+            return None;
+        }
+        let u32at = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        let u64at = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or([0; 8]));
+        Some(StatBuf {
+            dev: u64at(0),
+            mode: u32at(8),
+            ino: u64at(16),
+            nlink: u32at(24),
+            uid: u32at(28),
+            gid: u32at(32),
+            rdev: u64at(40),
+            mtime: u64at(64) as i64,
+            size: u64at(112) as i64,
+            blocks: u64at(120) as i64,
+            blksize: u32at(128) as i32,
+        })
+    }
+
+    /// True for a directory.
+    pub fn is_dir(&self) -> bool {
+        self.mode & 0o170000 == 0o040000
+    }
+}
+
+/// One directory entry from `__getdents30`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dirent {
+    /// d_fileno.
+    pub ino: u64,
+    /// d_type (DT_*).
+    pub dtype: u8,
+    /// The name.
+    pub name: Vec<u8>,
+}
+
+/// Splits a `__getdents30` buffer into entries (stops at the first malformed record).
+pub fn parse_dirents(b: &[u8]) -> Vec<Dirent> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i + 13 <= b.len() {
+        let reclen = u16::from_le_bytes([b[i + 8], b[i + 9]]) as usize;
+        let namlen = u16::from_le_bytes([b[i + 10], b[i + 11]]) as usize;
+        if reclen < 16 || i + reclen > b.len() || 13 + namlen > reclen {
+            break;
+        }
+        out.push(Dirent {
+            ino: u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or([0; 8])),
+            dtype: b[i + 12],
+            name: b[i + 13..i + 13 + namlen].to_vec(),
+        });
+        i += reclen;
+    }
+    out
+}
+
+#[cfg(test)]
+mod decode_tests {
+    use super::*;
+
+    #[test]
+    fn dirents_from_the_fileops_capture() {
+        let rec = |ino: u64, t: u8, name: &[u8]| {
+            let reclen = (13 + name.len() + 1 + 7) & !7;
+            let mut v = vec![0u8; reclen];
+            v[..8].copy_from_slice(&ino.to_le_bytes());
+            v[8..10].copy_from_slice(&(reclen as u16).to_le_bytes());
+            v[10..12].copy_from_slice(&(name.len() as u16).to_le_bytes());
+            v[12] = t;
+            v[13..13 + name.len()].copy_from_slice(name);
+            v
+        };
+        let mut b = rec(5, 4, b".");
+        b.extend(rec(6, 4, b".."));
+        b.extend(rec(7, 8, b"one.txt"));
+        let d = parse_dirents(&b);
+        assert_eq!(d.len(), 3);
+        assert_eq!(
+            d[2],
+            Dirent {
+                ino: 7,
+                dtype: 8,
+                name: b"one.txt".to_vec()
+            }
+        );
+        assert_eq!(parse_dirents(&b[..20]).len(), 1, "a cut record is dropped");
+        assert!(StatBuf::decode(&[0; 100]).is_none());
+    }
+}

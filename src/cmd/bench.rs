@@ -18,9 +18,6 @@ use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 /// Options of `rumpsp bench`.
 #[derive(Args, Debug)]
 pub struct BenchArgs {
-    /// Measure this server instead of starting `rumpsp serve` (only the client-side figures).
-    #[arg(long)]
-    pub server: Option<String>,
     /// Round trips per latency measurement.
     #[arg(long, default_value_t = 20_000)]
     pub iterations: u32,
@@ -469,14 +466,16 @@ async fn wait_for(addr: &ServerAddr) -> anyhow::Result<()> {
 }
 
 /// Runs the benchmark.
-pub fn run(a: BenchArgs) -> anyhow::Result<()> {
+/// Runs the benchmark against `server` (default: `rumpsp serve` children it starts).
+pub fn run(a: BenchArgs, server: Option<&str>) -> anyhow::Result<()> {
+    let server = server.map(str::to_owned);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     rt.block_on(async move {
         let dir = tempfile::tempdir()?;
         let mut children = Vec::new();
-        let (unix, tcp) = match &a.server {
+        let (unix, tcp) = match &server {
             Some(url) => {
                 let addr = parse_url(url, Role::Client)?;
                 match addr {

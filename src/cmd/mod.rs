@@ -3,3 +3,4 @@
 pub mod bench;
 pub mod replay;
 pub mod serve;
+pub mod tools;

@@ -1,9 +1,13 @@
 //! Thin tokio adapters around the sans-IO core: listeners built from server
-//! URLs and the production [`Server`]. They only move bytes and timers; every
+//! URLs, the production [`Server`] and the production [`Client`]. They only move bytes and timers; every
 //! protocol decision is made by [`crate::server::ServerCore`].
 
+mod client;
 mod listener;
+mod ops;
 mod server;
 
+pub use client::{Client, ClientError, RetryPolicy};
 pub use listener::{bind, Listener, ListenerError, Stream};
+pub use ops::{SysctlNode, TmpfsArgs};
 pub use server::{ServeError, Server, ServerConfig};

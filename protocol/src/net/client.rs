@@ -1,0 +1,445 @@
+//! The production client: librumpclient's equivalent over tokio.
+//!
+//! One reader task per connection serves the server's requests in stream
+//! order (through [`ClientSession`]); any number of tasks may have calls in
+//! flight on one connection, each matched by its request number.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::oneshot;
+
+use crate::banner::{find_banner_line, BannerError, ReceivedBanner};
+use crate::client::{Arg, CallId, CallOutcome, ClientSession};
+use crate::codes::{ErrorCode, HandshakeKind};
+use crate::decoder::FrameDecoder;
+use crate::frame::PreforkCookie;
+use crate::limits::FrameLimits;
+use crate::netbsd::Errno;
+use crate::url::{parse_url, Role, ServerAddr, UrlError};
+
+/// What went wrong with a call: three kinds, kept apart.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    /// The kernel answered with a NetBSD errno.
+    #[error("{0}")]
+    Errno(Errno),
+    /// The server answered with an ERROR frame.
+    #[error("protocol error {}", .0.name().unwrap_or("(unknown code)"))]
+    Protocol(ErrorCode),
+    /// The connection failed or closed.
+    #[error("transport: {0}")]
+    Transport(String),
+    /// RUMP_SERVER is not set.
+    #[error("RUMP_SERVER is not set (give --server or export RUMP_SERVER=unix:///path or tcp://addr:port/)")]
+    NoServer,
+    /// The server URL is invalid.
+    #[error("invalid server URL {url:?}: {error} ({})", error.errno_name())]
+    Url {
+        /// The URL given.
+        url: String,
+        /// Why it was refused.
+        error: UrlError,
+    },
+    /// No banner (or no newline within 95 bytes).
+    #[error("bad banner: {0}")]
+    Banner(BannerError),
+    /// The handshake was answered with an error value.
+    #[error("handshake refused with error {0}")]
+    Handshake(i32),
+    /// The reconnect policy gave up.
+    #[error("connection to the rump kernel lost; gave up reconnecting after {attempts} attempts")]
+    GaveUp {
+        /// Attempts made.
+        attempts: u32,
+    },
+}
+
+/// When to reconnect after the connection is lost (rumpclient_setconnretry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RetryPolicy {
+    /// Never: calls fail with a transport error (the default, as in librumpclient).
+    #[default]
+    Never,
+    /// One reconnect attempt.
+    Once,
+    /// Keep trying for this long.
+    For(Duration),
+    /// Keep trying forever.
+    Forever,
+}
+
+impl RetryPolicy {
+    /// librumpclient's back-off before attempt `k` (from 0): k×100 ms for k < 10, then min(10, k−9) s.
+    pub fn backoff(k: u32) -> Duration {
+        if k < 10 {
+            Duration::from_millis(100 * u64::from(k))
+        } else {
+            Duration::from_secs(u64::from((k - 9).min(10)))
+        }
+    }
+}
+
+type Reply = oneshot::Sender<Result<CallOutcome, ClientError>>;
+
+struct Conn {
+    session: ClientSession,
+    waiters: BTreeMap<CallId, Reply>,
+    alive: bool,
+}
+
+type Writer = Arc<tokio::sync::Mutex<Box<dyn AsyncWrite + Send + Unpin>>>;
+
+struct Link {
+    conn: Arc<Mutex<Conn>>,
+    writer: Writer,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+/// A connection to a rump kernel, usable from many tasks at once.
+pub struct Client {
+    addr: ServerAddr,
+    name: Vec<u8>,
+    banner: ReceivedBanner,
+    retry: RetryPolicy,
+    link: tokio::sync::RwLock<Link>,
+}
+
+async fn open(
+    addr: &ServerAddr,
+) -> Result<
+    (
+        Box<dyn AsyncRead + Send + Unpin>,
+        Box<dyn AsyncWrite + Send + Unpin>,
+        ReceivedBanner,
+    ),
+    ClientError,
+> {
+    let t = |e: std::io::Error| ClientError::Transport(format!("{addr}: {e}"));
+    let (mut rd, wr): (
+        Box<dyn AsyncRead + Send + Unpin>,
+        Box<dyn AsyncWrite + Send + Unpin>,
+    ) = match addr {
+        ServerAddr::Tcp(a) => {
+            let s = tokio::net::TcpStream::connect(a).await.map_err(t)?;
+            let _ = s.set_nodelay(true);
+            let (r, w) = s.into_split();
+            (Box::new(r), Box::new(w))
+        }
+        ServerAddr::Unix(p) => {
+            let s = tokio::net::UnixStream::connect(p).await.map_err(t)?;
+            let (r, w) = s.into_split();
+            (Box::new(r), Box::new(w))
+        }
+    };
+    // The banner, byte by byte so nothing after it is consumed.
+    let mut line = Vec::new();
+    let mut b = [0u8; 1];
+    loop {
+        match find_banner_line(&line) {
+            Ok(Some(_)) => break,
+            Ok(None) => {}
+            Err(e) => return Err(ClientError::Banner(e)),
+        }
+        if rd.read(&mut b).await.map_err(t)? == 0 {
+            return Err(ClientError::Transport(format!(
+                "{addr}: closed before the banner"
+            )));
+        }
+        line.push(b[0]);
+    }
+    let banner = ReceivedBanner::from_line(&line);
+    if let Some(w) = banner.version_warning() {
+        tracing::warn!("{w}");
+    }
+    Ok((rd, wr, banner))
+}
+
+fn spawn_reader(
+    mut rd: Box<dyn AsyncRead + Send + Unpin>,
+    conn: Arc<Mutex<Conn>>,
+    writer: Writer,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut dec = FrameDecoder::new(FrameLimits::default());
+        let mut buf = vec![0u8; 64 * 1024];
+        let failure = loop {
+            let n = match rd.read(&mut buf).await {
+                Ok(0) => break ClientError::Transport("the server closed the connection".into()),
+                Ok(n) => n,
+                Err(e) => break ClientError::Transport(e.to_string()),
+            };
+            dec.feed(&buf[..n]);
+            let mut replies = Vec::new();
+            let mut failed = None;
+            {
+                let mut c = conn.lock().unwrap_or_else(|p| p.into_inner());
+                loop {
+                    match dec.next_frame() {
+                        Ok(Some(f)) => {
+                            if let Err(e) = c.session.receive(&f) {
+                                failed = Some(ClientError::Transport(e.to_string()));
+                                break;
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(e) => {
+                            failed = Some(ClientError::Transport(format!(
+                                "undecodable stream from the server: {e}"
+                            )));
+                            break;
+                        }
+                    }
+                }
+                replies.extend(c.session.take_output());
+                let ids: Vec<CallId> = c.waiters.keys().copied().collect();
+                for id in ids {
+                    if let Some(o) = c.session.take_outcome(id) {
+                        if let Some(w) = c.waiters.remove(&id) {
+                            let _ = w.send(Ok(o));
+                        }
+                    }
+                }
+            }
+            if !replies.is_empty() && writer.lock().await.write_all(&replies).await.is_err() {
+                break ClientError::Transport("write failed".into());
+            }
+            if let Some(e) = failed {
+                break e;
+            }
+        };
+        let mut c = conn.lock().unwrap_or_else(|p| p.into_inner());
+        c.alive = false;
+        c.session.abandon_all();
+        for (_, w) in std::mem::take(&mut c.waiters) {
+            let _ = w.send(Err(failure.clone()));
+        }
+    })
+}
+
+impl Client {
+    /// Connects to `url` (a client URL: no wildcard) and does the GUEST handshake as `name`.
+    pub async fn connect(url: &str, name: &str) -> Result<Client, ClientError> {
+        let addr = parse_url(url, Role::Client).map_err(|error| ClientError::Url {
+            url: url.to_owned(),
+            error,
+        })?;
+        Client::connect_addr(addr, name, RetryPolicy::Never).await
+    }
+
+    /// Connects to the server named by `RUMP_SERVER`.
+    pub async fn from_env(name: &str) -> Result<Client, ClientError> {
+        let url = std::env::var("RUMP_SERVER").map_err(|_| ClientError::NoServer)?;
+        Client::connect(&url, name).await
+    }
+
+    /// Connects to a parsed address with a reconnect policy.
+    pub async fn connect_addr(
+        addr: ServerAddr,
+        name: &str,
+        retry: RetryPolicy,
+    ) -> Result<Client, ClientError> {
+        let (link, banner) =
+            Client::establish(&addr, name.as_bytes(), HandshakeKind::Guest, None).await?;
+        Ok(Client {
+            addr,
+            name: name.as_bytes().to_vec(),
+            banner,
+            retry,
+            link: tokio::sync::RwLock::new(link),
+        })
+    }
+
+    async fn establish(
+        addr: &ServerAddr,
+        name: &[u8],
+        kind: HandshakeKind,
+        cookie: Option<PreforkCookie>,
+    ) -> Result<(Link, ReceivedBanner), ClientError> {
+        let (rd, wr, banner) = open(addr).await?;
+        let conn = Arc::new(Mutex::new(Conn {
+            session: ClientSession::new(1),
+            waiters: BTreeMap::new(),
+            alive: true,
+        }));
+        let writer: Writer = Arc::new(tokio::sync::Mutex::new(wr));
+        let reader = spawn_reader(rd, conn.clone(), writer.clone());
+        let link = Link {
+            conn,
+            writer,
+            reader,
+        };
+        match Client::call_on(&link, |s| s.handshake(kind, name, cookie)).await? {
+            CallOutcome::Handshake(0) => Ok((link, banner)),
+            CallOutcome::Handshake(e) => Err(ClientError::Handshake(e)),
+            CallOutcome::Protocol(code) => Err(ClientError::Protocol(code)),
+            other => Err(ClientError::Transport(format!(
+                "unexpected answer to the handshake: {other:?}"
+            ))),
+        }
+    }
+
+    async fn call_on(
+        link: &Link,
+        start: impl FnOnce(&mut ClientSession) -> CallId,
+    ) -> Result<CallOutcome, ClientError> {
+        let (tx, rx) = oneshot::channel();
+        let bytes = {
+            let mut c = link.conn.lock().unwrap_or_else(|p| p.into_inner());
+            if !c.alive {
+                return Err(ClientError::Transport("not connected".into()));
+            }
+            let id = start(&mut c.session);
+            c.waiters.insert(id, tx);
+            c.session.take_output()
+        };
+        link.writer
+            .lock()
+            .await
+            .write_all(&bytes)
+            .await
+            .map_err(|e| ClientError::Transport(e.to_string()))?;
+        rx.await
+            .map_err(|_| ClientError::Transport("connection dropped".into()))?
+    }
+
+    /// The banner the server sent.
+    pub fn banner(&self) -> &ReceivedBanner {
+        &self.banner
+    }
+
+    /// Signals the server asked this process to raise (NetBSD numbers), taken out.
+    pub async fn take_signals(&self) -> Vec<u32> {
+        let link = self.link.read().await;
+        let mut c = link.conn.lock().unwrap_or_else(|p| p.into_inner());
+        std::mem::take(&mut c.session.signals)
+    }
+
+    /// Reconnects after a loss, as the policy allows (always a GUEST handshake, as librumpclient).
+    async fn reconnect(&self, since: Instant) -> Result<(), ClientError> {
+        let mut attempts = 0u32;
+        loop {
+            let allowed = match self.retry {
+                RetryPolicy::Never => false,
+                RetryPolicy::Once => attempts < 1,
+                RetryPolicy::For(d) => since.elapsed() < d,
+                RetryPolicy::Forever => true,
+            };
+            if !allowed {
+                return Err(ClientError::GaveUp { attempts });
+            }
+            tokio::time::sleep(RetryPolicy::backoff(attempts)).await;
+            attempts += 1;
+            if let Ok((link, _)) =
+                Client::establish(&self.addr, &self.name, HandshakeKind::Guest, None).await
+            {
+                *self.link.write().await = link;
+                return Ok(());
+            }
+        }
+    }
+
+    /// A raw syscall: NetBSD number and arguments. `Ok((retval, buffers))` on
+    /// success, with the final contents of the `Out`/`InOut` buffers.
+    pub async fn syscall(
+        &self,
+        sysnum: u32,
+        args: Vec<Arg>,
+    ) -> Result<([i64; 2], Vec<Vec<u8>>), ClientError> {
+        let mut lost_at: Option<Instant> = None;
+        loop {
+            let outcome = {
+                let link = self.link.read().await;
+                let a = args.clone();
+                Client::call_on(&link, move |s| s.syscall(sysnum, a)).await
+            };
+            match outcome {
+                Ok(CallOutcome::Syscall {
+                    errno: 0,
+                    retval,
+                    buffers,
+                }) => return Ok((retval, buffers)),
+                Ok(CallOutcome::Syscall { errno, .. }) => {
+                    return Err(ClientError::Errno(Errno(errno)))
+                }
+                // TRYAGAIN: resend (at once, as the C client does, but not forever)
+                Ok(CallOutcome::Protocol(ErrorCode::TryAgain)) => {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                    continue;
+                }
+                Ok(CallOutcome::Protocol(code)) => return Err(ClientError::Protocol(code)),
+                Ok(other) => {
+                    return Err(ClientError::Transport(format!(
+                        "unexpected answer {other:?}"
+                    )))
+                }
+                Err(ClientError::Transport(e)) => {
+                    if self.retry == RetryPolicy::Never {
+                        return Err(ClientError::Transport(e));
+                    }
+                    let since = *lost_at.get_or_insert_with(Instant::now);
+                    self.reconnect(since).await?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// PREFORK: a cookie a child connection redeems with [`Client::fork_child`].
+    pub async fn prefork(&self) -> Result<PreforkCookie, ClientError> {
+        let link = self.link.read().await;
+        match Client::call_on(&link, |s| s.prefork()).await? {
+            CallOutcome::Prefork(c) => Ok(c),
+            CallOutcome::Protocol(code) => Err(ClientError::Protocol(code)),
+            other => Err(ClientError::Transport(format!(
+                "unexpected answer {other:?}"
+            ))),
+        }
+    }
+
+    /// The child side of a fork: a new connection with the FORK handshake. It
+    /// shares the parent's rump-side descriptors.
+    pub async fn fork_child(&self, cookie: PreforkCookie) -> Result<Client, ClientError> {
+        let (link, banner) =
+            Client::establish(&self.addr, &self.name, HandshakeKind::Fork, Some(cookie)).await?;
+        Ok(Client {
+            addr: self.addr.clone(),
+            name: self.name.clone(),
+            banner,
+            retry: self.retry,
+            link: tokio::sync::RwLock::new(link),
+        })
+    }
+
+    /// prefork + fork_child in one: the child's client.
+    pub async fn fork(&self) -> Result<Client, ClientError> {
+        let cookie = self.prefork().await?;
+        self.fork_child(cookie).await
+    }
+
+    /// The EXEC handshake on this connection: the process keeps its pid and
+    /// descriptors (close-on-exec ones are closed) and takes `name`.
+    pub async fn exec(&self, name: &str) -> Result<(), ClientError> {
+        let link = self.link.read().await;
+        match Client::call_on(&link, |s| {
+            s.handshake(HandshakeKind::Exec, name.as_bytes(), None)
+        })
+        .await?
+        {
+            CallOutcome::Handshake(0) => Ok(()),
+            CallOutcome::Handshake(e) => Err(ClientError::Handshake(e)),
+            CallOutcome::Protocol(code) => Err(ClientError::Protocol(code)),
+            other => Err(ClientError::Transport(format!(
+                "unexpected answer {other:?}"
+            ))),
+        }
+    }
+}
