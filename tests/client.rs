@@ -386,3 +386,91 @@ fn fileops_frames_match_the_real_client() {
     let ours = Capture::load(&out).unwrap();
     assert_compatible(&client_frames(&ours), &client_frames(&real), "fileops");
 }
+
+#[test]
+fn the_remaining_wrappers() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = support::unix_server(dir.path());
+    rt().block_on(async {
+        let c = Client::connect(&url(&server.addr), "wrappers")
+            .await
+            .unwrap();
+        c.mount_tmpfs("/tmp", 0, TmpfsArgs::default())
+            .await
+            .unwrap();
+        let d = c.open("/tmp", 0x20_0000, 0).await.unwrap();
+        c.mkdirat(d, "sub", 0o755).await.unwrap();
+        let f = c.openat(d, "sub/f", 0x202, 0o644).await.unwrap();
+        assert_eq!(c.writev(f, &[b"ab", b"cde", b""]).await.unwrap(), 5);
+        c.lseek(f, 0, 0).await.unwrap();
+        assert_eq!(
+            c.readv(f, &[1, 3, 8]).await.unwrap(),
+            [b"a".to_vec(), b"bcd".to_vec(), b"e".to_vec()]
+        );
+        c.link("/tmp/sub/f", "/tmp/sub/g").await.unwrap();
+        assert_eq!(c.fstatat(d, "sub/g", 0).await.unwrap().nlink, 2);
+        c.symlinkat("f", d, "sub/l").await.unwrap();
+        assert_eq!(c.readlinkat(d, "sub/l").await.unwrap(), b"f");
+        assert_eq!(
+            c.fstatat(d, "sub/l", 0x200).await.unwrap().mode & 0o170000,
+            0o120000
+        );
+        c.renameat(d, "sub/g", d, "sub/h").await.unwrap();
+        c.unlinkat(d, "sub/h", 0).await.unwrap();
+        c.faccessat(d, "sub/f", 4, 0).await.unwrap();
+        c.fchmod(f, 0o600).await.unwrap();
+        c.fchmodat(d, "sub/f", 0o640, 0).await.unwrap();
+        c.fchown(f, 7, 8).await.unwrap();
+        c.fchownat(d, "sub/f", 9, u32::MAX, 0).await.unwrap();
+        let st = c.fstat(f).await.unwrap();
+        assert_eq!((st.mode & 0o777, st.uid, st.gid), (0o640, 9, 8));
+        c.truncate("/tmp/sub/f", 2).await.unwrap();
+        c.fdatasync(f).await.unwrap();
+        c.sync().await.unwrap();
+        let f2 = c.dup(f).await.unwrap();
+        assert_eq!(c.dup3(f, 20, 0x40_0000).await.unwrap(), 20);
+        assert_eq!(c.fcntl(20, 1, 0).await.unwrap(), 1, "dup3 O_CLOEXEC");
+        let (r, w) = c.pipe2(0x4).await.unwrap();
+        assert_eq!(
+            c.read(r, 1).await,
+            Err(ClientError::Errno(Errno(35))),
+            "O_NONBLOCK"
+        );
+        c.write(w, b"xyz").await.unwrap();
+        assert_eq!(c.ioctl_int(r, 0x4004_667f, 0).await.unwrap(), 3, "FIONREAD");
+        c.utimes("/tmp/sub/f", Some((1000, 2000))).await.unwrap();
+        assert_eq!(c.stat("/tmp/sub/f").await.unwrap().mtime, 2000);
+        c.futimens(f2, Some([(5, 0), (6, 0)])).await.unwrap();
+        assert_eq!(c.fstat(f2).await.unwrap().mtime, 6);
+        c.fchdir(d).await.unwrap();
+        assert_eq!(c.getcwd().await.unwrap(), "/tmp");
+        assert_eq!(c.statvfs1("/tmp", 1).await.unwrap()[172..177], *b"tmpfs");
+        assert_eq!(c.fstatvfs1(d, 1).await.unwrap().len(), 2256);
+        assert_eq!(
+            c.getvfsstat(2).await.unwrap().len(),
+            2,
+            "rumpfs and this tmpfs"
+        );
+        assert_eq!(c.clock_getres(0).await.unwrap(), (0, 10_000_000));
+        let (t0, _) = c.clock_gettime(3).await.unwrap();
+        c.nanosleep(3, 0).await.unwrap();
+        assert!(
+            c.clock_gettime(3).await.unwrap().0 >= t0 + 3,
+            "virtual time advanced"
+        );
+        assert!(c.gettimeofday().await.unwrap().0 > 1_700_000_000);
+        assert_eq!(c.getgid().await.unwrap(), (0, 0));
+        assert!(!c.issetugid().await.unwrap());
+        c.setgroups(&[5, 6]).await.unwrap();
+        assert_eq!(c.getgroups().await.unwrap(), [5, 6]);
+        c.setegid(5).await.unwrap();
+        assert_eq!(c.getegid().await.unwrap(), 5);
+        c.setgid(0).await.unwrap();
+        c.seteuid(1000).await.unwrap();
+        assert_eq!(c.geteuid().await.unwrap(), 1000);
+        assert!(c.issetugid().await.unwrap());
+        c.seteuid(0).await.unwrap();
+        c.setuid(1000).await.unwrap();
+        assert_eq!(c.setuid(0).await, Err(ClientError::Errno(Errno(1))));
+    });
+}

@@ -28,6 +28,9 @@ pub enum Arg {
     Out(usize),
     /// A buffer the kernel reads and writes.
     InOut(Vec<u8>),
+    /// An iovec array: each buffer is exposed (writable ones for readv), and the
+    /// argument points at the array of {base, len} pairs.
+    IoVec(Vec<(Vec<u8>, bool)>),
 }
 
 /// Identifies a call: its request number.
@@ -209,6 +212,21 @@ impl ClientSession {
                 }
                 Arg::Out(n) => (vec![0; n], true),
                 Arg::InOut(d) => (d, true),
+                Arg::IoVec(items) => {
+                    let mut iov = Vec::with_capacity(16 * items.len());
+                    for (data, w) in items {
+                        let len = data.len() as u64;
+                        let addr = self.alloc(data.len());
+                        regions.push(addr);
+                        if w {
+                            writable.push(addr);
+                        }
+                        self.regions.insert(addr, Region { data, writable: w });
+                        iov.extend_from_slice(&addr.to_le_bytes());
+                        iov.extend_from_slice(&len.to_le_bytes());
+                    }
+                    (iov, false)
+                }
             };
             let addr = self.alloc(data.len());
             block = block.ptr(i, addr);

@@ -454,4 +454,446 @@ impl Client {
         node.map(|n| (mib, n))
             .ok_or(ClientError::Errno(crate::netbsd::Errno(22)))
     }
+
+    /// openat(dirfd, path, flags, mode).
+    pub async fn openat(
+        &self,
+        dirfd: i32,
+        path: &str,
+        flags: i32,
+        mode: u32,
+    ) -> Result<i32, ClientError> {
+        Ok(self
+            .rv(
+                468,
+                vec![
+                    Arg::Int(dirfd),
+                    s(path),
+                    Arg::Int(flags),
+                    Arg::Int(mode as i32),
+                ],
+            )
+            .await? as i32)
+    }
+
+    /// mkdirat.
+    pub async fn mkdirat(&self, dirfd: i32, path: &str, mode: u32) -> Result<(), ClientError> {
+        self.rv(461, vec![Arg::Int(dirfd), s(path), Arg::Int(mode as i32)])
+            .await
+            .map(drop)
+    }
+
+    /// unlinkat (flags: AT_REMOVEDIR 0x800).
+    pub async fn unlinkat(&self, dirfd: i32, path: &str, flags: i32) -> Result<(), ClientError> {
+        self.rv(471, vec![Arg::Int(dirfd), s(path), Arg::Int(flags)])
+            .await
+            .map(drop)
+    }
+
+    /// renameat.
+    pub async fn renameat(
+        &self,
+        fromfd: i32,
+        from: &str,
+        tofd: i32,
+        to: &str,
+    ) -> Result<(), ClientError> {
+        self.rv(458, vec![Arg::Int(fromfd), s(from), Arg::Int(tofd), s(to)])
+            .await
+            .map(drop)
+    }
+
+    /// link(path, newpath).
+    pub async fn link(&self, path: &str, new: &str) -> Result<(), ClientError> {
+        self.rv(9, vec![s(path), s(new)]).await.map(drop)
+    }
+
+    /// symlinkat(target, dirfd, path).
+    pub async fn symlinkat(&self, target: &str, dirfd: i32, path: &str) -> Result<(), ClientError> {
+        self.rv(470, vec![s(target), Arg::Int(dirfd), s(path)])
+            .await
+            .map(drop)
+    }
+
+    /// readlinkat.
+    pub async fn readlinkat(&self, dirfd: i32, path: &str) -> Result<Vec<u8>, ClientError> {
+        let (rv, mut bufs) = self
+            .syscall(
+                469,
+                vec![Arg::Int(dirfd), s(path), Arg::Out(1024), Arg::Word(1024)],
+            )
+            .await?;
+        let mut b = bufs.pop().unwrap_or_default();
+        b.truncate(rv[0].max(0) as usize);
+        Ok(b)
+    }
+
+    /// fstatat (flag: AT_SYMLINK_NOFOLLOW 0x200).
+    pub async fn fstatat(&self, dirfd: i32, path: &str, flag: i32) -> Result<StatBuf, ClientError> {
+        let (_, bufs) = self
+            .syscall(
+                466,
+                vec![
+                    Arg::Int(dirfd),
+                    s(path),
+                    Arg::Out(StatBuf::SIZE),
+                    Arg::Int(flag),
+                ],
+            )
+            .await?;
+        bufs.first()
+            .and_then(|b| StatBuf::decode(b))
+            .ok_or_else(|| ClientError::Transport("short stat".into()))
+    }
+
+    /// faccessat (flag: AT_EACCESS 0x100).
+    pub async fn faccessat(
+        &self,
+        dirfd: i32,
+        path: &str,
+        mode: i32,
+        flag: i32,
+    ) -> Result<(), ClientError> {
+        self.rv(
+            462,
+            vec![Arg::Int(dirfd), s(path), Arg::Int(mode), Arg::Int(flag)],
+        )
+        .await
+        .map(drop)
+    }
+
+    /// fchmod.
+    pub async fn fchmod(&self, fd: i32, mode: u32) -> Result<(), ClientError> {
+        self.rv(124, vec![Arg::Int(fd), Arg::Int(mode as i32)])
+            .await
+            .map(drop)
+    }
+
+    /// fchmodat.
+    pub async fn fchmodat(
+        &self,
+        dirfd: i32,
+        path: &str,
+        mode: u32,
+        flag: i32,
+    ) -> Result<(), ClientError> {
+        self.rv(
+            463,
+            vec![
+                Arg::Int(dirfd),
+                s(path),
+                Arg::Int(mode as i32),
+                Arg::Int(flag),
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
+    /// fchown.
+    pub async fn fchown(&self, fd: i32, uid: u32, gid: u32) -> Result<(), ClientError> {
+        self.rv(
+            123,
+            vec![Arg::Int(fd), Arg::Int(uid as i32), Arg::Int(gid as i32)],
+        )
+        .await
+        .map(drop)
+    }
+
+    /// fchownat.
+    pub async fn fchownat(
+        &self,
+        dirfd: i32,
+        path: &str,
+        uid: u32,
+        gid: u32,
+        flag: i32,
+    ) -> Result<(), ClientError> {
+        self.rv(
+            464,
+            vec![
+                Arg::Int(dirfd),
+                s(path),
+                Arg::Int(uid as i32),
+                Arg::Int(gid as i32),
+                Arg::Int(flag),
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
+    /// truncate.
+    pub async fn truncate(&self, path: &str, len: i64) -> Result<(), ClientError> {
+        self.rv(200, vec![s(path), Arg::Int(0), Arg::Word(len as u64)])
+            .await
+            .map(drop)
+    }
+
+    /// fdatasync.
+    pub async fn fdatasync(&self, fd: i32) -> Result<(), ClientError> {
+        self.rv(241, vec![Arg::Int(fd)]).await.map(drop)
+    }
+
+    /// sync.
+    pub async fn sync(&self) -> Result<(), ClientError> {
+        self.rv(36, vec![]).await.map(drop)
+    }
+
+    /// dup.
+    pub async fn dup(&self, fd: i32) -> Result<i32, ClientError> {
+        Ok(self.rv(41, vec![Arg::Int(fd)]).await? as i32)
+    }
+
+    /// dup3.
+    pub async fn dup3(&self, from: i32, to: i32, flags: i32) -> Result<i32, ClientError> {
+        Ok(self
+            .rv(454, vec![Arg::Int(from), Arg::Int(to), Arg::Int(flags)])
+            .await? as i32)
+    }
+
+    /// pipe2: (read end, write end).
+    pub async fn pipe2(&self, flags: i32) -> Result<(i32, i32), ClientError> {
+        let (_, bufs) = self
+            .syscall(453, vec![Arg::Out(8), Arg::Int(flags)])
+            .await?;
+        let b = bufs.first().cloned().unwrap_or_default();
+        let at = |i: usize| {
+            i32::from_le_bytes(
+                b.get(i..i + 4)
+                    .and_then(|x| x.try_into().ok())
+                    .unwrap_or([0; 4]),
+            )
+        };
+        Ok((at(0), at(4)))
+    }
+
+    /// readv into buffers of the given sizes: the bytes read into each.
+    pub async fn readv(&self, fd: i32, sizes: &[usize]) -> Result<Vec<Vec<u8>>, ClientError> {
+        let iov = Arg::IoVec(sizes.iter().map(|n| (vec![0; *n], true)).collect());
+        let (rv, bufs) = self
+            .syscall(120, vec![Arg::Int(fd), iov, Arg::Int(sizes.len() as i32)])
+            .await?;
+        let mut left = rv[0].max(0) as usize;
+        Ok(bufs
+            .into_iter()
+            .map(|mut b| {
+                let n = b.len().min(left);
+                left -= n;
+                b.truncate(n);
+                b
+            })
+            .collect())
+    }
+
+    /// writev: bytes written.
+    pub async fn writev(&self, fd: i32, bufs: &[&[u8]]) -> Result<usize, ClientError> {
+        let iov = Arg::IoVec(bufs.iter().map(|b| (b.to_vec(), false)).collect());
+        Ok(self
+            .rv(121, vec![Arg::Int(fd), iov, Arg::Int(bufs.len() as i32)])
+            .await? as usize)
+    }
+
+    /// getgid: (gid, egid).
+    pub async fn getgid(&self) -> Result<(u32, u32), ClientError> {
+        let (rv, _) = self.syscall(47, vec![]).await?;
+        Ok((rv[0] as u32, rv[1] as u32))
+    }
+
+    /// geteuid.
+    pub async fn geteuid(&self) -> Result<u32, ClientError> {
+        Ok(self.rv(25, vec![]).await? as u32)
+    }
+
+    /// getegid.
+    pub async fn getegid(&self) -> Result<u32, ClientError> {
+        Ok(self.rv(43, vec![]).await? as u32)
+    }
+
+    /// setuid.
+    pub async fn setuid(&self, uid: u32) -> Result<(), ClientError> {
+        self.rv(23, vec![Arg::Int(uid as i32)]).await.map(drop)
+    }
+
+    /// seteuid.
+    pub async fn seteuid(&self, uid: u32) -> Result<(), ClientError> {
+        self.rv(183, vec![Arg::Int(uid as i32)]).await.map(drop)
+    }
+
+    /// setgid.
+    pub async fn setgid(&self, gid: u32) -> Result<(), ClientError> {
+        self.rv(181, vec![Arg::Int(gid as i32)]).await.map(drop)
+    }
+
+    /// setegid.
+    pub async fn setegid(&self, gid: u32) -> Result<(), ClientError> {
+        self.rv(182, vec![Arg::Int(gid as i32)]).await.map(drop)
+    }
+
+    /// setgroups.
+    pub async fn setgroups(&self, groups: &[u32]) -> Result<(), ClientError> {
+        let b: Vec<u8> = groups.iter().flat_map(|g| g.to_le_bytes()).collect();
+        self.rv(80, vec![Arg::Int(groups.len() as i32), Arg::In(b)])
+            .await
+            .map(drop)
+    }
+
+    /// getgroups.
+    pub async fn getgroups(&self) -> Result<Vec<u32>, ClientError> {
+        let n = self.rv(79, vec![Arg::Int(0), Arg::Null]).await? as usize;
+        if n == 0 {
+            return Ok(vec![]);
+        }
+        let (_, bufs) = self
+            .syscall(79, vec![Arg::Int(n as i32), Arg::Out(4 * n)])
+            .await?;
+        Ok(bufs
+            .first()
+            .map(|b| {
+                b.chunks_exact(4)
+                    .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// issetugid.
+    pub async fn issetugid(&self) -> Result<bool, ClientError> {
+        Ok(self.rv(305, vec![]).await? != 0)
+    }
+
+    /// fchdir.
+    pub async fn fchdir(&self, fd: i32) -> Result<(), ClientError> {
+        self.rv(13, vec![Arg::Int(fd)]).await.map(drop)
+    }
+
+    /// statvfs1 (old 2256-byte layout, as 2016 clients use): the raw structure.
+    pub async fn statvfs1(&self, path: &str, flags: i32) -> Result<Vec<u8>, ClientError> {
+        let (_, mut bufs) = self
+            .syscall(357, vec![s(path), Arg::Out(2256), Arg::Int(flags)])
+            .await?;
+        Ok(bufs.pop().unwrap_or_default())
+    }
+
+    /// fstatvfs1: the raw structure.
+    pub async fn fstatvfs1(&self, fd: i32, flags: i32) -> Result<Vec<u8>, ClientError> {
+        let (_, mut bufs) = self
+            .syscall(358, vec![Arg::Int(fd), Arg::Out(2256), Arg::Int(flags)])
+            .await?;
+        Ok(bufs.pop().unwrap_or_default())
+    }
+
+    /// getvfsstat: every mount's raw statvfs (old layout).
+    pub async fn getvfsstat(&self, flags: i32) -> Result<Vec<Vec<u8>>, ClientError> {
+        let n = self
+            .rv(356, vec![Arg::Null, Arg::Word(0), Arg::Int(flags)])
+            .await? as usize;
+        let (rv, mut bufs) = self
+            .syscall(
+                356,
+                vec![
+                    Arg::Out(2256 * n),
+                    Arg::Word(2256 * n as u64),
+                    Arg::Int(flags),
+                ],
+            )
+            .await?;
+        let all = bufs.pop().unwrap_or_default();
+        Ok(all
+            .chunks_exact(2256)
+            .take(rv[0].max(0) as usize)
+            .map(<[u8]>::to_vec)
+            .collect())
+    }
+
+    /// utimes with (atime, mtime) in seconds, or None for now.
+    pub async fn utimes(&self, path: &str, times: Option<(i64, i64)>) -> Result<(), ClientError> {
+        let tv = match times {
+            None => Arg::Null,
+            Some((a, m)) => {
+                let mut b = vec![0u8; 32];
+                b[0..8].copy_from_slice(&a.to_le_bytes());
+                b[16..24].copy_from_slice(&m.to_le_bytes());
+                Arg::In(b)
+            }
+        };
+        self.rv(420, vec![s(path), tv]).await.map(drop)
+    }
+
+    /// futimens with (atime, mtime) as (seconds, nanoseconds), or None for now.
+    pub async fn futimens(
+        &self,
+        fd: i32,
+        times: Option<[(i64, i64); 2]>,
+    ) -> Result<(), ClientError> {
+        let ts = match times {
+            None => Arg::Null,
+            Some(t) => Arg::In(
+                t.iter()
+                    .flat_map(|(s, n)| [s.to_le_bytes(), n.to_le_bytes()])
+                    .flatten()
+                    .collect(),
+            ),
+        };
+        self.rv(472, vec![Arg::Int(fd), ts]).await.map(drop)
+    }
+
+    /// clock_getres: (seconds, nanoseconds).
+    pub async fn clock_getres(&self, clock: i32) -> Result<(i64, i64), ClientError> {
+        let (_, bufs) = self
+            .syscall(429, vec![Arg::Int(clock), Arg::Out(16)])
+            .await?;
+        let b = bufs.first().cloned().unwrap_or_default();
+        let w = |i: usize| {
+            i64::from_le_bytes(
+                b.get(i..i + 8)
+                    .and_then(|x| x.try_into().ok())
+                    .unwrap_or([0; 8]),
+            )
+        };
+        Ok((w(0), w(8)))
+    }
+
+    /// gettimeofday: (seconds, microseconds).
+    pub async fn gettimeofday(&self) -> Result<(i64, i32), ClientError> {
+        let (_, bufs) = self.syscall(418, vec![Arg::Out(16), Arg::Null]).await?;
+        let b = bufs.first().cloned().unwrap_or_default();
+        let sec = i64::from_le_bytes(
+            b.get(0..8)
+                .and_then(|x| x.try_into().ok())
+                .unwrap_or([0; 8]),
+        );
+        let usec = i32::from_le_bytes(
+            b.get(8..12)
+                .and_then(|x| x.try_into().ok())
+                .unwrap_or([0; 4]),
+        );
+        Ok((sec, usec))
+    }
+
+    /// nanosleep (on the server's clock; the simulated kernel's is virtual).
+    pub async fn nanosleep(&self, sec: i64, nsec: i64) -> Result<(), ClientError> {
+        let mut b = vec![0u8; 16];
+        b[0..8].copy_from_slice(&sec.to_le_bytes());
+        b[8..16].copy_from_slice(&nsec.to_le_bytes());
+        self.rv(430, vec![Arg::In(b), Arg::Null]).await.map(drop)
+    }
+
+    /// ioctl with an int-sized in/out argument (FIONREAD, FIONBIO, …).
+    pub async fn ioctl_int(&self, fd: i32, com: u64, value: i32) -> Result<i32, ClientError> {
+        let (_, bufs) = self
+            .syscall(
+                54,
+                vec![
+                    Arg::Int(fd),
+                    Arg::Word(com),
+                    Arg::InOut(value.to_le_bytes().to_vec()),
+                ],
+            )
+            .await?;
+        let b = bufs.first().cloned().unwrap_or_default();
+        Ok(i32::from_le_bytes(
+            b.get(..4).and_then(|x| x.try_into().ok()).unwrap_or([0; 4]),
+        ))
+    }
 }
