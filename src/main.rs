@@ -73,6 +73,12 @@ enum Command {
         /// Where to listen.
         url: String,
     },
+    /// Write seed corpora for the fuzz targets from the conformance traces.
+    FuzzSeeds {
+        /// Where to write (one directory per target).
+        #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/corpus"))]
+        out: PathBuf,
+    },
     /// Print the simulated kernel's syscall coverage: number, name, implemented or not.
     Syscalls {
         /// Only the implemented ones.
@@ -127,6 +133,14 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Bench(a) => cmd::bench::run(a, cli.target.server.as_deref()).map(|_| 0),
         Command::BenchFloor { url } => cmd::bench::run_floor(&url).map(|_| 0),
+        Command::FuzzSeeds { out } => {
+            let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+            let real = root.join("conformance/traces/real");
+            let robust = root.join("conformance/traces/robustness");
+            let n = cmd::seeds::run(&[&real, &robust], &out)?;
+            println!("wrote {n} seeds under {}", out.display());
+            Ok(0)
+        }
         Command::Replay { verbose, traces } => {
             let scripts = cmd::replay::load(&traces)?;
             let results = cmd::replay::run_all(&scripts, cli.target.server.as_deref())?;

@@ -18,6 +18,7 @@ pub mod record;
 pub mod render;
 pub mod replay;
 pub mod script;
+pub mod seeds;
 pub mod show;
 pub mod socket;
 pub mod wire;

@@ -17,6 +17,9 @@ use crate::frame::Frame;
 use crate::header::{Header, HEADER_LEN};
 use crate::limits::FrameLimits;
 
+/// Most bytes reserved ahead of data that has not arrived.
+const RESERVE_STEP: usize = 64 * 1024;
+
 /// What [`split_frame`] found at the start of a buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Split {
@@ -160,8 +163,11 @@ impl FrameDecoder {
                 }))
             }
             Ok(Split::NeedMore { need }) => {
-                // The length has been checked against the limits: reserving is bounded.
-                self.buf.reserve(need.saturating_sub(self.buf.len()));
+                // Room for the rest of the frame, but never more than a read's worth at a
+                // time: with generous limits a peer could otherwise make us reserve
+                // whatever it announces before sending a byte of it.
+                self.buf
+                    .reserve(need.saturating_sub(self.buf.len()).min(RESERVE_STEP));
                 Ok(None)
             }
             Err(e) => {
@@ -256,6 +262,16 @@ mod tests {
             Err(FrameError::FrameTooLong { len, .. }) if len == 1 << 40
         ));
         assert!(d.buffer_mut().capacity() < 4096);
+    }
+
+    #[test]
+    fn an_announced_length_is_not_reserved_ahead_of_its_data() {
+        let mut h = getpid(1);
+        h[..8].copy_from_slice(&(1u64 << 40).to_le_bytes());
+        let mut d = FrameDecoder::new(FrameLimits::unlimited());
+        d.feed(&h);
+        assert_eq!(d.next_frame(), Ok(None));
+        assert!(d.buffer_mut().capacity() <= 2 * RESERVE_STEP);
     }
 
     #[test]

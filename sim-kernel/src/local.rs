@@ -35,6 +35,10 @@ impl LocalMemory {
 
     /// Reads `len` bytes at `addr`; `None` if any of them was never written (a fault).
     pub fn read(&self, addr: u64, len: usize) -> Option<Vec<u8>> {
+        // no more than is mapped can be read: check before allocating
+        if len > self.pages.len().saturating_mul(4096) || addr.checked_add(len as u64).is_none() {
+            return None;
+        }
         let mut out = Vec::with_capacity(len);
         while out.len() < len {
             let a = addr + out.len() as u64;

@@ -526,3 +526,41 @@ fn openat_and_unlinkat_relative_to_a_directory() {
     assert_eq!(t.e(nr::OPENAT, &[ffd as u64, name, 0, 0]), ENOTDIR);
     assert_eq!(t.e(nr::OPENAT, &[999, name, 0, 0]), EBADF);
 }
+
+#[test]
+fn file_growth_is_bounded_by_the_kernel_memory() {
+    let mut t = T::new();
+    let (_, fd) = t.open("/tmp/huge", O_RDWR | O_CREAT, 0o644);
+    assert_eq!(
+        t.e(nr::FTRUNCATE, &[fd as u64, 0, (1u64 << 40) - 1]),
+        ENOSPC,
+        "no terabyte file in 512 MiB"
+    );
+    let b = t.put(b"x");
+    assert_eq!(
+        t.e(nr::PWRITE, &[fd as u64, b, 1, 0, 1 << 39]),
+        ENOSPC,
+        "nor by writing far out"
+    );
+    assert_eq!(
+        t.ok(nr::FTRUNCATE, &[fd as u64, 0, 1 << 20]),
+        0,
+        "a megabyte is fine"
+    );
+}
+
+#[test]
+fn byte_counts_above_ssize_max_are_einval_and_huge_ones_fault() {
+    let mut t = T::new();
+    let (_, fd) = t.open("/tmp/f", O_RDWR | O_CREAT, 0o644);
+    let b = t.put(b"x");
+    assert_eq!(t.e(nr::WRITE, &[fd as u64, b, u64::MAX - 16]), EINVAL);
+    assert_eq!(t.e(nr::READ, &[fd as u64, b, 1 << 63]), EINVAL);
+    // within SSIZE_MAX but far more than the client has: the copy faults, nothing is allocated
+    assert_eq!(
+        t.e(nr::WRITE, &[fd as u64, b, 1 << 40]),
+        ENOSPC,
+        "no room for it anyway"
+    );
+    assert_eq!(t.e(nr::WRITE, &[fd as u64, b, 1 << 20]), EFAULT);
+}

@@ -2,5 +2,6 @@
 
 pub mod bench;
 pub mod replay;
+pub mod seeds;
 pub mod serve;
 pub mod tools;

@@ -150,6 +150,7 @@ fn write_target(
                 {
                     return err(ENOSPC);
                 }
+                check_pool(k, end.saturating_sub(len))?;
                 Ok((id, WriteTarget::Node(node)))
             }
             Some((NodeKind::Dir { .. }, _)) => err(EISDIR),
@@ -251,8 +252,26 @@ fn round_page(n: u64) -> u64 {
     n.div_ceil(PAGE_SIZE) * PAGE_SIZE
 }
 
+/// File data lives in the rump kernel's memory: growth past the pool the real
+/// kernel reports (131072 free pages, 512 MiB) fails with ENOSPC, as there.
+fn check_pool(k: &SimKernel, grow: u64) -> Result<(), Stop> {
+    let used: u64 = k.vfs.mounts.values().map(|m| m.bytes_used).sum();
+    if used.saturating_add(grow) > crate::vfs::TMPFS_FREE_PAGES * PAGE_SIZE {
+        return err(ENOSPC);
+    }
+    Ok(())
+}
+
+/// NetBSD refuses byte counts above SSIZE_MAX with EINVAL.
+fn count(n: u64) -> Result<u64, Stop> {
+    if n > i64::MAX as u64 {
+        return err(EINVAL);
+    }
+    Ok(n)
+}
+
 pub(crate) fn read(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
-    let (fd, buf, n) = (c.int(0), c.word(1), c.word(2));
+    let (fd, buf, n) = (c.int(0), c.word(1), count(c.word(2))?);
     let data = do_read(k, c.pid, fd, n, None)?;
     let len = data.len() as i64;
     c.copyout(buf, data)?;
@@ -260,7 +279,7 @@ pub(crate) fn read(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
 }
 
 pub(crate) fn pread(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
-    let (fd, buf, n, off) = (c.int(0), c.word(1), c.word(2), c.word(4) as i64);
+    let (fd, buf, n, off) = (c.int(0), c.word(1), count(c.word(2))?, c.word(4) as i64);
     file_of(k, c.pid, fd)?;
     if off < 0 {
         return err(EINVAL);
@@ -272,7 +291,7 @@ pub(crate) fn pread(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
 }
 
 pub(crate) fn write(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
-    let (fd, buf, n) = (c.int(0), c.word(1), c.word(2));
+    let (fd, buf, n) = (c.int(0), c.word(1), count(c.word(2))?);
     let (id, target) = write_target(k, c.pid, fd, None, n, &mut c.out)?;
     let data = c.copyin(buf, n)?;
     let w = commit_write(k, id, target, &data, None)?;
@@ -280,7 +299,7 @@ pub(crate) fn write(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
 }
 
 pub(crate) fn pwrite(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
-    let (fd, buf, n, off) = (c.int(0), c.word(1), c.word(2), c.word(4) as i64);
+    let (fd, buf, n, off) = (c.int(0), c.word(1), count(c.word(2))?, c.word(4) as i64);
     if off < 0 {
         file_of(k, c.pid, fd)?;
         return err(EINVAL);
@@ -508,6 +527,7 @@ pub(crate) fn set_size(k: &mut SimKernel, node: crate::vfs::NodeId, len: u64) ->
     if len > (1 << 40) {
         return err(EFBIG);
     }
+    check_pool(k, grow)?;
     if let Some(mm) = k.vfs.mounts.get_mut(&mount) {
         mm.bytes_used = mm.bytes_used + grow - cur.saturating_sub(len);
     }

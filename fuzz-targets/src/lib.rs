@@ -1,0 +1,22 @@
+//! # rumpsp-fuzz-targets
+//!
+//! What each fuzz target does and checks, as plain functions over the fuzz
+//! input. `fuzz/` (cargo-fuzz, nightly) calls them from `fuzz_target!`, and
+//! `tests/corpus.rs` replays every stored input through them on stable, so a
+//! regression is caught without nightly. Every invariant is asserted here:
+//! a broken one panics, which is what the fuzzer reports.
+
+pub mod banner_url;
+pub mod client_session;
+pub mod kernel_syscalls;
+pub mod server_session;
+pub mod wire_decode;
+
+/// Every target, by name (the names of `fuzz/fuzz_targets/*.rs` and of the corpus directories).
+pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+    ("wire_decode", wire_decode::run),
+    ("banner_url", banner_url::run),
+    ("server_session", server_session::run),
+    ("client_session", client_session::run),
+    ("kernel_syscalls", kernel_syscalls::run),
+];
