@@ -5,9 +5,12 @@ use std::path::Path;
 
 use crate::capture::{Capture, CaptureError, Dir};
 
+/// One seed: the target it is for, a file name, the bytes.
+pub type Seed = (&'static str, String, Vec<u8>);
+
 /// Seeds from every `*.jsonl` capture in `dirs`.
-pub fn seeds(dirs: &[&Path]) -> Result<Vec<(&'static str, String, Vec<u8>)>, CaptureError> {
-    let mut out: Vec<(&'static str, String, Vec<u8>)> = Vec::new();
+pub fn seeds(dirs: &[&Path]) -> Result<Vec<Seed>, CaptureError> {
+    let mut out: Vec<Seed> = Vec::new();
     for dir in dirs {
         let mut files: Vec<_> = std::fs::read_dir(dir)
             .map_err(|source| CaptureError::Io {

@@ -12,8 +12,11 @@ pub mod kernel_syscalls;
 pub mod server_session;
 pub mod wire_decode;
 
+/// A target's body.
+pub type Target = fn(&[u8]);
+
 /// Every target, by name (the names of `fuzz/fuzz_targets/*.rs` and of the corpus directories).
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("wire_decode", wire_decode::run),
     ("banner_url", banner_url::run),
     ("server_session", server_session::run),
