@@ -26,7 +26,7 @@ for t in $targets; do
   mkdir -p "corpus/$t"
   log=$(mktemp)
   if ! cargo +nightly fuzz run -s none --release "$t" "corpus/$t" -- \
-      -max_total_time="$secs" -max_len=65536 -dict=rump_sp.dict -print_final_stats=1 >"$log" 2>&1; then
+      -max_total_time="$secs" -max_len=4096 -dict=rump_sp.dict -print_final_stats=1 >"$log" 2>&1; then
     tail -n 40 "$log"
     echo "fuzz-smoke: $t FAILED (reproducer under fuzz/artifacts/$t/)"
     status=1

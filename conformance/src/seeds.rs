@@ -5,6 +5,10 @@ use std::path::Path;
 
 use crate::capture::{Capture, CaptureError, Dir};
 
+/// Seeds are cut to this size: frames are small, and short inputs keep the
+/// fuzzers fast (the smoke run uses the same `-max_len`).
+pub const MAX_SEED: usize = 4096;
+
 /// One seed: the target it is for, a file name, the bytes.
 pub type Seed = (&'static str, String, Vec<u8>);
 
@@ -28,7 +32,7 @@ pub fn seeds(dirs: &[&Path]) -> Result<Vec<Seed>, CaptureError> {
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
             for ((conn, d), bytes) in cap.streams() {
-                let bytes = &bytes[..bytes.len().min(64 * 1024)];
+                let bytes = &bytes[..bytes.len().min(MAX_SEED)];
                 let name = format!("{stem}-conn{conn}-{}", d.as_str());
                 match d {
                     Dir::C2s => {

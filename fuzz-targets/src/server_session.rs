@@ -484,16 +484,7 @@ pub fn run(input: &[u8]) {
         h.core.disconnect(id);
     }
     assert_eq!(h.core.connection_count(), 0);
-    let procs = h.core.kernel().t.procs.len();
-    assert_eq!(
-        procs,
-        1 + h.core.prefork_count(),
-        "processes left behind: {procs}"
-    );
-    h.core
-        .kernel()
-        .check_invariants()
-        .unwrap_or_else(|e| panic!("kernel invariant: {e}"));
+    finish(&mut h);
 }
 
 fn run_raw(stream: &[u8]) {
@@ -524,15 +515,38 @@ fn run_raw(stream: &[u8]) {
     for id in ids {
         h.core.disconnect(id);
     }
-    assert_eq!(h.core.kernel().t.procs.len(), 1 + h.core.prefork_count());
-    h.core
-        .kernel()
-        .check_invariants()
-        .unwrap_or_else(|e| panic!("kernel invariant: {e}"));
+    finish(&mut h);
 }
 
 /// The operations an input decodes to (for reading a crash reproducer).
 pub fn describe(input: &[u8]) -> String {
     let mut u = Unstructured::new(input);
     format!("{:#?}", Vec::<ClientOp>::arbitrary(&mut u))
+}
+
+/// After every connection closed: once unredeemed preforks expire, nothing is
+/// left but init, and the kernel's invariants hold.
+fn finish(h: &mut Harness) {
+    let procs = h.core.kernel().t.procs.len();
+    assert_eq!(
+        procs,
+        1 + h.core.prefork_count(),
+        "processes left behind: {procs}"
+    );
+    h.now += limits().prefork_ttl_ms + 1;
+    h.core.set_time(h.now);
+    h.core.expire_preforks();
+    assert_eq!(h.core.prefork_count(), 0, "a prefork outlived its TTL");
+    assert_eq!(
+        h.core.kernel().t.procs.len(),
+        1,
+        "processes left behind after the preforks expired"
+    );
+    let k = h.core.kernel();
+    assert!(
+        k.t.files.is_empty() && k.t.pipes.is_empty(),
+        "open files or pipes left behind"
+    );
+    k.check_invariants()
+        .unwrap_or_else(|e| panic!("kernel invariant: {e}"));
 }

@@ -12,7 +12,9 @@
 //! length (a COPYINSTR with a single NUL): that is safe with every server,
 //! including the C one that would read past a short answer, and it never
 //! crashes the client. Such requests are counted in [`ClientSession::stray`].
+//! One larger than [`MAX_STRAY`] bytes is a protocol violation: the session
+//! reports it and the connection is closed, rather than allocating it.
 
 mod session;
 
-pub use session::{Arg, CallId, CallOutcome, ClientSession, SessionError};
+pub use session::{Arg, CallId, CallOutcome, ClientSession, SessionError, MAX_STRAY};

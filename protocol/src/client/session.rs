@@ -81,6 +81,9 @@ enum Pending {
     Prefork,
 }
 
+/// Largest request outside every buffer still answered with zeros.
+pub const MAX_STRAY: u64 = 64 * 1024;
+
 /// Base of the address range call buffers live in.
 const BASE: u64 = 0x0000_6000_0000_0000;
 /// Size of that range (addresses wrap within it).
@@ -288,7 +291,7 @@ impl ClientSession {
             .map_err(|e| SessionError::Invalid(e.to_string()))?;
         match typed.message {
             Message::Copyin(req) => {
-                let data = self.read_memory(req.kind, req.addr, req.len);
+                let data = self.read_memory(req.kind, req.addr, req.len)?;
                 Frame::new(
                     f.header.reqno,
                     Message::CopyinResp(CopyinResp {
@@ -386,8 +389,15 @@ impl ClientSession {
         self.pending.remove(&reqno)
     }
 
-    /// The bytes a COPYIN/COPYINSTR asks for.
-    fn read_memory(&mut self, kind: CopyinKind, addr: u64, len: u64) -> Vec<u8> {
+    /// The bytes a COPYIN/COPYINSTR asks for. A request for memory no call
+    /// exposes is answered with zeros up to [`MAX_STRAY`] bytes; a larger one is
+    /// a protocol violation (a real server never asks for it).
+    fn read_memory(
+        &mut self,
+        kind: CopyinKind,
+        addr: u64,
+        len: u64,
+    ) -> Result<Vec<u8>, SessionError> {
         let cap = len.min(64 << 20) as usize;
         let from = |data: &[u8]| -> Vec<u8> {
             match kind {
@@ -407,7 +417,7 @@ impl ClientSession {
             if let Some(r) = self.regions.get(&base) {
                 let d = from(&r.data[off..]);
                 if kind == CopyinKind::Str || d.len() as u64 == len {
-                    return d;
+                    return Ok(d);
                 }
             }
         }
@@ -416,14 +426,17 @@ impl ClientSession {
             if off < m.len() {
                 let d = from(&m[off..]);
                 if kind == CopyinKind::Str || d.len() as u64 == len {
-                    return d;
+                    return Ok(d);
                 }
             }
         }
         self.stray += 1;
         match kind {
-            CopyinKind::Bytes => vec![0; cap],
-            CopyinKind::Str => vec![0],
+            CopyinKind::Bytes if len > MAX_STRAY => Err(SessionError::Invalid(format!(
+                "the server asked for {len} bytes at {addr:#x}, outside every buffer of this client"
+            ))),
+            CopyinKind::Bytes => Ok(vec![0; cap]),
+            CopyinKind::Str => Ok(vec![0]),
         }
     }
 }
@@ -551,6 +564,16 @@ mod tests {
         assert_eq!(&out[0].body[..], &[0, 0, 0, 0]);
         assert_eq!(&out[1].body[..], &[0]);
         assert_eq!(s.stray, 3);
+        // a huge request for memory nobody exposed is a protocol violation, not an allocation
+        let huge = raw(Frame::new(
+            10,
+            Message::Copyin(CopyinReq {
+                kind: CopyinKind::Bytes,
+                len: 1 << 30,
+                addr: 0xdead,
+            }),
+        ));
+        assert!(s.receive(&huge).is_err());
     }
 
     #[test]
