@@ -17,11 +17,14 @@ pub struct LocalMemory {
 }
 
 impl LocalMemory {
-    /// Writes bytes at `addr`.
+    /// Writes bytes at `addr`; bytes that would fall past the end of the
+    /// address space are dropped.
     pub fn write(&mut self, addr: u64, data: &[u8]) {
         let mut done = 0;
         while done < data.len() {
-            let a = addr + done as u64;
+            let Some(a) = addr.checked_add(done as u64) else {
+                return;
+            };
             let (page, off) = (a & !4095, (a & 4095) as usize);
             let n = (4096 - off).min(data.len() - done);
             let p = self
@@ -53,7 +56,7 @@ impl LocalMemory {
     pub fn read_str(&self, addr: u64, max: usize) -> Option<Vec<u8>> {
         let mut out = Vec::new();
         while out.len() < max {
-            let b = self.read(addr + out.len() as u64, 1)?[0];
+            let b = self.read(addr.checked_add(out.len() as u64)?, 1)?[0];
             out.push(b);
             if b == 0 {
                 break;
@@ -124,6 +127,14 @@ pub fn run_syscall<K: Kernel>(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn writes_at_the_top_of_the_address_space_stop_there() {
+        let mut m = super::LocalMemory::default();
+        m.write(u64::MAX - 1, &[1, 2, 3, 4]);
+        assert_eq!(m.read(u64::MAX - 1, 1), Some(vec![1]));
+        assert_eq!(m.read_str(u64::MAX, 8), None);
+    }
+
     use super::*;
 
     #[test]
