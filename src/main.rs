@@ -56,15 +56,9 @@ enum Command {
         #[arg(long)]
         scenario: Option<String>,
     },
-    /// Run the conformance corpus (all recorded real-server traces) against a server.
-    Conformance {
-        /// The corpus directory.
-        #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/conformance/traces/real"))]
-        corpus: PathBuf,
-        /// Also list the steps that passed only after normalisation.
-        #[arg(short, long)]
-        verbose: bool,
-    },
+    /// Run the conformance corpus and the robustness catalogue against a server
+    /// (--server URL; default: the simulated server, in-process).
+    Conformance(cmd::conformance::ConformanceArgs),
     /// Measure round-trip latency and concurrency against a plain-socket floor.
     Bench(cmd::bench::BenchArgs),
     /// The plain-socket ping-pong floor server `rumpsp bench` starts (internal).
@@ -146,11 +140,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let results = cmd::replay::run_all(&scripts, cli.target.server.as_deref())?;
             Ok(cmd::replay::report(&results, verbose))
         }
-        Command::Conformance { corpus, verbose } => {
-            let scripts = cmd::replay::load(&cmd::replay::corpus(&corpus)?)?;
-            let results = cmd::replay::run_all(&scripts, cli.target.server.as_deref())?;
-            Ok(cmd::replay::report(&results, verbose))
-        }
+        Command::Conformance(a) => cmd::conformance::run(a, cli.target.server.as_deref()),
         Command::Syscalls { implemented } => {
             let rows = rumpsp_sim_kernel::sys::coverage();
             let done = rows.iter().filter(|r| r.2).count();

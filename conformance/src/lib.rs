@@ -13,6 +13,7 @@
 //! * [`wire`]: how the replayer reaches a server.
 
 pub mod capture;
+pub mod catalog;
 pub mod raw;
 pub mod record;
 pub mod render;

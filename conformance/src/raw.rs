@@ -22,8 +22,9 @@ pub struct RawConn {
 pub fn replay_raw(cap: &Capture, wire: &mut dyn Wire) -> BTreeMap<u32, RawConn> {
     let mut open: BTreeMap<u32, WireConn> = BTreeMap::new();
     let mut out: BTreeMap<u32, RawConn> = BTreeMap::new();
-    let drain = |wire: &mut dyn Wire, w: WireConn, rc: &mut RawConn| -> bool {
-        match wire.recv(w) {
+    let drain = |wire: &mut dyn Wire, w: WireConn, rc: &mut RawConn, now: bool| -> bool {
+        let got = if now { wire.recv_now(w) } else { wire.recv(w) };
+        match got {
             Ok((bytes, closed)) => {
                 rc.received.extend_from_slice(&bytes);
                 if closed {
@@ -62,7 +63,7 @@ pub fn replay_raw(cap: &Capture, wire: &mut dyn Wire) -> BTreeMap<u32, RawConn> 
                     open.remove(conn);
                     continue;
                 }
-                if drain(wire, w, rc) {
+                if drain(wire, w, rc, false) {
                     open.remove(conn);
                 }
             }
@@ -71,7 +72,7 @@ pub fn replay_raw(cap: &Capture, wire: &mut dyn Wire) -> BTreeMap<u32, RawConn> 
             {
                 if let Some(w) = open.remove(conn) {
                     let rc = out.entry(*conn).or_default();
-                    drain(wire, w, rc);
+                    drain(wire, w, rc, true);
                     wire.close(w);
                 }
             }
@@ -80,7 +81,7 @@ pub fn replay_raw(cap: &Capture, wire: &mut dyn Wire) -> BTreeMap<u32, RawConn> 
     }
     for (conn, w) in std::mem::take(&mut open) {
         let rc = out.entry(conn).or_default();
-        drain(wire, w, rc);
+        drain(wire, w, rc, true);
         wire.close(w);
     }
     out

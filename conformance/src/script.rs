@@ -66,6 +66,15 @@ pub struct Script {
     pub actions: Vec<Action>,
 }
 
+impl Script {
+    /// Whether the trace calls reboot (208), which stops the server it runs on.
+    pub fn halts_server(&self) -> bool {
+        self.actions
+            .iter()
+            .any(|a| matches!(a, Action::Step(s) if s.sysnum() == Some(208)))
+    }
+}
+
 struct Pending {
     step_index: usize,
     reqno: u64,

@@ -96,7 +96,24 @@ impl Wire for SocketWire {
     }
 
     fn recv(&mut self, c: WireConn) -> Result<(Vec<u8>, bool), WireError> {
-        let patience = self.patience;
+        self.recv_within(c, self.patience)
+    }
+
+    fn recv_now(&mut self, c: WireConn) -> Result<(Vec<u8>, bool), WireError> {
+        self.recv_within(c, Duration::from_millis(20))
+    }
+
+    fn close(&mut self, c: WireConn) {
+        self.conns.remove(&c);
+    }
+}
+
+impl SocketWire {
+    fn recv_within(
+        &mut self,
+        c: WireConn,
+        patience: Duration,
+    ) -> Result<(Vec<u8>, bool), WireError> {
         let Some(s) = self.conns.get_mut(&c) else {
             return Ok((vec![], true));
         };
@@ -131,9 +148,5 @@ impl Wire for SocketWire {
             s.set_nonblock(false).map_err(io)?;
         }
         Ok((out, false))
-    }
-
-    fn close(&mut self, c: WireConn) {
-        self.conns.remove(&c);
     }
 }

@@ -25,6 +25,11 @@ pub trait Wire {
     fn send(&mut self, c: WireConn, bytes: &[u8]) -> Result<(), WireError>;
     /// Bytes received since the last call, and whether the server closed the connection.
     fn recv(&mut self, c: WireConn) -> Result<(Vec<u8>, bool), WireError>;
+    /// Like [`Wire::recv`], but only collects what is already on its way
+    /// (used before closing, where no answer is expected).
+    fn recv_now(&mut self, c: WireConn) -> Result<(Vec<u8>, bool), WireError> {
+        self.recv(c)
+    }
     /// Closes our end.
     fn close(&mut self, c: WireConn);
 }

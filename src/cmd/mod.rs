@@ -1,6 +1,7 @@
 //! The subcommands of the `rumpsp` binary.
 
 pub mod bench;
+pub mod conformance;
 pub mod replay;
 pub mod seeds;
 pub mod serve;

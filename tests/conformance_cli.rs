@@ -1,0 +1,137 @@
+//! `rumpsp conformance` as CI users run it: selection, --list, --json,
+//! --junit, --server-cmd, and the exit codes (0 pass, 1 failures, 2 harness error).
+
+use std::process::Command;
+
+fn rumpsp() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_rumpsp"))
+}
+
+#[test]
+fn list_shows_selection_minus_exclusions() {
+    let out = rumpsp()
+        .args([
+            "conformance",
+            "--list",
+            "frame",
+            "trace/getpid",
+            "--exclude",
+            "frame/3",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("frame/1 "), "{text}");
+    assert!(text.contains("trace/getpid"), "{text}");
+    assert!(!text.contains("frame/3 "), "{text}");
+    assert!(!text.contains("handshake/"), "{text}");
+}
+
+#[test]
+fn json_and_junit_reports_in_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("report.xml");
+    let out = rumpsp()
+        .args([
+            "conformance",
+            "--json",
+            "--strict",
+            "catalog",
+            "trace/fork",
+            "--junit",
+        ])
+        .arg(&junit)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["failed"], 0);
+    assert_eq!(v["passed"], 43);
+    assert_eq!(v["strict"], true);
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains(r#"<testsuite name="catalog" tests="42""#),
+        "{xml}"
+    );
+    assert!(xml.contains(r#"<testcase name="copyin/2""#), "{xml}");
+}
+
+#[test]
+fn failures_exit_1_with_expected_and_actual() {
+    // A corpus whose getpid recording claims the call failed with EINVAL.
+    let dir = tempfile::tempdir().unwrap();
+    let real = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("conformance/traces/real/getpid.jsonl");
+    let text = std::fs::read_to_string(real).unwrap();
+    // header (len 48, reqno 2, RESP/SYSCALL), then the errno slot
+    let resp = "3000000000000000020000000000000001000100000000000000000016";
+    assert!(text.contains(resp));
+    let tampered = text.replacen(
+        resp,
+        "3000000000000000020000000000000001000100000000001600000016",
+        1,
+    );
+    std::fs::write(dir.path().join("getpid.jsonl"), tampered).unwrap();
+    let junit = dir.path().join("report.xml");
+    let out = rumpsp()
+        .args(["conformance", "corpus", "--corpus"])
+        .arg(dir.path())
+        .arg("--junit")
+        .arg(&junit)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("expected: error=22"), "{text}");
+    assert!(text.contains("actual:   error=0"), "{text}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("<failure"), "{xml}");
+}
+
+#[test]
+fn fresh_servers_from_a_command_pass() {
+    let exe = env!("CARGO_BIN_EXE_rumpsp");
+    let out = rumpsp()
+        .args([
+            "conformance",
+            "--strict",
+            "handshake",
+            "syscall/2",
+            "copyin/2",
+            "trace/fileops",
+            "--server-cmd",
+        ])
+        .arg(format!("{exe} serve {{url}} --hostname {{hostname}}"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("catalog: 11 run, 11 pass, 0 fail"), "{text}");
+}
+
+#[test]
+fn harness_errors_exit_2() {
+    let out = rumpsp()
+        .args(["conformance", "no-such-case"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing selected"));
+    let out = rumpsp()
+        .args(["--server", "unix:///nonexistent/rump.sock", "conformance"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not serve a client"));
+    let out = rumpsp()
+        .args(["--server", "bogus://x", "conformance"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
