@@ -30,6 +30,23 @@ pub struct BenchArgs {
     /// Skip the round-trip and 1 MiB figures (only the concurrency runs).
     #[arg(long)]
     pub skip_rtt: bool,
+    /// A second server measured side by side (e.g. a real NetBSD rump_server).
+    #[arg(long, value_name = "URL")]
+    pub against: Option<String>,
+    /// Draw the round-trip latency distributions (percentile curves) into this SVG file.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
+}
+
+/// The round trip measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    /// getpid: 24 bytes out, 48 back.
+    Getpid,
+    /// pwrite 4 KiB: the data travels in a COPYIN answer.
+    Pwrite,
+    /// pread 4 KiB: the data comes back in a COPYOUT.
+    Pread,
 }
 
 trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -180,6 +197,11 @@ async fn floor_server(addr: ServerAddr) -> anyhow::Result<ServerAddr> {
         let mut copyin40 = [0u8; 40];
         copyin40[..8].copy_from_slice(&40u64.to_le_bytes());
         copyin40[18] = 2;
+        // pread: a COPYOUT of 4 KiB (header, len, addr, data), then the response
+        let mut copyout = vec![0u8; 24 + 16 + 4096];
+        copyout[..8].copy_from_slice(&((24 + 16 + 4096) as u64).to_le_bytes());
+        copyout[18] = 4;
+        copyout.extend_from_slice(&resp48);
         loop {
             let Ok(n) = read_frame(&mut s, &mut buf).await else {
                 return;
@@ -190,6 +212,7 @@ async fn floor_server(addr: ServerAddr) -> anyhow::Result<ServerAddr> {
                 u32::from_le_bytes(buf[20..24].try_into().unwrap_or([0; 4])),
             ) {
                 (0, 1, 174) => &copyin40,
+                (0, 1, 173) => &copyout,
                 _ => &resp48,
             };
             let _ = n;
@@ -226,11 +249,7 @@ async fn floor_server(addr: ServerAddr) -> anyhow::Result<ServerAddr> {
 }
 
 /// Floor round trips through the ping-pong server (raw frames, no handshake semantics).
-async fn floor_rtt(
-    addr: &ServerAddr,
-    iterations: u32,
-    pwrite: bool,
-) -> anyhow::Result<Histogram<u64>> {
+async fn floor_rtt(addr: &ServerAddr, iterations: u32, op: Op) -> anyhow::Result<Histogram<u64>> {
     let mut s = connect(addr).await?;
     let mut line = [0u8; 25];
     s.read_exact(&mut line).await?;
@@ -253,6 +272,14 @@ async fn floor_rtt(
         }),
     )
     .to_vec(Abi::Lp64Le);
+    let pr = Frame::new(
+        2,
+        Message::Syscall(SyscallReq {
+            sysnum: 173,
+            args: &pw_args,
+        }),
+    )
+    .to_vec(Abi::Lp64Le);
     let data = vec![0u8; 4096];
     let answer = Frame::new(
         0,
@@ -264,12 +291,17 @@ async fn floor_rtt(
     .to_vec(Abi::Lp64Le);
     for i in 0..iterations + 1000 {
         let t = Instant::now();
-        if pwrite {
-            s.write_all(&pw).await?;
-            read_frame(&mut s, &mut buf).await?;
-            s.write_all(&answer).await?;
-        } else {
-            s.write_all(&getpid).await?;
+        match op {
+            Op::Pwrite => {
+                s.write_all(&pw).await?;
+                read_frame(&mut s, &mut buf).await?;
+                s.write_all(&answer).await?;
+            }
+            Op::Pread => {
+                s.write_all(&pr).await?;
+                read_frame(&mut s, &mut buf).await?;
+            }
+            Op::Getpid => s.write_all(&getpid).await?,
         }
         read_frame(&mut s, &mut buf).await?;
         if i >= 1000 {
@@ -279,26 +311,30 @@ async fn floor_rtt(
     Ok(h)
 }
 
-async fn server_rtt(
-    addr: &ServerAddr,
-    iterations: u32,
-    pwrite: bool,
-) -> anyhow::Result<Histogram<u64>> {
+async fn server_rtt(addr: &ServerAddr, iterations: u32, op: Op) -> anyhow::Result<Histogram<u64>> {
     let mut c = Raw::new(addr).await?;
     let data = vec![0xa5u8; 4096];
     let mut h = Histogram::<u64>::new(3)?;
-    if pwrite {
+    if op != Op::Getpid {
         let path = b"/tmp/bench-file\0";
         // open("/tmp/bench-file", O_RDWR|O_CREAT, 0644): the path comes from the COPYINSTR answer
         let (e, fd, _) = c.call(5, &[0x1000, 0x202, 0o644], path).await?;
         if e != 0 {
             bail!("open failed with errno {e}");
         }
+        // the file holds 4 KiB before any pread
+        let (e, _, _) = c.call(174, &[fd as u64, 0x2000, 4096, 0, 0], &data).await?;
+        if e != 0 {
+            bail!("pwrite failed with errno {e}");
+        }
+        let sysnum = if op == Op::Pread { 173 } else { 174 };
         for i in 0..iterations + 1000 {
             let t = Instant::now();
-            let (e, _, _) = c.call(174, &[fd as u64, 0x2000, 4096, 0, 0], &data).await?;
+            let (e, _, _) = c
+                .call(sysnum, &[fd as u64, 0x2000, 4096, 0, 0], &data)
+                .await?;
             if e != 0 {
-                bail!("pwrite failed with errno {e}");
+                bail!("syscall {sysnum} failed with errno {e}");
             }
             if i >= 1000 {
                 h.record(t.elapsed().as_nanos() as u64)?;
@@ -329,7 +365,7 @@ fn row(name: &str, ours: &Histogram<u64>, floor: &Histogram<u64>, target: Option
         )
     });
     println!(
-        "{name:<30} median {:>10}  p99 {:>10}   floor median {:>10}  p99 {:>10}   ratio {ratio:>5.2}x{t}",
+        "{name:<34} median {:>10}  p99 {:>10}   floor median {:>10}  p99 {:>10}   ratio {ratio:>5.2}x{t}",
         us(ours.value_at_quantile(0.5)),
         us(ours.value_at_quantile(0.99)),
         us(floor.value_at_quantile(0.5)),
@@ -504,14 +540,47 @@ pub fn run(a: BenchArgs, server: Option<&str>) -> anyhow::Result<()> {
         let floor_tcp = parse_url(&format!("tcp://127.0.0.1:{floor_port}/"), Role::Client)?;
         wait_for(&floor_unix).await?;
         wait_for(&floor_tcp).await?;
+        let against = match &a.against {
+            Some(url) => {
+                let addr = parse_url(url, Role::Client)
+                    .with_context(|| format!("invalid --against URL {url:?}"))?;
+                wait_for(&addr).await?;
+                Some((url.clone(), addr))
+            }
+            None => None,
+        };
+        let mut curves: Vec<(String, Histogram<u64>)> = Vec::new();
+        let ops = [(Op::Getpid, "getpid", a.iterations, Some(1.3)), (Op::Pwrite, "pwrite 4 KiB", a.iterations / 4, None), (Op::Pread, "pread 4 KiB", a.iterations / 4, None)];
         for (name, addr, floor) in [("unix", &unix, &floor_unix), ("tcp", &tcp, &floor_tcp)] {
-            let Some(addr) = addr.as_ref().filter(|_| !a.skip_rtt) else { continue };
-            let f = floor_rtt(floor, a.iterations, false).await?;
-            let s = server_rtt(addr, a.iterations, false).await?;
-            row(&format!("getpid round trip ({name})"), &s, &f, Some(1.3));
-            let f = floor_rtt(floor, a.iterations / 4, true).await?;
-            let s = server_rtt(addr, a.iterations / 4, true).await?;
-            row(&format!("pwrite 4 KiB round trip ({name})"), &s, &f, None);
+            if a.skip_rtt {
+                break;
+            }
+            let Some(addr) = addr.as_ref() else { continue };
+            for (op, what, n, target) in ops {
+                let f = floor_rtt(floor, n, op).await?;
+                let s = server_rtt(addr, n, op).await?;
+                row(&format!("{what} round trip ({name})"), &s, &f, target);
+                curves.push((format!("{what} ({name}) rumpsp"), s));
+                curves.push((format!("{what} ({name}) floor"), f));
+            }
+        }
+        if let Some((url, addr)) = against.as_ref().filter(|_| !a.skip_rtt) {
+            let floor = if matches!(addr, ServerAddr::Unix(_)) { &floor_unix } else { &floor_tcp };
+            for (op, what, n, _) in ops {
+                let f = floor_rtt(floor, n, op).await?;
+                match server_rtt(addr, n, op).await {
+                    Ok(s) => {
+                        row(&format!("{what} round trip (against)"), &s, &f, None);
+                        curves.push((format!("{what} against {url}"), s));
+                    }
+                    Err(e) => println!("{what} round trip (against {url}): could not run: {e:#}"),
+                }
+            }
+        }
+        if let Some(path) = &a.plot {
+            std::fs::write(path, plot_svg(&curves))
+                .with_context(|| format!("writing {}", path.display()))?;
+            println!("latency distributions drawn into {}", path.display());
         }
         if let Some(addr) = unix.as_ref().or(tcp.as_ref()) {
             let mut c = Raw::new(addr).await?;
@@ -521,7 +590,7 @@ pub fn run(a: BenchArgs, server: Option<&str>) -> anyhow::Result<()> {
                 let t = Instant::now();
                 let (e, n, copyins) = c.call(4, &[fd as u64, 0x10_0000, 1 << 20], &data).await?;
                 println!(
-                    "{:<30} {:>10} for {n} bytes (errno {e}), {copyins} COPYIN round trip(s); the real server needs 256 of 4 KiB",
+                    "{:<34} {:>10} for {n} bytes (errno {e}), {copyins} COPYIN round trip(s); the real server needs 256 of 4 KiB",
                     "1 MiB write",
                     us(t.elapsed().as_nanos() as u64)
                 );
@@ -532,7 +601,7 @@ pub fn run(a: BenchArgs, server: Option<&str>) -> anyhow::Result<()> {
                 let pace = (n >= 10_000).then_some(Duration::from_secs(1));
                 match many_clients(addr, n, a.seconds, pace).await {
                     Ok((calls, h, setup)) => println!(
-                        "{:<30} {:>10.0} getpid/s   p50 {:>10}  p99 {:>10}   ({n} connected in {:.2} s){}",
+                        "{:<34} {:>10.0} getpid/s   p50 {:>10}  p99 {:>10}   ({n} connected in {:.2} s){}",
                         if pace.is_some() { format!("{n} clients, 1 getpid/s each") } else { format!("{n} clients, back to back") },
                         calls as f64 / a.seconds as f64,
                         us(h.value_at_quantile(0.5)),
@@ -547,4 +616,123 @@ pub fn run(a: BenchArgs, server: Option<&str>) -> anyhow::Result<()> {
         drop(children);
         anyhow::Ok(())
     })
+}
+
+/// Percentile curves (x: percentile on the usual 1/(1-q) log scale, y: latency
+/// in µs, log scale) of every histogram, as a standalone SVG document.
+fn plot_svg(curves: &[(String, Histogram<u64>)]) -> String {
+    use std::fmt::Write;
+    const W: f64 = 900.0;
+    const H: f64 = 520.0;
+    const L: f64 = 70.0;
+    const B: f64 = 60.0;
+    const COLOURS: [&str; 8] = [
+        "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+    ];
+    let qs: Vec<f64> = (0..=400)
+        .map(|i| 1.0 - 10f64.powf(-(i as f64) / 100.0))
+        .collect();
+    let xmax = 4.0; // up to the 99.99th percentile
+    let (mut lo, mut hi) = (f64::MAX, 1.0f64);
+    for (_, h) in curves {
+        lo = lo.min(h.min().max(1) as f64 / 1e3);
+        hi = hi.max(h.value_at_quantile(0.9999) as f64 / 1e3);
+    }
+    let (ylo, yhi) = (
+        lo.max(0.1).log10().floor(),
+        hi.log10().ceil().max(lo.log10().floor() + 1.0),
+    );
+    let x = |q: f64| L + (-(1.0 - q).max(1e-4).log10() / xmax) * (W - L - 20.0);
+    let y = |us: f64| H - B - ((us.max(1e-3).log10() - ylo) / (yhi - ylo)) * (H - B - 30.0);
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{}" font-family="sans-serif" font-size="12">"#,
+        H + 20.0 * curves.len() as f64
+    );
+    let _ = write!(
+        s,
+        r#"<rect width="100%" height="100%" fill="white"/><text x="{L}" y="18" font-size="14">rumpsp bench: round-trip latency by percentile</text>"#
+    );
+    for (i, label) in ["0%", "90%", "99%", "99.9%", "99.99%"].iter().enumerate() {
+        let q = 1.0 - 10f64.powi(-(i as i32));
+        let _ = write!(
+            s,
+            r#"<line x1="{0:.1}" x2="{0:.1}" y1="30" y2="{1}" stroke="lightgrey"/><text x="{0:.1}" y="{2}" text-anchor="middle">{label}</text>"#,
+            x(q),
+            H - B,
+            H - B + 16.0
+        );
+    }
+    let mut d = ylo;
+    while d <= yhi {
+        let us = 10f64.powf(d);
+        let _ = write!(
+            s,
+            r#"<line x1="{L}" x2="{0}" y1="{1:.1}" y2="{1:.1}" stroke="lightgrey"/><text x="{2}" y="{1:.1}" text-anchor="end">{3} µs</text>"#,
+            W - 20.0,
+            y(us),
+            L - 6.0,
+            us
+        );
+        d += 1.0;
+    }
+    for (i, (name, h)) in curves.iter().enumerate() {
+        let c = COLOURS[i % COLOURS.len()];
+        let dash = if name.ends_with("floor") {
+            r#" stroke-dasharray="5,3""#
+        } else {
+            ""
+        };
+        let pts: Vec<String> = qs
+            .iter()
+            .map(|&q| format!("{:.1},{:.1}", x(q), y(h.value_at_quantile(q) as f64 / 1e3)))
+            .collect();
+        let _ = write!(
+            s,
+            r#"<polyline fill="none" stroke="{c}" stroke-width="1.5"{dash} points="{}"/>"#,
+            pts.join(" ")
+        );
+        let ly = H + 20.0 * i as f64;
+        let _ = write!(
+            s,
+            r#"<line x1="{L}" x2="{0}" y1="{ly}" y2="{ly}" stroke="{c}" stroke-width="2"{dash}/><text x="{1}" y="{2}">{3}</text>"#,
+            L + 30.0,
+            L + 36.0,
+            ly + 4.0,
+            xml_escape(name)
+        );
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+fn xml_escape(t: &str) -> String {
+    t.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plot_is_an_svg_with_one_curve_per_histogram() {
+        let mut a = Histogram::<u64>::new(3).unwrap();
+        let mut b = Histogram::<u64>::new(3).unwrap();
+        for i in 1..1000u64 {
+            a.record(10_000 + i * 10).unwrap();
+            b.record(5_000 + i).unwrap();
+        }
+        let svg = plot_svg(&[
+            ("getpid (unix) rumpsp".into(), a),
+            ("getpid <x> & floor".into(), b),
+        ]);
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+        assert_eq!(svg.matches("<polyline").count(), 2);
+        assert!(svg.contains("getpid &lt;x&gt; &amp; floor"));
+        assert!(svg.contains("stroke-dasharray"));
+    }
 }

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The conformance corpus and the robustness catalogue, strict, with a JUnit
+# report (target/conformance-junit.xml). Without an argument: the embedded
+# simulated server (in-process) and then the simulated server over a real unix
+# socket, a fresh one per recorded server run and per case. With a URL: that
+# server (every trace and case shares it).
+# Usage: ci/conformance.sh [URL]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo build --release --quiet
+bin=target/release/rumpsp
+mkdir -p target
+if [ $# -ge 1 ]; then
+  "$bin" --server "$1" conformance --strict --junit target/conformance-junit.xml
+else
+  "$bin" conformance --strict --junit target/conformance-junit.xml
+  "$bin" conformance --strict --junit target/conformance-socket-junit.xml \
+    --server-cmd "$PWD/$bin serve {url} --hostname {hostname}"
+fi
