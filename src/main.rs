@@ -83,6 +83,19 @@ enum Command {
 
 #[derive(Subcommand)]
 enum TraceCommand {
+    /// Convert raw captures (rumpsp-tap/1 JSON lines) into text traces
+    /// (rumpsp-trace/1: one record per frame, lossless; see conformance/TRACE-FORMAT.md).
+    Import {
+        /// Capture files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Where to write NAME.trace for each input (default: beside the input).
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+        /// Write the text to standard output instead.
+        #[arg(long, conflicts_with = "out_dir")]
+        stdout: bool,
+    },
     /// Print a capture frame by frame, with syscall, errno and signal names.
     Show {
         /// Capture files (rumpsp-tap/1 JSON lines).
@@ -155,10 +168,39 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(0)
         }
         Command::Trace {
+            command:
+                TraceCommand::Import {
+                    files,
+                    out_dir,
+                    stdout,
+                },
+        } => {
+            for f in &files {
+                let cap = Capture::load(f).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+                let name = f.file_name().map_or_else(
+                    || f.display().to_string(),
+                    |n| n.to_string_lossy().into_owned(),
+                );
+                let text = rumpsp_conformance::text::to_text(&cap, &name, Abi::Lp64Le);
+                if stdout {
+                    print!("{text}");
+                    continue;
+                }
+                let out = out_dir
+                    .as_deref()
+                    .unwrap_or_else(|| f.parent().unwrap_or(std::path::Path::new(".")))
+                    .join(f.with_extension("trace").file_name().unwrap_or_default());
+                std::fs::write(&out, text)
+                    .map_err(|e| anyhow::anyhow!("writing {}: {e}", out.display()))?;
+                println!("{} -> {}", f.display(), out.display());
+            }
+            Ok(0)
+        }
+        Command::Trace {
             command: TraceCommand::Show { files },
         } => {
             for (i, f) in files.iter().enumerate() {
-                let cap = Capture::load(f)?;
+                let cap = Capture::load(f).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
                 if files.len() > 1 {
                     if i > 0 {
                         println!();

@@ -93,6 +93,9 @@ pub enum CaptureError {
         /// The parser's message.
         message: String,
     },
+    /// A text trace is malformed.
+    #[error("{0}")]
+    Text(crate::text::TextError),
     /// The first line is not a `"type":"meta"` line.
     #[error("line 1: a capture starts with a {{\"type\":\"meta\"}} line")]
     MissingMeta,
@@ -117,12 +120,16 @@ fn hex_decode(s: &str) -> Option<Vec<u8>> {
 }
 
 impl Capture {
-    /// Reads a capture file.
+    /// Reads a capture file: raw JSON lines (`rumpsp-tap/1`) or a text
+    /// trace (`rumpsp-trace/1`), told apart by the first line.
     pub fn load(path: &Path) -> Result<Capture, CaptureError> {
         let text = std::fs::read_to_string(path).map_err(|source| CaptureError::Io {
             path: path.display().to_string(),
             source,
         })?;
+        if text.starts_with(crate::text::MAGIC) {
+            return crate::text::parse(&text).map_err(CaptureError::Text);
+        }
         Capture::parse(&text)
     }
 

@@ -22,6 +22,7 @@ pub mod script;
 pub mod seeds;
 pub mod show;
 pub mod socket;
+pub mod text;
 pub mod wire;
 
 pub use capture::{frame_stream, Capture, CaptureError, Dir, FramedStream, Record};

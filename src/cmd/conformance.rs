@@ -56,8 +56,8 @@ pub struct ConformanceArgs {
     /// recording's host name, which sysctl answers depend on). Without it, `--server URL` serves everything.
     #[arg(long, value_name = "CMD")]
     pub server_cmd: Option<String>,
-    /// The recorded corpus (real-server captures).
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/conformance/traces/real"))]
+    /// The corpus: text traces (`*.trace`) and raw captures (`*.jsonl`).
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/conformance/corpus"))]
     pub corpus: PathBuf,
     /// The robustness recordings the catalogue replays.
     #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/conformance/traces/robustness"))]

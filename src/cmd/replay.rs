@@ -30,12 +30,12 @@ pub fn load(files: &[PathBuf]) -> anyhow::Result<Vec<Script>> {
     Ok(scripts)
 }
 
-/// Every `*.jsonl` file in a directory, sorted.
+/// Every capture (`*.jsonl`) and text trace (`*.trace`) in a directory, sorted.
 pub fn corpus(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("reading the corpus directory {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl" || x == "trace"))
         .collect();
     v.sort();
     Ok(v)
