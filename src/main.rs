@@ -128,11 +128,23 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 .build()?;
             rt.block_on(async {
                 eprintln!(
-                    "rumpsp: recording {listen} -> {upstream} into {} (Ctrl-C to stop)",
+                    "rumpsp: recording {listen} -> {upstream} into {} (Ctrl-C or SIGTERM to stop)",
                     output.display()
                 );
                 rumpsp_conformance::record::record(&listen, &upstream, &output, &scenario, async {
-                    let _ = tokio::signal::ctrl_c().await;
+                    // Ctrl-C, or SIGTERM (a background job under a script ignores SIGINT)
+                    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    {
+                        Ok(mut term) => {
+                            tokio::select! {
+                                _ = tokio::signal::ctrl_c() => {}
+                                _ = term.recv() => {}
+                            }
+                        }
+                        Err(_) => {
+                            let _ = tokio::signal::ctrl_c().await;
+                        }
+                    }
                 })
                 .await
             })?;

@@ -53,26 +53,32 @@ fn text_traces_replay_like_their_captures() {
     }
 }
 
-/// `corpus/` holds every real capture imported as a text trace; refresh with
-/// `rumpsp trace import --out-dir conformance/corpus conformance/traces/real/*.jsonl`.
+/// `corpus/` holds every real capture imported as a text trace (refresh with
+/// `rumpsp trace import --out-dir conformance/corpus conformance/traces/real/*.jsonl`)
+/// and our own client's traces as `own_FAMILY.trace` (`ci/record-corpus.sh`).
 #[test]
 fn the_text_corpus_matches_the_captures() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for e in std::fs::read_dir(root.join("traces/real")).unwrap() {
-        let p = e.unwrap().path();
-        if p.extension().is_none_or(|x| x != "jsonl") {
-            continue;
+    let mut n = 0;
+    for (sub, prefix) in [("traces/real", ""), ("traces/own", "own_")] {
+        for e in std::fs::read_dir(root.join(sub)).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_none_or(|x| x != "jsonl") {
+                continue;
+            }
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            let stem = p.file_stem().unwrap().to_string_lossy().into_owned();
+            let stored = root.join("corpus").join(format!("{prefix}{stem}.trace"));
+            let stored = std::fs::read_to_string(&stored)
+                .unwrap_or_else(|e| panic!("{}: {e} (re-run the import)", stored.display()));
+            let fresh = to_text(&Capture::load(&p).unwrap(), &name, Abi::Lp64Le);
+            assert!(
+                stored == fresh,
+                "{name}: corpus/ is stale; re-run the import"
+            );
+            n += 1;
         }
-        let name = p.file_name().unwrap().to_string_lossy().into_owned();
-        let stored = root
-            .join("corpus")
-            .join(p.with_extension("trace").file_name().unwrap());
-        let stored = std::fs::read_to_string(&stored)
-            .unwrap_or_else(|e| panic!("{}: {e} (re-run rumpsp trace import)", stored.display()));
-        let fresh = to_text(&Capture::load(&p).unwrap(), &name, Abi::Lp64Le);
-        assert!(
-            stored == fresh,
-            "{name}: corpus/ is stale; re-run rumpsp trace import"
-        );
     }
+    // 17 real captures, 14 own-client families
+    assert_eq!(n, 31);
 }

@@ -5,6 +5,7 @@
 //! Exit codes: 0 everything selected passed, 1 at least one failure, 2 the
 //! harness itself could not run (bad URL, unreachable server, unreadable corpus).
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -166,9 +167,15 @@ impl Spawned {
         let dir = tempfile::tempdir()?;
         let url = format!("unix://{}", dir.path().join("rump.sock").display());
         let addr = parse_url(&url, Role::Client)?;
+        // `exec`: the shell becomes the server; its own process group: a
+        // compound command is stopped whole.
         let child = std::process::Command::new("sh")
             .arg("-c")
-            .arg(cmd.replace("{url}", &url).replace("{hostname}", hostname))
+            .arg(format!(
+                "exec {}",
+                cmd.replace("{url}", &url).replace("{hostname}", hostname)
+            ))
+            .process_group(0)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -199,6 +206,11 @@ impl Spawned {
 
 impl Drop for Spawned {
     fn drop(&mut self) {
+        // the whole group, then the leader
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .stderr(std::process::Stdio::null())
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
