@@ -109,7 +109,8 @@ pub enum CaptureError {
     },
 }
 
-fn hex_decode(s: &str) -> Option<Vec<u8>> {
+/// Decodes lower- or upper-case hex; `None` if it is not hex.
+pub(crate) fn hex_decode(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {
         return None;
     }

@@ -246,7 +246,10 @@ pub fn parse(text: &str) -> Result<Capture, TextError> {
                         break;
                     };
                     if h != "-" {
-                        bytes.extend(hex(h).ok_or_else(|| bad(*j, "invalid hex".into()))?);
+                        bytes.extend(
+                            crate::capture::hex_decode(h)
+                                .ok_or_else(|| bad(*j, "invalid hex".into()))?,
+                        );
                     }
                     lines.next();
                 }
@@ -274,16 +277,6 @@ pub fn parse(text: &str) -> Result<Capture, TextError> {
         }
     }
     Ok(Capture { meta, records, end })
-}
-
-fn hex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 #[cfg(test)]

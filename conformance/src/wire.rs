@@ -40,6 +40,20 @@ pub struct InProcess<K: Kernel> {
     pub core: ServerCore<K>,
 }
 
+impl<K: Kernel> InProcess<K> {
+    /// A fresh server for `kernel` as replays use it: default limits and
+    /// banner, prefork cookies from seed 1 (deterministic).
+    pub fn with_kernel(kernel: K) -> Result<InProcess<K>, rumpsp_protocol::banner::BannerError> {
+        let core = ServerCore::new(
+            kernel,
+            rumpsp_protocol::server::ServerLimits::default(),
+            &rumpsp_protocol::Banner::default(),
+            Box::new(rumpsp_protocol::server::SeededCookies::new(1)),
+        )?;
+        Ok(InProcess { core })
+    }
+}
+
 impl<K: Kernel> Wire for InProcess<K> {
     fn connect(&mut self) -> Result<(WireConn, Vec<u8>), WireError> {
         match self.core.accept() {

@@ -7,8 +7,6 @@ use std::path::Path;
 use rumpsp_conformance::catalog::{reference_signature, run_case, CASES};
 use rumpsp_conformance::wire::InProcess;
 use rumpsp_conformance::Capture;
-use rumpsp_protocol::server::{SeededCookies, ServerCore, ServerLimits};
-use rumpsp_protocol::Banner;
 use rumpsp_sim_kernel::SimKernel;
 
 fn dir() -> std::path::PathBuf {
@@ -16,15 +14,7 @@ fn dir() -> std::path::PathBuf {
 }
 
 fn wire() -> InProcess<SimKernel> {
-    InProcess {
-        core: ServerCore::new(
-            SimKernel::default(),
-            ServerLimits::default(),
-            &Banner::default(),
-            Box::new(SeededCookies::new(1)),
-        )
-        .unwrap(),
-    }
+    InProcess::with_kernel(SimKernel::default()).unwrap()
 }
 
 #[test]

@@ -8,8 +8,6 @@ use rumpsp_conformance::replay::{replay, Verdict};
 use rumpsp_conformance::script::{build_script, Script};
 use rumpsp_conformance::wire::InProcess;
 use rumpsp_conformance::Capture;
-use rumpsp_protocol::server::{SeededCookies, ServerCore, ServerLimits};
-use rumpsp_protocol::Banner;
 use rumpsp_sim_kernel::{SimConfig, SimKernel};
 
 fn scripts() -> Vec<Script> {
@@ -43,15 +41,7 @@ fn real_captures_replay_against_the_simulated_kernel() {
         {
             config.hostname = h;
         }
-        let mut wire = InProcess {
-            core: ServerCore::new(
-                SimKernel::new(config),
-                ServerLimits::default(),
-                &Banner::default(),
-                Box::new(SeededCookies::new(1)),
-            )
-            .unwrap(),
-        };
+        let mut wire = InProcess::with_kernel(SimKernel::new(config)).unwrap();
         while i < all.len() && all[i].server_run == run {
             let r = replay(&all[i], &mut wire);
             for s in &r.steps {

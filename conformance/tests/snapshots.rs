@@ -12,8 +12,6 @@ use rumpsp_conformance::replay::replay;
 use rumpsp_conformance::script::{build_script, Script};
 use rumpsp_conformance::wire::InProcess;
 use rumpsp_conformance::Capture;
-use rumpsp_protocol::server::{SeededCookies, ServerCore, ServerLimits};
-use rumpsp_protocol::Banner;
 use rumpsp_sim_kernel::{SimConfig, SimKernel};
 
 fn script(path: &Path) -> Script {
@@ -42,15 +40,7 @@ fn normalised_transcripts() {
         {
             config.hostname = h;
         }
-        let mut wire = InProcess {
-            core: ServerCore::new(
-                SimKernel::new(config),
-                ServerLimits::default(),
-                &Banner::default(),
-                Box::new(SeededCookies::new(1)),
-            )
-            .unwrap(),
-        };
+        let mut wire = InProcess::with_kernel(SimKernel::new(config)).unwrap();
         for s in &before {
             replay(s, &mut wire);
         }

@@ -9,8 +9,7 @@ use rumpsp_conformance::script::build_script;
 use rumpsp_conformance::text::to_text;
 use rumpsp_conformance::wire::InProcess;
 use rumpsp_conformance::Capture;
-use rumpsp_protocol::server::{SeededCookies, ServerCore, ServerLimits};
-use rumpsp_protocol::{Abi, Banner};
+use rumpsp_protocol::Abi;
 use rumpsp_sim_kernel::{SimConfig, SimKernel};
 
 fn verdicts(cap: &Capture, name: &str) -> Vec<(usize, &'static str, String)> {
@@ -19,15 +18,7 @@ fn verdicts(cap: &Capture, name: &str) -> Vec<(usize, &'static str, String)> {
     if let Some(h) = script.recorded_hostname() {
         config.hostname = h;
     }
-    let mut wire = InProcess {
-        core: ServerCore::new(
-            SimKernel::new(config),
-            ServerLimits::default(),
-            &Banner::default(),
-            Box::new(SeededCookies::new(1)),
-        )
-        .unwrap(),
-    };
+    let mut wire = InProcess::with_kernel(SimKernel::new(config)).unwrap();
     replay(&script, &mut wire)
         .steps
         .iter()

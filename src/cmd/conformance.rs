@@ -18,9 +18,7 @@ use rumpsp_conformance::script::Script;
 use rumpsp_conformance::socket::SocketWire;
 use rumpsp_conformance::wire::{InProcess, Wire};
 use rumpsp_conformance::Capture;
-use rumpsp_protocol::server::{SeededCookies, ServerCore, ServerLimits};
 use rumpsp_protocol::url::{parse_url, Role, ServerAddr};
-use rumpsp_protocol::Banner;
 use rumpsp_sim_kernel::{SimConfig, SimKernel};
 
 /// Arguments of `rumpsp conformance`.
@@ -135,13 +133,7 @@ fn sim_wire(hostname: Option<String>) -> anyhow::Result<InProcess<SimKernel>> {
     if let Some(h) = hostname {
         config.hostname = h;
     }
-    let core = ServerCore::new(
-        SimKernel::new(config),
-        ServerLimits::default(),
-        &Banner::default(),
-        Box::new(SeededCookies::new(1)),
-    )?;
-    Ok(InProcess { core })
+    Ok(InProcess::with_kernel(SimKernel::new(config))?)
 }
 
 /// Where the cases run.
