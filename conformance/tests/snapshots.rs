@@ -1,4 +1,4 @@
-//! Snapshot regression: every real capture replayed against the simulated
+//! Snapshot regression: every corpus trace (real and own-client) replayed against the simulated
 //! server, its normalised transcript (per step: request, verdict, rules, the
 //! server's normalised answer) kept under `tests/snapshots/`. A trace runs
 //! after the traces recorded before it on the same server, on one fresh
@@ -21,13 +21,13 @@ fn script(path: &Path) -> Script {
 
 #[test]
 fn normalised_transcripts() {
-    insta::glob!("../traces/real", "*.jsonl", |path| {
+    insta::glob!("../corpus", "*.trace", |path| {
         let me = script(path);
         let dir = path.parent().unwrap();
         let mut before: Vec<Script> = std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|x| x == "jsonl") && p != path)
+            .filter(|p| p.extension().is_some_and(|x| x == "trace") && p != path)
             .map(|p| script(&p))
             .filter(|s| s.server_run == me.server_run && (&s.date, &s.name) < (&me.date, &me.name))
             .collect();
