@@ -211,11 +211,17 @@ async fn floor_server(addr: ServerAddr) -> anyhow::Result<ServerAddr> {
                 buf[18],
                 u32::from_le_bytes(buf[20..24].try_into().unwrap_or([0; 4])),
             ) {
-                (0, 1, 174) => &copyin40,
+                (0, 1, 174) => {
+                    // ask for as many bytes as the pwrite names (slot 2), from its buffer (slot 1)
+                    if n >= 24 + 24 {
+                        copyin40[24..32].copy_from_slice(&buf[24 + 16..24 + 24]);
+                        copyin40[32..40].copy_from_slice(&buf[24 + 8..24 + 16]);
+                    }
+                    &copyin40
+                }
                 (0, 1, 173) => &copyout,
                 _ => &resp48,
             };
-            let _ = n;
             if s.write_all(reply).await.is_err() {
                 return;
             }
@@ -583,6 +589,7 @@ pub fn run(a: BenchArgs, server: Option<&str>) -> anyhow::Result<()> {
             println!("latency distributions drawn into {}", path.display());
         }
         if let Some(addr) = unix.as_ref().or(tcp.as_ref()) {
+            let floor_unix_or_tcp = if unix.is_some() { floor_unix.clone() } else { floor_tcp.clone() };
             let mut c = Raw::new(addr).await?;
             let (e, fd, _) = if a.skip_rtt { (-1, 0, 0) } else { c.call(5, &[0x1000, 0x202, 0o644], b"/tmp/bench-1m\0").await? };
             if e == 0 {
@@ -595,11 +602,18 @@ pub fn run(a: BenchArgs, server: Option<&str>) -> anyhow::Result<()> {
                     h.record(t.elapsed().as_nanos() as u64)?;
                 }
                 let (e, n, copyins) = last;
+                // the floor: the same frames (request, 1 MiB COPYIN answer, response) ping-ponged
+                let mut f = Histogram::<u64>::new(3)?;
+                let mut fc = Raw::new(&floor_unix_or_tcp).await?;
+                for _ in 0..20 {
+                    let t = Instant::now();
+                    fc.call(174, &[3, 0x10_0000, 1 << 20, 0, 0], &data).await?;
+                    f.record(t.elapsed().as_nanos() as u64)?;
+                }
+                row("1 MiB pwrite round trip (20 runs)", &h, &f, None);
                 println!(
-                    "{:<34} median {:>10}  p99 {:>10}   {n} bytes each (errno {e}), {copyins} COPYIN round trip(s) each; the real server needs 256 of 4 KiB",
-                    "1 MiB pwrite (20 runs)",
-                    us(h.value_at_quantile(0.5)),
-                    us(h.value_at_quantile(0.99)),
+                    "{:<34} {n} bytes each (errno {e}) in {copyins} COPYIN round trip(s); the real server needs 256 of 4 KiB",
+                    ""
                 );
             }
             for &n in &a.clients {
@@ -607,15 +621,30 @@ pub fn run(a: BenchArgs, server: Option<&str>) -> anyhow::Result<()> {
                 // are held connected and call once a second each (latency under load).
                 let pace = (n >= 10_000).then_some(Duration::from_secs(1));
                 match many_clients(addr, n, a.seconds, pace).await {
-                    Ok((calls, h, setup)) => println!(
-                        "{:<34} {:>10.0} getpid/s   p50 {:>10}  p99 {:>10}   ({n} connected in {:.2} s){}",
-                        if pace.is_some() { format!("{n} clients, 1 getpid/s each") } else { format!("{n} clients, back to back") },
-                        calls as f64 / a.seconds as f64,
-                        us(h.value_at_quantile(0.5)),
-                        us(h.value_at_quantile(0.99)),
-                        setup.as_secs_f64(),
-                        if n >= 10_000 { format!("   target p99 ≤ 5 ms: {}", if h.value_at_quantile(0.99) <= 5_000_000 { "met" } else { "MISSED" }) } else { String::new() }
-                    ),
+                    Ok((calls, h, setup)) => {
+                        println!(
+                            "{:<34} {:>10.0} getpid/s   p50 {:>10}  p99 {:>10}   ({n} connected in {:.2} s){}",
+                            if pace.is_some() { format!("{n} clients, 1 getpid/s each") } else { format!("{n} clients, back to back") },
+                            calls as f64 / a.seconds as f64,
+                            us(h.value_at_quantile(0.5)),
+                            us(h.value_at_quantile(0.99)),
+                            setup.as_secs_f64(),
+                            if n >= 10_000 { format!("   target p99 ≤ 5 ms: {}", if h.value_at_quantile(0.99) <= 5_000_000 { "met" } else { "MISSED" }) } else { String::new() }
+                        );
+                        // the same load on the ping-pong floor
+                        match many_clients(&floor_unix_or_tcp, n, a.seconds, pace).await {
+                            Ok((fcalls, f, _)) => println!(
+                                "{:<34} {:>10.0} getpid/s   p50 {:>10}  p99 {:>10}   ratio p50 {:.2}x, p99 {:.2}x",
+                                "  floor, same load",
+                                fcalls as f64 / a.seconds as f64,
+                                us(f.value_at_quantile(0.5)),
+                                us(f.value_at_quantile(0.99)),
+                                h.value_at_quantile(0.5) as f64 / f.value_at_quantile(0.5).max(1) as f64,
+                                h.value_at_quantile(0.99) as f64 / f.value_at_quantile(0.99).max(1) as f64,
+                            ),
+                            Err(e) => println!("  floor with {n} clients: could not run: {e:#}"),
+                        }
+                    }
                     Err(e) => println!("{n} concurrent clients: could not run: {e:#}"),
                 }
             }
