@@ -195,3 +195,37 @@ mod tests {
         assert!(describe(&f, Abi::Lp64Le).contains("unknown class 3"));
     }
 }
+
+/// The UTC calendar date and time of day for seconds since the epoch:
+/// (year, month 1–12, day 1–31, seconds into the day). Howard Hinnant's
+/// days-to-civil algorithm; valid for every i64 day count we can meet.
+pub fn utc_civil(secs: i64) -> (i64, i64, i64, i64) {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day, rem)
+}
+
+#[cfg(test)]
+mod civil_tests {
+    #[test]
+    fn known_dates() {
+        assert_eq!(super::utc_civil(0), (1970, 1, 1, 0));
+        // 2026-11-26T17:06:58Z
+        assert_eq!(
+            super::utc_civil(1_795_712_818),
+            (2026, 11, 26, 17 * 3600 + 6 * 60 + 58)
+        );
+        // 2000-02-29 (leap day), and a time before the epoch
+        assert_eq!(super::utc_civil(951_782_400), (2000, 2, 29, 0));
+        assert_eq!(super::utc_civil(-1), (1969, 12, 31, 86_399));
+    }
+}

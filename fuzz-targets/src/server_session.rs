@@ -454,22 +454,8 @@ pub fn run(input: &[u8]) {
         return;
     };
     let splits = u.take_rest().to_vec();
-    let Ok(core) = ServerCore::new(
-        booted(),
-        limits(),
-        &Banner::default(),
-        Box::new(SeededCookies::new(7)),
-    ) else {
+    let Some(mut h) = Harness::new(splits) else {
         return;
-    };
-    let mut h = Harness {
-        core,
-        conns: Vec::new(),
-        current: 0,
-        cookies: Vec::new(),
-        splits,
-        split_at: 0,
-        now: 0,
     };
     h.apply(ClientOp::Connect);
     for op in ops.into_iter().take(256) {
@@ -487,23 +473,31 @@ pub fn run(input: &[u8]) {
     finish(&mut h);
 }
 
+impl Harness {
+    /// A fresh server (booted kernel, fuzzing limits, cookies from seed 7) and no connections.
+    fn new(splits: Vec<u8>) -> Option<Harness> {
+        let core = ServerCore::new(
+            booted(),
+            limits(),
+            &Banner::default(),
+            Box::new(SeededCookies::new(7)),
+        )
+        .ok()?;
+        Some(Harness {
+            core,
+            conns: Vec::new(),
+            current: 0,
+            cookies: Vec::new(),
+            splits,
+            split_at: 0,
+            now: 0,
+        })
+    }
+}
+
 fn run_raw(stream: &[u8]) {
-    let Ok(core) = ServerCore::new(
-        booted(),
-        limits(),
-        &Banner::default(),
-        Box::new(SeededCookies::new(7)),
-    ) else {
+    let Some(mut h) = Harness::new(Vec::new()) else {
         return;
-    };
-    let mut h = Harness {
-        core,
-        conns: Vec::new(),
-        current: 0,
-        cookies: Vec::new(),
-        splits: Vec::new(),
-        split_at: 0,
-        now: 0,
     };
     h.apply(ClientOp::Connect);
     let (frames, rest) = rumpsp_protocol::frame_all(stream, FrameLimits::unlimited());

@@ -357,12 +357,12 @@ impl Client {
             .map(drop)
     }
 
-    /// clock_gettime: (seconds, nanoseconds).
-    pub async fn clock_gettime(&self, clock: i32) -> Result<(i64, i64), ClientError> {
+    /// clock_gettime (427) or clock_getres (429): the timespec as (seconds, nanoseconds).
+    async fn clock_call(&self, sysnum: u32, clock: i32) -> Result<(i64, i64), ClientError> {
         let (_, bufs) = self
-            .syscall(427, vec![Arg::Int(clock), Arg::Out(16)])
+            .syscall(sysnum, vec![Arg::Int(clock), Arg::Out(16)])
             .await?;
-        let b = bufs.first().cloned().unwrap_or_default();
+        let b = bufs.first().map(Vec::as_slice).unwrap_or_default();
         let w = |i: usize| {
             i64::from_le_bytes(
                 b.get(i..i + 8)
@@ -371,6 +371,11 @@ impl Client {
             )
         };
         Ok((w(0), w(8)))
+    }
+
+    /// clock_gettime: (seconds, nanoseconds).
+    pub async fn clock_gettime(&self, clock: i32) -> Result<(i64, i64), ClientError> {
+        self.clock_call(427, clock).await
     }
 
     /// __sysctl: reads `mib` into a buffer of `oldlen` bytes (0: size probe) and
@@ -840,18 +845,7 @@ impl Client {
 
     /// clock_getres: (seconds, nanoseconds).
     pub async fn clock_getres(&self, clock: i32) -> Result<(i64, i64), ClientError> {
-        let (_, bufs) = self
-            .syscall(429, vec![Arg::Int(clock), Arg::Out(16)])
-            .await?;
-        let b = bufs.first().cloned().unwrap_or_default();
-        let w = |i: usize| {
-            i64::from_le_bytes(
-                b.get(i..i + 8)
-                    .and_then(|x| x.try_into().ok())
-                    .unwrap_or([0; 8]),
-            )
-        };
-        Ok((w(0), w(8)))
+        self.clock_call(429, clock).await
     }
 
     /// gettimeofday: (seconds, microseconds).
