@@ -18,6 +18,7 @@
 pub mod clock;
 pub mod consts;
 pub mod local;
+pub mod model;
 pub mod proc;
 pub mod structs;
 pub mod sys;

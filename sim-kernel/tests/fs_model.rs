@@ -8,141 +8,10 @@ use std::collections::BTreeMap;
 
 use common::*;
 use proptest::prelude::*;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Entry {
-    Dir,
-    File(Vec<u8>),
-}
+use rumpsp_sim_kernel::model::{Entry, FsModel, ModelPath, Op};
 
 /// Paths are component lists under /tmp.
-type Path = Vec<String>;
-
-#[derive(Debug, Clone)]
-enum Op {
-    Mkdir(Path),
-    Create(Path, Vec<u8>),
-    Unlink(Path),
-    Rmdir(Path),
-    Rename(Path, Path),
-}
-
-#[derive(Default)]
-struct Model {
-    entries: BTreeMap<Path, Entry>,
-}
-
-impl Model {
-    /// errno for a missing or non-directory ancestor, if any.
-    fn parent_err(&self, p: &Path) -> Option<i32> {
-        for i in 1..p.len() {
-            match self.entries.get(&p[..i]) {
-                None => return Some(ENOENT),
-                Some(Entry::File(_)) => return Some(ENOTDIR),
-                Some(Entry::Dir) => {}
-            }
-        }
-        None
-    }
-
-    fn has_children(&self, p: &Path) -> bool {
-        self.entries
-            .keys()
-            .any(|k| k.len() > p.len() && k.starts_with(p))
-    }
-
-    fn apply(&mut self, op: &Op) -> i32 {
-        match op {
-            Op::Mkdir(p) => {
-                if let Some(e) = self.parent_err(p) {
-                    return e;
-                }
-                if self.entries.contains_key(p) {
-                    return EEXIST;
-                }
-                self.entries.insert(p.clone(), Entry::Dir);
-                0
-            }
-            Op::Create(p, data) => {
-                if let Some(e) = self.parent_err(p) {
-                    return e;
-                }
-                match self.entries.get(p) {
-                    Some(Entry::Dir) => EISDIR,
-                    _ => {
-                        self.entries.insert(p.clone(), Entry::File(data.clone()));
-                        0
-                    }
-                }
-            }
-            Op::Unlink(p) => {
-                if let Some(e) = self.parent_err(p) {
-                    return e;
-                }
-                match self.entries.get(p) {
-                    None => ENOENT,
-                    Some(Entry::Dir) => EPERM,
-                    Some(Entry::File(_)) => {
-                        self.entries.remove(p);
-                        0
-                    }
-                }
-            }
-            Op::Rmdir(p) => {
-                if let Some(e) = self.parent_err(p) {
-                    return e;
-                }
-                match self.entries.get(p) {
-                    None => ENOENT,
-                    Some(Entry::File(_)) => ENOTDIR,
-                    Some(Entry::Dir) if self.has_children(p) => ENOTEMPTY,
-                    Some(Entry::Dir) => {
-                        self.entries.remove(p);
-                        0
-                    }
-                }
-            }
-            Op::Rename(a, b) => {
-                if let Some(e) = self.parent_err(a) {
-                    return e;
-                }
-                let Some(src) = self.entries.get(a).cloned() else {
-                    return ENOENT;
-                };
-                if let Some(e) = self.parent_err(b) {
-                    return e;
-                }
-                if src == Entry::Dir && b.len() > a.len() && b.starts_with(a) {
-                    return EINVAL;
-                }
-                if a == b {
-                    return 0;
-                }
-                match (&src, self.entries.get(b)) {
-                    (Entry::Dir, Some(Entry::File(_))) => return ENOTDIR,
-                    (Entry::File(_), Some(Entry::Dir)) => return EISDIR,
-                    (Entry::Dir, Some(Entry::Dir)) if self.has_children(b) => return ENOTEMPTY,
-                    _ => {}
-                }
-                // move a's subtree to b
-                let moved: Vec<(Path, Entry)> = self
-                    .entries
-                    .iter()
-                    .filter(|(k, _)| k.starts_with(a))
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
-                self.entries
-                    .retain(|k, _| !k.starts_with(a) && !k.starts_with(b));
-                for (k, v) in moved {
-                    let mut nk = b.clone();
-                    nk.extend_from_slice(&k[a.len()..]);
-                    self.entries.insert(nk, v);
-                }
-                0
-            }
-        }
-    }
-}
+type Path = ModelPath;
 
 fn full(p: &Path) -> String {
     format!("/tmp/{}", p.join("/"))
@@ -222,7 +91,7 @@ proptest! {
     #[test]
     fn kernel_matches_the_reference_model(ops in proptest::collection::vec(op(), 1..40)) {
         let mut t = T::new();
-        let mut m = Model::default();
+        let mut m = FsModel::default();
         for op in &ops {
             let want = m.apply(op);
             let got = run_kernel(&mut t, op);
