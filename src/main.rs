@@ -59,6 +59,9 @@ enum Command {
     /// Run the conformance corpus and the robustness catalogue against a server
     /// (--server URL; default: the simulated server, in-process).
     Conformance(cmd::conformance::ConformanceArgs),
+    /// Run the deterministic simulation: many clients, the server and a faulty
+    /// network in one process, driven by one seed, with end-of-run checks.
+    Simulate(cmd::simulate::SimulateArgs),
     /// Measure round-trip latency and concurrency against a plain-socket floor.
     Bench(cmd::bench::BenchArgs),
     /// The plain-socket ping-pong floor server `rumpsp bench` starts (internal).
@@ -150,6 +153,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             })?;
             Ok(0)
         }
+        Command::Simulate(a) => cmd::simulate::run_cmd(a),
         Command::Bench(a) => cmd::bench::run(a, cli.target.server.as_deref()).map(|_| 0),
         Command::BenchFloor { url } => cmd::bench::run_floor(&url).map(|_| 0),
         Command::FuzzSeeds { out } => {

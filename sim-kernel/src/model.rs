@@ -75,6 +75,14 @@ impl FsModel {
             .take_while(move |(k, _)| starts_with(k, p))
     }
 
+    /// What `p` names, or the errno of looking it up (ENOENT, ENOTDIR).
+    pub fn lookup(&self, p: &[String]) -> Result<&Entry, i32> {
+        if let Some(e) = self.parent_err(p) {
+            return Err(e);
+        }
+        self.entries.get(p).ok_or(ENOENT)
+    }
+
     /// `p` and everything below it, as a separate map.
     pub fn subtree(&self, p: &[String]) -> BTreeMap<ModelPath, Entry> {
         self.entries

@@ -5,4 +5,5 @@ pub mod conformance;
 pub mod replay;
 pub mod seeds;
 pub mod serve;
+pub mod simulate;
 pub mod tools;

@@ -1,0 +1,577 @@
+//! The simulation loop: the server core, the simulated processes and the
+//! network between them, advanced one scheduled event at a time.
+//!
+//! The server side is the production [`ServerCore`] with the simulated
+//! kernel behind it, driven as the tokio server drives it (receive, drain,
+//! disconnect, timers). Each process's connection is the production
+//! [`ClientSession`], fed and drained as the tokio client does.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use rumpsp_protocol::banner::{find_banner_line, ReceivedBanner};
+use rumpsp_protocol::client::{CallId, CallOutcome, ClientSession};
+use rumpsp_protocol::server::{Accept, ConnId, SeededCookies, ServerCore, ServerLimits};
+use rumpsp_protocol::{Banner, Class, FrameDecoder, FrameLimits, HandshakeKind, MsgType};
+use rumpsp_protocol::{PreforkCookie, RawFrame};
+use rumpsp_sim_kernel::{SimConfig, SimKernel};
+
+use crate::log::EventLog;
+use crate::net::{Chunk, Event, Faults, LinkId, Net, Schedule, Toward};
+use crate::task::{poll_once, Chan, Reply, Request, Task};
+
+/// Milliseconds a COPYIN may go unanswered before the call fails (the production default).
+pub const COPYIN_TIMEOUT_MS: u64 = 30_000;
+/// Virtual microseconds between runs of the server's timers.
+const TICK_US: u64 = 100_000;
+/// Virtual microseconds without any delivery or wake-up after which the run is declared stuck.
+const QUIET_US: u64 = 120_000_000;
+
+/// Counters of one run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Requests sent that expect an answer (syscalls, handshakes, preforks).
+    pub calls: u64,
+    /// Of those, syscalls.
+    pub syscalls: u64,
+    /// Requests answered.
+    pub answered: u64,
+    /// Requests whose connection broke before the answer.
+    pub lost: u64,
+    /// Connections opened.
+    pub connections: u64,
+    /// Disconnects injected.
+    pub disconnects: u64,
+    /// Stalls injected.
+    pub stalls: u64,
+    /// Chunks delivered.
+    pub chunks: u64,
+    /// Events processed.
+    pub events: u64,
+    /// Virtual microseconds the run took.
+    pub virtual_us: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Waiting {
+    /// Created, not yet polled.
+    Start,
+    /// Waiting for a connection, handshake or call to be answered.
+    Answer,
+    /// Asleep until a Wake.
+    Sleep,
+    /// Running or finished.
+    Nothing,
+}
+
+struct ClientConn {
+    session: ClientSession,
+    decoder: FrameDecoder,
+    /// The banner bytes so far, until its newline arrives.
+    banner: Option<Vec<u8>>,
+    /// The handshake to send once the banner is in.
+    handshake: Option<(HandshakeKind, Vec<u8>, Option<PreforkCookie>)>,
+    inflight: Option<CallId>,
+}
+
+struct Actor {
+    name: String,
+    chan: Rc<RefCell<Chan>>,
+    task: Option<Task>,
+    link: Option<LinkId>,
+    conn: Option<ClientConn>,
+    waiting: Waiting,
+    /// What it last asked for (for the stuck report).
+    last_request: String,
+}
+
+/// The whole simulated system.
+pub struct World {
+    now: u64,
+    sched: Schedule,
+    net: Net,
+    core: ServerCore<SimKernel>,
+    actors: Vec<Actor>,
+    link_actor: Vec<usize>,
+    link_conn: Vec<Option<ConnId>>,
+    conn_link: BTreeMap<ConnId, LinkId>,
+    live: usize,
+    last_progress: u64,
+    tick_pending: bool,
+    /// The event log.
+    pub log: EventLog,
+    /// Counters.
+    pub stats: Stats,
+    /// Checker failures found while running.
+    pub violations: Vec<String>,
+}
+
+impl World {
+    /// A booted server for `seed` and an empty network.
+    pub fn new(seed: u64, faults: Faults, keep_log: bool, hostname: &str) -> World {
+        let mut kernel = SimKernel::new(SimConfig {
+            seed,
+            hostname: hostname.to_owned(),
+            ..SimConfig::default()
+        });
+        // as the clients of the recorded traces do: a tmpfs on /tmp (rumpfs cannot rename)
+        let vfs = &mut kernel.vfs;
+        if let Some(tmp) = vfs.child(vfs.root, b"tmp") {
+            let now = kernel.clock.realtime();
+            vfs.mount_tmpfs(tmp, "/tmp".into(), 0, 0, 0, 0, (0, 0, 0o1777), now);
+        }
+        let core = ServerCore::new(
+            kernel,
+            ServerLimits::default(),
+            &Banner::default(),
+            Box::new(SeededCookies::new(seed)),
+        )
+        .expect("the default banner encodes");
+        World {
+            now: 0,
+            sched: Schedule::default(),
+            net: Net::new(seed, faults),
+            core,
+            actors: Vec::new(),
+            link_actor: Vec::new(),
+            link_conn: Vec::new(),
+            conn_link: BTreeMap::new(),
+            live: 0,
+            last_progress: 0,
+            tick_pending: false,
+            log: EventLog::new(keep_log),
+            stats: Stats::default(),
+            violations: Vec::new(),
+        }
+    }
+
+    /// The server.
+    pub fn core(&self) -> &ServerCore<SimKernel> {
+        &self.core
+    }
+
+    /// The server, mutably (for checks that tamper on purpose).
+    pub fn core_mut(&mut self) -> &mut ServerCore<SimKernel> {
+        &mut self.core
+    }
+
+    /// Adds a process running `task`; it starts at the current virtual time.
+    pub fn spawn(&mut self, name: String, task: Task, chan: Rc<RefCell<Chan>>) {
+        let id = self.actors.len();
+        self.log
+            .line(self.now, format_args!("A{id} start {name}"));
+        self.actors.push(Actor {
+            name,
+            chan,
+            task: Some(task),
+            link: None,
+            conn: None,
+            waiting: Waiting::Start,
+            last_request: String::new(),
+        });
+        self.live += 1;
+        self.sched.at(self.now, Event::Wake(id));
+    }
+
+    /// Runs until every process has finished (or nothing has moved for a long while).
+    pub fn run(&mut self) {
+        while let Some((t, ev)) = self.sched.pop() {
+            self.now = t;
+            self.stats.events += 1;
+            match ev {
+                Event::Tick => self.tick(),
+                Event::Wake(a) => {
+                    self.last_progress = t;
+                    self.wake(a);
+                }
+                Event::Deliver(l, to) => {
+                    self.last_progress = t;
+                    self.deliver(l, to);
+                }
+            }
+            if !self.tick_pending
+                && self.live > 0
+                && self.now.saturating_sub(self.last_progress) < QUIET_US
+            {
+                self.tick_pending = true;
+                self.sched.at(self.now + TICK_US, Event::Tick);
+            }
+        }
+        for a in &self.actors {
+            if a.task.is_some() {
+                self.violations.push(format!(
+                    "{} never finished: still waiting for {} after {} s of virtual time without progress",
+                    a.name,
+                    a.last_request,
+                    QUIET_US / 1_000_000
+                ));
+            }
+        }
+        self.stats.virtual_us = self.now;
+    }
+
+    /// Lets virtual time pass with no clients (unredeemed preforks expire).
+    pub fn idle(&mut self, us: u64) {
+        self.now += us;
+        self.core.set_time(self.now / 1000);
+        self.core.expire_waits(COPYIN_TIMEOUT_MS);
+        self.core.expire_preforks();
+        self.flush_server();
+        self.log.line(self.now, format_args!("idle {us}"));
+    }
+
+    fn tick(&mut self) {
+        self.tick_pending = false;
+        self.core.set_time(self.now / 1000);
+        self.core.expire_waits(COPYIN_TIMEOUT_MS);
+        self.core.expire_preforks();
+        self.flush_server();
+    }
+
+    fn wake(&mut self, a: usize) {
+        match self.actors[a].waiting {
+            Waiting::Sleep => {
+                self.actors[a].chan.borrow_mut().reply = Some(Reply::Ok);
+            }
+            Waiting::Start => {}
+            _ => return,
+        }
+        self.actors[a].waiting = Waiting::Nothing;
+        self.poll(a);
+    }
+
+    /// Runs a process until it waits for something the simulation must deliver.
+    fn poll(&mut self, a: usize) {
+        loop {
+            let Some(task) = self.actors[a].task.as_mut() else {
+                return;
+            };
+            let ready = poll_once(task).is_ready();
+            let spawned = std::mem::take(&mut self.actors[a].chan.borrow_mut().spawned);
+            for (name, task, chan) in spawned {
+                self.spawn(name, task, chan);
+            }
+            if ready {
+                self.actors[a].task = None;
+                self.live -= 1;
+                self.log.line(self.now, format_args!("A{a} exit"));
+                if let Some(l) = self.actors[a].link.take() {
+                    self.net.close(&mut self.sched, self.now, l, Toward::Server);
+                }
+                self.actors[a].conn = None;
+                return;
+            }
+            let Some(req) = self.actors[a].chan.borrow_mut().request.take() else {
+                return;
+            };
+            match self.handle(a, req) {
+                Some(reply) => self.actors[a].chan.borrow_mut().reply = Some(reply),
+                None => return,
+            }
+        }
+    }
+
+    /// Starts a request; `Some` when it is answered at once.
+    fn handle(&mut self, a: usize, req: Request) -> Option<Reply> {
+        self.actors[a].last_request = match &req {
+            Request::Syscall { nr, .. } => format!("syscall {nr}"),
+            other => format!("{other:?}").chars().take(60).collect(),
+        };
+        match req {
+            Request::Connect { kind, name, cookie } => {
+                if self.actors[a].link.is_some() {
+                    return Some(Reply::Transport("already connected".into()));
+                }
+                let l = self.net.open();
+                self.link_actor.push(a);
+                self.link_conn.push(None);
+                self.stats.connections += 1;
+                self.actors[a].link = Some(l);
+                self.actors[a].conn = Some(ClientConn {
+                    session: ClientSession::new(1),
+                    decoder: FrameDecoder::new(FrameLimits::default()),
+                    banner: Some(Vec::new()),
+                    handshake: Some((kind, name, cookie)),
+                    inflight: None,
+                });
+                self.actors[a].waiting = Waiting::Answer;
+                match self.core.accept() {
+                    Accept::Open(id) => {
+                        self.log
+                            .line(self.now, format_args!("A{a} connect L{l} C{id} {kind:?}"));
+                        self.link_conn[l] = Some(id);
+                        self.conn_link.insert(id, l);
+                    }
+                    Accept::Refused => {
+                        self.log
+                            .line(self.now, format_args!("A{a} connect L{l} refused"));
+                        self.net.close(&mut self.sched, self.now, l, Toward::Client);
+                    }
+                }
+                self.flush_server();
+                None
+            }
+            Request::Syscall { nr, args } => self.start_call(a, |s| s.syscall(nr, args), Some(nr)),
+            Request::Prefork => self.start_call(a, |s| s.prefork(), None),
+            Request::Exec(name) => {
+                self.start_call(a, |s| s.handshake(HandshakeKind::Exec, &name, None), None)
+            }
+            Request::Sleep(us) => {
+                self.actors[a].waiting = Waiting::Sleep;
+                self.sched.at(self.now + us, Event::Wake(a));
+                None
+            }
+            Request::Close => {
+                if let Some(l) = self.actors[a].link.take() {
+                    self.log.line(self.now, format_args!("A{a} close L{l}"));
+                    self.net.close(&mut self.sched, self.now, l, Toward::Server);
+                }
+                self.actors[a].conn = None;
+                Some(Reply::Ok)
+            }
+        }
+    }
+
+    fn start_call(
+        &mut self,
+        a: usize,
+        start: impl FnOnce(&mut ClientSession) -> CallId,
+        sysnum: Option<u32>,
+    ) -> Option<Reply> {
+        let (Some(l), Some(conn)) = (self.actors[a].link, self.actors[a].conn.as_mut()) else {
+            return Some(Reply::Transport("not connected".into()));
+        };
+        if conn.banner.is_some() || conn.inflight.is_some() {
+            return Some(Reply::Transport("a call is already in flight".into()));
+        }
+        let id = start(&mut conn.session);
+        conn.inflight = Some(id);
+        let out = conn.session.take_output();
+        self.stats.calls += 1;
+        match sysnum {
+            Some(nr) => {
+                self.stats.syscalls += 1;
+                self.log
+                    .line(self.now, format_args!("A{a} call #{id} sys {nr}"));
+            }
+            None => self.log.line(self.now, format_args!("A{a} call #{id}")),
+        }
+        self.actors[a].waiting = Waiting::Answer;
+        self.write(l, Toward::Server, &out);
+        None
+    }
+
+    fn write(&mut self, l: LinkId, to: Toward, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        let fate = self.net.write(&mut self.sched, self.now, l, to, bytes);
+        let dir = if to == Toward::Server { "c>s" } else { "s>c" };
+        self.log.line(
+            self.now,
+            format_args!(
+                "L{l} {dir} write {} chunks {} stall {} cut {:?}{}",
+                bytes.len(),
+                fate.chunks,
+                fate.stalled_us,
+                fate.cut_at,
+                if fate.lost { " lost" } else { "" }
+            ),
+        );
+        if fate.stalled_us > 0 {
+            self.stats.stalls += 1;
+        }
+        if fate.cut_at.is_some() {
+            self.stats.disconnects += 1;
+            let a = self.link_actor[l];
+            self.actors[a].chan.borrow_mut().faults += 1;
+        }
+    }
+
+    fn deliver(&mut self, l: LinkId, to: Toward) {
+        let Some(chunk) = self.net.take(l, to) else {
+            return;
+        };
+        self.stats.chunks += 1;
+        let dir = if to == Toward::Server { "c>s" } else { "s>c" };
+        match &chunk {
+            Chunk::Data(d) => self
+                .log
+                .line(self.now, format_args!("L{l} {dir} read {}", d.len())),
+            other => self
+                .log
+                .line(self.now, format_args!("L{l} {dir} {other:?}")),
+        }
+        match to {
+            Toward::Server => self.server_gets(l, chunk),
+            Toward::Client => self.client_gets(l, chunk),
+        }
+    }
+
+    fn server_gets(&mut self, l: LinkId, chunk: Chunk) {
+        let Some(id) = self.link_conn[l] else {
+            return;
+        };
+        self.core.set_time(self.now / 1000);
+        match chunk {
+            Chunk::Data(d) => self.core.receive(id, &d),
+            Chunk::Eof | Chunk::Reset => {
+                self.core.disconnect(id);
+                self.link_conn[l] = None;
+                self.conn_link.remove(&id);
+            }
+        }
+        self.flush_server();
+    }
+
+    /// Writes out everything the server has queued, as the tokio server does after each call.
+    fn flush_server(&mut self) {
+        for (id, out) in self.core.drain() {
+            let Some(&l) = self.conn_link.get(&id) else {
+                continue;
+            };
+            self.write(l, Toward::Client, &out.bytes);
+            if out.close {
+                self.log.line(self.now, format_args!("C{id} server closes"));
+                self.net.close(&mut self.sched, self.now, l, Toward::Client);
+                self.core.disconnect(id);
+                self.link_conn[l] = None;
+                self.conn_link.remove(&id);
+            }
+        }
+    }
+
+    fn client_gets(&mut self, l: LinkId, chunk: Chunk) {
+        let a = self.link_actor[l];
+        if self.actors[a].link != Some(l) {
+            return; // a connection the process has already closed
+        }
+        match chunk {
+            Chunk::Data(d) => self.client_data(a, l, d),
+            Chunk::Eof => self.client_lost(a, l, "the server closed the connection".into()),
+            Chunk::Reset => self.client_lost(a, l, "connection reset".into()),
+        }
+    }
+
+    fn client_data(&mut self, a: usize, l: LinkId, d: Vec<u8>) {
+        let Some(conn) = self.actors[a].conn.as_mut() else {
+            return;
+        };
+        let mut problem = None;
+        if let Some(buf) = conn.banner.as_mut() {
+            buf.extend_from_slice(&d);
+            match find_banner_line(buf) {
+                Ok(None) => return,
+                Ok(Some(n)) => {
+                    let rest = buf.split_off(n);
+                    if let Err(e) = ReceivedBanner::from_line(buf).parsed {
+                        problem = Some(format!("banner does not parse: {e}"));
+                    }
+                    conn.banner = None;
+                    conn.decoder.feed(&rest);
+                    if let Some((kind, name, cookie)) = conn.handshake.take() {
+                        let id = conn.session.handshake(kind, &name, cookie);
+                        conn.inflight = Some(id);
+                        self.stats.calls += 1;
+                        self.log
+                            .line(self.now, format_args!("A{a} call #{id} handshake"));
+                    }
+                }
+                Err(e) => problem = Some(format!("no banner: {e}")),
+            }
+        } else {
+            conn.decoder.feed(&d);
+        }
+        while problem.is_none() {
+            match conn.decoder.next_frame() {
+                Ok(Some(f)) => {
+                    if let Some(p) = unsolicited(&f, conn.inflight) {
+                        problem = Some(p);
+                    } else if let Err(e) = conn.session.receive(&f) {
+                        problem = Some(e.to_string());
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => problem = Some(format!("undecodable server frame: {e}")),
+            }
+        }
+        let out = conn.session.take_output();
+        let outcome = conn
+            .inflight
+            .and_then(|id| Some((id, conn.session.take_outcome(id)?)));
+        if let Some(p) = problem {
+            self.violations
+                .push(format!("{} on L{l}: {p}", self.actors[a].name));
+            self.client_lost(a, l, p);
+            return;
+        }
+        self.write(l, Toward::Server, &out);
+        if let Some((id, outcome)) = outcome {
+            if let Some(c) = self.actors[a].conn.as_mut() {
+                c.inflight = None;
+            }
+            self.stats.answered += 1;
+            self.log
+                .line(self.now, format_args!("A{a} ret #{id} {}", brief(&outcome)));
+            self.actors[a].waiting = Waiting::Nothing;
+            self.actors[a].chan.borrow_mut().reply = Some(Reply::Done(outcome));
+            self.poll(a);
+        }
+    }
+
+    fn client_lost(&mut self, a: usize, l: LinkId, why: String) {
+        self.log.line(self.now, format_args!("A{a} lost L{l}: {why}"));
+        if !self.net.link(l).faulted {
+            self.violations.push(format!(
+                "{}: connection L{l} lost without an injected fault ({why})",
+                self.actors[a].name
+            ));
+        }
+        self.actors[a].link = None;
+        let conn = self.actors[a].conn.take();
+        if self.actors[a].waiting == Waiting::Answer {
+            if conn.is_some_and(|c| c.inflight.is_some()) {
+                self.stats.lost += 1;
+            }
+            self.actors[a].waiting = Waiting::Nothing;
+            self.actors[a].chan.borrow_mut().reply = Some(Reply::Transport(why));
+            self.poll(a);
+        }
+    }
+
+    /// Processes that have not finished.
+    pub fn unfinished(&self) -> usize {
+        self.live
+    }
+}
+
+/// A complaint if `f` answers a request that is not the one in flight.
+fn unsolicited(f: &RawFrame, inflight: Option<CallId>) -> Option<String> {
+    let answer = match Class::from_u16(f.header.class) {
+        Some(Class::Error) => true,
+        Some(Class::Resp) => matches!(
+            MsgType::from_u16(f.header.ty),
+            Some(MsgType::Syscall | MsgType::Handshake | MsgType::Prefork)
+        ),
+        _ => false,
+    };
+    (answer && inflight != Some(f.header.reqno)).then(|| {
+        format!(
+            "an answer for request #{} which is not outstanding (in flight: {inflight:?})",
+            f.header.reqno
+        )
+    })
+}
+
+/// A one-line summary of an outcome for the log.
+fn brief(o: &CallOutcome) -> String {
+    match o {
+        CallOutcome::Syscall { errno, retval, .. } => {
+            format!("e{errno} {} {}", retval[0], retval[1])
+        }
+        CallOutcome::Handshake(e) => format!("handshake e{e}"),
+        CallOutcome::Prefork(c) => format!("prefork {:02x}{:02x}..", c.0[0], c.0[1]),
+        CallOutcome::Protocol(code) => format!("error {code:?}"),
+    }
+}
