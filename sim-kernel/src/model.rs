@@ -254,7 +254,10 @@ mod tests {
     #[test]
     fn tree_of_reads_a_booted_kernel() {
         let k = crate::SimKernel::default();
-        let tmp = k.vfs.child(k.vfs.root, b"tmp").expect("/tmp exists at boot");
+        let tmp = k
+            .vfs
+            .child(k.vfs.root, b"tmp")
+            .expect("/tmp exists at boot");
         assert!(tree_of(&k.vfs, tmp).entries.is_empty());
         assert!(tree_of(&k.vfs, k.vfs.root).entries.contains_key(&p("tmp")));
     }

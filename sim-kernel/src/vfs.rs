@@ -52,13 +52,81 @@ pub struct DirEntry {
     pub cookie: u64,
 }
 
+/// A directory's entries: listing (cookie) order, with an index by name so
+/// that a lookup in a directory of thousands of entries stays cheap.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DirEntries {
+    /// Entries by increasing cookie (creation order).
+    list: Vec<DirEntry>,
+    /// Name -> cookie.
+    by_name: BTreeMap<Vec<u8>, u64>,
+}
+
+impl DirEntries {
+    fn pos(&self, name: &[u8]) -> Option<usize> {
+        let cookie = *self.by_name.get(name)?;
+        self.list.binary_search_by_key(&cookie, |e| e.cookie).ok()
+    }
+
+    /// The entry called `name`.
+    pub fn get(&self, name: &[u8]) -> Option<&DirEntry> {
+        self.list.get(self.pos(name)?)
+    }
+
+    /// Appends an entry (its cookie must be above every other).
+    pub fn push(&mut self, e: DirEntry) {
+        self.by_name.insert(e.name.clone(), e.cookie);
+        self.list.push(e);
+    }
+
+    /// Removes the entry called `name`.
+    pub fn remove(&mut self, name: &[u8]) -> Option<DirEntry> {
+        let pos = self.pos(name)?;
+        self.by_name.remove(name);
+        Some(self.list.remove(pos))
+    }
+
+    /// Renames an entry in place (it keeps its cookie and listing position).
+    pub fn rename(&mut self, from: &[u8], to: &[u8]) {
+        if let Some(pos) = self.pos(from) {
+            self.by_name.remove(from);
+            self.by_name.insert(to.to_vec(), self.list[pos].cookie);
+            self.list[pos].name = to.to_vec();
+        }
+    }
+
+    /// Entries in listing order.
+    pub fn iter(&self) -> std::slice::Iter<'_, DirEntry> {
+        self.list.iter()
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// True when the directory is empty.
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+}
+
+impl<'a> IntoIterator for &'a DirEntries {
+    type Item = &'a DirEntry;
+    type IntoIter = std::slice::Iter<'a, DirEntry>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.list.iter()
+    }
+}
+
 /// What a node is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NodeKind {
     /// A directory: its entries (without "." and "..") and its parent.
     Dir {
         /// Entries in creation order.
-        entries: Vec<DirEntry>,
+        entries: DirEntries,
         /// The next cookie to hand out.
         next_cookie: u64,
         /// The parent directory (itself for a file-system root).
@@ -268,7 +336,7 @@ impl Vfs {
         let root = v.alloc(
             m,
             NodeKind::Dir {
-                entries: vec![],
+                entries: DirEntries::default(),
                 next_cookie: 3,
                 parent: 0,
             },
@@ -287,7 +355,7 @@ impl Vfs {
         let dev = v.alloc(
             m,
             NodeKind::Dir {
-                entries: vec![],
+                entries: DirEntries::default(),
                 next_cookie: 3,
                 parent: root,
             },
@@ -302,7 +370,7 @@ impl Vfs {
         let tmp = v.alloc(
             m,
             NodeKind::Dir {
-                entries: vec![],
+                entries: DirEntries::default(),
                 next_cookie: 3,
                 parent: root,
             },
@@ -392,8 +460,7 @@ impl Vfs {
         let NodeKind::Dir { entries, .. } = &mut self.nodes.get_mut(&dir)?.kind else {
             return None;
         };
-        let pos = entries.iter().position(|e| e.name == name)?;
-        let node = entries.remove(pos).node;
+        let node = entries.remove(name)?.node;
         let is_dir = self.nodes.get(&node).is_some_and(Node::is_dir);
         if let Some(n) = self.nodes.get_mut(&node) {
             n.nlink = n.nlink.saturating_sub(if is_dir { 2 } else { 1 });
@@ -429,9 +496,7 @@ impl Vfs {
     /// Looks `name` up in directory `dir` (no "." / ".." handling, no mount crossing).
     pub fn child(&self, dir: NodeId, name: &[u8]) -> Option<NodeId> {
         match &self.nodes.get(&dir)?.kind {
-            NodeKind::Dir { entries, .. } => {
-                entries.iter().find(|e| e.name == name).map(|e| e.node)
-            }
+            NodeKind::Dir { entries, .. } => entries.get(name).map(|e| e.node),
             _ => None,
         }
     }
@@ -718,7 +783,7 @@ impl Vfs {
         let r = self.alloc(
             m,
             NodeKind::Dir {
-                entries: vec![],
+                entries: DirEntries::default(),
                 next_cookie: 3,
                 parent: 0,
             },

@@ -28,7 +28,10 @@ pub fn answers(stats: &Stats) -> Result<(), String> {
 pub fn leftovers(core: &ServerCore<SimKernel>) -> Vec<String> {
     let mut v = Vec::new();
     if core.connection_count() > 0 {
-        v.push(format!("{} connections still open", core.connection_count()));
+        v.push(format!(
+            "{} connections still open",
+            core.connection_count()
+        ));
     }
     if core.prefork_count() > 0 {
         v.push(format!("{} preforks left", core.prefork_count()));
@@ -74,7 +77,10 @@ pub fn file_tree(core: &ServerCore<SimKernel>, sh: &Shared) -> Vec<String> {
         if k == m || sh.uncertain.get(owner) == Some(&k) {
             continue;
         }
-        v.push(format!("/tmp/{owner} differs from the model: {}", first_difference(&k, &m)));
+        v.push(format!(
+            "/tmp/{owner} differs from the model: {}",
+            first_difference(&k, &m)
+        ));
     }
     v
 }

@@ -108,43 +108,82 @@ impl Report {
     }
 }
 
+/// One simulation: build it, optionally step it and interfere (tests do), finish it.
+pub struct Simulation {
+    opts: Options,
+    world: World,
+    shared: Rc<RefCell<Shared>>,
+}
+
+impl Simulation {
+    /// The server booted and the clients of `opts` created, nothing run yet.
+    pub fn new(opts: &Options) -> Simulation {
+        let mut world = World::new(opts.seed, opts.faults, opts.keep_log, HOSTNAME);
+        let shared = Rc::new(RefCell::new(Shared {
+            hostname: HOSTNAME.to_owned(),
+            ..Shared::default()
+        }));
+        for i in 0..opts.clients {
+            let (p, chan) = Proc::new();
+            let task: Task = Box::pin(workload::client(
+                p,
+                shared.clone(),
+                i,
+                opts.steps,
+                opts.seed,
+            ));
+            world.spawn(format!("c{i}"), task, chan);
+        }
+        Simulation {
+            opts: opts.clone(),
+            world,
+            shared,
+        }
+    }
+
+    /// Adds a process running `f` (for scenarios beyond the random workload).
+    pub fn spawn<F, Fut>(&mut self, name: &str, f: F)
+    where
+        F: FnOnce(Proc) -> Fut,
+        Fut: std::future::Future<Output = ()> + 'static,
+    {
+        let (p, chan) = Proc::new();
+        let task: Task = Box::pin(f(p));
+        self.world.spawn(name.to_owned(), task, chan);
+    }
+
+    /// The world, to step or to interfere with.
+    pub fn world(&mut self) -> &mut World {
+        &mut self.world
+    }
+
+    /// Runs to the end, lets unredeemed preforks expire, and runs every check.
+    pub fn finish(mut self) -> Report {
+        let world = &mut self.world;
+        world.run();
+        let ttl = world.core().limits().prefork_ttl_ms;
+        world.idle((ttl + 1_000) * 1_000);
+        let sh = self.shared.borrow();
+        let mut violations = std::mem::take(&mut world.violations);
+        violations.extend(sh.violations.iter().cloned());
+        if let Err(e) = check::answers(&world.stats) {
+            violations.push(e);
+        }
+        violations.extend(check::leftovers(world.core()));
+        violations.extend(check::file_tree(world.core(), &sh));
+        Report {
+            options: self.opts.clone(),
+            stats: world.stats,
+            ops: sh.ops.clone(),
+            violations,
+            digest: world.log.digest(),
+            log_lines: world.log.lines(),
+            log: world.log.text().to_owned(),
+        }
+    }
+}
+
 /// Runs one simulation and all its checks.
 pub fn run(opts: &Options) -> Report {
-    let mut world = World::new(opts.seed, opts.faults, opts.keep_log, HOSTNAME);
-    let shared = Rc::new(RefCell::new(Shared {
-        hostname: HOSTNAME.to_owned(),
-        ..Shared::default()
-    }));
-    for i in 0..opts.clients {
-        let (p, chan) = Proc::new();
-        let task: Task = Box::pin(workload::client(
-            p,
-            shared.clone(),
-            i,
-            opts.steps,
-            opts.seed,
-        ));
-        world.spawn(format!("c{i}"), task, chan);
-    }
-    world.run();
-    // unredeemed preforks (their parent or child lost its connection) expire
-    let ttl = world.core().limits().prefork_ttl_ms;
-    world.idle((ttl + 1_000) * 1_000);
-    let sh = shared.borrow();
-    let mut violations = std::mem::take(&mut world.violations);
-    violations.extend(sh.violations.iter().cloned());
-    if let Err(e) = check::answers(&world.stats) {
-        violations.push(e);
-    }
-    violations.extend(check::leftovers(world.core()));
-    violations.extend(check::file_tree(world.core(), &sh));
-    Report {
-        options: opts.clone(),
-        stats: world.stats,
-        ops: sh.ops.clone(),
-        violations,
-        digest: world.log.digest(),
-        log_lines: world.log.lines(),
-        log: world.log.text().to_owned(),
-    }
+    Simulation::new(opts).finish()
 }

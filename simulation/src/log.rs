@@ -1,20 +1,338 @@
-//! The event log: one line per event, hashed as it is written so that two runs
-//! compare by digest even when the text is not kept.
+//! The event log: one entry per event. Every entry is hashed as it is
+//! recorded (FNV-1a over 64-bit words of its fields), so two runs compare by
+//! digest at full speed; the text is rendered only when it is kept.
 
-use std::fmt::{Arguments, Write};
+use std::fmt::{self, Display, Write};
 
-/// Lines of a run, and their FNV-1a digest.
-#[derive(Debug, Clone)]
-pub struct EventLog {
-    keep: bool,
-    text: String,
-    line: String,
-    hash: u64,
-    lines: u64,
+use rumpsp_protocol::client::CallOutcome;
+use rumpsp_protocol::HandshakeKind;
+
+use crate::net::{Toward, WriteFate};
+
+/// What a request was, for the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallKind {
+    /// A syscall with this number.
+    Syscall(u32),
+    /// A handshake.
+    Handshake,
+    /// A PREFORK or EXEC.
+    Other,
 }
+
+/// One logged event.
+#[derive(Debug, Clone, Copy)]
+pub enum Entry<'a> {
+    /// A process was created.
+    Start {
+        /// Its index.
+        actor: usize,
+        /// Its name.
+        name: &'a str,
+    },
+    /// A process finished.
+    Exit {
+        /// Its index.
+        actor: usize,
+    },
+    /// A process opened a connection (`conn`: the server's id; `None`: refused).
+    Connect {
+        /// The process.
+        actor: usize,
+        /// The link.
+        link: usize,
+        /// The server's connection id.
+        conn: Option<u64>,
+        /// The handshake it will send.
+        kind: HandshakeKind,
+    },
+    /// A process closed its connection.
+    Close {
+        /// The process.
+        actor: usize,
+        /// The link.
+        link: usize,
+    },
+    /// A request was sent.
+    Call {
+        /// The process.
+        actor: usize,
+        /// Its request number.
+        reqno: u64,
+        /// What it is.
+        what: CallKind,
+    },
+    /// A request was answered.
+    Ret {
+        /// The process.
+        actor: usize,
+        /// Its request number.
+        reqno: u64,
+        /// The answer.
+        outcome: &'a CallOutcome,
+    },
+    /// Bytes were written to a link.
+    Write {
+        /// The link.
+        link: usize,
+        /// Which way.
+        toward: Toward,
+        /// How many.
+        len: usize,
+        /// What the network did with them.
+        fate: WriteFate,
+    },
+    /// A chunk was read.
+    Read {
+        /// The link.
+        link: usize,
+        /// Which way.
+        toward: Toward,
+        /// Its length.
+        len: usize,
+    },
+    /// End of file or reset arrived.
+    End {
+        /// The link.
+        link: usize,
+        /// Which way.
+        toward: Toward,
+        /// A reset rather than an orderly close.
+        reset: bool,
+    },
+    /// A process lost its connection.
+    Lost {
+        /// The process.
+        actor: usize,
+        /// The link.
+        link: usize,
+        /// Why.
+        why: &'a str,
+    },
+    /// The server closed a connection.
+    ServerCloses {
+        /// The server's connection id.
+        conn: u64,
+    },
+    /// Time passed with no clients.
+    Idle {
+        /// Microseconds.
+        us: u64,
+    },
+}
+
+fn dir(t: Toward) -> &'static str {
+    match t {
+        Toward::Server => "c>s",
+        Toward::Client => "s>c",
+    }
+}
+
+impl Display for Entry<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Entry::Start { actor, name } => write!(f, "A{actor} start {name}"),
+            Entry::Exit { actor } => write!(f, "A{actor} exit"),
+            Entry::Connect {
+                actor,
+                link,
+                conn: Some(c),
+                kind,
+            } => write!(f, "A{actor} connect L{link} C{c} {kind:?}"),
+            Entry::Connect { actor, link, .. } => write!(f, "A{actor} connect L{link} refused"),
+            Entry::Close { actor, link } => write!(f, "A{actor} close L{link}"),
+            Entry::Call { actor, reqno, what } => match what {
+                CallKind::Syscall(nr) => write!(f, "A{actor} call #{reqno} sys {nr}"),
+                CallKind::Handshake => write!(f, "A{actor} call #{reqno} handshake"),
+                CallKind::Other => write!(f, "A{actor} call #{reqno}"),
+            },
+            Entry::Ret {
+                actor,
+                reqno,
+                outcome,
+            } => {
+                write!(f, "A{actor} ret #{reqno} ")?;
+                match outcome {
+                    CallOutcome::Syscall { errno, retval, .. } => {
+                        write!(f, "e{errno} {} {}", retval[0], retval[1])
+                    }
+                    CallOutcome::Handshake(e) => write!(f, "handshake e{e}"),
+                    CallOutcome::Prefork(c) => write!(f, "prefork {c}"),
+                    CallOutcome::Protocol(code) => write!(f, "error {code:?}"),
+                }
+            }
+            Entry::Write {
+                link,
+                toward,
+                len,
+                fate,
+            } => write!(
+                f,
+                "L{link} {} write {len} chunks {} stall {} cut {:?}{}",
+                dir(toward),
+                fate.chunks,
+                fate.stalled_us,
+                fate.cut_at,
+                if fate.lost { " lost" } else { "" }
+            ),
+            Entry::Read { link, toward, len } => write!(f, "L{link} {} read {len}", dir(toward)),
+            Entry::End {
+                link,
+                toward,
+                reset,
+            } => write!(
+                f,
+                "L{link} {} {}",
+                dir(toward),
+                if reset { "Reset" } else { "Eof" }
+            ),
+            Entry::Lost { actor, link, why } => write!(f, "A{actor} lost L{link}: {why}"),
+            Entry::ServerCloses { conn } => write!(f, "C{conn} server closes"),
+            Entry::Idle { us } => write!(f, "idle {us}"),
+        }
+    }
+}
+
+/// FNV-1a over 64-bit words.
+struct Hash(u64);
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+impl Hash {
+    fn u(&mut self, v: u64) {
+        self.0 = (self.0 ^ v).wrapping_mul(FNV_PRIME);
+    }
+
+    fn bytes(&mut self, b: &[u8]) {
+        self.u(b.len() as u64);
+        for w in b.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..w.len()].copy_from_slice(w);
+            self.u(u64::from_le_bytes(word));
+        }
+    }
+
+    fn entry(&mut self, e: &Entry<'_>) {
+        match *e {
+            Entry::Start { actor, name } => {
+                self.u(1);
+                self.u(actor as u64);
+                self.bytes(name.as_bytes());
+            }
+            Entry::Exit { actor } => {
+                self.u(2);
+                self.u(actor as u64);
+            }
+            Entry::Connect {
+                actor,
+                link,
+                conn,
+                kind,
+            } => {
+                self.u(3);
+                self.u(actor as u64);
+                self.u(link as u64);
+                self.u(conn.map_or(u64::MAX, |c| c));
+                self.u(u64::from(kind.to_u32()));
+            }
+            Entry::Close { actor, link } => {
+                self.u(4);
+                self.u(actor as u64);
+                self.u(link as u64);
+            }
+            Entry::Call { actor, reqno, what } => {
+                self.u(5);
+                self.u(actor as u64);
+                self.u(reqno);
+                self.u(match what {
+                    CallKind::Syscall(nr) => u64::from(nr),
+                    CallKind::Handshake => 1 << 32,
+                    CallKind::Other => 2 << 32,
+                });
+            }
+            Entry::Ret {
+                actor,
+                reqno,
+                outcome,
+            } => {
+                self.u(6);
+                self.u(actor as u64);
+                self.u(reqno);
+                match outcome {
+                    CallOutcome::Syscall {
+                        errno,
+                        retval,
+                        buffers,
+                    } => {
+                        self.u(*errno as u64);
+                        self.u(retval[0] as u64);
+                        self.u(retval[1] as u64);
+                        for b in buffers {
+                            self.bytes(b);
+                        }
+                    }
+                    CallOutcome::Handshake(e) => self.u(1 << 32 | *e as u32 as u64),
+                    CallOutcome::Prefork(c) => self.bytes(&c.0),
+                    CallOutcome::Protocol(code) => self.u(2 << 32 | u64::from(code.to_u32())),
+                }
+            }
+            Entry::Write {
+                link,
+                toward,
+                len,
+                fate,
+            } => {
+                self.u(7);
+                self.u(link as u64);
+                self.u(toward as u64);
+                self.u(len as u64);
+                self.u(fate.chunks as u64);
+                self.u(fate.stalled_us);
+                self.u(fate.cut_at.map_or(u64::MAX, |c| c as u64));
+                self.u(u64::from(fate.lost));
+            }
+            Entry::Read { link, toward, len } => {
+                self.u(8);
+                self.u(link as u64);
+                self.u(toward as u64);
+                self.u(len as u64);
+            }
+            Entry::End {
+                link,
+                toward,
+                reset,
+            } => {
+                self.u(9);
+                self.u(link as u64);
+                self.u(toward as u64);
+                self.u(u64::from(reset));
+            }
+            Entry::Lost { actor, link, why } => {
+                self.u(10);
+                self.u(actor as u64);
+                self.u(link as u64);
+                self.bytes(why.as_bytes());
+            }
+            Entry::ServerCloses { conn } => {
+                self.u(11);
+                self.u(conn);
+            }
+            Entry::Idle { us } => {
+                self.u(12);
+                self.u(us);
+            }
+        }
+    }
+}
+
+/// The entries of a run: their digest, their count and, if kept, their text.
+pub struct EventLog {
+    keep: bool,
+    text: String,
+    hash: Hash,
+    lines: u64,
+}
 
 impl EventLog {
     /// A log that keeps its text (`keep`) or only its digest.
@@ -22,33 +340,32 @@ impl EventLog {
         EventLog {
             keep,
             text: String::new(),
-            line: String::new(),
-            hash: FNV_OFFSET,
+            hash: Hash(FNV_OFFSET),
             lines: 0,
         }
     }
 
-    /// Appends one line, stamped with virtual time `t_us`.
-    pub fn line(&mut self, t_us: u64, args: Arguments<'_>) {
-        self.line.clear();
-        let _ = write!(self.line, "{}.{:06} ", t_us / 1_000_000, t_us % 1_000_000);
-        let _ = self.line.write_fmt(args);
-        self.line.push('\n');
-        for b in self.line.bytes() {
-            self.hash = (self.hash ^ u64::from(b)).wrapping_mul(FNV_PRIME);
-        }
+    /// Records one entry at virtual time `t_us`.
+    pub fn record(&mut self, t_us: u64, e: Entry<'_>) {
+        self.hash.u(t_us);
+        self.hash.entry(&e);
         self.lines += 1;
         if self.keep {
-            self.text.push_str(&self.line);
+            let _ = writeln!(
+                self.text,
+                "{}.{:06} {e}",
+                t_us / 1_000_000,
+                t_us % 1_000_000
+            );
         }
     }
 
-    /// The digest of every line so far.
+    /// The digest of every entry so far.
     pub fn digest(&self) -> u64 {
-        self.hash
+        self.hash.0
     }
 
-    /// Lines written.
+    /// Entries recorded.
     pub fn lines(&self) -> u64 {
         self.lines
     }
@@ -64,16 +381,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn digest_depends_on_every_byte_and_not_on_keeping_the_text() {
+    fn digest_covers_every_field_and_not_whether_the_text_is_kept() {
         let mut a = EventLog::new(true);
         let mut b = EventLog::new(false);
-        a.line(1_500_000, format_args!("x {}", 1));
-        b.line(1_500_000, format_args!("x {}", 1));
+        let e = Entry::Read {
+            link: 3,
+            toward: Toward::Client,
+            len: 48,
+        };
+        a.record(1_500_000, e);
+        b.record(1_500_000, e);
         assert_eq!(a.digest(), b.digest());
-        assert_eq!(a.text(), "1.500000 x 1\n");
-        b.line(0, format_args!("y"));
-        a.line(0, format_args!("z"));
-        assert_ne!(a.digest(), b.digest());
+        assert_eq!(a.text(), "1.500000 L3 s>c read 48\n");
         assert_eq!(b.text(), "");
+        let mut c = EventLog::new(false);
+        c.record(
+            1_500_000,
+            Entry::Read {
+                link: 3,
+                toward: Toward::Client,
+                len: 49,
+            },
+        );
+        assert_ne!(c.digest(), b.digest());
+        let mut d = EventLog::new(false);
+        d.record(1_500_001, e);
+        assert_ne!(d.digest(), b.digest());
     }
 }

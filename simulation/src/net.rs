@@ -79,10 +79,14 @@ impl Faults {
 
     /// The preset's name, if it is one.
     pub fn name(&self) -> Option<&'static str> {
-        [("none", Faults::NONE), ("light", Faults::LIGHT), ("heavy", Faults::HEAVY)]
-            .into_iter()
-            .find(|(_, f)| f == self)
-            .map(|(n, _)| n)
+        [
+            ("none", Faults::NONE),
+            ("light", Faults::LIGHT),
+            ("heavy", Faults::HEAVY),
+        ]
+        .into_iter()
+        .find(|(_, f)| f == self)
+        .map(|(n, _)| n)
     }
 
     /// A preset by name: none, light, heavy.

@@ -154,11 +154,17 @@ mod tests {
             s2.borrow_mut().push(b);
         });
         assert!(poll_once(&mut task).is_pending());
-        assert!(matches!(chan.borrow_mut().request.take(), Some(Request::Sleep(5))));
+        assert!(matches!(
+            chan.borrow_mut().request.take(),
+            Some(Request::Sleep(5))
+        ));
         assert!(poll_once(&mut task).is_pending(), "no reply yet");
         chan.borrow_mut().reply = Some(Reply::Ok);
         assert!(poll_once(&mut task).is_pending());
-        assert!(matches!(chan.borrow_mut().request.take(), Some(Request::Close)));
+        assert!(matches!(
+            chan.borrow_mut().request.take(),
+            Some(Request::Close)
+        ));
         chan.borrow_mut().reply = Some(Reply::Transport("gone".into()));
         assert!(poll_once(&mut task).is_ready());
         assert_eq!(

@@ -244,7 +244,9 @@ impl Worker {
     async fn op_rename(&mut self) -> R<()> {
         let (a, b) = (self.rand_path(), self.rand_path());
         let args = vec![s(&full(&a)), s(&full(&b))];
-        self.mutate(Op::Rename(a, b), nr::RENAME, args).await.map(drop)
+        self.mutate(Op::Rename(a, b), nr::RENAME, args)
+            .await
+            .map(drop)
     }
 
     /// open(O_CREAT|O_TRUNC), write the contents, close.
@@ -254,12 +256,17 @@ impl Worker {
         let data = self.rng.bytes(n);
         let flags = O_WRONLY | O_CREAT | O_TRUNC | if cloexec { O_CLOEXEC } else { 0 };
         let args = vec![s(&full(&p)), Arg::Int(flags), Arg::Int(0o644)];
-        let Some(opened) = self.mutate(Op::Create(p.clone(), vec![]), nr::OPEN, args).await? else {
+        let Some(opened) = self
+            .mutate(Op::Create(p.clone(), vec![]), nr::OPEN, args)
+            .await?
+        else {
             return Ok(None);
         };
         let fd = opened.rv[0] as i32;
         let args = vec![Arg::Int(fd), Arg::In(data.clone()), Arg::Word(n as u64)];
-        let w = self.mutate(Op::Create(p.clone(), data), nr::WRITE, args).await?;
+        let w = self
+            .mutate(Op::Create(p.clone(), data), nr::WRITE, args)
+            .await?;
         let wrote = w.map_or(-1, |w| w.rv[0]);
         expect(wrote == n as i64, || {
             format!("write of {n} bytes to {} returned {wrote}", full(&p))
@@ -275,7 +282,12 @@ impl Worker {
     async fn op_read(&mut self) -> R<()> {
         let p = self.rand_path();
         let want = self.lookup(&p);
-        let r = sys(&self.p, nr::OPEN, vec![s(&full(&p)), Arg::Int(0), Arg::Int(0)]).await;
+        let r = sys(
+            &self.p,
+            nr::OPEN,
+            vec![s(&full(&p)), Arg::Int(0), Arg::Int(0)],
+        )
+        .await;
         let got = errno(&r)?;
         expect(got == want.as_ref().err().copied().unwrap_or(0), || {
             format!("open {} for reading: errno {got}, model {want:?}", full(&p))
@@ -340,10 +352,18 @@ impl Worker {
             Ok(Entry::File(_)) => ENOTDIR,
             Err(e) => e,
         };
-        let r = sys(&self.p, nr::OPEN, vec![s(&full(&p)), Arg::Int(O_DIRECTORY), Arg::Int(0)]).await;
+        let r = sys(
+            &self.p,
+            nr::OPEN,
+            vec![s(&full(&p)), Arg::Int(O_DIRECTORY), Arg::Int(0)],
+        )
+        .await;
         let got = errno(&r)?;
         expect(got == want_errno, || {
-            format!("open {} as a directory: errno {got}, model {want_errno}", full(&p))
+            format!(
+                "open {} as a directory: errno {got}, model {want_errno}",
+                full(&p)
+            )
         })?;
         let Ok(opened) = r else { return Ok(()) };
         let fd = opened.rv[0] as i32;
@@ -389,7 +409,9 @@ impl Worker {
         let data = self.rng.bytes(n);
         write_all(&self.p, w, &data).await?;
         let got = read_some(&self.p, r, n).await?;
-        expect(got == data, || format!("pipe gave back {} of {n} bytes", got.len()))?;
+        expect(got == data, || {
+            format!("pipe gave back {} of {n} bytes", got.len())
+        })?;
         sys(&self.p, nr::CLOSE, vec![Arg::Int(r)]).await?;
         sys(&self.p, nr::CLOSE, vec![Arg::Int(w)]).await.map(drop)
     }
@@ -415,9 +437,10 @@ impl Worker {
             name: format!("{}.f{child_no}", self.name),
             sh: self.sh.clone(),
         };
-        let child = self
-            .p
-            .spawn(child.name.clone(), move |p| async move { child.run(p).await });
+        let child = self.p.spawn(
+            child.name.clone(),
+            move |p| async move { child.run(p).await },
+        );
         sys(&self.p, nr::CLOSE, vec![Arg::Int(r)]).await?;
         match write_all(&self.p, w, &data).await {
             // the child's connection broke and its process took the last read end along
@@ -432,10 +455,14 @@ impl Worker {
         let Some(fd1) = self.op_create(true).await? else {
             return Ok(());
         };
-        let dir = full(&[self.owner.clone()]);
-        let fd2 = sys(&self.p, nr::OPEN, vec![s(&dir), Arg::Int(O_DIRECTORY), Arg::Int(0)])
-            .await?
-            .rv[0] as i32;
+        let dir = full(std::slice::from_ref(&self.owner));
+        let fd2 = sys(
+            &self.p,
+            nr::OPEN,
+            vec![s(&dir), Arg::Int(O_DIRECTORY), Arg::Int(0)],
+        )
+        .await?
+        .rv[0] as i32;
         let name = format!("{}.x{n}", self.name).into_bytes();
         match self.p.call(Request::Exec(name)).await {
             Reply::Done(CallOutcome::Handshake(0)) => {}
@@ -443,14 +470,29 @@ impl Worker {
             other => return Err(Fail::Bad(format!("EXEC answered {other:?}"))),
         }
         let pid = sys(&self.p, nr::GETPID, vec![]).await?.rv[0];
-        expect(pid == self.pid, || format!("exec changed the pid {} to {pid}", self.pid))?;
-        let r = sys(&self.p, nr::FCNTL, vec![Arg::Int(fd1), Arg::Int(F_GETFD), Arg::Int(0)]).await;
+        expect(pid == self.pid, || {
+            format!("exec changed the pid {} to {pid}", self.pid)
+        })?;
+        let r = sys(
+            &self.p,
+            nr::FCNTL,
+            vec![Arg::Int(fd1), Arg::Int(F_GETFD), Arg::Int(0)],
+        )
+        .await;
         let e = errno(&r)?;
-        expect(e == EBADF, || format!("close-on-exec fd {fd1} after exec: errno {e}"))?;
-        let flags = sys(&self.p, nr::FCNTL, vec![Arg::Int(fd2), Arg::Int(F_GETFD), Arg::Int(0)])
-            .await?
-            .rv[0];
-        expect(flags == 0, || format!("fd {fd2} has F_GETFD {flags} after exec"))?;
+        expect(e == EBADF, || {
+            format!("close-on-exec fd {fd1} after exec: errno {e}")
+        })?;
+        let flags = sys(
+            &self.p,
+            nr::FCNTL,
+            vec![Arg::Int(fd2), Arg::Int(F_GETFD), Arg::Int(0)],
+        )
+        .await?
+        .rv[0];
+        expect(flags == 0, || {
+            format!("fd {fd2} has F_GETFD {flags} after exec")
+        })?;
         sys(&self.p, nr::CLOSE, vec![Arg::Int(fd2)]).await.map(drop)
     }
 
@@ -468,7 +510,9 @@ impl Worker {
 
     async fn op_getpid(&mut self) -> R<()> {
         let pid = sys(&self.p, nr::GETPID, vec![]).await?.rv[0];
-        expect(pid == self.pid, || format!("getpid {pid}, connected as {}", self.pid))
+        expect(pid == self.pid, || {
+            format!("getpid {pid}, connected as {}", self.pid)
+        })
     }
 
     async fn random_op(&mut self, step: u64) -> R<()> {
@@ -500,7 +544,11 @@ impl Worker {
 }
 
 async fn write_all(p: &Proc, fd: i32, data: &[u8]) -> R<()> {
-    let args = vec![Arg::Int(fd), Arg::In(data.to_vec()), Arg::Word(data.len() as u64)];
+    let args = vec![
+        Arg::Int(fd),
+        Arg::In(data.to_vec()),
+        Arg::Word(data.len() as u64),
+    ];
     let n = sys(p, nr::WRITE, args).await?.rv[0];
     expect(n == data.len() as i64, || {
         format!("pipe write of {} bytes returned {n}", data.len())
@@ -508,7 +556,12 @@ async fn write_all(p: &Proc, fd: i32, data: &[u8]) -> R<()> {
 }
 
 async fn read_some(p: &Proc, fd: i32, n: usize) -> R<Vec<u8>> {
-    let r = sys(p, nr::READ, vec![Arg::Int(fd), Arg::Out(n), Arg::Word(n as u64)]).await?;
+    let r = sys(
+        p,
+        nr::READ,
+        vec![Arg::Int(fd), Arg::Out(n), Arg::Word(n as u64)],
+    )
+    .await?;
     let mut b = r.bufs.into_iter().next().unwrap_or_default();
     b.truncate(r.rv[0].max(0) as usize);
     Ok(b)

@@ -11,13 +11,13 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use rumpsp_protocol::banner::{find_banner_line, ReceivedBanner};
-use rumpsp_protocol::client::{CallId, CallOutcome, ClientSession};
+use rumpsp_protocol::client::{CallId, ClientSession};
 use rumpsp_protocol::server::{Accept, ConnId, SeededCookies, ServerCore, ServerLimits};
 use rumpsp_protocol::{Banner, Class, FrameDecoder, FrameLimits, HandshakeKind, MsgType};
 use rumpsp_protocol::{PreforkCookie, RawFrame};
 use rumpsp_sim_kernel::{SimConfig, SimKernel};
 
-use crate::log::EventLog;
+use crate::log::{CallKind, Entry, EventLog};
 use crate::net::{Chunk, Event, Faults, LinkId, Net, Schedule, Toward};
 use crate::task::{poll_once, Chan, Reply, Request, Task};
 
@@ -159,8 +159,13 @@ impl World {
     /// Adds a process running `task`; it starts at the current virtual time.
     pub fn spawn(&mut self, name: String, task: Task, chan: Rc<RefCell<Chan>>) {
         let id = self.actors.len();
-        self.log
-            .line(self.now, format_args!("A{id} start {name}"));
+        self.log.record(
+            self.now,
+            Entry::Start {
+                actor: id,
+                name: &name,
+            },
+        );
         self.actors.push(Actor {
             name,
             chan,
@@ -174,30 +179,38 @@ impl World {
         self.sched.at(self.now, Event::Wake(id));
     }
 
-    /// Runs until every process has finished (or nothing has moved for a long while).
-    pub fn run(&mut self) {
-        while let Some((t, ev)) = self.sched.pop() {
-            self.now = t;
-            self.stats.events += 1;
-            match ev {
-                Event::Tick => self.tick(),
-                Event::Wake(a) => {
-                    self.last_progress = t;
-                    self.wake(a);
-                }
-                Event::Deliver(l, to) => {
-                    self.last_progress = t;
-                    self.deliver(l, to);
-                }
+    /// Processes one scheduled event; false when nothing is left to do (every
+    /// process has finished, or nothing has moved for a long while).
+    pub fn step(&mut self) -> bool {
+        let Some((t, ev)) = self.sched.pop() else {
+            return false;
+        };
+        self.now = t;
+        self.stats.events += 1;
+        match ev {
+            Event::Tick => self.tick(),
+            Event::Wake(a) => {
+                self.last_progress = t;
+                self.wake(a);
             }
-            if !self.tick_pending
-                && self.live > 0
-                && self.now.saturating_sub(self.last_progress) < QUIET_US
-            {
-                self.tick_pending = true;
-                self.sched.at(self.now + TICK_US, Event::Tick);
+            Event::Deliver(l, to) => {
+                self.last_progress = t;
+                self.deliver(l, to);
             }
         }
+        if !self.tick_pending
+            && self.live > 0
+            && self.now.saturating_sub(self.last_progress) < QUIET_US
+        {
+            self.tick_pending = true;
+            self.sched.at(self.now + TICK_US, Event::Tick);
+        }
+        true
+    }
+
+    /// Runs until [`World::step`] has nothing left, then reports processes that never finished.
+    pub fn run(&mut self) {
+        while self.step() {}
         for a in &self.actors {
             if a.task.is_some() {
                 self.violations.push(format!(
@@ -211,6 +224,11 @@ impl World {
         self.stats.virtual_us = self.now;
     }
 
+    /// The virtual time, in microseconds.
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
     /// Lets virtual time pass with no clients (unredeemed preforks expire).
     pub fn idle(&mut self, us: u64) {
         self.now += us;
@@ -218,7 +236,7 @@ impl World {
         self.core.expire_waits(COPYIN_TIMEOUT_MS);
         self.core.expire_preforks();
         self.flush_server();
-        self.log.line(self.now, format_args!("idle {us}"));
+        self.log.record(self.now, Entry::Idle { us });
     }
 
     fn tick(&mut self) {
@@ -255,7 +273,7 @@ impl World {
             if ready {
                 self.actors[a].task = None;
                 self.live -= 1;
-                self.log.line(self.now, format_args!("A{a} exit"));
+                self.log.record(self.now, Entry::Exit { actor: a });
                 if let Some(l) = self.actors[a].link.take() {
                     self.net.close(&mut self.sched, self.now, l, Toward::Server);
                 }
@@ -296,19 +314,24 @@ impl World {
                     inflight: None,
                 });
                 self.actors[a].waiting = Waiting::Answer;
-                match self.core.accept() {
+                let conn = match self.core.accept() {
                     Accept::Open(id) => {
-                        self.log
-                            .line(self.now, format_args!("A{a} connect L{l} C{id} {kind:?}"));
                         self.link_conn[l] = Some(id);
                         self.conn_link.insert(id, l);
+                        Some(id)
                     }
                     Accept::Refused => {
-                        self.log
-                            .line(self.now, format_args!("A{a} connect L{l} refused"));
                         self.net.close(&mut self.sched, self.now, l, Toward::Client);
+                        None
                     }
-                }
+                };
+                let e = Entry::Connect {
+                    actor: a,
+                    link: l,
+                    conn,
+                    kind,
+                };
+                self.log.record(self.now, e);
                 self.flush_server();
                 None
             }
@@ -324,7 +347,8 @@ impl World {
             }
             Request::Close => {
                 if let Some(l) = self.actors[a].link.take() {
-                    self.log.line(self.now, format_args!("A{a} close L{l}"));
+                    self.log
+                        .record(self.now, Entry::Close { actor: a, link: l });
                     self.net.close(&mut self.sched, self.now, l, Toward::Server);
                 }
                 self.actors[a].conn = None;
@@ -349,14 +373,19 @@ impl World {
         conn.inflight = Some(id);
         let out = conn.session.take_output();
         self.stats.calls += 1;
-        match sysnum {
+        let what = match sysnum {
             Some(nr) => {
                 self.stats.syscalls += 1;
-                self.log
-                    .line(self.now, format_args!("A{a} call #{id} sys {nr}"));
+                CallKind::Syscall(nr)
             }
-            None => self.log.line(self.now, format_args!("A{a} call #{id}")),
-        }
+            None => CallKind::Other,
+        };
+        let e = Entry::Call {
+            actor: a,
+            reqno: id,
+            what,
+        };
+        self.log.record(self.now, e);
         self.actors[a].waiting = Waiting::Answer;
         self.write(l, Toward::Server, &out);
         None
@@ -367,18 +396,13 @@ impl World {
             return;
         }
         let fate = self.net.write(&mut self.sched, self.now, l, to, bytes);
-        let dir = if to == Toward::Server { "c>s" } else { "s>c" };
-        self.log.line(
-            self.now,
-            format_args!(
-                "L{l} {dir} write {} chunks {} stall {} cut {:?}{}",
-                bytes.len(),
-                fate.chunks,
-                fate.stalled_us,
-                fate.cut_at,
-                if fate.lost { " lost" } else { "" }
-            ),
-        );
+        let e = Entry::Write {
+            link: l,
+            toward: to,
+            len: bytes.len(),
+            fate,
+        };
+        self.log.record(self.now, e);
         if fate.stalled_us > 0 {
             self.stats.stalls += 1;
         }
@@ -394,15 +418,19 @@ impl World {
             return;
         };
         self.stats.chunks += 1;
-        let dir = if to == Toward::Server { "c>s" } else { "s>c" };
-        match &chunk {
-            Chunk::Data(d) => self
-                .log
-                .line(self.now, format_args!("L{l} {dir} read {}", d.len())),
-            other => self
-                .log
-                .line(self.now, format_args!("L{l} {dir} {other:?}")),
-        }
+        let e = match &chunk {
+            Chunk::Data(d) => Entry::Read {
+                link: l,
+                toward: to,
+                len: d.len(),
+            },
+            other => Entry::End {
+                link: l,
+                toward: to,
+                reset: *other == Chunk::Reset,
+            },
+        };
+        self.log.record(self.now, e);
         match to {
             Toward::Server => self.server_gets(l, chunk),
             Toward::Client => self.client_gets(l, chunk),
@@ -433,7 +461,7 @@ impl World {
             };
             self.write(l, Toward::Client, &out.bytes);
             if out.close {
-                self.log.line(self.now, format_args!("C{id} server closes"));
+                self.log.record(self.now, Entry::ServerCloses { conn: id });
                 self.net.close(&mut self.sched, self.now, l, Toward::Client);
                 self.core.disconnect(id);
                 self.link_conn[l] = None;
@@ -474,8 +502,12 @@ impl World {
                         let id = conn.session.handshake(kind, &name, cookie);
                         conn.inflight = Some(id);
                         self.stats.calls += 1;
-                        self.log
-                            .line(self.now, format_args!("A{a} call #{id} handshake"));
+                        let e = Entry::Call {
+                            actor: a,
+                            reqno: id,
+                            what: CallKind::Handshake,
+                        };
+                        self.log.record(self.now, e);
                     }
                 }
                 Err(e) => problem = Some(format!("no banner: {e}")),
@@ -512,8 +544,12 @@ impl World {
                 c.inflight = None;
             }
             self.stats.answered += 1;
-            self.log
-                .line(self.now, format_args!("A{a} ret #{id} {}", brief(&outcome)));
+            let e = Entry::Ret {
+                actor: a,
+                reqno: id,
+                outcome: &outcome,
+            };
+            self.log.record(self.now, e);
             self.actors[a].waiting = Waiting::Nothing;
             self.actors[a].chan.borrow_mut().reply = Some(Reply::Done(outcome));
             self.poll(a);
@@ -521,7 +557,12 @@ impl World {
     }
 
     fn client_lost(&mut self, a: usize, l: LinkId, why: String) {
-        self.log.line(self.now, format_args!("A{a} lost L{l}: {why}"));
+        let e = Entry::Lost {
+            actor: a,
+            link: l,
+            why: &why,
+        };
+        self.log.record(self.now, e);
         if !self.net.link(l).faulted {
             self.violations.push(format!(
                 "{}: connection L{l} lost without an injected fault ({why})",
@@ -564,14 +605,24 @@ fn unsolicited(f: &RawFrame, inflight: Option<CallId>) -> Option<String> {
     })
 }
 
-/// A one-line summary of an outcome for the log.
-fn brief(o: &CallOutcome) -> String {
-    match o {
-        CallOutcome::Syscall { errno, retval, .. } => {
-            format!("e{errno} {} {}", retval[0], retval[1])
-        }
-        CallOutcome::Handshake(e) => format!("handshake e{e}"),
-        CallOutcome::Prefork(c) => format!("prefork {:02x}{:02x}..", c.0[0], c.0[1]),
-        CallOutcome::Protocol(code) => format!("error {code:?}"),
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rumpsp_protocol::frame::{Frame, Message, SyscallResp};
+    use rumpsp_protocol::Abi;
+
+    fn answer(reqno: u64) -> RawFrame {
+        let mut b = Vec::new();
+        Frame::new(reqno, Message::SyscallResp(SyscallResp::default())).encode(Abi::Lp64Le, &mut b);
+        let (mut frames, err) = rumpsp_protocol::frame_all(&b, FrameLimits::default());
+        assert!(err.is_none());
+        frames.remove(0)
+    }
+
+    #[test]
+    fn an_answer_to_nothing_in_flight_is_flagged() {
+        assert_eq!(unsolicited(&answer(5), Some(5)), None);
+        assert!(unsolicited(&answer(5), Some(6)).is_some());
+        assert!(unsolicited(&answer(5), None).is_some(), "a second answer");
     }
 }

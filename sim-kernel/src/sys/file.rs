@@ -5,7 +5,7 @@ use crate::consts::*;
 use crate::proc::FileKind;
 use crate::structs::{read_timespec, read_timeval};
 use crate::sys::io::{file_of, node_stat, set_size};
-use crate::vfs::{Cred, FsType, NodeId, NodeKind, Resolved, Timespec};
+use crate::vfs::{Cred, DirEntries, FsType, NodeId, NodeKind, Resolved, Timespec};
 use crate::{err, Ctx, SimKernel, Stop, SysResult};
 
 /// The directory a relative path starts from: the cwd, or the directory open as `dirfd`.
@@ -238,7 +238,7 @@ fn do_mkdir(
         r.parent,
         &r.name,
         NodeKind::Dir {
-            entries: vec![],
+            entries: DirEntries::default(),
             next_cookie: 3,
             parent: r.parent,
         },
@@ -519,9 +519,7 @@ fn do_rename(k: &mut SimKernel, pid: i32, fd1: i32, from: &[u8], fd2: i32, to: &
         if let Some(NodeKind::Dir { entries, .. }) =
             k.vfs.nodes.get_mut(&a.parent).map(|n| &mut n.kind)
         {
-            if let Some(e) = entries.iter_mut().find(|e| e.name == a.name) {
-                e.name = b.name.clone();
-            }
+            entries.rename(&a.name, &b.name);
         }
     } else {
         // Keep the node alive across the move.
