@@ -32,6 +32,9 @@ pub struct SimulateArgs {
     /// Run every seed twice and fail if the two event logs differ.
     #[arg(long)]
     check_determinism: bool,
+    /// Print only failing seeds and the summary.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 fn line(r: &Report, wall: f64) -> String {
@@ -70,7 +73,7 @@ pub fn run_cmd(a: SimulateArgs) -> anyhow::Result<u8> {
         let t = Instant::now();
         let r = run(&opts);
         let wall = t.elapsed().as_secs_f64();
-        total_syscalls += r.stats.syscalls;
+        total_syscalls += r.stats.syscalls * if a.check_determinism { 2 } else { 1 };
         if let (0, Some(path)) = (i, &a.log) {
             if path.as_os_str() == "-" {
                 std::io::stdout().write_all(r.log.as_bytes())?;
@@ -90,7 +93,9 @@ pub fn run_cmd(a: SimulateArgs) -> anyhow::Result<u8> {
             }
         }
         if problems.is_empty() {
-            eprintln!("seed {}: ok: {}", opts.seed, line(&r, wall));
+            if !a.quiet {
+                eprintln!("seed {}: ok: {}", opts.seed, line(&r, wall));
+            }
         } else {
             eprintln!("seed {}: FAILED: {}", opts.seed, line(&r, wall));
             for p in &problems {
@@ -103,9 +108,14 @@ pub fn run_cmd(a: SimulateArgs) -> anyhow::Result<u8> {
     if a.seeds > 1 {
         let wall = started.elapsed().as_secs_f64();
         eprintln!(
-            "{} of {} seeds passed; {total_syscalls} syscalls in {wall:.2} s ({:.0} syscalls/s)",
+            "{} of {} seeds passed{}; {total_syscalls} syscalls in {wall:.2} s ({:.0} syscalls/s)",
             a.seeds - failed.len() as u64,
             a.seeds,
+            if a.check_determinism {
+                ", each run twice with identical event logs"
+            } else {
+                ""
+            },
             total_syscalls as f64 / wall.max(1e-9)
         );
         if !failed.is_empty() {
