@@ -161,10 +161,12 @@ impl Simulation {
     pub fn finish(mut self) -> Report {
         let world = &mut self.world;
         world.run();
+        let stuck = world.stuck();
         let ttl = world.core().limits().prefork_ttl_ms;
         world.idle((ttl + 1_000) * 1_000);
         let sh = self.shared.borrow();
         let mut violations = std::mem::take(&mut world.violations);
+        violations.extend(stuck);
         violations.extend(sh.violations.iter().cloned());
         if let Err(e) = check::answers(&world.stats) {
             violations.push(e);

@@ -1,11 +1,12 @@
 //! The simulated network: one link per connection, two byte streams per link.
 //!
-//! A write becomes one or more chunks (partial writes and reads: a chunk is
-//! what one read returns), each delivered at a virtual time drawn from the
-//! seed. Within a direction chunks arrive in order (delivery times never go
+//! A write becomes one or more chunks (partial writes), each arriving at a
+//! virtual time drawn from the seed; a read returns everything that has
+//! arrived by then (so one read may hold part of a frame, or several frames
+//! from several writes). Within a direction chunks arrive in order (delivery times never go
 //! backwards); across links they interleave freely, so one client's frames
 //! overtake another's. Faults, also drawn from the seed: a stall holds a
-//! direction back for a while; a disconnect delivers only a prefix of a write
+//! direction back for a while (a long one past the server's COPYIN timeout); a disconnect delivers only a prefix of a write
 //! (usually cutting a frame) and then resets the link in both directions.
 
 use std::cmp::Reverse;
@@ -43,8 +44,12 @@ pub struct Faults {
     pub disconnect_ppm: u32,
     /// Chance per write, in parts per million, that its direction stalls first.
     pub stall_ppm: u32,
-    /// Longest stall, in microseconds (kept below the server's COPYIN timeout).
+    /// Longest ordinary stall, in microseconds (below the server's COPYIN timeout).
     pub max_stall_us: u64,
+    /// Chance per write, in parts per million, of a stall past the COPYIN timeout.
+    pub long_stall_ppm: u32,
+    /// Shortest such stall, in microseconds (they last up to 1/8 longer).
+    pub long_stall_us: u64,
     /// Chance per write, in parts per thousand, that it is split into several chunks.
     pub split_ppt: u32,
     /// Longest one-way delay of a chunk, in microseconds.
@@ -57,6 +62,8 @@ impl Faults {
         disconnect_ppm: 0,
         stall_ppm: 0,
         max_stall_us: 0,
+        long_stall_ppm: 0,
+        long_stall_us: 0,
         split_ppt: 0,
         max_delay_us: 200,
     };
@@ -65,6 +72,8 @@ impl Faults {
         disconnect_ppm: 2_000,
         stall_ppm: 5_000,
         max_stall_us: 2_000_000,
+        long_stall_ppm: 0,
+        long_stall_us: 0,
         split_ppt: 200,
         max_delay_us: 500,
     };
@@ -73,6 +82,8 @@ impl Faults {
         disconnect_ppm: 20_000,
         stall_ppm: 30_000,
         max_stall_us: 5_000_000,
+        long_stall_ppm: 500,
+        long_stall_us: 31_000_000,
         split_ppt: 600,
         max_delay_us: 2_000,
     };
@@ -102,7 +113,8 @@ impl Faults {
 
 #[derive(Debug, Default)]
 struct Direction {
-    queue: VecDeque<Chunk>,
+    /// Chunks on their way, with their arrival times (never decreasing).
+    queue: VecDeque<(u64, Chunk)>,
     last_at: u64,
 }
 
@@ -234,7 +246,7 @@ impl Net {
         let dir = self.links[id].dir(t);
         let at = (now + d).max(dir.last_at);
         dir.last_at = at;
-        dir.queue.push_back(c);
+        dir.queue.push_back((at, c));
         s.at(at, Event::Deliver(id, t));
     }
 
@@ -255,6 +267,11 @@ impl Net {
         let f = self.faults;
         if below(&mut self.rng, 1_000_000) < u64::from(f.stall_ppm) {
             fate.stalled_us = 1 + below(&mut self.rng, f.max_stall_us);
+        }
+        if below(&mut self.rng, 1_000_000) < u64::from(f.long_stall_ppm) {
+            fate.stalled_us = f.long_stall_us + below(&mut self.rng, f.long_stall_us / 8);
+        }
+        if fate.stalled_us > 0 {
             let dir = self.links[id].dir(t);
             dir.last_at = dir.last_at.max(now + fate.stalled_us);
         }
@@ -304,9 +321,27 @@ impl Net {
         self.push(s, now, id, t, Chunk::Eof);
     }
 
-    /// Takes the chunk a [`Event::Deliver`] announced.
-    pub fn take(&mut self, id: LinkId, t: Toward) -> Option<Chunk> {
-        self.links.get_mut(id)?.dir(t).queue.pop_front()
+    /// What one read at `now` returns: every data chunk that has arrived, as
+    /// one buffer (a read takes all that is there), or the end of the stream.
+    /// `None` when an earlier read already took what this event announced.
+    pub fn take(&mut self, id: LinkId, t: Toward, now: u64) -> Option<Chunk> {
+        let q = &mut self.links.get_mut(id)?.dir(t).queue;
+        if q.front().is_none_or(|(at, _)| *at > now) {
+            return None;
+        }
+        let (_, first) = q.pop_front()?;
+        let Chunk::Data(mut data) = first else {
+            return Some(first);
+        };
+        while let Some((at, Chunk::Data(_))) = q.front() {
+            if *at > now {
+                break;
+            }
+            if let Some((_, Chunk::Data(more))) = q.pop_front() {
+                data.extend_from_slice(&more);
+            }
+        }
+        Some(Chunk::Data(data))
     }
 }
 
@@ -318,7 +353,7 @@ mod tests {
         let mut out = Vec::new();
         while let Some((t, ev)) = s.pop() {
             if let Event::Deliver(id, to) = ev {
-                if let Some(c) = net.take(id, to) {
+                if let Some(c) = net.take(id, to, t) {
                     out.push((t, id, to, c));
                 }
             }
@@ -386,6 +421,27 @@ mod tests {
             })
             .sum();
         assert_eq!(bytes, cut);
+    }
+
+    #[test]
+    fn a_late_read_takes_everything_that_has_arrived_in_one_buffer() {
+        let mut net = Net::new(2, Faults::NONE);
+        let mut s = Schedule::default();
+        let id = net.open();
+        net.write(&mut s, 0, id, Toward::Server, b"abc");
+        net.write(&mut s, 0, id, Toward::Server, b"def");
+        net.close(&mut s, 0, id, Toward::Server);
+        assert_eq!(
+            net.take(id, Toward::Server, 0),
+            None,
+            "nothing has arrived at t=0"
+        );
+        assert_eq!(
+            net.take(id, Toward::Server, 10_000),
+            Some(Chunk::Data(b"abcdef".to_vec()))
+        );
+        assert_eq!(net.take(id, Toward::Server, 10_000), Some(Chunk::Eof));
+        assert_eq!(net.take(id, Toward::Server, 10_000), None);
     }
 
     #[test]

@@ -67,8 +67,11 @@ pub struct Chan {
     pub reply: Option<Reply>,
     /// Tasks spawned since the last poll: (name, task, its mailbox).
     pub spawned: Vec<(String, Task, Rc<RefCell<Chan>>)>,
-    /// Faults injected on this process's connections so far.
+    /// Faults injected on this process's connections so far (disconnects and
+    /// stalls past the server's COPYIN timeout).
     pub faults: u64,
+    /// Stalls past the COPYIN timeout on its current connection.
+    pub long_stalls: u64,
 }
 
 /// A simulated process, as its task sees it.
@@ -129,6 +132,12 @@ impl Proc {
     /// Faults injected on this process's connections so far.
     pub fn faults(&self) -> u64 {
         self.chan.borrow().faults
+    }
+
+    /// Stalls past the server's COPYIN timeout on the current connection (a
+    /// call may then fail with EFAULT: the server gave up waiting for memory).
+    pub fn long_stalls(&self) -> u64 {
+        self.chan.borrow().long_stalls
     }
 }
 

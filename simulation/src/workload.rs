@@ -22,7 +22,7 @@ use rumpsp_protocol::netbsd::{parse_dirents, StatBuf};
 use rumpsp_protocol::{HandshakeKind, PreforkCookie};
 use rumpsp_sim_kernel::clock::Rng;
 use rumpsp_sim_kernel::consts::{
-    EBADF, ENOTDIR, EPIPE, F_GETFD, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_TRUNC, O_WRONLY,
+    EBADF, EFAULT, ENOTDIR, EPIPE, F_GETFD, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_TRUNC, O_WRONLY,
 };
 use rumpsp_sim_kernel::model::{Entry, FsModel, ModelPath, Op};
 
@@ -88,7 +88,7 @@ pub type SharedRef = Rc<RefCell<Shared>>;
 enum Fail {
     /// An errno no check expected.
     Errno(i32),
-    /// The connection is gone.
+    /// The connection is gone (or given up after a call timed out in the server).
     Lost,
     /// A check failed.
     Bad(String),
@@ -112,6 +112,11 @@ async fn sys(p: &Proc, nr: u32, args: Vec<Arg>) -> R<Sys> {
             rv: retval,
             bufs: buffers,
         }),
+        // the network held memory traffic up past the server's COPYIN timeout: the
+        // call failed without running; the client gives the connection up
+        Reply::Done(CallOutcome::Syscall { errno: EFAULT, .. }) if p.long_stalls() > 0 => {
+            Err(Fail::Lost)
+        }
         Reply::Done(CallOutcome::Syscall { errno, .. }) => Err(Fail::Errno(errno)),
         Reply::Transport(_) => Err(Fail::Lost),
         other => Err(Fail::Bad(format!("syscall {nr} answered with {other:?}"))),
@@ -668,6 +673,7 @@ pub async fn client(p: Proc, sh: SharedRef, index: usize, steps: u64, seed: u64)
         match r {
             Ok(()) => {}
             Err(Fail::Lost) => {
+                w.p.call(Request::Close).await;
                 connected = false;
                 generation += 1;
             }

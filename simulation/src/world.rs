@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use rumpsp_protocol::banner::{find_banner_line, ReceivedBanner};
-use rumpsp_protocol::client::{CallId, ClientSession};
+use rumpsp_protocol::client::{CallId, CallOutcome, ClientSession};
 use rumpsp_protocol::server::{Accept, ConnId, SeededCookies, ServerCore, ServerLimits};
 use rumpsp_protocol::{Banner, Class, FrameDecoder, FrameLimits, HandshakeKind, MsgType};
 use rumpsp_protocol::{PreforkCookie, RawFrame};
@@ -45,6 +45,11 @@ pub struct Stats {
     pub disconnects: u64,
     /// Stalls injected.
     pub stalls: u64,
+    /// Of those, stalls past the server's COPYIN timeout.
+    pub long_stalls: u64,
+    /// Syscalls answered EFAULT on a connection with such a stall (the server's
+    /// COPYIN timeout fired).
+    pub timeouts: u64,
     /// Chunks delivered.
     pub chunks: u64,
     /// Events processed.
@@ -208,20 +213,26 @@ impl World {
         true
     }
 
-    /// Runs until [`World::step`] has nothing left, then reports processes that never finished.
+    /// Runs until [`World::step`] has nothing left.
     pub fn run(&mut self) {
         while self.step() {}
-        for a in &self.actors {
-            if a.task.is_some() {
-                self.violations.push(format!(
+        self.stats.virtual_us = self.now;
+    }
+
+    /// Processes that never finished, and what each was waiting for.
+    pub fn stuck(&self) -> Vec<String> {
+        self.actors
+            .iter()
+            .filter(|a| a.task.is_some())
+            .map(|a| {
+                format!(
                     "{} never finished: still waiting for {} after {} s of virtual time without progress",
                     a.name,
                     a.last_request,
                     QUIET_US / 1_000_000
-                ));
-            }
-        }
-        self.stats.virtual_us = self.now;
+                )
+            })
+            .collect()
     }
 
     /// The virtual time, in microseconds.
@@ -314,6 +325,7 @@ impl World {
                     inflight: None,
                 });
                 self.actors[a].waiting = Waiting::Answer;
+                self.actors[a].chan.borrow_mut().long_stalls = 0;
                 let conn = match self.core.accept() {
                     Accept::Open(id) => {
                         self.link_conn[l] = Some(id);
@@ -406,6 +418,12 @@ impl World {
         if fate.stalled_us > 0 {
             self.stats.stalls += 1;
         }
+        if fate.stalled_us >= COPYIN_TIMEOUT_MS * 1000 {
+            self.stats.long_stalls += 1;
+            let mut chan = self.actors[self.link_actor[l]].chan.borrow_mut();
+            chan.long_stalls += 1;
+            chan.faults += 1;
+        }
         if fate.cut_at.is_some() {
             self.stats.disconnects += 1;
             let a = self.link_actor[l];
@@ -414,7 +432,7 @@ impl World {
     }
 
     fn deliver(&mut self, l: LinkId, to: Toward) {
-        let Some(chunk) = self.net.take(l, to) else {
+        let Some(chunk) = self.net.take(l, to, self.now) else {
             return;
         };
         self.stats.chunks += 1;
@@ -515,6 +533,7 @@ impl World {
         } else {
             conn.decoder.feed(&d);
         }
+        let mut outcome = None;
         while problem.is_none() {
             match conn.decoder.next_frame() {
                 Ok(Some(f)) => {
@@ -522,28 +541,41 @@ impl World {
                         problem = Some(p);
                     } else if let Err(e) = conn.session.receive(&f) {
                         problem = Some(e.to_string());
+                    } else if let Some(id) = conn.inflight {
+                        // taken at once, so a second answer in the same read is caught
+                        if let Some(o) = conn.session.take_outcome(id) {
+                            conn.inflight = None;
+                            outcome = Some((id, o));
+                        }
                     }
                 }
                 Ok(None) => break,
                 Err(e) => problem = Some(format!("undecodable server frame: {e}")),
             }
         }
+        if conn.session.stray > 0 {
+            problem = Some(format!(
+                "the server asked for client memory no call in flight exposes ({} times)",
+                conn.session.stray
+            ));
+        }
         let out = conn.session.take_output();
-        let outcome = conn
-            .inflight
-            .and_then(|id| Some((id, conn.session.take_outcome(id)?)));
         if let Some(p) = problem {
+            // a client closes a connection whose server it cannot follow
             self.violations
                 .push(format!("{} on L{l}: {p}", self.actors[a].name));
+            self.net.close(&mut self.sched, self.now, l, Toward::Server);
             self.client_lost(a, l, p);
             return;
         }
         self.write(l, Toward::Server, &out);
         if let Some((id, outcome)) = outcome {
-            if let Some(c) = self.actors[a].conn.as_mut() {
-                c.inflight = None;
-            }
             self.stats.answered += 1;
+            if matches!(outcome, CallOutcome::Syscall { errno: 14, .. })
+                && self.actors[a].chan.borrow().long_stalls > 0
+            {
+                self.stats.timeouts += 1;
+            }
             let e = Entry::Ret {
                 actor: a,
                 reqno: id,
@@ -579,6 +611,19 @@ impl World {
             self.actors[a].chan.borrow_mut().reply = Some(Reply::Transport(why));
             self.poll(a);
         }
+    }
+
+    /// Writes `bytes` into a link as if its peer had sent them (tests use it to
+    /// play a misbehaving server or client).
+    pub fn inject(&mut self, l: LinkId, to: Toward, bytes: &[u8]) {
+        if l < self.net.len() {
+            self.write(l, to, bytes);
+        }
+    }
+
+    /// The link a process is connected by, if any.
+    pub fn link_of(&self, actor: usize) -> Option<LinkId> {
+        self.actors.get(actor)?.link
     }
 
     /// Processes that have not finished.

@@ -2,9 +2,11 @@
 //! purpose and expects the run to fail naming it.
 
 use rumpsp_protocol::client::{Arg, CallOutcome};
+use rumpsp_protocol::frame::{Frame, Message, SyscallResp};
 use rumpsp_protocol::kernel::Kernel;
-use rumpsp_protocol::HandshakeKind;
+use rumpsp_protocol::{Abi, HandshakeKind};
 use rumpsp_sim_kernel::local::{run_syscall, LocalMemory};
+use rumpsp_simulation::net::Toward;
 use rumpsp_simulation::task::{Reply, Request};
 use rumpsp_simulation::{Faults, Options, Simulation};
 
@@ -43,6 +45,25 @@ fn a_connection_the_server_drops_without_a_fault_is_reported() {
     let id = core.connections().next().expect("clients are connected");
     core.close(id);
     expect_violation(sim, "lost without an injected fault");
+}
+
+#[test]
+fn an_answer_to_a_request_nobody_made_is_reported() {
+    let mut sim = Simulation::new(&opts());
+    for _ in 0..300 {
+        sim.world().step();
+    }
+    let link = (0..6)
+        .find_map(|a| sim.world().link_of(a))
+        .expect("a client is connected");
+    let mut bogus = Vec::new();
+    Frame::new(999_999, Message::SyscallResp(SyscallResp::default()))
+        .encode(Abi::Lp64Le, &mut bogus);
+    sim.world().inject(link, Toward::Client, &bogus);
+    expect_violation(
+        sim,
+        "an answer for request #999999 which is not outstanding",
+    );
 }
 
 #[test]

@@ -40,13 +40,16 @@ pub struct SimulateArgs {
 fn line(r: &Report, wall: f64) -> String {
     let s = &r.stats;
     format!(
-        "{} requests ({} syscalls), {} lost to {} injected disconnects, {} stalls, {} connections, \
-         {:.1} s virtual, {:.3} s wall ({:.0} syscalls/s), log {} lines digest {:016x}",
+        "{} requests ({} syscalls), {} lost to {} injected disconnects, {} stalls ({} past the \
+         COPYIN timeout, {} calls timed out), {} connections, {:.1} s virtual, {:.3} s wall \
+         ({:.0} syscalls/s), log {} lines digest {:016x}",
         s.calls,
         s.syscalls,
         s.lost,
         s.disconnects,
         s.stalls,
+        s.long_stalls,
+        s.timeouts,
         s.connections,
         s.virtual_us as f64 / 1e6,
         wall,
