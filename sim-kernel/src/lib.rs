@@ -169,8 +169,9 @@ pub struct SimKernel {
     pub clock: Clock,
     /// Seeded randomness.
     pub rng: Rng,
-    /// The sysctl tree.
-    pub sysctl: sysctl::Tree,
+    /// The sysctl tree, shared until written (cloning a booted kernel, as the
+    /// fuzzers do per input, does not copy its hundreds of nodes).
+    pub sysctl: std::sync::Arc<sysctl::Tree>,
     generation: u64,
     shutdown: bool,
 }
@@ -210,7 +211,7 @@ impl SimKernel {
         );
         let mut k = SimKernel {
             rng: Rng::new(config.seed),
-            sysctl: sysctl::Tree::boot(&config.hostname),
+            sysctl: std::sync::Arc::new(sysctl::Tree::boot(&config.hostname)),
             config,
             t,
             vfs,

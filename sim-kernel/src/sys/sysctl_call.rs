@@ -146,7 +146,7 @@ fn lookup(
         c.copyout(oldp, current[..n].to_vec())?;
     }
     if let Some(v) = new_value {
-        if let Some(n) = k.sysctl.get_mut(&path) {
+        if let Some(n) = std::sync::Arc::make_mut(&mut k.sysctl).get_mut(&path) {
             n.value = v;
         }
     }
