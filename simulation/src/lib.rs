@@ -32,6 +32,8 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use rumpsp_protocol::kernel::Kernel;
+
 pub use net::Faults;
 pub use world::Stats;
 
@@ -108,6 +110,27 @@ impl Report {
     }
 }
 
+/// Something broken on purpose, to show that a checker catches it (tests and
+/// `rumpsp simulate --sabotage` use it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sabotage {
+    /// Once the clients are done, a process nobody owns is left in the kernel.
+    LeakProcess,
+    /// As soon as a client is connected, the server drops it (no fault injected).
+    DropConnection,
+}
+
+impl Sabotage {
+    /// By name: leak-process, drop-connection.
+    pub fn by_name(name: &str) -> Option<Sabotage> {
+        match name {
+            "leak-process" => Some(Sabotage::LeakProcess),
+            "drop-connection" => Some(Sabotage::DropConnection),
+            _ => None,
+        }
+    }
+}
+
 /// One simulation: build it, optionally step it and interfere (tests do), finish it.
 pub struct Simulation {
     opts: Options,
@@ -155,6 +178,25 @@ impl Simulation {
     /// The world, to step or to interfere with.
     pub fn world(&mut self) -> &mut World {
         &mut self.world
+    }
+
+    /// Breaks something on purpose (see [`Sabotage`]).
+    pub fn sabotage(&mut self, s: Sabotage) {
+        let w = &mut self.world;
+        match s {
+            Sabotage::LeakProcess => {
+                w.run();
+                let _ = w.core_mut().kernel_mut().spawn_guest(b"ghost");
+            }
+            Sabotage::DropConnection => {
+                while w.core().connection_count() == 0 && w.step() {}
+                let core = w.core_mut();
+                let first = core.connections().next();
+                if let Some(id) = first {
+                    core.close(id);
+                }
+            }
+        }
     }
 
     /// Runs to the end, lets unredeemed preforks expire, and runs every check.

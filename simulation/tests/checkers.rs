@@ -3,12 +3,11 @@
 
 use rumpsp_protocol::client::{Arg, CallOutcome};
 use rumpsp_protocol::frame::{Frame, Message, SyscallResp};
-use rumpsp_protocol::kernel::Kernel;
 use rumpsp_protocol::{Abi, HandshakeKind};
 use rumpsp_sim_kernel::local::{run_syscall, LocalMemory};
 use rumpsp_simulation::net::Toward;
 use rumpsp_simulation::task::{Reply, Request};
-use rumpsp_simulation::{Faults, Options, Simulation};
+use rumpsp_simulation::{Faults, Options, Sabotage, Simulation};
 
 fn opts() -> Options {
     Options {
@@ -38,12 +37,7 @@ fn a_clean_run_passes() {
 #[test]
 fn a_connection_the_server_drops_without_a_fault_is_reported() {
     let mut sim = Simulation::new(&opts());
-    for _ in 0..300 {
-        sim.world().step();
-    }
-    let core = sim.world().core_mut();
-    let id = core.connections().next().expect("clients are connected");
-    core.close(id);
+    sim.sabotage(Sabotage::DropConnection);
     expect_violation(sim, "lost without an injected fault");
 }
 
@@ -82,9 +76,7 @@ fn a_file_the_model_does_not_know_is_reported() {
 #[test]
 fn a_process_left_behind_is_reported() {
     let mut sim = Simulation::new(&opts());
-    sim.world().run();
-    let k = sim.world().core_mut().kernel_mut();
-    k.spawn_guest(b"ghost").expect("room for a process");
+    sim.sabotage(Sabotage::LeakProcess);
     expect_violation(sim, "processes left");
 }
 

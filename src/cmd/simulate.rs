@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
-use rumpsp_simulation::{run, Faults, Options, Report};
+use rumpsp_simulation::{Faults, Options, Report, Sabotage, Simulation};
 
 /// Arguments of `rumpsp simulate`.
 #[derive(clap::Args)]
@@ -35,6 +35,20 @@ pub struct SimulateArgs {
     /// Print only failing seeds and the summary.
     #[arg(long, short)]
     quiet: bool,
+    /// Break something on purpose, to see the checkers catch it: leak-process
+    /// (a process nobody owns), drop-connection (the server drops a client
+    /// without a fault).
+    #[arg(long, hide = true, value_parser = ["leak-process", "drop-connection"])]
+    sabotage: Option<String>,
+}
+
+/// One run, with the sabotage applied if asked for.
+fn simulate(opts: &Options, sabotage: Option<Sabotage>) -> Report {
+    let mut sim = Simulation::new(opts);
+    if let Some(s) = sabotage {
+        sim.sabotage(s);
+    }
+    sim.finish()
 }
 
 fn line(r: &Report, wall: f64) -> String {
@@ -62,6 +76,7 @@ fn line(r: &Report, wall: f64) -> String {
 /// Runs the simulations; exit code 0 when every seed passed, 1 otherwise.
 pub fn run_cmd(a: SimulateArgs) -> anyhow::Result<u8> {
     let faults = Faults::by_name(&a.faults).context("unknown fault preset")?;
+    let sabotage = a.sabotage.as_deref().and_then(Sabotage::by_name);
     let mut failed = Vec::new();
     let mut total_syscalls = 0u64;
     let started = Instant::now();
@@ -74,7 +89,7 @@ pub fn run_cmd(a: SimulateArgs) -> anyhow::Result<u8> {
             keep_log: i == 0 && a.log.is_some(),
         };
         let t = Instant::now();
-        let r = run(&opts);
+        let r = simulate(&opts, sabotage);
         let wall = t.elapsed().as_secs_f64();
         total_syscalls += r.stats.syscalls * if a.check_determinism { 2 } else { 1 };
         if let (0, Some(path)) = (i, &a.log) {
@@ -87,7 +102,7 @@ pub fn run_cmd(a: SimulateArgs) -> anyhow::Result<u8> {
         }
         let mut problems = r.violations.clone();
         if a.check_determinism {
-            let again = run(&opts);
+            let again = simulate(&opts, sabotage);
             if again.digest != r.digest || again.log_lines != r.log_lines {
                 problems.push(format!(
                     "not deterministic: the second run's log has {} lines, digest {:016x}",
@@ -104,7 +119,14 @@ pub fn run_cmd(a: SimulateArgs) -> anyhow::Result<u8> {
             for p in &problems {
                 eprintln!("  {p}");
             }
-            eprintln!("  reproduce with: {}", opts.repro_command());
+            let extra = a
+                .sabotage
+                .as_deref()
+                .map_or(String::new(), |s| format!(" --sabotage {s}"));
+            eprintln!(
+                "  reproduce with: {}{extra} (add --log FILE for its event log)",
+                opts.repro_command()
+            );
             failed.push(opts.seed);
         }
     }
