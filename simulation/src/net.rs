@@ -145,8 +145,8 @@ impl Link {
 pub enum Event {
     /// The next chunk of a link's direction arrives.
     Deliver(LinkId, Toward),
-    /// An actor's sleep is over (or it has just been created).
-    Wake(usize),
+    /// A thread's sleep is over (or it has just been created): (process, thread).
+    Wake(usize, usize),
     /// The server's timers run.
     Tick,
 }

@@ -65,8 +65,10 @@ pub struct Chan {
     pub request: Option<Request>,
     /// The answer, not yet taken by the task.
     pub reply: Option<Reply>,
-    /// Tasks spawned since the last poll: (name, task, its mailbox).
+    /// Processes spawned since the last poll: (name, first thread's task, its mailbox).
     pub spawned: Vec<(String, Task, Rc<RefCell<Chan>>)>,
+    /// Threads of this process started since the last poll.
+    pub threads: Vec<(Task, Rc<RefCell<Chan>>)>,
     /// Faults injected on this process's connections so far (disconnects and
     /// stalls past the server's COPYIN timeout).
     pub faults: u64,
@@ -126,6 +128,19 @@ impl Proc {
         let (p, chan) = Proc::new();
         let task: Task = Box::pin(f(p.clone()));
         self.chan.borrow_mut().spawned.push((name, task, chan));
+        p
+    }
+
+    /// Starts another thread of this process running `f`: it shares the
+    /// process's connection (its calls travel on it alongside this thread's).
+    pub fn spawn_thread<F, Fut>(&self, f: F) -> Proc
+    where
+        F: FnOnce(Proc) -> Fut,
+        Fut: Future<Output = ()> + 'static,
+    {
+        let (p, chan) = Proc::new();
+        let task: Task = Box::pin(f(p.clone()));
+        self.chan.borrow_mut().threads.push((task, chan));
         p
     }
 

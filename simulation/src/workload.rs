@@ -13,7 +13,7 @@
 //! state before the call is kept as the one alternative the final check also
 //! accepts, and the client continues in a fresh directory.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -22,7 +22,8 @@ use rumpsp_protocol::netbsd::{parse_dirents, StatBuf};
 use rumpsp_protocol::{HandshakeKind, PreforkCookie};
 use rumpsp_sim_kernel::clock::Rng;
 use rumpsp_sim_kernel::consts::{
-    EBADF, EFAULT, ENOTDIR, EPIPE, F_GETFD, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_TRUNC, O_WRONLY,
+    CLOCK_MONOTONIC, EBADF, EFAULT, ENOTDIR, EPIPE, F_GETFD, O_CLOEXEC, O_CREAT, O_DIRECTORY,
+    O_TRUNC, O_WRONLY,
 };
 use rumpsp_sim_kernel::model::{Entry, FsModel, ModelPath, Op};
 
@@ -57,6 +58,8 @@ pub mod nr {
     pub const PREAD: u32 = 173;
     /// __sysctl
     pub const SYSCTL: u32 = 202;
+    /// __clock_gettime50
+    pub const CLOCK_GETTIME: u32 = 427;
     /// __getdents30
     pub const GETDENTS: u32 = 390;
     /// __stat50
@@ -149,9 +152,72 @@ fn expect(cond: bool, what: impl FnOnce() -> String) -> R<()> {
     }
 }
 
-/// One simulated client process.
+/// How a process's main thread steers its second thread.
+#[derive(Debug, Default)]
+struct HelperCtl {
+    /// Stop issuing calls for now (an EXEC is coming: no other thread may be in a call).
+    pause: Cell<bool>,
+    /// A call is in flight.
+    busy: Cell<bool>,
+    /// Finish.
+    stop: Cell<bool>,
+    /// Finished.
+    done: Cell<bool>,
+}
+
+/// The second thread of a client process: read-only calls (getpid, sysctl,
+/// clock_gettime) on the process's connection while the main thread works,
+/// so that the server has several calls of one connection in flight at once.
+async fn helper(p: Proc, ctl: Rc<HelperCtl>, sh: SharedRef, name: String, mut rng: Rng) {
+    while !ctl.stop.get() {
+        if ctl.pause.get() {
+            wait_until(&p, || !ctl.pause.get() || ctl.stop.get()).await;
+            continue;
+        }
+        ctl.busy.set(true);
+        let r = match below(&mut rng, 3) {
+            0 => sys(&p, nr::GETPID, vec![])
+                .await
+                .and_then(|r| expect(r.rv[0] > 1, || format!("getpid answered {}", r.rv[0]))),
+            1 => {
+                let args = vec![Arg::Int(CLOCK_MONOTONIC), Arg::Out(16)];
+                sys(&p, nr::CLOCK_GETTIME, args).await.map(drop)
+            }
+            _ => match sysctl_string(&p, &[1, 10]).await {
+                Ok(h) => expect(h == sh.borrow().hostname.as_bytes(), || {
+                    format!("kern.hostname is {:?}", String::from_utf8_lossy(&h))
+                }),
+                Err(e) => Err(e),
+            },
+        };
+        ctl.busy.set(false);
+        match r {
+            Ok(()) => {}
+            // until the main thread has reconnected
+            Err(Fail::Lost) => {
+                p.call(Request::Sleep(50_000)).await;
+            }
+            Err(Fail::Errno(e)) => {
+                sh.borrow_mut()
+                    .violations
+                    .push(format!("{name}: unexpected errno {e}"));
+                break;
+            }
+            Err(Fail::Bad(m)) => {
+                sh.borrow_mut().violations.push(format!("{name}: {m}"));
+                break;
+            }
+        }
+        let think = below(&mut rng, 2_000);
+        p.call(Request::Sleep(think)).await;
+    }
+    ctl.done.set(true);
+}
+
+/// One simulated client process (its main thread).
 struct Worker {
     p: Proc,
+    helper: Rc<HelperCtl>,
     sh: SharedRef,
     rng: Rng,
     name: String,
@@ -423,6 +489,9 @@ impl Worker {
 
     /// PREFORK, then a child process on its own connection reads from a pipe the parent writes.
     async fn op_fork(&mut self, child_no: u64) -> R<()> {
+        // faults from here on may take the parent's write end away before it writes
+        // (one injected earlier would have broken the link before the pipe existed)
+        let parent_faults = self.p.faults();
         let (r, w) = self.pipe().await?;
         let cookie = match self.p.call(Request::Prefork).await {
             Reply::Done(CallOutcome::Prefork(c)) => c,
@@ -434,7 +503,7 @@ impl Worker {
         let child = Child {
             cookie,
             parent: self.p.clone(),
-            parent_faults: self.p.faults(),
+            parent_faults,
             ppid: self.pid,
             r,
             w,
@@ -469,7 +538,12 @@ impl Worker {
         .await?
         .rv[0] as i32;
         let name = format!("{}.x{n}", self.name).into_bytes();
-        match self.p.call(Request::Exec(name)).await {
+        // exec replaces the program: no other thread may be inside a call
+        self.helper.pause.set(true);
+        wait_until(&self.p, || !self.helper.busy.get()).await;
+        let r = self.p.call(Request::Exec(name)).await;
+        self.helper.pause.set(false);
+        match r {
             Reply::Done(CallOutcome::Handshake(0)) => {}
             Reply::Transport(_) => return Err(Fail::Lost),
             other => return Err(Fail::Bad(format!("EXEC answered {other:?}"))),
@@ -545,6 +619,15 @@ impl Worker {
             Fail::Errno(n) => Fail::Bad(format!("{kind}: unexpected errno {n}")),
             other => other,
         })
+    }
+}
+
+/// Sleeps until `cond` holds, checking after 100 µs, then ever less often (up to every 50 ms).
+async fn wait_until(p: &Proc, cond: impl Fn() -> bool) {
+    let mut nap = 100;
+    while !cond() {
+        p.call(Request::Sleep(nap)).await;
+        nap = (nap * 2).min(50_000);
     }
 }
 
@@ -651,14 +734,19 @@ impl Child {
 
 /// A client process: `steps` random operations, reconnecting after each lost connection.
 pub async fn client(p: Proc, sh: SharedRef, index: usize, steps: u64, seed: u64) {
+    let ctl = Rc::new(HelperCtl::default());
     let mut w = Worker {
         p,
+        helper: ctl.clone(),
         sh,
         rng: Rng::new(seed ^ (index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)),
         name: format!("c{index}"),
         owner: String::new(),
         pid: 0,
     };
+    let (sh, name) = (w.sh.clone(), format!("c{index}.t1"));
+    let rng = Rng::new(seed ^ (index as u64).wrapping_mul(0x2545_f491_4f6c_dd1d) ^ 1);
+    w.p.spawn_thread(move |p| async move { helper(p, ctl, sh, name, rng).await });
     let mut generation = 0;
     let mut connected = false;
     for step in 0..steps {
@@ -689,6 +777,8 @@ pub async fn client(p: Proc, sh: SharedRef, index: usize, steps: u64, seed: u64)
         let think = w.below(1_000);
         w.p.call(Request::Sleep(think)).await;
     }
+    w.helper.stop.set(true);
+    wait_until(&w.p, || w.helper.done.get()).await;
     if connected {
         w.p.call(Request::Close).await;
     }

@@ -75,20 +75,42 @@ struct ClientConn {
     decoder: FrameDecoder,
     /// The banner bytes so far, until its newline arrives.
     banner: Option<Vec<u8>>,
-    /// The handshake to send once the banner is in.
-    handshake: Option<(HandshakeKind, Vec<u8>, Option<PreforkCookie>)>,
-    inflight: Option<CallId>,
+    /// The handshake to send once the banner is in, and the thread waiting for it.
+    handshake: Option<(HandshakeKind, Vec<u8>, Option<PreforkCookie>, usize)>,
+    /// Requests in flight and the thread waiting for each.
+    calls: BTreeMap<CallId, usize>,
 }
 
-struct Actor {
-    name: String,
+/// One thread of a simulated process: a task and its mailbox.
+struct Thread {
     chan: Rc<RefCell<Chan>>,
     task: Option<Task>,
-    link: Option<LinkId>,
-    conn: Option<ClientConn>,
     waiting: Waiting,
     /// What it last asked for (for the stuck report).
     last_request: String,
+}
+
+/// A simulated process: its connection and its threads (thread 0 owns the
+/// connection; the others share it, as the threads of a librumpclient
+/// program share its socket).
+struct Actor {
+    name: String,
+    link: Option<LinkId>,
+    conn: Option<ClientConn>,
+    threads: Vec<Thread>,
+}
+
+impl Actor {
+    /// Counts a fault against every thread's view of the process.
+    fn note_fault(&self, long_stall: bool) {
+        for t in &self.threads {
+            let mut c = t.chan.borrow_mut();
+            c.faults += 1;
+            if long_stall {
+                c.long_stalls += 1;
+            }
+        }
+    }
 }
 
 /// The whole simulated system.
@@ -101,6 +123,7 @@ pub struct World {
     link_actor: Vec<usize>,
     link_conn: Vec<Option<ConnId>>,
     conn_link: BTreeMap<ConnId, LinkId>,
+    /// Threads not finished.
     live: usize,
     last_progress: u64,
     tick_pending: bool,
@@ -161,7 +184,7 @@ impl World {
         &mut self.core
     }
 
-    /// Adds a process running `task`; it starts at the current virtual time.
+    /// Adds a process whose first thread runs `task`; it starts at the current virtual time.
     pub fn spawn(&mut self, name: String, task: Task, chan: Rc<RefCell<Chan>>) {
         let id = self.actors.len();
         self.log.record(
@@ -173,15 +196,23 @@ impl World {
         );
         self.actors.push(Actor {
             name,
-            chan,
-            task: Some(task),
             link: None,
             conn: None,
+            threads: Vec::new(),
+        });
+        self.add_thread(id, task, chan);
+    }
+
+    fn add_thread(&mut self, a: usize, task: Task, chan: Rc<RefCell<Chan>>) {
+        let t = self.actors[a].threads.len();
+        self.actors[a].threads.push(Thread {
+            chan,
+            task: Some(task),
             waiting: Waiting::Start,
             last_request: String::new(),
         });
         self.live += 1;
-        self.sched.at(self.now, Event::Wake(id));
+        self.sched.at(self.now, Event::Wake(a, t));
     }
 
     /// Processes one scheduled event; false when nothing is left to do (every
@@ -194,9 +225,9 @@ impl World {
         self.stats.events += 1;
         match ev {
             Event::Tick => self.tick(),
-            Event::Wake(a) => {
+            Event::Wake(a, th) => {
                 self.last_progress = t;
-                self.wake(a);
+                self.wake(a, th);
             }
             Event::Deliver(l, to) => {
                 self.last_progress = t;
@@ -219,20 +250,23 @@ impl World {
         self.stats.virtual_us = self.now;
     }
 
-    /// Processes that never finished, and what each was waiting for.
+    /// Threads that never finished, and what each was waiting for.
     pub fn stuck(&self) -> Vec<String> {
-        self.actors
-            .iter()
-            .filter(|a| a.task.is_some())
-            .map(|a| {
-                format!(
-                    "{} never finished: still waiting for {} after {} s of virtual time without progress",
-                    a.name,
-                    a.last_request,
-                    QUIET_US / 1_000_000
-                )
-            })
-            .collect()
+        let mut v = Vec::new();
+        for a in &self.actors {
+            for (i, t) in a.threads.iter().enumerate() {
+                if t.task.is_some() {
+                    v.push(format!(
+                        "{} (thread {i}) never finished: still waiting for {} after {} s of \
+                         virtual time without progress",
+                        a.name,
+                        t.last_request,
+                        QUIET_US / 1_000_000
+                    ));
+                }
+            }
+        }
+        v
     }
 
     /// The virtual time, in microseconds.
@@ -258,52 +292,76 @@ impl World {
         self.flush_server();
     }
 
-    fn wake(&mut self, a: usize) {
-        match self.actors[a].waiting {
-            Waiting::Sleep => {
-                self.actors[a].chan.borrow_mut().reply = Some(Reply::Ok);
-            }
-            Waiting::Start => {}
-            _ => return,
-        }
-        self.actors[a].waiting = Waiting::Nothing;
-        self.poll(a);
+    fn thread(&mut self, a: usize, t: usize) -> &mut Thread {
+        &mut self.actors[a].threads[t]
     }
 
-    /// Runs a process until it waits for something the simulation must deliver.
-    fn poll(&mut self, a: usize) {
+    fn wake(&mut self, a: usize, t: usize) {
+        match self.thread(a, t).waiting {
+            Waiting::Sleep => self.answer(a, t, Reply::Ok),
+            Waiting::Start => {
+                self.thread(a, t).waiting = Waiting::Nothing;
+                self.poll(a, t);
+            }
+            _ => {}
+        }
+    }
+
+    /// Hands a thread its answer and runs it on.
+    fn answer(&mut self, a: usize, t: usize, r: Reply) {
+        let th = self.thread(a, t);
+        th.waiting = Waiting::Nothing;
+        th.chan.borrow_mut().reply = Some(r);
+        self.poll(a, t);
+    }
+
+    /// Runs a thread until it waits for something the simulation must deliver.
+    fn poll(&mut self, a: usize, t: usize) {
         loop {
-            let Some(task) = self.actors[a].task.as_mut() else {
+            let th = self.thread(a, t);
+            let Some(task) = th.task.as_mut() else {
                 return;
             };
             let ready = poll_once(task).is_ready();
-            let spawned = std::mem::take(&mut self.actors[a].chan.borrow_mut().spawned);
+            let (spawned, threads) = {
+                let mut c = th.chan.borrow_mut();
+                (
+                    std::mem::take(&mut c.spawned),
+                    std::mem::take(&mut c.threads),
+                )
+            };
             for (name, task, chan) in spawned {
                 self.spawn(name, task, chan);
             }
+            for (task, chan) in threads {
+                self.add_thread(a, task, chan);
+            }
             if ready {
-                self.actors[a].task = None;
+                self.thread(a, t).task = None;
                 self.live -= 1;
-                self.log.record(self.now, Entry::Exit { actor: a });
-                if let Some(l) = self.actors[a].link.take() {
-                    self.net.close(&mut self.sched, self.now, l, Toward::Server);
+                if t == 0 {
+                    self.log.record(self.now, Entry::Exit { actor: a });
+                    if let Some(l) = self.actors[a].link.take() {
+                        self.check_idle(a, l, "exits");
+                        self.net.close(&mut self.sched, self.now, l, Toward::Server);
+                    }
+                    self.lose_conn(a, "the process exited");
                 }
-                self.actors[a].conn = None;
                 return;
             }
-            let Some(req) = self.actors[a].chan.borrow_mut().request.take() else {
+            let Some(req) = self.thread(a, t).chan.borrow_mut().request.take() else {
                 return;
             };
-            match self.handle(a, req) {
-                Some(reply) => self.actors[a].chan.borrow_mut().reply = Some(reply),
+            match self.handle(a, t, req) {
+                Some(reply) => self.thread(a, t).chan.borrow_mut().reply = Some(reply),
                 None => return,
             }
         }
     }
 
     /// Starts a request; `Some` when it is answered at once.
-    fn handle(&mut self, a: usize, req: Request) -> Option<Reply> {
-        self.actors[a].last_request = match &req {
+    fn handle(&mut self, a: usize, t: usize, req: Request) -> Option<Reply> {
+        self.thread(a, t).last_request = match &req {
             Request::Syscall { nr, .. } => format!("syscall {nr}"),
             other => format!("{other:?}").chars().take(60).collect(),
         };
@@ -321,11 +379,13 @@ impl World {
                     session: ClientSession::new(1),
                     decoder: FrameDecoder::new(FrameLimits::default()),
                     banner: Some(Vec::new()),
-                    handshake: Some((kind, name, cookie)),
-                    inflight: None,
+                    handshake: Some((kind, name, cookie, t)),
+                    calls: BTreeMap::new(),
                 });
-                self.actors[a].waiting = Waiting::Answer;
-                self.actors[a].chan.borrow_mut().long_stalls = 0;
+                self.thread(a, t).waiting = Waiting::Answer;
+                for th in &self.actors[a].threads {
+                    th.chan.borrow_mut().long_stalls = 0;
+                }
                 let conn = match self.core.accept() {
                     Accept::Open(id) => {
                         self.link_conn[l] = Some(id);
@@ -347,23 +407,29 @@ impl World {
                 self.flush_server();
                 None
             }
-            Request::Syscall { nr, args } => self.start_call(a, |s| s.syscall(nr, args), Some(nr)),
-            Request::Prefork => self.start_call(a, |s| s.prefork(), None),
-            Request::Exec(name) => {
-                self.start_call(a, |s| s.handshake(HandshakeKind::Exec, &name, None), None)
+            Request::Syscall { nr, args } => {
+                self.start_call(a, t, |s| s.syscall(nr, args), Some(nr))
             }
+            Request::Prefork => self.start_call(a, t, |s| s.prefork(), None),
+            Request::Exec(name) => self.start_call(
+                a,
+                t,
+                |s| s.handshake(HandshakeKind::Exec, &name, None),
+                None,
+            ),
             Request::Sleep(us) => {
-                self.actors[a].waiting = Waiting::Sleep;
-                self.sched.at(self.now + us, Event::Wake(a));
+                self.thread(a, t).waiting = Waiting::Sleep;
+                self.sched.at(self.now + us, Event::Wake(a, t));
                 None
             }
             Request::Close => {
                 if let Some(l) = self.actors[a].link.take() {
                     self.log
                         .record(self.now, Entry::Close { actor: a, link: l });
+                    self.check_idle(a, l, "closes its connection");
                     self.net.close(&mut self.sched, self.now, l, Toward::Server);
                 }
-                self.actors[a].conn = None;
+                self.lose_conn(a, "the process closed its connection");
                 Some(Reply::Ok)
             }
         }
@@ -372,17 +438,18 @@ impl World {
     fn start_call(
         &mut self,
         a: usize,
+        t: usize,
         start: impl FnOnce(&mut ClientSession) -> CallId,
         sysnum: Option<u32>,
     ) -> Option<Reply> {
         let (Some(l), Some(conn)) = (self.actors[a].link, self.actors[a].conn.as_mut()) else {
             return Some(Reply::Transport("not connected".into()));
         };
-        if conn.banner.is_some() || conn.inflight.is_some() {
-            return Some(Reply::Transport("a call is already in flight".into()));
+        if conn.banner.is_some() {
+            return Some(Reply::Transport("not connected yet".into()));
         }
         let id = start(&mut conn.session);
-        conn.inflight = Some(id);
+        conn.calls.insert(id, t);
         let out = conn.session.take_output();
         self.stats.calls += 1;
         let what = match sysnum {
@@ -398,7 +465,7 @@ impl World {
             what,
         };
         self.log.record(self.now, e);
-        self.actors[a].waiting = Waiting::Answer;
+        self.thread(a, t).waiting = Waiting::Answer;
         self.write(l, Toward::Server, &out);
         None
     }
@@ -418,16 +485,14 @@ impl World {
         if fate.stalled_us > 0 {
             self.stats.stalls += 1;
         }
+        let actor = &self.actors[self.link_actor[l]];
         if fate.stalled_us >= COPYIN_TIMEOUT_MS * 1000 {
             self.stats.long_stalls += 1;
-            let mut chan = self.actors[self.link_actor[l]].chan.borrow_mut();
-            chan.long_stalls += 1;
-            chan.faults += 1;
+            actor.note_fault(true);
         }
         if fate.cut_at.is_some() {
             self.stats.disconnects += 1;
-            let a = self.link_actor[l];
-            self.actors[a].chan.borrow_mut().faults += 1;
+            actor.note_fault(false);
         }
     }
 
@@ -516,9 +581,9 @@ impl World {
                     }
                     conn.banner = None;
                     conn.decoder.feed(&rest);
-                    if let Some((kind, name, cookie)) = conn.handshake.take() {
+                    if let Some((kind, name, cookie, t)) = conn.handshake.take() {
                         let id = conn.session.handshake(kind, &name, cookie);
-                        conn.inflight = Some(id);
+                        conn.calls.insert(id, t);
                         self.stats.calls += 1;
                         let e = Entry::Call {
                             actor: a,
@@ -533,19 +598,18 @@ impl World {
         } else {
             conn.decoder.feed(&d);
         }
-        let mut outcome = None;
+        let mut done = Vec::new();
         while problem.is_none() {
             match conn.decoder.next_frame() {
                 Ok(Some(f)) => {
-                    if let Some(p) = unsolicited(&f, conn.inflight) {
+                    if let Some(p) = unsolicited(&f, &conn.calls) {
                         problem = Some(p);
                     } else if let Err(e) = conn.session.receive(&f) {
                         problem = Some(e.to_string());
-                    } else if let Some(id) = conn.inflight {
+                    } else if let Some(o) = conn.session.take_outcome(f.header.reqno) {
                         // taken at once, so a second answer in the same read is caught
-                        if let Some(o) = conn.session.take_outcome(id) {
-                            conn.inflight = None;
-                            outcome = Some((id, o));
+                        if let Some(t) = conn.calls.remove(&f.header.reqno) {
+                            done.push((f.header.reqno, t, o));
                         }
                     }
                 }
@@ -569,10 +633,10 @@ impl World {
             return;
         }
         self.write(l, Toward::Server, &out);
-        if let Some((id, outcome)) = outcome {
+        for (id, t, outcome) in done {
             self.stats.answered += 1;
             if matches!(outcome, CallOutcome::Syscall { errno: 14, .. })
-                && self.actors[a].chan.borrow().long_stalls > 0
+                && self.thread(a, t).chan.borrow().long_stalls > 0
             {
                 self.stats.timeouts += 1;
             }
@@ -582,9 +646,7 @@ impl World {
                 outcome: &outcome,
             };
             self.log.record(self.now, e);
-            self.actors[a].waiting = Waiting::Nothing;
-            self.actors[a].chan.borrow_mut().reply = Some(Reply::Done(outcome));
-            self.poll(a);
+            self.answer(a, t, Reply::Done(outcome));
         }
     }
 
@@ -602,14 +664,35 @@ impl World {
             ));
         }
         self.actors[a].link = None;
-        let conn = self.actors[a].conn.take();
-        if self.actors[a].waiting == Waiting::Answer {
-            if conn.is_some_and(|c| c.inflight.is_some()) {
-                self.stats.lost += 1;
+        self.lose_conn(a, &why);
+    }
+
+    /// A process that closes a healthy connection must not have calls in flight
+    /// on it (they could only fail without a fault to blame).
+    fn check_idle(&mut self, a: usize, l: LinkId, what: &str) {
+        let busy = self.actors[a].conn.as_ref().map_or(0, |c| c.calls.len());
+        if busy > 0
+            && !self.net.link(l).faulted
+            && self.actors[a].threads[0].chan.borrow().long_stalls == 0
+        {
+            self.violations.push(format!(
+                "{} {what} with {busy} calls of other threads in flight",
+                self.actors[a].name
+            ));
+        }
+    }
+
+    /// Drops the process's connection state; every thread waiting on it gets a transport error.
+    fn lose_conn(&mut self, a: usize, why: &str) {
+        let Some(conn) = self.actors[a].conn.take() else {
+            return;
+        };
+        self.stats.lost += conn.calls.len() as u64;
+        let waiting = conn.calls.into_values().chain(conn.handshake.map(|h| h.3));
+        for t in waiting.collect::<Vec<_>>() {
+            if self.thread(a, t).waiting == Waiting::Answer {
+                self.answer(a, t, Reply::Transport(why.to_owned()));
             }
-            self.actors[a].waiting = Waiting::Nothing;
-            self.actors[a].chan.borrow_mut().reply = Some(Reply::Transport(why));
-            self.poll(a);
         }
     }
 
@@ -626,14 +709,14 @@ impl World {
         self.actors.get(actor)?.link
     }
 
-    /// Processes that have not finished.
+    /// Threads that have not finished.
     pub fn unfinished(&self) -> usize {
         self.live
     }
 }
 
-/// A complaint if `f` answers a request that is not the one in flight.
-fn unsolicited(f: &RawFrame, inflight: Option<CallId>) -> Option<String> {
+/// A complaint if `f` answers a request that is not in flight.
+fn unsolicited(f: &RawFrame, calls: &BTreeMap<CallId, usize>) -> Option<String> {
     let answer = match Class::from_u16(f.header.class) {
         Some(Class::Error) => true,
         Some(Class::Resp) => matches!(
@@ -642,10 +725,11 @@ fn unsolicited(f: &RawFrame, inflight: Option<CallId>) -> Option<String> {
         ),
         _ => false,
     };
-    (answer && inflight != Some(f.header.reqno)).then(|| {
+    (answer && !calls.contains_key(&f.header.reqno)).then(|| {
         format!(
-            "an answer for request #{} which is not outstanding (in flight: {inflight:?})",
-            f.header.reqno
+            "an answer for request #{} which is not outstanding (in flight: {:?})",
+            f.header.reqno,
+            calls.keys().collect::<Vec<_>>()
         )
     })
 }
@@ -666,8 +750,12 @@ mod tests {
 
     #[test]
     fn an_answer_to_nothing_in_flight_is_flagged() {
-        assert_eq!(unsolicited(&answer(5), Some(5)), None);
-        assert!(unsolicited(&answer(5), Some(6)).is_some());
-        assert!(unsolicited(&answer(5), None).is_some(), "a second answer");
+        let inflight = |ids: &[u64]| ids.iter().map(|i| (*i, 0)).collect::<BTreeMap<_, _>>();
+        assert_eq!(unsolicited(&answer(5), &inflight(&[4, 5])), None);
+        assert!(unsolicited(&answer(5), &inflight(&[6])).is_some());
+        assert!(
+            unsolicited(&answer(5), &inflight(&[])).is_some(),
+            "a second answer"
+        );
     }
 }

@@ -105,5 +105,8 @@ fn a_process_that_never_gets_its_answer_is_reported() {
         };
         p.call(read).await;
     });
-    expect_violation(sim, "reader never finished: still waiting for syscall 3");
+    expect_violation(
+        sim,
+        "reader (thread 0) never finished: still waiting for syscall 3",
+    );
 }
