@@ -7,6 +7,10 @@
 //! directory entries of all clients share `/tmp`, and every client shares the
 //! server, its process table and the kernel's locks of the moment.
 //!
+//! A second thread of each process makes read-only calls (getpid, sysctl,
+//! clock_gettime) on the same connection meanwhile; it pauses while the main
+//! thread execs and is joined before the process closes its connection.
+//!
 //! A path operation is applied to the model before it is sent; the errno the
 //! kernel returns must equal the model's. When the connection breaks with
 //! the call in flight, the client cannot know whether it ran: its directory's
