@@ -596,10 +596,9 @@ impl Vfs {
         loop {
             let trailing_slash =
                 pending.last() == Some(&b'/') && pending.iter().any(|&b| b != b'/');
-            let comps: Vec<Vec<u8>> = pending
+            let comps: Vec<&[u8]> = pending
                 .split(|&b| b == b'/')
                 .filter(|c| !c.is_empty())
-                .map(<[u8]>::to_vec)
                 .collect();
             if comps.is_empty() {
                 // "/" or "///": the root itself
@@ -627,63 +626,51 @@ impl Vfs {
                 if comp.len() > name_max {
                     return Err(ENAMETOOLONG);
                 }
-                let found = match comp.as_slice() {
+                let found = match *comp {
                     b"." => Some(cur),
                     b".." => Some(self.dotdot(cur)),
                     _ => self.child(cur, comp).map(|c| self.cross_mounts(c)),
                 };
+                // a symlink in the middle is always followed; the last one on request
+                // (or when a trailing slash asks for a directory)
+                let follow = !last || follow_last || trailing_slash;
+                if let Some(NodeKind::Symlink(target)) =
+                    found.and_then(|f| self.nodes.get(&f)).map(|n| &n.kind)
+                {
+                    if follow {
+                        links += 1;
+                        if links > MAXSYMLINKS {
+                            return Err(ELOOP);
+                        }
+                        let mut p = target.clone();
+                        for c in &comps[i + 1..] {
+                            p.push(b'/');
+                            p.extend_from_slice(c);
+                        }
+                        if trailing_slash {
+                            p.push(b'/');
+                        }
+                        if p.first() == Some(&b'/') {
+                            cur = self.cross_mounts(self.root);
+                        }
+                        restart = Some(p);
+                        break;
+                    }
+                }
                 if last {
                     if let Some(f) = found {
-                        if let (Some(NodeKind::Symlink(t)), true) = (
-                            self.nodes.get(&f).map(|n| &n.kind),
-                            follow_last || trailing_slash,
-                        ) {
-                            links += 1;
-                            if links > MAXSYMLINKS {
-                                return Err(ELOOP);
-                            }
-                            let mut p = t.clone();
-                            if trailing_slash {
-                                p.push(b'/');
-                            }
-                            if p.first() == Some(&b'/') {
-                                cur = self.cross_mounts(self.root);
-                            }
-                            restart = Some(p);
-                            break;
-                        }
                         if trailing_slash && !self.nodes.get(&f).is_some_and(Node::is_dir) {
                             return Err(ENOTDIR);
                         }
                     }
                     return Ok(Resolved {
                         parent: cur,
-                        name: comp.clone(),
+                        name: comp.to_vec(),
                         node: found,
                         trailing_slash,
                     });
                 }
-                let next = found.ok_or(ENOENT)?;
-                if let Some(NodeKind::Symlink(t)) = self.nodes.get(&next).map(|n| &n.kind) {
-                    links += 1;
-                    if links > MAXSYMLINKS {
-                        return Err(ELOOP);
-                    }
-                    let mut p = t.clone();
-                    for c in &comps[i + 1..] {
-                        p.push(b'/');
-                        p.extend_from_slice(c);
-                    }
-                    if trailing_slash {
-                        p.push(b'/');
-                    }
-                    if p.first() == Some(&b'/') {
-                        cur = self.cross_mounts(self.root);
-                    }
-                    restart = Some(p);
-                    break;
-                }
-                cur = next;
+                cur = found.ok_or(ENOENT)?;
             }
             match restart {
                 Some(p) if p.is_empty() => return Err(ENOENT),

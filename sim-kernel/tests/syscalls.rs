@@ -256,6 +256,42 @@ fn symlinks_and_readlink() {
 }
 
 #[test]
+fn symlinks_inside_a_path_and_before_a_trailing_slash() {
+    let mut t = T::new();
+    assert_eq!(t.mkdir("/tmp/d", 0o755), 0);
+    let (_, fd) = t.open("/tmp/d/f", O_RDWR | O_CREAT, 0o644);
+    t.write(fd, b"xy");
+    let link = |t: &mut T, target: &str, path: &str| {
+        let (a, b) = (t.s(target), t.s(path));
+        t.ok(nr::SYMLINK, &[a, b]);
+    };
+    link(&mut t, "d", "/tmp/rel");
+    link(&mut t, "/tmp/d", "/tmp/abs");
+    link(&mut t, "rel/f", "/tmp/chain");
+    link(&mut t, "/tmp/d/f", "/tmp/flink");
+    let (e, fd) = t.open("/tmp/rel/f", O_RDONLY, 0);
+    assert_eq!(
+        e, 0,
+        "a relative link in the middle resolves from its directory"
+    );
+    assert_eq!(t.read(fd, 8).1, b"xy");
+    assert_eq!(
+        t.stat("/tmp/abs/f").2,
+        2,
+        "an absolute link restarts at the root"
+    );
+    assert_eq!(t.stat("/tmp/chain").2, 2, "a link through a link");
+    assert_eq!(
+        t.stat("/tmp/abs/").1 & 0o170000,
+        0o040000,
+        "a trailing slash follows"
+    );
+    assert_eq!(t.open("/tmp/flink/", O_RDONLY, 0).0, ENOTDIR);
+    assert_eq!(t.stat("/tmp/abs/nothing").0, ENOENT);
+    assert_eq!(t.stat("/tmp/flink/x").0, ENOTDIR);
+}
+
+#[test]
 fn fd_table_dup2_dup3_fcntl() {
     let mut t = T::new();
     let (_, fd) = t.open("/tmp/f", O_RDWR | O_CREAT, 0o644);
