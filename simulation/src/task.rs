@@ -74,6 +74,8 @@ pub struct Chan {
     pub faults: u64,
     /// Stalls past the COPYIN timeout on its current connection.
     pub long_stalls: u64,
+    /// Stalls past the COPYIN timeout on any of its connections so far.
+    pub long_stalls_ever: u64,
 }
 
 /// A simulated process, as its task sees it.
@@ -147,6 +149,12 @@ impl Proc {
     /// Faults injected on this process's connections so far.
     pub fn faults(&self) -> u64 {
         self.chan.borrow().faults
+    }
+
+    /// Stalls past the server's COPYIN timeout on any of its connections so far
+    /// (two of them can outlast an unredeemed prefork's lifetime).
+    pub fn long_stalls_ever(&self) -> u64 {
+        self.chan.borrow().long_stalls_ever
     }
 
     /// Stalls past the server's COPYIN timeout on the current connection (a

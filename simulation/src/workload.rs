@@ -23,7 +23,7 @@ use std::rc::Rc;
 
 use rumpsp_protocol::client::{Arg, CallOutcome};
 use rumpsp_protocol::netbsd::{parse_dirents, StatBuf};
-use rumpsp_protocol::{HandshakeKind, PreforkCookie};
+use rumpsp_protocol::{ErrorCode, HandshakeKind, PreforkCookie};
 use rumpsp_sim_kernel::clock::Rng;
 use rumpsp_sim_kernel::consts::{
     CLOCK_MONOTONIC, EBADF, EFAULT, ENOTDIR, EPIPE, F_GETFD, O_CLOEXEC, O_CREAT, O_DIRECTORY,
@@ -496,6 +496,7 @@ impl Worker {
         // faults from here on may take the parent's write end away before it writes
         // (one injected earlier would have broken the link before the pipe existed)
         let parent_faults = self.p.faults();
+        let parent_stalls = self.p.long_stalls_ever();
         let (r, w) = self.pipe().await?;
         let cookie = match self.p.call(Request::Prefork).await {
             Reply::Done(CallOutcome::Prefork(c)) => c,
@@ -508,6 +509,7 @@ impl Worker {
             cookie,
             parent: self.p.clone(),
             parent_faults,
+            parent_stalls,
             ppid: self.pid,
             r,
             w,
@@ -682,6 +684,7 @@ struct Child {
     cookie: PreforkCookie,
     parent: Proc,
     parent_faults: u64,
+    parent_stalls: u64,
     ppid: i64,
     r: i32,
     w: i32,
@@ -700,6 +703,14 @@ impl Child {
         let r = match p.call(connect).await {
             Reply::Done(CallOutcome::Handshake(0)) => self.body(&p).await,
             Reply::Transport(_) => Err(Fail::Lost),
+            // stalls past the COPYIN timeout on the way there (the PREFORK answer,
+            // the child's banner) can outlast the prefork's 60 s: it expired
+            Reply::Done(CallOutcome::Protocol(ErrorCode::InvalidPrefork))
+                if self.parent.long_stalls_ever() > self.parent_stalls
+                    || p.long_stalls_ever() > 0 =>
+            {
+                Err(Fail::Lost)
+            }
             other => Err(Fail::Bad(format!("FORK handshake answered {other:?}"))),
         };
         match r {

@@ -108,6 +108,7 @@ impl Actor {
             c.faults += 1;
             if long_stall {
                 c.long_stalls += 1;
+                c.long_stalls_ever += 1;
             }
         }
     }
