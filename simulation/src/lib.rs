@@ -12,11 +12,12 @@
 //!   clock in microseconds.
 //! - [`world`]: the production sans-IO server core with the simulated kernel
 //!   behind it, and one production client session per connection.
-//! - [`task`]: simulated processes as async tasks, polled only when the
-//!   schedule has their answer.
+//! - [`task`]: simulated processes and their threads as async tasks, polled
+//!   only when the schedule has their answer.
 //! - [`workload`]: clients doing random mixes of file, directory, pipe,
 //!   sysctl, fork and exec operations, checked against a reference model.
 //! - [`check`]: the end-of-run checkers.
+//! - [`log`]: the event log, hashed field by field as it is recorded.
 //!
 //! Nothing reads the host clock or OS randomness, and every container that is
 //! iterated is ordered: the same [`Options`] give a byte-identical event log.

@@ -4,7 +4,8 @@
 //! `await` hands one request (connect, syscall, prefork, exec, sleep, close)
 //! to the simulation and suspends until the simulation has an answer. The
 //! simulation polls a task only when it has that answer, with a no-op waker,
-//! so which task runs when is decided by the event schedule alone.
+//! so which task runs when is decided by the event schedule alone. A process
+//! may start threads (more tasks sharing its connection) and other processes.
 
 use std::cell::RefCell;
 use std::future::Future;
