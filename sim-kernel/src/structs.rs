@@ -2,55 +2,8 @@
 
 use crate::vfs::Timespec;
 
-/// `struct stat` fields (152 bytes encoded).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Stat {
-    pub dev: u64,
-    pub mode: u32,
-    pub ino: u64,
-    pub nlink: u32,
-    pub uid: u32,
-    pub gid: u32,
-    pub rdev: u64,
-    pub atime: Timespec,
-    pub mtime: Timespec,
-    pub ctime: Timespec,
-    pub birthtime: Timespec,
-    pub size: i64,
-    pub blocks: i64,
-    pub blksize: i32,
-    pub flags: u32,
-    pub gen: u32,
-}
-
-fn put_ts(b: &mut [u8], at: usize, t: Timespec) {
-    b[at..at + 8].copy_from_slice(&t.sec.to_le_bytes());
-    b[at + 8..at + 16].copy_from_slice(&t.nsec.to_le_bytes());
-}
-
-impl Stat {
-    /// The 152-byte encoding.
-    pub fn encode(&self) -> Vec<u8> {
-        let mut b = vec![0u8; 152];
-        b[0..8].copy_from_slice(&self.dev.to_le_bytes());
-        b[8..12].copy_from_slice(&self.mode.to_le_bytes());
-        b[16..24].copy_from_slice(&self.ino.to_le_bytes());
-        b[24..28].copy_from_slice(&self.nlink.to_le_bytes());
-        b[28..32].copy_from_slice(&self.uid.to_le_bytes());
-        b[32..36].copy_from_slice(&self.gid.to_le_bytes());
-        b[40..48].copy_from_slice(&self.rdev.to_le_bytes());
-        put_ts(&mut b, 48, self.atime);
-        put_ts(&mut b, 64, self.mtime);
-        put_ts(&mut b, 80, self.ctime);
-        put_ts(&mut b, 96, self.birthtime);
-        b[112..120].copy_from_slice(&self.size.to_le_bytes());
-        b[120..128].copy_from_slice(&self.blocks.to_le_bytes());
-        b[128..132].copy_from_slice(&self.blksize.to_le_bytes());
-        b[132..136].copy_from_slice(&self.flags.to_le_bytes());
-        b[136..140].copy_from_slice(&self.gen.to_le_bytes());
-        b
-    }
-}
+/// `struct stat`: one definition, in the protocol crate, encoded here and decoded by clients.
+pub use rumpsp_protocol::netbsd::StatBuf as Stat;
 
 /// One `struct dirent` record: {u64 ino, u16 reclen, u16 namlen, u8 type, name, NUL, zero padding to 8}.
 pub fn dirent(ino: u64, dtype: u8, name: &[u8]) -> Vec<u8> {
@@ -140,8 +93,8 @@ impl Statvfs {
 
 /// A `struct timespec`.
 pub fn timespec(t: Timespec) -> Vec<u8> {
-    let mut b = vec![0u8; 16];
-    put_ts(&mut b, 0, t);
+    let mut b = t.sec.to_le_bytes().to_vec();
+    b.extend_from_slice(&t.nsec.to_le_bytes());
     b
 }
 

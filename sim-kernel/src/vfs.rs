@@ -8,14 +8,8 @@ use std::collections::BTreeMap;
 
 use crate::consts::*;
 
-/// A point in time (seconds and nanoseconds).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Timespec {
-    /// Seconds.
-    pub sec: i64,
-    /// Nanoseconds.
-    pub nsec: i64,
-}
+/// A point in time (seconds and nanoseconds), as the ABI carries it.
+pub use rumpsp_protocol::netbsd::Timespec;
 
 /// Node identifier (internal; inode numbers are separate).
 pub type NodeId = u64;

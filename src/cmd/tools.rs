@@ -269,7 +269,7 @@ fn print_stat(path: &str, st: &StatBuf) {
         st.size,
         st.blocks,
         st.blksize,
-        st.mtime
+        st.mtime.sec
     );
 }
 
@@ -373,7 +373,7 @@ pub fn run(target: Target, tool: Tool) -> anyhow::Result<u8> {
                                 st.uid,
                                 st.gid,
                                 st.size,
-                                ls_time(st.mtime)
+                                ls_time(st.mtime.sec)
                             ),
                             Err(e) => {
                                 eprintln!("ls: {full}: {e}");
