@@ -58,7 +58,9 @@ pub enum Step {
 
 fn booted() -> SimKernel {
     static KERNEL: OnceLock<SimKernel> = OnceLock::new();
-    KERNEL.get_or_init(SimKernel::default).clone()
+    KERNEL
+        .get_or_init(|| SimKernel::new(crate::fuzz_config()))
+        .clone()
 }
 
 fn memory() -> LocalMemory {

@@ -23,3 +23,13 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("client_session", client_session::run),
     ("kernel_syscalls", kernel_syscalls::run),
 ];
+
+/// The simulated machine the fuzz targets boot: the defaults, with a 4 MiB
+/// file-data pool so that one input cannot make the kernel allocate hundreds
+/// of MiB (a write far into a file is dense in the simulated kernel).
+pub fn fuzz_config() -> rumpsp_sim_kernel::SimConfig {
+    rumpsp_sim_kernel::SimConfig {
+        memory_pool: 4 << 20,
+        ..Default::default()
+    }
+}

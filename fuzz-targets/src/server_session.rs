@@ -116,7 +116,9 @@ enum MsgKind {
 
 fn booted() -> SimKernel {
     static KERNEL: OnceLock<SimKernel> = OnceLock::new();
-    KERNEL.get_or_init(SimKernel::default).clone()
+    KERNEL
+        .get_or_init(|| SimKernel::new(crate::fuzz_config()))
+        .clone()
 }
 
 struct Harness {

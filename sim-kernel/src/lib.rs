@@ -47,6 +47,10 @@ pub struct SimConfig {
     pub boot_realtime: i64,
     /// The most processes at once.
     pub max_procs: usize,
+    /// Bytes of file data all tmpfs mounts may hold together; growth past it
+    /// fails with ENOSPC (default: the 512 MiB a rump kernel with the default
+    /// memory reports; fuzzers use less, so one input cannot allocate hundreds of MiB).
+    pub memory_pool: u64,
 }
 
 impl Default for SimConfig {
@@ -56,6 +60,7 @@ impl Default for SimConfig {
             hostname: "rump-00001.rumpsp".into(),
             boot_realtime: 1_764_000_000,
             max_procs: 32768,
+            memory_pool: vfs::TMPFS_FREE_PAGES * consts::PAGE_SIZE,
         }
     }
 }

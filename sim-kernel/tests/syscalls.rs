@@ -586,6 +586,20 @@ fn file_growth_is_bounded_by_the_kernel_memory() {
 }
 
 #[test]
+fn the_memory_pool_is_configurable() {
+    let mut t = T::with_config(rumpsp_sim_kernel::SimConfig {
+        memory_pool: 1 << 20,
+        ..Default::default()
+    });
+    let (_, fd) = t.open("/tmp/f", O_RDWR | O_CREAT, 0o644);
+    assert_eq!(t.ok(nr::FTRUNCATE, &[fd as u64, 0, 512 << 10]), 0);
+    assert_eq!(t.e(nr::FTRUNCATE, &[fd as u64, 0, 2 << 20]), ENOSPC);
+    let b = t.put(b"x");
+    assert_eq!(t.e(nr::PWRITE, &[fd as u64, b, 1, 0, 2 << 20]), ENOSPC);
+    assert_eq!(t.ok(nr::PWRITE, &[fd as u64, b, 1, 0, 1000]), 1);
+}
+
+#[test]
 fn byte_counts_above_ssize_max_are_einval_and_huge_ones_fault() {
     let mut t = T::new();
     let (_, fd) = t.open("/tmp/f", O_RDWR | O_CREAT, 0o644);

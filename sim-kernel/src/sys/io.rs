@@ -252,11 +252,12 @@ fn round_page(n: u64) -> u64 {
     n.div_ceil(PAGE_SIZE) * PAGE_SIZE
 }
 
-/// File data lives in the rump kernel's memory: growth past the pool the real
-/// kernel reports (131072 free pages, 512 MiB) fails with ENOSPC, as there.
+/// File data lives in the rump kernel's memory: growth past the pool (by
+/// default what the real kernel reports, 131072 free pages, 512 MiB) fails with
+/// ENOSPC, as there.
 fn check_pool(k: &SimKernel, grow: u64) -> Result<(), Stop> {
     let used: u64 = k.vfs.mounts.values().map(|m| m.bytes_used).sum();
-    if used.saturating_add(grow) > crate::vfs::TMPFS_FREE_PAGES * PAGE_SIZE {
+    if used.saturating_add(grow) > k.config.memory_pool {
         return err(ENOSPC);
     }
     Ok(())

@@ -93,7 +93,11 @@ pub const O_CLOEXEC: u64 = 0x40_0000;
 impl T {
     /// A kernel with one client process and /tmp mounted as tmpfs.
     pub fn new() -> T {
-        let mut k = SimKernel::default();
+        T::with_config(rumpsp_sim_kernel::SimConfig::default())
+    }
+
+    pub fn with_config(config: rumpsp_sim_kernel::SimConfig) -> T {
+        let mut k = SimKernel::new(config);
         let pid = k.spawn_guest(b"test\0").unwrap();
         let mut t = T {
             k,
