@@ -22,6 +22,7 @@ pub mod script;
 pub mod seeds;
 pub mod show;
 pub mod socket;
+pub mod split;
 pub mod text;
 pub mod wire;
 

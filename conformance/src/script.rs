@@ -5,10 +5,10 @@
 use std::collections::BTreeMap;
 
 use rumpsp_protocol::kernel::MemRequest;
-use rumpsp_protocol::{Abi, Class, FrameDecoder, FrameLimits, Message, MsgType, RawFrame};
+use rumpsp_protocol::{Abi, Class, Message, MsgType, RawFrame};
 
 use crate::capture::{Capture, Dir, Record};
-use rumpsp_protocol::banner::find_banner_line;
+use crate::split::{Piece, StreamSplitter};
 
 /// One thing the replayer does, in recording order.
 #[derive(Debug, Clone)]
@@ -85,7 +85,7 @@ struct Pending {
 pub fn build_script(cap: &Capture, name: &str) -> Script {
     let abi = Abi::Lp64Le;
     // Frames of each direction with the timestamp of the chunk that completed them.
-    let mut decoders: BTreeMap<(u32, Dir), (FrameDecoder, bool)> = BTreeMap::new();
+    let mut sides: BTreeMap<(u32, Dir), StreamSplitter> = BTreeMap::new();
     let mut timeline: Vec<(u64, u32, Dir, Option<RawFrame>)> = Vec::new();
     let mut banner = None;
     for r in &cap.records {
@@ -96,27 +96,17 @@ pub fn build_script(cap: &Capture, name: &str) -> Script {
                 t_ns,
                 bytes,
             } => {
-                let (dec, banner_done) = decoders.entry((*conn, *dir)).or_insert_with(|| {
-                    (
-                        FrameDecoder::new(FrameLimits::unlimited()),
-                        *dir == Dir::C2s,
-                    )
-                });
-                dec.feed(bytes);
-                if !*banner_done {
-                    let buf = dec.buffer_mut();
-                    match find_banner_line(buf) {
-                        Ok(Some(n)) => {
-                            let line = buf.split_to(n);
-                            banner.get_or_insert_with(|| line.to_vec());
-                            *banner_done = true;
+                let side = sides
+                    .entry((*conn, *dir))
+                    .or_insert_with(|| StreamSplitter::new(*dir));
+                for piece in side.push(bytes) {
+                    match piece {
+                        Piece::Banner(line) => {
+                            banner.get_or_insert(line);
                         }
-                        Ok(None) => continue,
-                        Err(_) => *banner_done = true,
+                        Piece::Frame(_, f) => timeline.push((*t_ns, *conn, *dir, Some(f))),
+                        _ => {}
                     }
-                }
-                while let Ok(Some(f)) = dec.next_frame() {
-                    timeline.push((*t_ns, *conn, *dir, Some(f)));
                 }
             }
             Record::Event {

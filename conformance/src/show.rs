@@ -3,18 +3,11 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use rumpsp_protocol::banner::find_banner_line;
-use rumpsp_protocol::{Abi, FrameDecoder, FrameLimits};
+use rumpsp_protocol::Abi;
 
 use crate::capture::{Capture, Dir, Record};
 use crate::render::{describe, text_or_hex};
-
-struct Side {
-    banner_pending: bool,
-    banner_buf: Vec<u8>,
-    decoder: FrameDecoder,
-    dead: bool,
-}
+use crate::split::{Piece, StreamSplitter};
 
 /// Renders a capture: a header, then one line per frame or event:
 /// `<t_ns> conn<N> <dir> <description>`.
@@ -32,7 +25,7 @@ pub fn show_capture(c: &Capture, abi: Abi) -> String {
             let _ = writeln!(out, "# {key}: {v}");
         }
     }
-    let mut sides: BTreeMap<(u32, Dir), Side> = BTreeMap::new();
+    let mut sides: BTreeMap<(u32, Dir), StreamSplitter> = BTreeMap::new();
     for r in &c.records {
         match r {
             Record::Event {
@@ -50,62 +43,36 @@ pub fn show_capture(c: &Capture, abi: Abi) -> String {
                 t_ns,
                 bytes,
             } => {
-                let side = sides.entry((*conn, *dir)).or_insert_with(|| Side {
-                    banner_pending: *dir == Dir::S2c,
-                    banner_buf: Vec::new(),
-                    decoder: FrameDecoder::new(FrameLimits::unlimited()),
-                    dead: false,
-                });
+                let side = sides
+                    .entry((*conn, *dir))
+                    .or_insert_with(|| StreamSplitter::new(*dir));
                 let prefix = format!("{t_ns:>12} conn{conn} {}", dir.as_str());
-                let mut data: &[u8] = bytes;
-                if side.banner_pending {
-                    side.banner_buf.extend_from_slice(data);
-                    data = &[];
-                    match find_banner_line(&side.banner_buf) {
-                        Ok(Some(n)) => {
-                            let _ = writeln!(
-                                out,
-                                "{prefix} BANNER {}",
-                                text_or_hex(&side.banner_buf[..n - 1])
-                            );
-                            let rest = side.banner_buf.split_off(n);
-                            side.decoder.feed(&rest);
-                            side.banner_pending = false;
+                for piece in side.push(bytes) {
+                    match piece {
+                        Piece::Banner(line) => {
+                            let b = text_or_hex(&line[..line.len() - 1]);
+                            let _ = writeln!(out, "{prefix} BANNER {b}");
                         }
-                        Ok(None) => continue,
-                        Err(e) => {
+                        Piece::NoBanner(e) => {
                             let _ = writeln!(out, "{prefix} NO BANNER: {e}");
-                            let buf = std::mem::take(&mut side.banner_buf);
-                            side.decoder.feed(&buf);
-                            side.banner_pending = false;
                         }
-                    }
-                }
-                if side.dead {
-                    continue;
-                }
-                side.decoder.feed(data);
-                loop {
-                    match side.decoder.next_frame() {
-                        Ok(Some(f)) => {
+                        Piece::Frame(_, f) => {
                             let _ = writeln!(out, "{prefix} {}", describe(&f, abi));
                         }
-                        Ok(None) => break,
-                        Err(e) => {
+                        Piece::Unframeable(_, e) => {
                             let _ = writeln!(out, "{prefix} UNFRAMEABLE: {e}");
-                            side.dead = true;
-                            break;
                         }
+                        Piece::AfterUnframeable(_) => {}
                     }
                 }
             }
         }
     }
     for ((conn, dir), side) in &sides {
-        if side.dead {
+        if side.in_banner() {
             continue;
         }
-        if let Err(e) = side.decoder.finish() {
+        if let Some(e) = side.end_error() {
             let _ = writeln!(
                 out,
                 "{:>12} conn{conn} {} LEFT OVER: {e}",

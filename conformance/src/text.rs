@@ -7,11 +7,12 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use rumpsp_protocol::banner::find_banner_line;
-use rumpsp_protocol::{split_frame, Abi, FrameLimits, RawFrame, Split};
+use rumpsp_protocol::Abi;
 use serde_json::{Map, Value};
 
 use crate::capture::{Capture, Dir, Record};
 use crate::render::{describe, text_or_hex};
+use crate::split::{Piece, StreamSplitter};
 
 /// The first line of every text trace.
 pub const MAGIC: &str = "rumpsp-trace/1";
@@ -33,12 +34,8 @@ pub enum TextError {
 }
 
 /// How one direction of a connection is being cut into records.
-#[derive(Default)]
 struct Side {
-    pending: Vec<u8>,
-    banner_done: bool,
-    /// Framing stopped (bad length): everything else is raw bytes.
-    dead: bool,
+    split: StreamSplitter,
     last_t: u64,
 }
 
@@ -91,10 +88,15 @@ pub fn to_text(cap: &Capture, source: &str, abi: Abi) -> String {
                 t_ns,
                 bytes,
             } => {
-                let side = sides.entry((*conn, *dir)).or_default();
+                let side = sides.entry((*conn, *dir)).or_insert_with(|| Side {
+                    split: StreamSplitter::new(*dir),
+                    last_t: 0,
+                });
                 side.last_t = *t_ns;
-                side.pending.extend_from_slice(bytes);
-                cut(&mut out, side, *conn, *dir, *t_ns, abi);
+                let prefix = format!("{t_ns} conn{conn} {}", dir.as_str());
+                for piece in side.split.push(bytes) {
+                    write_piece(&mut out, &prefix, piece, abi);
+                }
             }
             Record::Event {
                 conn,
@@ -133,61 +135,53 @@ fn abi_name(abi: Abi) -> &'static str {
     }
 }
 
-/// Emits every whole banner or frame now in `side.pending`.
-fn cut(out: &mut String, side: &mut Side, conn: u32, dir: Dir, t: u64, abi: Abi) {
-    let prefix = format!("{t} conn{conn} {}", dir.as_str());
-    if dir == Dir::S2c && !side.banner_done {
-        match find_banner_line(&side.pending) {
-            Ok(Some(n)) => {
-                let line: Vec<u8> = side.pending.drain(..n).collect();
-                let _ = writeln!(out, "{prefix} BANNER {}", text_or_hex(&line[..n - 1]));
-                hex_lines(out, &line);
-                side.banner_done = true;
-            }
-            Ok(None) => return,
-            Err(_) => side.banner_done = true,
+/// Emits one record.
+fn write_piece(out: &mut String, prefix: &str, piece: Piece, abi: Abi) {
+    match piece {
+        Piece::Banner(line) => {
+            let _ = writeln!(
+                out,
+                "{prefix} BANNER {}",
+                text_or_hex(&line[..line.len() - 1])
+            );
+            hex_lines(out, &line);
         }
-    }
-    while !side.dead {
-        match split_frame(&side.pending, &FrameLimits::unlimited()) {
-            Ok(Split::Complete { header, frame_len }) => {
-                let bytes: Vec<u8> = side.pending.drain(..frame_len).collect();
-                let f = RawFrame::new(header, bytes[24..].to_vec());
-                let _ = writeln!(out, "{prefix} {}", describe(&f, abi));
-                hex_lines(out, &bytes);
-            }
-            Ok(Split::NeedMore { .. }) => return,
-            Err(e) => {
-                let _ = writeln!(out, "{prefix} BYTES unframeable: {e}");
-                hex_lines(out, &std::mem::take(&mut side.pending));
-                side.dead = true;
-            }
+        // the bytes follow as frames (or as unframeable bytes)
+        Piece::NoBanner(_) => {}
+        Piece::Frame(bytes, f) => {
+            let _ = writeln!(out, "{prefix} {}", describe(&f, abi));
+            hex_lines(out, &bytes);
         }
-    }
-    if !side.pending.is_empty() {
-        let _ = writeln!(out, "{prefix} BYTES after an unframeable length");
-        hex_lines(out, &std::mem::take(&mut side.pending));
+        Piece::Unframeable(bytes, e) => {
+            let _ = writeln!(out, "{prefix} BYTES unframeable: {e}");
+            hex_lines(out, &bytes);
+        }
+        Piece::AfterUnframeable(bytes) => {
+            let _ = writeln!(out, "{prefix} BYTES after an unframeable length");
+            hex_lines(out, &bytes);
+        }
     }
 }
 
 /// Emits what is left of a side as a partial record.
 fn flush(out: &mut String, side: &mut Side, conn: u32, dir: Dir) {
-    if side.pending.is_empty() {
+    if side.split.pending().is_empty() {
         return;
     }
-    let what = if dir == Dir::S2c && !side.banner_done {
+    let what = if side.split.in_banner() {
         "partial banner"
     } else {
         "partial frame"
     };
+    let bytes = side.split.take_pending();
     let _ = writeln!(
         out,
         "{} conn{conn} {} BYTES {what} ({} bytes)",
         side.last_t,
         dir.as_str(),
-        side.pending.len()
+        bytes.len()
     );
-    hex_lines(out, &std::mem::take(&mut side.pending));
+    hex_lines(out, &bytes);
 }
 
 /// Parses a text trace back into a capture (one data record per frame).
