@@ -5,9 +5,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use rumpsp_protocol::banner::{find_banner_line, BannerError};
-use rumpsp_protocol::{FrameDecoder, FrameError, FrameLimits, RawFrame};
+use rumpsp_protocol::banner::BannerError;
+use rumpsp_protocol::{FrameError, FrameLimits, RawFrame};
 use serde_json::{Map, Value};
+
+use crate::split::{Piece, StreamSplitter};
 
 /// Direction of a chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -242,41 +244,29 @@ pub struct FramedStream {
     pub error: Option<FrameError>,
 }
 
-/// Splits one direction of a connection into banner and frames.
+/// Splits one direction of a connection into banner and frames. A server
+/// stream that does not start with a banner line yields no frames.
 pub fn frame_stream(bytes: &[u8], dir: Dir, limits: FrameLimits) -> FramedStream {
     let mut out = FramedStream::default();
-    let mut rest = bytes;
-    if dir == Dir::S2c && !bytes.is_empty() {
-        match find_banner_line(bytes) {
-            Ok(Some(n)) => {
-                out.banner = Some(bytes[..n].to_vec());
-                rest = &bytes[n..];
-            }
-            Ok(None) => {
-                out.banner_error = Some(BannerError::Unparsed("stream ends inside the banner"));
-                return out;
-            }
-            Err(e) => {
+    let mut split = StreamSplitter::with_limits(dir, limits);
+    for piece in split.push(bytes) {
+        match piece {
+            Piece::Banner(line) => out.banner = Some(line),
+            Piece::NoBanner(e) => {
                 out.banner_error = Some(e);
                 return out;
             }
+            Piece::Frame(_, f) => out.frames.push(f),
+            Piece::Unframeable(_, e) => out.error = Some(e),
+            Piece::AfterUnframeable(_) => {}
         }
     }
-    let mut dec = FrameDecoder::new(limits);
-    dec.feed(rest);
-    loop {
-        match dec.next_frame() {
-            Ok(Some(f)) => out.frames.push(f),
-            Ok(None) => {
-                out.error = dec.finish().err();
-                return out;
-            }
-            Err(e) => {
-                out.error = Some(e);
-                return out;
-            }
-        }
+    if split.in_banner() && !bytes.is_empty() {
+        out.banner_error = Some(BannerError::Unparsed("stream ends inside the banner"));
+    } else if out.error.is_none() {
+        out.error = split.end_error();
     }
+    out
 }
 
 #[cfg(test)]

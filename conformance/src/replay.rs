@@ -510,15 +510,7 @@ fn show(o: &Outcome) -> String {
 /// Masks structure fields that legitimately differ; returns the rules that applied.
 fn normalise(step: &Step, o: &mut Outcome, rules: &mut Vec<&'static str>) {
     let Some(sysnum) = step.sysnum() else { return };
-    let slot = |i: usize| {
-        u64::from_le_bytes(
-            step.frame
-                .body
-                .get(i * 8..i * 8 + 8)
-                .and_then(|b| b.try_into().ok())
-                .unwrap_or([0; 8]),
-        )
-    };
+    let slot = |i: usize| step.arg(i);
     for (addr, data) in &mut o.memory {
         match sysnum {
             // struct stat: ino, times; dev where rumpfs gives every node its own

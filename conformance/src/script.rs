@@ -49,6 +49,13 @@ impl Step {
             && self.frame.header.ty == MsgType::Syscall.to_u16())
         .then_some(self.frame.header.word)
     }
+
+    /// Argument slot `i` of a SYSCALL request as a word (0 when the block is shorter).
+    pub fn arg(&self, i: usize) -> u64 {
+        rumpsp_protocol::SyscallArgs::new(&self.frame.body, Abi::Lp64Le)
+            .word(i)
+            .unwrap_or(0)
+    }
 }
 
 /// A replay script for one capture.
@@ -237,15 +244,7 @@ impl Script {
             if s.sysnum() != Some(202) {
                 continue;
             }
-            let slot = |i: usize| {
-                u64::from_le_bytes(
-                    s.frame
-                        .body
-                        .get(i * 8..i * 8 + 8)
-                        .and_then(|b| b.try_into().ok())
-                        .unwrap_or([0; 8]),
-                )
-            };
+            let slot = |i: usize| s.arg(i);
             let is_hostname = s.memory.iter().any(|(r, d)| {
                 matches!(r, MemRequest::Bytes { addr, len: 8 } if *addr == slot(0))
                     && d[..] == [1, 0, 0, 0, 10, 0, 0, 0]

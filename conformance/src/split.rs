@@ -1,7 +1,8 @@
 //! Cutting one direction of a recorded connection into what was sent: the
 //! banner (server to client only), then whole frames, with nothing lost when
-//! the stream cannot be framed. The text trace writer, `trace show` and the
-//! replay-script builder all read captures through it.
+//! the stream cannot be framed. The text trace writer, `trace show`, the
+//! replay-script builder and [`crate::capture::frame_stream`] all read
+//! captures through it.
 
 use rumpsp_protocol::banner::{find_banner_line, BannerError};
 use rumpsp_protocol::{split_frame, FrameError, FrameLimits, RawFrame, Split, HEADER_LEN};
@@ -26,15 +27,23 @@ pub enum Piece {
 /// The state of one direction of one connection.
 #[derive(Debug, Clone)]
 pub struct StreamSplitter {
+    limits: FrameLimits,
     pending: Vec<u8>,
     banner_done: bool,
     dead: bool,
 }
 
 impl StreamSplitter {
-    /// A splitter for direction `dir` (a server's stream starts with its banner).
+    /// A splitter for direction `dir` (a server's stream starts with its banner)
+    /// that frames any length, as a recording needs.
     pub fn new(dir: Dir) -> StreamSplitter {
+        StreamSplitter::with_limits(dir, FrameLimits::unlimited())
+    }
+
+    /// A splitter whose frames must fit `limits` (a longer one is unframeable).
+    pub fn with_limits(dir: Dir, limits: FrameLimits) -> StreamSplitter {
         StreamSplitter {
+            limits,
             pending: Vec::new(),
             banner_done: dir == Dir::C2s,
             dead: false,
@@ -60,7 +69,7 @@ impl StreamSplitter {
             self.banner_done = true;
         }
         loop {
-            match split_frame(&self.pending, &FrameLimits::unlimited()) {
+            match split_frame(&self.pending, &self.limits) {
                 Ok(Split::Complete { header, frame_len }) => {
                     let bytes: Vec<u8> = self.pending.drain(..frame_len).collect();
                     let raw = RawFrame::new(header, bytes[HEADER_LEN..].to_vec());
@@ -101,7 +110,7 @@ impl StreamSplitter {
         if self.dead || self.pending.is_empty() {
             return None;
         }
-        let need = match split_frame(&self.pending, &FrameLimits::unlimited()) {
+        let need = match split_frame(&self.pending, &self.limits) {
             Ok(Split::NeedMore { need }) => need,
             _ => return None,
         };
