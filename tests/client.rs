@@ -274,16 +274,24 @@ fn assert_compatible(ours: &[RawFrame], real: &[RawFrame], what: &str) {
     let _ = Abi::Lp64Le;
 }
 
-#[test]
-fn our_client_sends_what_the_real_client_sent() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = support::unix_server(dir.path());
-    let proxy = ServerAddr::Unix(dir.path().join("proxy.sock"));
-    let out = dir.path().join("ours.jsonl");
-    let rt = rt();
+/// Runs `calls` (given the proxy's URL) as a client of `server` through the
+/// recording proxy, and checks its frames against the real client's capture
+/// `conformance/traces/real/{name}.jsonl`.
+fn record_and_compare<F, Fut>(
+    rt: &tokio::runtime::Runtime,
+    dir: &Path,
+    server: &ServerAddr,
+    name: &str,
+    calls: F,
+) where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let proxy = ServerAddr::Unix(dir.join("proxy.sock"));
+    let out = dir.join("ours.jsonl");
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let recorder = rt.spawn({
-        let (proxy, upstream, out) = (proxy.clone(), server.addr.clone(), out.clone());
+        let (proxy, upstream, out) = (proxy.clone(), server.clone(), out.clone());
         async move {
             rumpsp_conformance::record::record(&proxy, &upstream, &out, "ours", async {
                 let _ = stop_rx.await;
@@ -293,29 +301,41 @@ fn our_client_sends_what_the_real_client_sent() {
         }
     });
     std::thread::sleep(Duration::from_millis(100));
-    rt.block_on(async {
-        // getpid.jsonl: two getpid calls
-        let c = Client::connect(&url(&proxy), "getpid").await.unwrap();
-        c.getpid().await.unwrap();
-        c.getpid().await.unwrap();
-    });
+    rt.block_on(calls(url(&proxy)));
     std::thread::sleep(Duration::from_millis(100));
     let _ = stop_tx.send(());
     rt.block_on(recorder).unwrap();
     let real = Capture::load(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance/traces/real/getpid.jsonl"),
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("conformance/traces/real/{name}.jsonl")),
     )
     .unwrap();
     let ours = Capture::load(&out).unwrap();
-    assert_compatible(&client_frames(&ours), &client_frames(&real), "getpid");
+    assert_compatible(&client_frames(&ours), &client_frames(&real), name);
+}
+
+#[test]
+fn our_client_sends_what_the_real_client_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = support::unix_server(dir.path());
+    record_and_compare(
+        &rt(),
+        dir.path(),
+        &server.addr,
+        "getpid",
+        |proxy| async move {
+            // getpid.jsonl: two getpid calls
+            let c = Client::connect(&proxy, "getpid").await.unwrap();
+            c.getpid().await.unwrap();
+            c.getpid().await.unwrap();
+        },
+    );
 }
 
 #[test]
 fn fileops_frames_match_the_real_client() {
     let dir = tempfile::tempdir().unwrap();
     let server = support::unix_server(dir.path());
-    let proxy = ServerAddr::Unix(dir.path().join("proxy.sock"));
-    let out = dir.path().join("ours.jsonl");
     let rt = rt();
     // /tmp must be a tmpfs first, as in the recording (mount_tmpfs ran before fileops)
     rt.block_on(async {
@@ -324,67 +344,52 @@ fn fileops_frames_match_the_real_client() {
             .await
             .unwrap();
     });
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let recorder = rt.spawn({
-        let (proxy, upstream, out) = (proxy.clone(), server.addr.clone(), out.clone());
-        async move {
-            rumpsp_conformance::record::record(&proxy, &upstream, &out, "ours", async {
-                let _ = stop_rx.await;
-            })
-            .await
-            .unwrap();
-        }
-    });
-    std::thread::sleep(Duration::from_millis(100));
-    rt.block_on(async {
-        // the same calls as clients/fileops, with its argument values
-        let c = Client::connect(&url(&proxy), "fileops").await.unwrap();
-        let d = "/tmp/fileops.d";
-        c.mkdir(d, 0o755).await.unwrap();
-        let fd = c
-            .open("/tmp/fileops.d/one.txt", 0x602, 0o644)
-            .await
-            .unwrap();
-        c.write(fd, b"hello, rump kernel\n").await.unwrap();
-        c.lseek(fd, 0, 0).await.unwrap();
-        c.read(fd, 0x40).await.unwrap();
-        c.lseek(fd, 0, 1).await.unwrap();
-        c.fstat(fd).await.unwrap();
-        c.close(fd).await.unwrap();
-        for name in ["one.txt", "two.txt"] {
-            let dfd = c
-                .syscall(
-                    5,
-                    vec![
-                        Arg::Str(d.as_bytes().to_vec()),
-                        Arg::Int(0x20_0000),
-                        Arg::Int(if name == "one.txt" { 1 } else { 0 }),
-                    ],
-                )
+    record_and_compare(
+        &rt,
+        dir.path(),
+        &server.addr,
+        "fileops",
+        |proxy| async move {
+            // the same calls as clients/fileops, with its argument values
+            let c = Client::connect(&proxy, "fileops").await.unwrap();
+            let d = "/tmp/fileops.d";
+            c.mkdir(d, 0o755).await.unwrap();
+            let fd = c
+                .open("/tmp/fileops.d/one.txt", 0x602, 0o644)
                 .await
-                .unwrap()
-                .0[0] as i32;
-            c.getdents(dfd, 0x1000).await.unwrap();
-            c.getdents(dfd, 0x1000).await.unwrap();
-            c.close(dfd).await.unwrap();
-            if name == "one.txt" {
-                c.rename("/tmp/fileops.d/one.txt", "/tmp/fileops.d/two.txt")
+                .unwrap();
+            c.write(fd, b"hello, rump kernel\n").await.unwrap();
+            c.lseek(fd, 0, 0).await.unwrap();
+            c.read(fd, 0x40).await.unwrap();
+            c.lseek(fd, 0, 1).await.unwrap();
+            c.fstat(fd).await.unwrap();
+            c.close(fd).await.unwrap();
+            for name in ["one.txt", "two.txt"] {
+                let dfd = c
+                    .syscall(
+                        5,
+                        vec![
+                            Arg::Str(d.as_bytes().to_vec()),
+                            Arg::Int(0x20_0000),
+                            Arg::Int(if name == "one.txt" { 1 } else { 0 }),
+                        ],
+                    )
                     .await
-                    .unwrap();
+                    .unwrap()
+                    .0[0] as i32;
+                c.getdents(dfd, 0x1000).await.unwrap();
+                c.getdents(dfd, 0x1000).await.unwrap();
+                c.close(dfd).await.unwrap();
+                if name == "one.txt" {
+                    c.rename("/tmp/fileops.d/one.txt", "/tmp/fileops.d/two.txt")
+                        .await
+                        .unwrap();
+                }
             }
-        }
-        c.unlink("/tmp/fileops.d/two.txt").await.unwrap();
-        c.rmdir(d).await.unwrap();
-    });
-    std::thread::sleep(Duration::from_millis(100));
-    let _ = stop_tx.send(());
-    rt.block_on(recorder).unwrap();
-    let real = Capture::load(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance/traces/real/fileops.jsonl"),
-    )
-    .unwrap();
-    let ours = Capture::load(&out).unwrap();
-    assert_compatible(&client_frames(&ours), &client_frames(&real), "fileops");
+            c.unlink("/tmp/fileops.d/two.txt").await.unwrap();
+            c.rmdir(d).await.unwrap();
+        },
+    );
 }
 
 #[test]
