@@ -3,12 +3,9 @@
 //! invariants after every call: descriptor tables and open-file counts, pipe
 //! ends, link counts, directory structure, the process tree.
 
-use std::sync::OnceLock;
-
 use arbitrary::{Arbitrary, Unstructured};
 use rumpsp_protocol::kernel::Kernel;
 use rumpsp_sim_kernel::local::{run_syscall, LocalMemory};
-use rumpsp_sim_kernel::SimKernel;
 
 const SYSCALLS: &[u32] = &[
     3, 4, 5, 6, 9, 10, 12, 13, 15, 16, 20, 22, 23, 33, 41, 42, 54, 57, 58, 60, 80, 90, 92, 95, 120,
@@ -56,13 +53,6 @@ pub enum Step {
     Spawn,
 }
 
-fn booted() -> SimKernel {
-    static KERNEL: OnceLock<SimKernel> = OnceLock::new();
-    KERNEL
-        .get_or_init(|| SimKernel::new(crate::fuzz_config()))
-        .clone()
-}
-
 fn memory() -> LocalMemory {
     let mut m = LocalMemory::default();
     for (i, p) in PATHS.iter().enumerate() {
@@ -108,7 +98,7 @@ pub fn run(input: &[u8]) {
     let Ok(steps) = Vec::<Step>::arbitrary(&mut u) else {
         return;
     };
-    let mut k = booted();
+    let mut k = crate::booted();
     let mut mem = memory();
     let mut pids: Vec<i32> = Vec::new();
     if let Ok(p) = k.spawn_guest(b"fuzz\0") {

@@ -24,12 +24,18 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("kernel_syscalls", kernel_syscalls::run),
 ];
 
-/// The simulated machine the fuzz targets boot: the defaults, with a 4 MiB
-/// file-data pool so that one input cannot make the kernel allocate hundreds
-/// of MiB (a write far into a file is dense in the simulated kernel).
-pub fn fuzz_config() -> rumpsp_sim_kernel::SimConfig {
-    rumpsp_sim_kernel::SimConfig {
-        memory_pool: 4 << 20,
-        ..Default::default()
-    }
+/// A booted simulated kernel as the fuzz targets use it: the defaults, with a
+/// 4 MiB file-data pool so that one input cannot make the kernel allocate
+/// hundreds of MiB (a write far into a file is dense in the simulated kernel).
+/// Booted once per process and cloned per input.
+pub fn booted() -> rumpsp_sim_kernel::SimKernel {
+    static KERNEL: std::sync::OnceLock<rumpsp_sim_kernel::SimKernel> = std::sync::OnceLock::new();
+    KERNEL
+        .get_or_init(|| {
+            rumpsp_sim_kernel::SimKernel::new(rumpsp_sim_kernel::SimConfig {
+                memory_pool: 4 << 20,
+                ..Default::default()
+            })
+        })
+        .clone()
 }

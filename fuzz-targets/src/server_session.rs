@@ -9,7 +9,6 @@
 //! invariants hold.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::OnceLock;
 
 use arbitrary::{Arbitrary, Unstructured};
 use rumpsp_protocol::server::{Accept, ConnId, SeededCookies, ServerCore, ServerLimits};
@@ -112,13 +111,6 @@ enum MsgKind {
     Bytes,
     Str,
     Mmap,
-}
-
-fn booted() -> SimKernel {
-    static KERNEL: OnceLock<SimKernel> = OnceLock::new();
-    KERNEL
-        .get_or_init(|| SimKernel::new(crate::fuzz_config()))
-        .clone()
 }
 
 struct Harness {
@@ -479,7 +471,7 @@ impl Harness {
     /// A fresh server (booted kernel, fuzzing limits, cookies from seed 7) and no connections.
     fn new(splits: Vec<u8>) -> Option<Harness> {
         let core = ServerCore::new(
-            booted(),
+            crate::booted(),
             limits(),
             &Banner::default(),
             Box::new(SeededCookies::new(7)),
