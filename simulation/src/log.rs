@@ -1,8 +1,9 @@
 //! The event log: one entry per event. Every entry is hashed as it is
-//! recorded (FNV-1a over 64-bit words of its fields), so two runs compare by
+//! recorded (its derived `Hash` into FNV-1a over 64-bit words), so two runs compare by
 //! digest at full speed; the text is rendered only when it is kept.
 
 use std::fmt::{self, Display, Write};
+use std::hash::{Hash, Hasher};
 
 use rumpsp_protocol::client::CallOutcome;
 use rumpsp_protocol::HandshakeKind;
@@ -10,7 +11,7 @@ use rumpsp_protocol::HandshakeKind;
 use crate::net::{Toward, WriteFate};
 
 /// What a request was, for the log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CallKind {
     /// A syscall with this number.
     Syscall(u32),
@@ -21,7 +22,7 @@ pub enum CallKind {
 }
 
 /// One logged event.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Hash)]
 pub enum Entry<'a> {
     /// A process was created.
     Start {
@@ -193,136 +194,45 @@ impl Display for Entry<'_> {
     }
 }
 
-/// FNV-1a over 64-bit words.
-struct Hash(u64);
+/// FNV-1a over 64-bit words: the derived `Hash` of an entry feeds its fields
+/// here (integers as words, byte strings eight bytes at a time), identically on
+/// every run.
+struct Fnv(u64);
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
-impl Hash {
-    fn u(&mut self, v: u64) {
+impl Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        for w in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..w.len()].copy_from_slice(w);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
         self.0 = (self.0 ^ v).wrapping_mul(FNV_PRIME);
     }
 
-    fn bytes(&mut self, b: &[u8]) {
-        self.u(b.len() as u64);
-        for w in b.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..w.len()].copy_from_slice(w);
-            self.u(u64::from_le_bytes(word));
-        }
+    fn write_u8(&mut self, v: u8) {
+        self.write_u64(u64::from(v));
     }
 
-    fn entry(&mut self, e: &Entry<'_>) {
-        match *e {
-            Entry::Start { actor, name } => {
-                self.u(1);
-                self.u(actor as u64);
-                self.bytes(name.as_bytes());
-            }
-            Entry::Exit { actor } => {
-                self.u(2);
-                self.u(actor as u64);
-            }
-            Entry::Connect {
-                actor,
-                link,
-                conn,
-                kind,
-            } => {
-                self.u(3);
-                self.u(actor as u64);
-                self.u(link as u64);
-                self.u(conn.map_or(u64::MAX, |c| c));
-                self.u(u64::from(kind.to_u32()));
-            }
-            Entry::Close { actor, link } => {
-                self.u(4);
-                self.u(actor as u64);
-                self.u(link as u64);
-            }
-            Entry::Call { actor, reqno, what } => {
-                self.u(5);
-                self.u(actor as u64);
-                self.u(reqno);
-                self.u(match what {
-                    CallKind::Syscall(nr) => u64::from(nr),
-                    CallKind::Handshake => 1 << 32,
-                    CallKind::Other => 2 << 32,
-                });
-            }
-            Entry::Ret {
-                actor,
-                reqno,
-                outcome,
-            } => {
-                self.u(6);
-                self.u(actor as u64);
-                self.u(reqno);
-                match outcome {
-                    CallOutcome::Syscall {
-                        errno,
-                        retval,
-                        buffers,
-                    } => {
-                        self.u(*errno as u64);
-                        self.u(retval[0] as u64);
-                        self.u(retval[1] as u64);
-                        for b in buffers {
-                            self.bytes(b);
-                        }
-                    }
-                    CallOutcome::Handshake(e) => self.u(1 << 32 | *e as u32 as u64),
-                    CallOutcome::Prefork(c) => self.bytes(&c.0),
-                    CallOutcome::Protocol(code) => self.u(2 << 32 | u64::from(code.to_u32())),
-                }
-            }
-            Entry::Write {
-                link,
-                toward,
-                len,
-                fate,
-            } => {
-                self.u(7);
-                self.u(link as u64);
-                self.u(toward as u64);
-                self.u(len as u64);
-                self.u(fate.chunks as u64);
-                self.u(fate.stalled_us);
-                self.u(fate.cut_at.map_or(u64::MAX, |c| c as u64));
-                self.u(u64::from(fate.lost));
-            }
-            Entry::Read { link, toward, len } => {
-                self.u(8);
-                self.u(link as u64);
-                self.u(toward as u64);
-                self.u(len as u64);
-            }
-            Entry::End {
-                link,
-                toward,
-                reset,
-            } => {
-                self.u(9);
-                self.u(link as u64);
-                self.u(toward as u64);
-                self.u(u64::from(reset));
-            }
-            Entry::Lost { actor, link, why } => {
-                self.u(10);
-                self.u(actor as u64);
-                self.u(link as u64);
-                self.bytes(why.as_bytes());
-            }
-            Entry::ServerCloses { conn } => {
-                self.u(11);
-                self.u(conn);
-            }
-            Entry::Idle { us } => {
-                self.u(12);
-                self.u(us);
-            }
-        }
+    fn write_u16(&mut self, v: u16) {
+        self.write_u64(u64::from(v));
+    }
+
+    fn write_u32(&mut self, v: u32) {
+        self.write_u64(u64::from(v));
+    }
+
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 
@@ -330,7 +240,7 @@ impl Hash {
 pub struct EventLog {
     keep: bool,
     text: String,
-    hash: Hash,
+    hash: Fnv,
     lines: u64,
 }
 
@@ -340,15 +250,15 @@ impl EventLog {
         EventLog {
             keep,
             text: String::new(),
-            hash: Hash(FNV_OFFSET),
+            hash: Fnv(FNV_OFFSET),
             lines: 0,
         }
     }
 
     /// Records one entry at virtual time `t_us`.
     pub fn record(&mut self, t_us: u64, e: Entry<'_>) {
-        self.hash.u(t_us);
-        self.hash.entry(&e);
+        self.hash.write_u64(t_us);
+        e.hash(&mut self.hash);
         self.lines += 1;
         if self.keep {
             let _ = writeln!(

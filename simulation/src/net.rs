@@ -18,7 +18,7 @@ use rumpsp_sim_kernel::clock::Rng;
 pub type LinkId = usize;
 
 /// Which end a chunk travels to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Toward {
     /// Client to server.
     Server,
@@ -169,15 +169,10 @@ impl Schedule {
     pub fn pop(&mut self) -> Option<(u64, Event)> {
         self.heap.pop().map(|Reverse((t, _, ev))| (t, ev))
     }
-
-    /// True when nothing is pending.
-    pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
-    }
 }
 
 /// What a write did, for the event log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
 pub struct WriteFate {
     /// Chunks it became.
     pub chunks: usize,

@@ -270,11 +270,6 @@ impl World {
         v
     }
 
-    /// The virtual time, in microseconds.
-    pub fn now(&self) -> u64 {
-        self.now
-    }
-
     /// Lets virtual time pass with no clients (unredeemed preforks expire).
     pub fn idle(&mut self, us: u64) {
         self.now += us;
@@ -708,11 +703,6 @@ impl World {
     /// The link a process is connected by, if any.
     pub fn link_of(&self, actor: usize) -> Option<LinkId> {
         self.actors.get(actor)?.link
-    }
-
-    /// Threads that have not finished.
-    pub fn unfinished(&self) -> usize {
-        self.live
     }
 }
 

@@ -37,7 +37,7 @@ pub enum Arg {
 pub type CallId = u64;
 
 /// How a call ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum CallOutcome {
     /// A SYSCALL answer: NetBSD errno (0 = success), return values, and the
     /// final contents of every `Out`/`InOut` argument in argument order.
