@@ -81,13 +81,31 @@ struct ClientConn {
     calls: BTreeMap<CallId, usize>,
 }
 
+/// What a thread last asked for (kept for the report of threads that never finish).
+#[derive(Debug, Clone, Copy)]
+enum Asked {
+    Nothing,
+    Syscall(u32),
+    Other(&'static str),
+}
+
+impl std::fmt::Display for Asked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Asked::Nothing => f.write_str("nothing"),
+            Asked::Syscall(nr) => write!(f, "syscall {nr}"),
+            Asked::Other(what) => f.write_str(what),
+        }
+    }
+}
+
 /// One thread of a simulated process: a task and its mailbox.
 struct Thread {
     chan: Rc<RefCell<Chan>>,
     task: Option<Task>,
     waiting: Waiting,
     /// What it last asked for (for the stuck report).
-    last_request: String,
+    last_request: Asked,
 }
 
 /// A simulated process: its connection and its threads (thread 0 owns the
@@ -210,7 +228,7 @@ impl World {
             chan,
             task: Some(task),
             waiting: Waiting::Start,
-            last_request: String::new(),
+            last_request: Asked::Nothing,
         });
         self.live += 1;
         self.sched.at(self.now, Event::Wake(a, t));
@@ -358,8 +376,12 @@ impl World {
     /// Starts a request; `Some` when it is answered at once.
     fn handle(&mut self, a: usize, t: usize, req: Request) -> Option<Reply> {
         self.thread(a, t).last_request = match &req {
-            Request::Syscall { nr, .. } => format!("syscall {nr}"),
-            other => format!("{other:?}").chars().take(60).collect(),
+            Request::Syscall { nr, .. } => Asked::Syscall(*nr),
+            Request::Connect { .. } => Asked::Other("a connection"),
+            Request::Prefork => Asked::Other("a PREFORK"),
+            Request::Exec(_) => Asked::Other("an EXEC"),
+            Request::Sleep(_) => Asked::Other("a sleep"),
+            Request::Close => Asked::Other("a close"),
         };
         match req {
             Request::Connect { kind, name, cookie } => {
