@@ -248,20 +248,18 @@ impl Worker {
 
     /// A path operation: model first, then the kernel; their errno must agree.
     async fn mutate(&mut self, op: Op, nr: u32, args: Vec<Arg>) -> R<Option<Sys>> {
-        let owner = [self.owner.clone()];
-        let before = self.sh.borrow().model.subtree(&owner);
-        let want = self.sh.borrow_mut().model.apply(&op);
+        // Only this thread changes this client's directory, so the model can be
+        // fed after the answer: a lost call keeps the state before it as the
+        // alternative, and the model takes the call as done.
         let r = sys(&self.p, nr, args).await;
-        let got = match errno(&r) {
-            Err(Fail::Lost) => {
-                self.sh
-                    .borrow_mut()
-                    .uncertain
-                    .insert(self.owner.clone(), before);
-                return Err(Fail::Lost);
-            }
-            other => other?,
-        };
+        let got = errno(&r);
+        let mut sh = self.sh.borrow_mut();
+        if let Err(Fail::Lost) = got {
+            let before = sh.model.subtree(std::slice::from_ref(&self.owner));
+            sh.uncertain.insert(self.owner.clone(), before);
+        }
+        let want = sh.model.apply(&op);
+        let got = got?;
         expect(got == want, || {
             format!("{op:?}: the kernel says errno {got}, the model {want}")
         })?;
