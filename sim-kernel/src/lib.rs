@@ -337,7 +337,9 @@ impl SimKernel {
 
     /// Checks the kernel's invariants: every descriptor names a live open file,
     /// every open file's reference count equals the descriptors naming it, pipe end
-    /// counts match, node open counts match and link counts of directories add up.
+    /// counts match, node open counts match, link counts of directories add up,
+    /// and each mount's file-data accounting equals the data its files hold,
+    /// which together stays within the configured memory pool.
     pub fn check_invariants(&self) -> Result<(), String> {
         let mut refs: std::collections::BTreeMap<proc::FileId, u32> = Default::default();
         for (pid, p) in &self.t.procs {
@@ -398,7 +400,11 @@ impl SimKernel {
                 ));
             }
         }
+        let mut data: std::collections::BTreeMap<vfs::MountId, u64> = Default::default();
         for (id, n) in &self.vfs.nodes {
+            if let vfs::NodeKind::File(d) = &n.kind {
+                *data.entry(n.mount).or_default() += d.len() as u64;
+            }
             if node_refs.get(id).copied().unwrap_or(0) != n.open_refs {
                 return Err(format!(
                     "node {id}: open_refs {} but {} open files",
@@ -428,6 +434,22 @@ impl SimKernel {
                     }
                 }
             }
+        }
+        for (id, m) in &self.vfs.mounts {
+            let held = data.get(id).copied().unwrap_or(0);
+            if m.bytes_used != held {
+                return Err(format!(
+                    "mount {id}: {} data bytes accounted, its files hold {held}",
+                    m.bytes_used
+                ));
+            }
+        }
+        let total: u64 = data.values().sum();
+        if total > self.config.memory_pool {
+            return Err(format!(
+                "files hold {total} data bytes, past the {}-byte pool",
+                self.config.memory_pool
+            ));
         }
         Ok(())
     }

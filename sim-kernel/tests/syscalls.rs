@@ -614,3 +614,54 @@ fn byte_counts_above_ssize_max_are_einval_and_huge_ones_fault() {
     );
     assert_eq!(t.e(nr::WRITE, &[fd as u64, b, 1 << 20]), EFAULT);
 }
+
+#[test]
+fn file_data_accounting_follows_writes_truncates_and_frees() {
+    let mut t = T::new();
+    let (_, fd) = t.open("/tmp/f", O_RDWR | O_CREAT, 0o644);
+    assert_eq!(t.write(fd, &[7; 5000]).1, 5000);
+    t.k.check_invariants().unwrap();
+    t.ok(nr::FTRUNCATE, &[fd as u64, 0, 100]);
+    t.k.check_invariants().unwrap();
+    t.ok(nr::FTRUNCATE, &[fd as u64, 0, 9000]);
+    t.k.check_invariants().unwrap();
+    let path = t.s("/tmp/f");
+    t.ok(nr::UNLINK, &[path]);
+    t.k.check_invariants().unwrap();
+    t.ok(nr::CLOSE, &[fd as u64]);
+    t.k.check_invariants().unwrap();
+    let used: u64 = t.k.vfs.mounts.values().map(|m| m.bytes_used).sum();
+    assert_eq!(used, 0, "the freed file's data is no longer accounted");
+
+    // the checker catches a count that drifts from the data held
+    let (_, fd) = t.open("/tmp/g", O_RDWR | O_CREAT, 0o644);
+    assert_eq!(t.write(fd, b"abc").1, 3);
+    if let Some(m) = t.k.vfs.mounts.values_mut().find(|m| m.bytes_used == 3) {
+        m.bytes_used = 4;
+    }
+    let e = t.k.check_invariants().unwrap_err();
+    assert!(e.contains("accounted"), "{e}");
+}
+
+#[test]
+fn file_data_past_the_pool_is_refused_and_would_be_caught() {
+    let mut t = T::with_config(rumpsp_sim_kernel::SimConfig {
+        memory_pool: 4096,
+        ..Default::default()
+    });
+    let (_, fd) = t.open("/tmp/f", O_RDWR | O_CREAT, 0o644);
+    assert_eq!(t.write(fd, &[1; 4096]).1, 4096);
+    assert_eq!(t.write(fd, b"x").0, ENOSPC, "the pool is full");
+    t.k.check_invariants().unwrap();
+    // data grown behind the kernel's back, accounting included, breaks the pool bound
+    for n in t.k.vfs.nodes.values_mut() {
+        if let rumpsp_sim_kernel::vfs::NodeKind::File(d) = &mut n.kind {
+            d.push(0);
+        }
+    }
+    for m in t.k.vfs.mounts.values_mut().filter(|m| m.bytes_used > 0) {
+        m.bytes_used += 1;
+    }
+    let e = t.k.check_invariants().unwrap_err();
+    assert!(e.contains("pool"), "{e}");
+}
