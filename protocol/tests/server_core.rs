@@ -573,6 +573,44 @@ fn frame_limits_close_without_error_frame() {
 }
 
 #[test]
+fn usage_reports_buffered_input_queued_output_calls_and_held_memory() {
+    let mut s = server(ServerLimits::default());
+    let mut p = ready(&mut s);
+    let usage = |s: &server::ServerCore<TestKernel>, id| s.usage(id).unwrap();
+    assert_eq!(usage(&s, p.id), server::ConnUsage::default());
+    // a blocked read and a call waiting for its second COPYIN
+    assert_eq!(
+        p.syscall(&mut s, 2, SYS_READ, &args(&[PIPE_FD as u64, 0x5000, 16])),
+        []
+    );
+    p.syscall(&mut s, 3, SYS_TEST_TWO_COPYINS, &args(&[0x1000, 0x2000]));
+    assert_eq!(usage(&s, p.id).largest_call_memory, 0);
+    assert_eq!(p.answer(&mut s, 0, &[5; 8]).len(), 1, "the second COPYIN");
+    let u = usage(&s, p.id);
+    assert_eq!((u.calls, u.largest_call_memory), (2, 8));
+    // the answer in two pieces: the first is buffered, the second completes
+    // the frame; the server's answer stays queued until taken
+    let answer = Frame::new(
+        1,
+        Message::CopyinResp(CopyinResp {
+            label: CopyinKind::Bytes,
+            data: &[6; 8],
+        }),
+    )
+    .to_vec(Abi::Lp64Le);
+    p.send_raw(&mut s, &answer[..5]);
+    assert_eq!(usage(&s, p.id).input_buffered, 5);
+    p.send_raw(&mut s, &answer[5..]);
+    let u = usage(&s, p.id);
+    assert_eq!((u.input_buffered, u.calls), (0, 1));
+    assert!(u.output_queued > 0);
+    assert_eq!(p.recv(&mut s), [ok(3, 11, 0)]);
+    assert_eq!(usage(&s, p.id).output_queued, 0);
+    p.send_raw(&mut s, &[0x18, 0, 0]);
+    assert_eq!(usage(&s, p.id).input_buffered, 3);
+}
+
+#[test]
 fn call_memory_limit_faults_without_asking_the_client() {
     let mut s = server(ServerLimits {
         max_call_memory: 1000,

@@ -56,6 +56,19 @@ pub struct Output {
     pub close: bool,
 }
 
+/// What one connection holds in memory (for limits checks and diagnostics).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConnUsage {
+    /// Received bytes not yet framed (at most one partial frame between calls).
+    pub input_buffered: usize,
+    /// Output queued and not yet taken.
+    pub output_queued: usize,
+    /// Syscalls outstanding.
+    pub calls: usize,
+    /// Client memory bytes held by the call holding the most.
+    pub largest_call_memory: usize,
+}
+
 /// The server: connections, preforks and the kernel.
 pub struct ServerCore<K: Kernel> {
     kernel: K,
@@ -129,6 +142,22 @@ impl<K: Kernel> ServerCore<K> {
     /// Syscalls not yet answered on a connection.
     pub fn outstanding(&self, id: ConnId) -> usize {
         self.conns.get(&id).map_or(0, |c| c.calls.len())
+    }
+
+    /// What a connection holds in memory, if it is open.
+    pub fn usage(&self, id: ConnId) -> Option<ConnUsage> {
+        let c = self.conns.get(&id)?;
+        Some(ConnUsage {
+            input_buffered: c.decoder.buffered(),
+            output_queued: c.out.len(),
+            calls: c.calls.len(),
+            largest_call_memory: c
+                .calls
+                .values()
+                .map(|call| call.mem.bytes_held())
+                .max()
+                .unwrap_or(0),
+        })
     }
 
     /// The connection's state, if it is open.

@@ -9,5 +9,5 @@ mod limits;
 
 pub use self::conn::ConnState;
 pub use self::cookies::{CookieSource, SeededCookies};
-pub use self::core::{Accept, ConnId, Output, ServerCore};
+pub use self::core::{Accept, ConnId, ConnUsage, Output, ServerCore};
 pub use self::limits::ServerLimits;

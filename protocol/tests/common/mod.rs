@@ -18,6 +18,8 @@ pub const SYS_GETPPID: u32 = 39;
 pub const SYS_REBOOT: u32 = 208;
 /// Not a NetBSD call: asks the client for an anonymous mapping (as proplib paths do).
 pub const SYS_TEST_MMAP: u32 = 500;
+/// Test-only: copies in 8 bytes from slot 0, then 8 from slot 1 (two memory requests).
+pub const SYS_TEST_TWO_COPYINS: u32 = 501;
 
 /// The pipe fd every process shares in the test kernel.
 pub const PIPE_FD: i32 = 100;
@@ -131,6 +133,11 @@ impl TestKernel {
             SYS_REBOOT => {
                 self.shutdown = true;
                 SyscallDone::ok(0, 0)
+            }
+            SYS_TEST_TWO_COPYINS => {
+                let first = m.copyin(a.ptr(0).unwrap(), 8)?.to_vec();
+                let second = m.copyin(a.ptr(1).unwrap(), 8)?;
+                SyscallDone::ok(i64::from(first[0]) + i64::from(second[0]), 0)
             }
             SYS_TEST_MMAP => {
                 let addr = m.anonmmap(4096)?;
