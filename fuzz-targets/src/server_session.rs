@@ -4,9 +4,11 @@
 //! Invariants: nothing panics; the server sends only valid server frames; a
 //! reqno never gets more SYSCALL answers than SYSCALL requests were sent with
 //! it (a syscall is answered at most once, and only if asked); nothing is
-//! ever sent in reply to a COPYOUT; when every connection is closed, no process
-//! is left but the intermediates of unredeemed preforks, and the kernel's
-//! invariants hold.
+//! ever sent in reply to a COPYOUT; after every step each connection's memory
+//! is within the limits (outstanding calls, client memory per call, buffered
+//! input) and no output is left queued unseen; when every connection is
+//! closed, no process is left but the intermediates of unredeemed preforks,
+//! and the kernel's invariants (its file data within the pool among them) hold.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -207,6 +209,33 @@ impl Harness {
                 c.closed = true;
                 self.core.disconnect(id);
             }
+        }
+    }
+
+    /// Every open connection holds no more than the limits allow, and nothing
+    /// the server queued was left unannounced by `drain`.
+    fn check_usage(&self) {
+        let lim = self.core.limits();
+        for id in self.core.connections() {
+            let Some(u) = self.core.usage(id) else {
+                continue;
+            };
+            assert!(
+                u.calls <= lim.max_outstanding,
+                "{} calls outstanding",
+                u.calls
+            );
+            assert!(
+                u.largest_call_memory as u64 <= lim.max_call_memory,
+                "a call holds {} bytes of client memory",
+                u.largest_call_memory
+            );
+            assert!(
+                u.input_buffered as u64 <= lim.frame.max_frame_len,
+                "{} input bytes buffered",
+                u.input_buffered
+            );
+            assert_eq!(u.output_queued, 0, "output queued but not drained");
         }
     }
 
@@ -432,7 +461,7 @@ fn limits() -> ServerLimits {
         max_outstanding: 8,
         max_preforks: 4,
         prefork_ttl_ms: 5_000,
-        max_call_memory: 1 << 20,
+        max_call_memory: 16 << 10,
         max_pending_output: 1 << 20,
     }
 }
@@ -454,6 +483,7 @@ pub fn run(input: &[u8]) {
     h.apply(ClientOp::Connect);
     for op in ops.into_iter().take(256) {
         h.apply(op);
+        h.check_usage();
         if h.core.shutting_down() {
             break;
         }
@@ -497,6 +527,7 @@ fn run_raw(stream: &[u8]) {
     let (frames, rest) = rumpsp_protocol::frame_all(stream, FrameLimits::unlimited());
     for f in frames.iter().take(512) {
         h.send(&f.to_vec());
+        h.check_usage();
     }
     let _ = rest;
     let ids: Vec<ConnId> = h.core.connections().collect();
