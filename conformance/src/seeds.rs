@@ -1,5 +1,8 @@
 //! Seed corpora for the fuzz targets, made from the conformance traces (each
-//! connection's byte streams) and the URL table: (target, name, bytes).
+//! connection's byte streams) and the URL table: (target, name, bytes). A
+//! client stream seeds wire_decode as it is, and server_session and
+//! kernel_syscalls behind a `RAW\n` prefix (sent frame by frame, or its
+//! syscalls made straight into the kernel).
 
 use std::path::Path;
 
@@ -41,6 +44,7 @@ pub fn seeds(dirs: &[&Path]) -> Result<Vec<Seed>, CaptureError> {
                         out.push(("wire_decode", name.clone(), wire));
                         let mut raw = b"RAW\n".to_vec();
                         raw.extend_from_slice(bytes);
+                        out.push(("kernel_syscalls", name.clone(), raw.clone()));
                         out.push(("server_session", name, raw));
                     }
                     Dir::S2c => {

@@ -1,7 +1,13 @@
 //! Arbitrary syscall sequences straight into the simulated kernel, for several
 //! processes (with fork, exec and exit among them), checking the kernel's
 //! invariants after every call: descriptor tables and open-file counts, pipe
-//! ends, link counts, directory structure, the process tree.
+//! ends, link counts, directory structure, the process tree, file data
+//! within the memory pool.
+//!
+//! An input starting with `RAW\n` is a recorded client byte stream (the seeds
+//! made from the traces): each of its SYSCALL requests becomes a call by the
+//! first process, with the recorded number and slot values, client pointers
+//! (which name memory this target does not have) replaced by its own buffers.
 
 use arbitrary::{Arbitrary, Unstructured};
 use rumpsp_protocol::kernel::Kernel;
@@ -92,10 +98,58 @@ fn slot(v: u32) -> u64 {
     }
 }
 
+/// The slot value that `slot` turns into `v` (or into one of the buffers
+/// when `v` is a client pointer).
+fn unslot(v: u64) -> u32 {
+    match v {
+        // -256..=-1 (AT_FDCWD and the like): kept
+        v if v >= 0xffff_ffff_ffff_ff00 => v as u32,
+        // small values: kept
+        v if v <= 0xffff - 18 => (v + 18) as u32,
+        // a client pointer or a large count: one of the buffers, spread by its bits
+        v => ((v >> 4) % 17) as u32,
+    }
+}
+
+/// The steps a recorded client byte stream makes: its SYSCALL requests, in order.
+fn steps_from_stream(stream: &[u8]) -> Vec<Step> {
+    let (frames, _rest) =
+        rumpsp_protocol::frame_all(stream, rumpsp_protocol::FrameLimits::unlimited());
+    frames
+        .iter()
+        .filter_map(
+            |raw| match raw.frame(rumpsp_protocol::Abi::Lp64Le).ok()?.message {
+                rumpsp_protocol::Message::Syscall(req) => {
+                    let mut args = [0u32; 6];
+                    for (a, chunk) in args.iter_mut().zip(req.args.chunks_exact(8)) {
+                        let mut word = [0u8; 8];
+                        word.copy_from_slice(chunk);
+                        *a = unslot(u64::from_le_bytes(word));
+                    }
+                    Some(Step::Call {
+                        who: 0,
+                        which: 0,
+                        any: u16::try_from(req.sysnum).ok(),
+                        args,
+                    })
+                }
+                _ => None,
+            },
+        )
+        .collect()
+}
+
+/// The steps an input stands for: a recorded stream's syscalls, or what it decodes to.
+fn steps(input: &[u8]) -> Option<Vec<Step>> {
+    if let Some(stream) = input.strip_prefix(b"RAW\n") {
+        return Some(steps_from_stream(stream));
+    }
+    Vec::<Step>::arbitrary(&mut Unstructured::new(input)).ok()
+}
+
 /// The target.
 pub fn run(input: &[u8]) {
-    let mut u = Unstructured::new(input);
-    let Ok(steps) = Vec::<Step>::arbitrary(&mut u) else {
+    let Some(steps) = steps(input) else {
         return;
     };
     let mut k = crate::booted();
@@ -175,8 +229,79 @@ pub fn run(input: &[u8]) {
     assert!(k.t.pipes.is_empty(), "no pipe outlives its processes");
 }
 
-/// The steps an input decodes to (for reading a crash reproducer).
+/// The steps an input stands for (for reading a crash reproducer).
 pub fn describe(input: &[u8]) -> String {
-    let mut u = Unstructured::new(input);
-    format!("{:#?}", Vec::<Step>::arbitrary(&mut u))
+    format!("{:#?}", steps(input))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rumpsp_protocol::{Abi, Frame, Handshake, Message, SyscallReq};
+
+    #[test]
+    fn recorded_values_survive_the_slot_mapping_and_pointers_become_buffers() {
+        for v in [
+            0u64,
+            1,
+            3,
+            17,
+            18,
+            100,
+            0xffff - 18,
+            u64::MAX,
+            (-100i64) as u64,
+        ] {
+            assert_eq!(slot(unslot(v)), v, "{v:#x}");
+        }
+        for ptr in [0x7f7f_ffff_e000u64, 0x1_0000, 0xffff_ffff] {
+            let got = slot(unslot(ptr));
+            assert!((0x1000..=0x9000).contains(&got), "{ptr:#x} -> {got:#x}");
+        }
+    }
+
+    #[test]
+    fn a_recorded_stream_becomes_its_syscalls() {
+        let mut stream = Vec::new();
+        let frames = [
+            Frame::new(1, Message::Handshake(Handshake::Guest { name: b"t\0" })),
+            Frame::new(
+                2,
+                Message::Syscall(SyscallReq {
+                    sysnum: 20,
+                    args: &[],
+                }),
+            ),
+            Frame::new(
+                3,
+                Message::Syscall(SyscallReq {
+                    sysnum: 4,
+                    args: &[
+                        1, 0, 0, 0, 0, 0, 0, 0, 0, 0xe0, 0xff, 0xff, 0x7f, 0x7f, 0, 0, 5, 0, 0, 0,
+                        0, 0, 0, 0,
+                    ],
+                }),
+            ),
+        ];
+        for f in &frames {
+            stream.extend_from_slice(&f.to_vec(Abi::Lp64Le));
+        }
+        let steps = steps_from_stream(&stream);
+        let calls: Vec<(Option<u16>, [u32; 6])> = steps
+            .iter()
+            .map(|s| match s {
+                Step::Call { any, args, .. } => (*any, *args),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(calls.len(), 2, "the handshake is not a call");
+        assert_eq!(calls[0].0, Some(20));
+        assert_eq!(calls[1].0, Some(4));
+        assert_eq!(slot(calls[1].1[0]), 1, "the descriptor is kept");
+        assert_eq!(slot(calls[1].1[2]), 5, "the count is kept");
+        assert!(
+            slot(calls[1].1[1]) < 0x1_0000,
+            "the pointer names a buffer here"
+        );
+    }
 }
