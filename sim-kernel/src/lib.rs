@@ -401,6 +401,8 @@ impl SimKernel {
             }
         }
         let mut data: std::collections::BTreeMap<vfs::MountId, u64> = Default::default();
+        let roots: std::collections::BTreeSet<vfs::NodeId> =
+            self.vfs.mounts.values().map(|m| m.root).collect();
         for (id, n) in &self.vfs.nodes {
             if let vfs::NodeKind::File(d) = &n.kind {
                 *data.entry(n.mount).or_default() += d.len() as u64;
@@ -413,25 +415,25 @@ impl SimKernel {
                 ));
             }
             if let vfs::NodeKind::Dir { entries, .. } = &n.kind {
-                let subdirs = entries
-                    .iter()
-                    .filter(|e| self.vfs.nodes.get(&e.node).is_some_and(vfs::Node::is_dir))
-                    .count() as u32;
-                let is_root = self.vfs.mounts.values().any(|m| m.root == *id);
+                let mut subdirs = 0u32;
+                for e in entries {
+                    match self.vfs.nodes.get(&e.node) {
+                        Some(child) => subdirs += u32::from(child.is_dir()),
+                        None => {
+                            return Err(format!(
+                                "dir node {id}: entry {:?} names a freed node",
+                                String::from_utf8_lossy(&e.name)
+                            ))
+                        }
+                    }
+                }
+                let is_root = roots.contains(id);
                 let expect = if n.nlink == 0 { 0 } else { 2 + subdirs };
                 if n.nlink != expect && !(is_root && n.nlink == 1 + subdirs) {
                     return Err(format!(
                         "dir node {id}: nlink {} with {subdirs} subdirectories",
                         n.nlink
                     ));
-                }
-                for e in entries {
-                    if !self.vfs.nodes.contains_key(&e.node) {
-                        return Err(format!(
-                            "dir node {id}: entry {:?} names a freed node",
-                            String::from_utf8_lossy(&e.name)
-                        ));
-                    }
                 }
             }
         }
