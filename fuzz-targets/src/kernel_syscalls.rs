@@ -11,6 +11,7 @@
 
 use arbitrary::{Arbitrary, Unstructured};
 use rumpsp_protocol::kernel::Kernel;
+use rumpsp_protocol::{Abi, SyscallArgs};
 use rumpsp_sim_kernel::local::{run_syscall, LocalMemory};
 
 const SYSCALLS: &[u32] = &[
@@ -101,9 +102,11 @@ fn slot(v: u32) -> u64 {
 /// The slot value that `slot` turns into `v` (or into one of the buffers
 /// when `v` is a client pointer).
 fn unslot(v: u64) -> u32 {
+    let low = v as u32;
     match v {
-        // -256..=-1 (AT_FDCWD and the like): kept
-        v if v >= 0xffff_ffff_ffff_ff00 => v as u32,
+        // an int in -256..=-1 (AT_FDCWD and the like), zero-padded as clients
+        // store ints, or sign-extended: kept
+        v if low >= 0xffff_ff00 && matches!(v >> 32, 0 | 0xffff_ffff) => low,
         // small values: kept
         v if v <= 0xffff - 18 => (v + 18) as u32,
         // a client pointer or a large count: one of the buffers, spread by its bits
@@ -117,25 +120,22 @@ fn steps_from_stream(stream: &[u8]) -> Vec<Step> {
         rumpsp_protocol::frame_all(stream, rumpsp_protocol::FrameLimits::unlimited());
     frames
         .iter()
-        .filter_map(
-            |raw| match raw.frame(rumpsp_protocol::Abi::Lp64Le).ok()?.message {
-                rumpsp_protocol::Message::Syscall(req) => {
-                    let mut args = [0u32; 6];
-                    for (a, chunk) in args.iter_mut().zip(req.args.chunks_exact(8)) {
-                        let mut word = [0u8; 8];
-                        word.copy_from_slice(chunk);
-                        *a = unslot(u64::from_le_bytes(word));
-                    }
-                    Some(Step::Call {
-                        who: 0,
-                        which: 0,
-                        any: u16::try_from(req.sysnum).ok(),
-                        args,
-                    })
+        .filter_map(|raw| match raw.frame(Abi::Lp64Le).ok()?.message {
+            rumpsp_protocol::Message::Syscall(req) => {
+                let recorded = SyscallArgs::new(req.args, Abi::Lp64Le);
+                let mut args = [0u32; 6];
+                for (i, a) in args.iter_mut().enumerate() {
+                    *a = unslot(recorded.word(i).unwrap_or(0));
                 }
-                _ => None,
-            },
-        )
+                Some(Step::Call {
+                    who: 0,
+                    which: 0,
+                    any: u16::try_from(req.sysnum).ok(),
+                    args,
+                })
+            }
+            _ => None,
+        })
         .collect()
 }
 
@@ -237,24 +237,18 @@ pub fn describe(input: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rumpsp_protocol::{Abi, Frame, Handshake, Message, SyscallReq};
+    use rumpsp_protocol::{ArgsBuilder, Frame, Handshake, Message, SyscallReq};
 
     #[test]
     fn recorded_values_survive_the_slot_mapping_and_pointers_become_buffers() {
-        for v in [
-            0u64,
-            1,
-            3,
-            17,
-            18,
-            100,
-            0xffff - 18,
-            u64::MAX,
-            (-100i64) as u64,
-        ] {
+        for v in [0u64, 1, 3, 17, 18, 100, 0xffff - 18] {
             assert_eq!(slot(unslot(v)), v, "{v:#x}");
         }
-        for ptr in [0x7f7f_ffff_e000u64, 0x1_0000, 0xffff_ffff] {
+        // negative ints, as a client stores them (zero-padded) or sign-extended
+        for v in [0xffff_ff9cu64, (-100i64) as u64, 0xffff_ffff, u64::MAX] {
+            assert_eq!(slot(unslot(v)) as u32, v as u32, "{v:#x}");
+        }
+        for ptr in [0x7f7f_ffff_e000u64, 0x1_0000, 0x1_ffff_ff9c] {
             let got = slot(unslot(ptr));
             assert!((0x1000..=0x9000).contains(&got), "{ptr:#x} -> {got:#x}");
         }
@@ -263,6 +257,17 @@ mod tests {
     #[test]
     fn a_recorded_stream_becomes_its_syscalls() {
         let mut stream = Vec::new();
+        let write = ArgsBuilder::new(3, Abi::Lp64Le)
+            .int(0, 1)
+            .ptr(1, 0x7f7f_ffff_e000)
+            .size(2, 5)
+            .build();
+        let openat = ArgsBuilder::new(4, Abi::Lp64Le)
+            .int(0, -100)
+            .ptr(1, 0x7f7f_ffff_d000)
+            .int(2, 0)
+            .int(3, 0)
+            .build();
         let frames = [
             Frame::new(1, Message::Handshake(Handshake::Guest { name: b"t\0" })),
             Frame::new(
@@ -276,10 +281,14 @@ mod tests {
                 3,
                 Message::Syscall(SyscallReq {
                     sysnum: 4,
-                    args: &[
-                        1, 0, 0, 0, 0, 0, 0, 0, 0, 0xe0, 0xff, 0xff, 0x7f, 0x7f, 0, 0, 5, 0, 0, 0,
-                        0, 0, 0, 0,
-                    ],
+                    args: &write,
+                }),
+            ),
+            Frame::new(
+                4,
+                Message::Syscall(SyscallReq {
+                    sysnum: 468,
+                    args: &openat,
                 }),
             ),
         ];
@@ -294,7 +303,7 @@ mod tests {
                 other => panic!("{other:?}"),
             })
             .collect();
-        assert_eq!(calls.len(), 2, "the handshake is not a call");
+        assert_eq!(calls.len(), 3, "the handshake is not a call");
         assert_eq!(calls[0].0, Some(20));
         assert_eq!(calls[1].0, Some(4));
         assert_eq!(slot(calls[1].1[0]), 1, "the descriptor is kept");
@@ -303,5 +312,7 @@ mod tests {
             slot(calls[1].1[1]) < 0x1_0000,
             "the pointer names a buffer here"
         );
+        assert_eq!(calls[2].0, Some(468));
+        assert_eq!(slot(calls[2].1[0]) as i32, -100, "AT_FDCWD is kept");
     }
 }
