@@ -59,7 +59,8 @@ pub struct Output {
 /// What one connection holds in memory (for limits checks and diagnostics).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ConnUsage {
-    /// Received bytes not yet framed (at most one partial frame between calls).
+    /// Received bytes not yet framed (while the connection runs, at most one
+    /// partial frame between calls).
     pub input_buffered: usize,
     /// Output queued and not yet taken.
     pub output_queued: usize,
