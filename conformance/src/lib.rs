@@ -11,9 +11,11 @@
 //! * [`replay`]: plays a script against a server and compares under named
 //!   normalisation rules.
 //! * [`wire`]: how the replayer reaches a server.
+//! * [`mutate`]: a wire that injects one named server bug, for the mutation suite.
 
 pub mod capture;
 pub mod catalog;
+pub mod mutate;
 pub mod raw;
 pub mod record;
 pub mod render;

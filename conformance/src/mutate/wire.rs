@@ -1,0 +1,454 @@
+//! [`MutWire`]: a [`Wire`] that changes what the server sends, one [`Mutation`] at a time.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rumpsp_protocol::{
+    Abi, CopyoutReq, Frame, FrameDecoder, FrameLimits, HandshakeResp, Message, Raise, RawFrame,
+    SyscallResp, HEADER_LEN,
+};
+
+use super::Mutation;
+use crate::wire::{Wire, WireConn, WireError};
+
+/// How many times a [`MutWire`] changed what the server sent (shared, so it
+/// can be read after the wire moved to another thread).
+pub type MutationCounter = Arc<AtomicUsize>;
+
+const ABI: Abi = Abi::Lp64Le;
+const SYS_GETPID: u32 = 20;
+const SYS_SYSCTL: u32 = 202;
+const SYS_GETDENTS: u32 = 390;
+/// `__stat50`, `__fstat50`, `__lstat50`, `fstatat`: calls whose 152-byte COPYOUT is a `struct stat`.
+const SYS_STATS: [u32; 4] = [439, 440, 441, 466];
+const STAT_LEN: usize = 152;
+const STAT_MODE: usize = 8;
+const STAT_TIMES: std::ops::Range<usize> = 48..112;
+const STAT_SIZE: usize = 112;
+const EIO: i32 = 5;
+const EINVAL: i32 = 22;
+const ENOSYS: i32 = 78;
+const SIGUSR1: u32 = 30;
+/// [`Mutation::CloseAfterN`]: frames a connection gets before the close.
+const CLOSE_AFTER: usize = 3;
+/// [`Mutation::NthErrno`]: which syscall answer of a connection fails.
+const NTH: usize = 3;
+
+/// Per connection: both directions framed, the calls in flight, what is queued for the client.
+struct ConnState {
+    up: FrameDecoder,
+    down: FrameDecoder,
+    down_failed: bool,
+    /// reqno → syscall number of the calls not answered yet.
+    in_flight: BTreeMap<u64, u32>,
+    /// Pieces ready for the client, in order (one read each for the trickling controls).
+    queue: VecDeque<Vec<u8>>,
+    /// Held back to the next read ([`Mutation::LateDuplicate`]).
+    late: Vec<u8>,
+    frames: usize,
+    answers: usize,
+    inner_closed: bool,
+    cut: bool,
+}
+
+impl ConnState {
+    fn new() -> ConnState {
+        ConnState {
+            up: FrameDecoder::new(FrameLimits::unlimited()),
+            down: FrameDecoder::new(FrameLimits::unlimited()),
+            down_failed: false,
+            in_flight: BTreeMap::new(),
+            queue: VecDeque::new(),
+            late: Vec::new(),
+            frames: 0,
+            answers: 0,
+            inner_closed: false,
+            cut: false,
+        }
+    }
+}
+
+/// Wraps the wire to a correct server and injects one [`Mutation`].
+pub struct MutWire {
+    inner: Box<dyn Wire>,
+    mutation: Mutation,
+    conns: BTreeMap<WireConn, ConnState>,
+    injected: MutationCounter,
+    rng: u64,
+}
+
+impl MutWire {
+    /// `inner` with `mutation` applied; every change is counted in `injected`.
+    pub fn new(inner: Box<dyn Wire>, mutation: Mutation, injected: MutationCounter) -> MutWire {
+        MutWire {
+            inner,
+            mutation,
+            conns: BTreeMap::new(),
+            injected,
+            rng: 0x9e37_79b9_7f4a_7c15,
+        }
+    }
+
+    /// How many changes were made so far.
+    pub fn injected(&self) -> usize {
+        self.injected.load(Ordering::Relaxed)
+    }
+
+    fn count(&self) {
+        self.injected.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Deterministic pseudo-random bytes (xorshift64).
+    fn random_byte(&mut self) -> u8 {
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        (self.rng >> 24) as u8
+    }
+
+    fn mutate_banner(&self, line: &[u8]) -> Vec<u8> {
+        // RUMPSP-<major>.<minor>-<ostype>-<osrelease>/<machine>\n
+        let Some(slash) = line.iter().rposition(|&b| b == b'/') else {
+            return line.to_vec();
+        };
+        let Some(dash) = line[..slash].iter().rposition(|&b| b == b'-') else {
+            return line.to_vec();
+        };
+        let release: &[u8] = if &line[dash + 1..slash] == b"10.0" {
+            b"9.4"
+        } else {
+            b"10.0"
+        };
+        self.count();
+        let mut out = line[..=dash].to_vec();
+        out.extend_from_slice(release);
+        out.extend_from_slice(&line[slash..]);
+        out
+    }
+
+    /// Frames the server's bytes, changes them, queues them for the client.
+    fn take_in(&mut self, c: WireConn, bytes: &[u8]) {
+        let Some(mut st) = self.conns.remove(&c) else {
+            return;
+        };
+        if st.down_failed {
+            st.queue.push_back(bytes.to_vec());
+        } else {
+            st.down.feed(bytes);
+            loop {
+                match st.down.next_frame() {
+                    Ok(Some(raw)) => {
+                        if st.cut {
+                            continue;
+                        }
+                        let original = raw.to_vec();
+                        let out = self.mutate_frame(&mut st, &raw);
+                        let changed = out.len() != 1 || out[0] != original;
+                        if changed {
+                            self.count();
+                        }
+                        for f in out {
+                            self.queue_frame(&mut st, f);
+                        }
+                        st.frames += 1;
+                        if self.mutation == Mutation::CloseAfterN && st.frames == CLOSE_AFTER {
+                            self.count();
+                            st.cut = true;
+                            st.inner_closed = true;
+                            self.inner.close(c);
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(_) => {
+                        // Not framable: everything left goes through unchanged.
+                        st.down_failed = true;
+                        let rest = std::mem::take(st.down.buffer_mut());
+                        st.queue.push_back(rest.to_vec());
+                        break;
+                    }
+                }
+            }
+        }
+        self.conns.insert(c, st);
+    }
+
+    fn queue_frame(&self, st: &mut ConnState, f: Vec<u8>) {
+        if self.mutation == Mutation::ControlDelay && f.len() > HEADER_LEN {
+            let mut f = f;
+            let body = f.split_off(HEADER_LEN);
+            st.queue.push_back(f);
+            st.queue.push_back(body);
+        } else {
+            st.queue.push_back(f);
+        }
+    }
+
+    /// The frames to send in place of `raw` (itself, unchanged, when the mutation does not apply).
+    fn mutate_frame(&mut self, st: &mut ConnState, raw: &RawFrame) -> Vec<Vec<u8>> {
+        let same = vec![raw.to_vec()];
+        let Ok(frame) = raw.frame(ABI) else {
+            return same;
+        };
+        let reqno = frame.reqno;
+        let enc = |m: Message<'_>| Frame::new(reqno, m).to_vec(ABI);
+        match frame.message {
+            Message::SyscallResp(r) => {
+                let sysnum = st.in_flight.remove(&reqno);
+                st.answers += 1;
+                let other = |e: i32| if e == EIO { EINVAL } else { EIO };
+                let mut r2 = r;
+                match self.mutation {
+                    Mutation::ErrnoChange if r.error != 0 => r2.error = other(r.error),
+                    Mutation::ErrnoToSuccess if r.error != 0 => r2.error = 0,
+                    Mutation::RetvalChange if r.error == 0 => {
+                        r2.retval[0] = r.retval[0].wrapping_add(1)
+                    }
+                    Mutation::Retval12345 if r.error == 0 => {
+                        r2.retval[0] = if r.retval[0] == 12345 { 12346 } else { 12345 }
+                    }
+                    Mutation::NthErrno if st.answers == NTH => r2.error = other(r.error),
+                    Mutation::GetpidBroken if sysnum == Some(SYS_GETPID) => {
+                        r2 = SyscallResp {
+                            error: ENOSYS,
+                            pad: r.pad,
+                            retval: [-1, -1],
+                        }
+                    }
+                    Mutation::ControlPadding => {
+                        for b in &mut r2.pad {
+                            *b = self.random_byte();
+                        }
+                    }
+                    Mutation::EarlyAnswer => {
+                        let wrong = SyscallResp {
+                            error: EIO,
+                            pad: [0; 4],
+                            retval: [-1, -1],
+                        };
+                        return vec![enc(Message::SyscallResp(wrong)), raw.to_vec()];
+                    }
+                    Mutation::LateDuplicate => {
+                        self.count();
+                        st.late.extend_from_slice(&raw.to_vec());
+                        return same;
+                    }
+                    Mutation::RaiseInject => {
+                        return vec![enc(Message::Raise(Raise { signo: SIGUSR1 })), raw.to_vec()];
+                    }
+                    _ => {}
+                }
+                if r2 == r {
+                    same
+                } else {
+                    vec![enc(Message::SyscallResp(r2))]
+                }
+            }
+            Message::Copyout(co) => {
+                let sysnum = if st.in_flight.len() == 1 {
+                    st.in_flight.values().next().copied()
+                } else {
+                    None
+                };
+                let mut data = co.data.to_vec();
+                let with = |d: &[u8], addr: u64| {
+                    enc(Message::Copyout(CopyoutReq {
+                        kind: co.kind,
+                        addr,
+                        data: d,
+                    }))
+                };
+                let is_stat = sysnum.is_some_and(|s| SYS_STATS.contains(&s)) && data.len() == STAT_LEN;
+                let is_dents = sysnum == Some(SYS_GETDENTS);
+                match self.mutation {
+                    Mutation::CopyoutFlip if !data.is_empty() => data[0] ^= 0xff,
+                    Mutation::CopyoutDrop => return vec![],
+                    Mutation::CopyoutTruncate if !data.is_empty() => {
+                        data.pop();
+                    }
+                    Mutation::CopyoutExtra => {
+                        let past = co.addr.wrapping_add(data.len() as u64);
+                        return vec![raw.to_vec(), with(&[0xaa], past)];
+                    }
+                    Mutation::ControlCopyoutSplit if data.len() >= 2 => {
+                        let half = data.len() / 2;
+                        return vec![
+                            with(&data[..half], co.addr),
+                            with(&data[half..], co.addr.wrapping_add(half as u64)),
+                        ];
+                    }
+                    Mutation::StatSize if is_stat => {
+                        let mut w = [0u8; 8];
+                        w.copy_from_slice(&data[STAT_SIZE..STAT_SIZE + 8]);
+                        let v = i64::from_le_bytes(w).wrapping_add(1);
+                        data[STAT_SIZE..STAT_SIZE + 8].copy_from_slice(&v.to_le_bytes());
+                    }
+                    Mutation::StatMode if is_stat => data[STAT_MODE] ^= 0o100,
+                    Mutation::StatTimesZero if is_stat => data[STAT_TIMES].fill(0),
+                    Mutation::DirentName | Mutation::DirentType | Mutation::ControlPadding
+                        if is_dents =>
+                    {
+                        self.mutate_dirents(&mut data)
+                    }
+                    Mutation::SysctlValue if sysnum == Some(SYS_SYSCTL) && !data.is_empty() => {
+                        data[0] ^= 0x01
+                    }
+                    _ => {}
+                }
+                if data == co.data {
+                    same
+                } else {
+                    vec![with(&data, co.addr)]
+                }
+            }
+            Message::Raise(_) if self.mutation == Mutation::RaiseDrop => vec![],
+            Message::HandshakeResp(h) if self.mutation == Mutation::HandshakeError && h.error == 0 => {
+                vec![enc(Message::HandshakeResp(HandshakeResp { error: 1 }))]
+            }
+            _ => same,
+        }
+    }
+
+    /// Walks `__getdents30` records (checked lengths) and changes names, types or padding.
+    fn mutate_dirents(&mut self, b: &mut [u8]) {
+        let mut i = 0;
+        while i + 13 <= b.len() {
+            let reclen = usize::from(u16::from_le_bytes([b[i + 8], b[i + 9]]));
+            let namlen = usize::from(u16::from_le_bytes([b[i + 10], b[i + 11]]));
+            if reclen < 16 || i + reclen > b.len() || 14 + namlen > reclen {
+                return;
+            }
+            match self.mutation {
+                Mutation::DirentName if namlen > 0 => {
+                    let n = &mut b[i + 13];
+                    *n = if *n == b'X' { b'Y' } else { b'X' };
+                }
+                Mutation::DirentType => b[i + 12] = if b[i + 12] == 4 { 8 } else { 4 },
+                Mutation::ControlPadding => {
+                    for k in i + 14 + namlen..i + reclen {
+                        b[k] = self.random_byte();
+                    }
+                }
+                _ => {}
+            }
+            i += reclen;
+        }
+    }
+
+    fn pull(&mut self, c: WireConn, now: bool) -> Result<(Vec<u8>, bool), WireError> {
+        let Some(st) = self.conns.get_mut(&c) else {
+            return if now {
+                self.inner.recv_now(c)
+            } else {
+                self.inner.recv(c)
+            };
+        };
+        if !st.late.is_empty() {
+            let late = std::mem::take(&mut st.late);
+            st.queue.push_back(late);
+        }
+        if !st.inner_closed {
+            let quick = now || !st.queue.is_empty();
+            let (bytes, closed) = if quick {
+                self.inner.recv_now(c)?
+            } else {
+                self.inner.recv(c)?
+            };
+            if closed {
+                st.inner_closed = true;
+            }
+            self.take_in(c, &bytes);
+        }
+        let Some(st) = self.conns.get_mut(&c) else {
+            return Ok((vec![], true));
+        };
+        let mut out = Vec::new();
+        match self.mutation {
+            Mutation::ControlOneByte => {
+                if let Some(mut piece) = st.queue.pop_front() {
+                    if piece.len() > 1 {
+                        let rest = piece.split_off(1);
+                        st.queue.push_front(rest);
+                    }
+                    out = piece;
+                }
+            }
+            Mutation::ControlDelay => {
+                if let Some(piece) = st.queue.pop_front() {
+                    std::thread::sleep(Duration::from_millis(1));
+                    out = piece;
+                }
+            }
+            _ => {
+                for p in st.queue.drain(..) {
+                    out.extend_from_slice(&p);
+                }
+            }
+        }
+        let closed = st.inner_closed && st.queue.is_empty() && st.late.is_empty();
+        if closed {
+            self.conns.remove(&c);
+        }
+        Ok((out, closed))
+    }
+}
+
+impl Wire for MutWire {
+    fn connect(&mut self) -> Result<(WireConn, Vec<u8>), WireError> {
+        let (c, bytes) = self.inner.connect()?;
+        let cut = bytes
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |i| i + 1);
+        let mut banner = bytes[..cut].to_vec();
+        if self.mutation == Mutation::BannerVersion {
+            banner = self.mutate_banner(&banner);
+        }
+        self.conns.insert(c, ConnState::new());
+        self.take_in(c, &bytes[cut..]);
+        if !matches!(
+            self.mutation,
+            Mutation::ControlOneByte | Mutation::ControlDelay
+        ) {
+            if let Some(st) = self.conns.get_mut(&c) {
+                for p in st.queue.drain(..) {
+                    banner.extend_from_slice(&p);
+                }
+            }
+        }
+        Ok((c, banner))
+    }
+
+    fn send(&mut self, c: WireConn, bytes: &[u8]) -> Result<(), WireError> {
+        if let Some(st) = self.conns.get_mut(&c) {
+            if st.cut {
+                return Err(WireError::Closed);
+            }
+            st.up.feed(bytes);
+            while let Ok(Some(f)) = st.up.next_frame() {
+                if let Ok(Frame {
+                    reqno,
+                    message: Message::Syscall(s),
+                }) = f.frame(ABI)
+                {
+                    st.in_flight.insert(reqno, s.sysnum);
+                }
+            }
+        }
+        self.inner.send(c, bytes)
+    }
+
+    fn recv(&mut self, c: WireConn) -> Result<(Vec<u8>, bool), WireError> {
+        self.pull(c, false)
+    }
+
+    fn recv_now(&mut self, c: WireConn) -> Result<(Vec<u8>, bool), WireError> {
+        self.pull(c, true)
+    }
+
+    fn close(&mut self, c: WireConn) {
+        self.conns.remove(&c);
+        self.inner.close(c);
+    }
+}
