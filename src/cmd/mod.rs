@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod conformance;
+pub mod mutants;
 pub mod replay;
 pub mod seeds;
 pub mod serve;

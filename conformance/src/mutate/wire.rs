@@ -259,7 +259,8 @@ impl MutWire {
                         data: d,
                     }))
                 };
-                let is_stat = sysnum.is_some_and(|s| SYS_STATS.contains(&s)) && data.len() == STAT_LEN;
+                let is_stat =
+                    sysnum.is_some_and(|s| SYS_STATS.contains(&s)) && data.len() == STAT_LEN;
                 let is_dents = sysnum == Some(SYS_GETDENTS);
                 match self.mutation {
                     Mutation::CopyoutFlip if !data.is_empty() => data[0] ^= 0xff,
@@ -303,7 +304,9 @@ impl MutWire {
                 }
             }
             Message::Raise(_) if self.mutation == Mutation::RaiseDrop => vec![],
-            Message::HandshakeResp(h) if self.mutation == Mutation::HandshakeError && h.error == 0 => {
+            Message::HandshakeResp(h)
+                if self.mutation == Mutation::HandshakeError && h.error == 0 =>
+            {
                 vec![enc(Message::HandshakeResp(HandshakeResp { error: 1 }))]
             }
             _ => same,
