@@ -156,8 +156,24 @@ pub fn signature(received: &[u8], closed: bool, sent: &[u8]) -> String {
     let mut dec = FrameDecoder::new(FrameLimits::unlimited());
     dec.feed(body);
     let mut parts = Vec::new();
+    let mut copyout: Option<(u64, Vec<u8>)> = None;
+    let flush = |pending: &mut Option<(u64, Vec<u8>)>, parts: &mut Vec<String>| {
+        if let Some((_, data)) = pending.take() {
+            parts.push(copyout_part(&data));
+        }
+    };
     while let Ok(Some(f)) = dec.next_frame() {
-        parts.push(match f.frame(Abi::Lp64Le) {
+        let frame = f.frame(Abi::Lp64Le);
+        if !matches!(
+            frame,
+            Ok(rumpsp_protocol::Frame {
+                message: Message::Copyout(_),
+                ..
+            })
+        ) {
+            flush(&mut copyout, &mut parts);
+        }
+        parts.push(match frame {
             Ok(rumpsp_protocol::Frame {
                 reqno,
                 message: Message::SyscallResp(r),
@@ -182,7 +198,18 @@ pub fn signature(received: &[u8], closed: bool, sent: &[u8]) -> String {
                     },
                     c.len
                 ),
-                Message::Copyout(c) => format!("REQ/COPYOUT {}", c.data.len()),
+                Message::Copyout(c) => {
+                    // Adjacent COPYOUTs are one write of client memory, however split.
+                    if let Some((addr, data)) = &mut copyout {
+                        if addr.wrapping_add(data.len() as u64) == c.addr {
+                            data.extend_from_slice(c.data);
+                            continue;
+                        }
+                    }
+                    flush(&mut copyout, &mut parts);
+                    copyout = Some((c.addr, c.data.to_vec()));
+                    continue;
+                }
                 Message::Raise(r) => format!("REQ/RAISE {}", r.signo),
                 m => format!(
                     "{}/{}",
@@ -193,10 +220,24 @@ pub fn signature(received: &[u8], closed: bool, sent: &[u8]) -> String {
             Err(_) => "MALFORMED".into(),
         });
     }
+    flush(&mut copyout, &mut parts);
     if closed {
         parts.push("closed".into());
     }
     parts.join(", ")
+}
+
+/// A COPYOUT in a signature: its size and its bytes (hex up to 64 bytes, else an FNV-1a hash).
+fn copyout_part(data: &[u8]) -> String {
+    if data.len() <= 64 {
+        let hex: String = data.iter().map(|b| format!("{b:02x}")).collect();
+        format!("REQ/COPYOUT {} {hex}", data.len())
+    } else {
+        let h = data.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        format!("REQ/COPYOUT {} #{h:016x}", data.len())
+    }
 }
 
 /// What one recorded connection of the reference looked like.
@@ -287,7 +328,7 @@ pub fn health_check(wire: &mut dyn Wire) -> Result<(), String> {
             wire.close(c);
             return Ok(());
         }
-        if closed {
+        if closed || sig.contains("RESP/SYSCALL") {
             break;
         }
     }

@@ -26,6 +26,7 @@ pub mod show;
 pub mod socket;
 pub mod split;
 pub mod text;
+pub mod watch;
 pub mod wire;
 
 pub use capture::{frame_stream, Capture, CaptureError, Dir, FramedStream, Record};

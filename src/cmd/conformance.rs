@@ -25,6 +25,7 @@ use rumpsp_conformance::mutate::{MutWire, Mutation, MutationCounter};
 use rumpsp_conformance::replay::{replay, ScriptResult, Verdict};
 use rumpsp_conformance::script::Script;
 use rumpsp_conformance::socket::SocketWire;
+use rumpsp_conformance::watch::BannerWatch;
 use rumpsp_conformance::wire::{InProcess, Wire};
 use rumpsp_conformance::Capture;
 use rumpsp_protocol::url::{parse_url, Role, ServerAddr};
@@ -396,6 +397,22 @@ fn trace_outcome(
     }
 }
 
+/// A banner that differs from the recording's: (recorded, received).
+type BannerDiff = Option<(Vec<u8>, Vec<u8>)>;
+
+/// Marks a trace failed because the server announced another banner than the recording's.
+fn banner_failure(o: &mut Outcome, want: &[u8], got: &[u8]) {
+    let show = |b: &[u8]| String::from_utf8_lossy(b).trim_end().to_owned();
+    o.verdict = "fail";
+    o.pass = false;
+    o.expected = format!("banner {:?}", show(want));
+    o.actual = format!("banner {:?}", show(got));
+    o.details.insert(
+        0,
+        format!("banner: expected {:?}, got {:?}", show(want), show(got)),
+    );
+}
+
 /// A failed verdict for an item the harness could not finish: `why` says what happened.
 fn errored(
     suite: &'static str,
@@ -472,7 +489,7 @@ fn run_group(
         .collect();
     let target = target.clone();
     let inject_job = inject.clone();
-    let job = move || -> anyhow::Result<Vec<(ScriptResult, Duration, usize)>> {
+    let job = move || -> anyhow::Result<Vec<(ScriptResult, Duration, usize, BannerDiff)>> {
         let mut out = Vec::new();
         let (mut wire, _server) = open_wire(
             &target,
@@ -487,8 +504,14 @@ fn run_group(
         for s in &group_owned {
             let t = Instant::now();
             let before = injected();
-            let r = replay(s, wire.as_mut());
-            out.push((r, t.elapsed(), injected() - before));
+            let mut watch = BannerWatch::new(wire.as_mut());
+            let r = replay(s, &mut watch);
+            let banner = s.banner.as_deref().and_then(|want| {
+                watch
+                    .mismatch(want)
+                    .map(|got| (want.to_vec(), got.to_vec()))
+            });
+            out.push((r, t.elapsed(), injected() - before, banner));
         }
         Ok(out)
     };
@@ -499,7 +522,13 @@ fn run_group(
             .iter()
             .zip(g.scripts.iter().zip(reported))
             .filter(|(_, (_, r))| *r)
-            .map(|((r, e, n), ((s, _), _))| trace_outcome(script_suite(g, s), r, *e, verbose, *n))
+            .map(|((r, e, n, b), ((s, _), _))| {
+                let mut o = trace_outcome(script_suite(g, s), r, *e, verbose, *n);
+                if let Some((want, got)) = b {
+                    banner_failure(&mut o, want, got);
+                }
+                o
+            })
             .collect(),
         Ok(Some(Err(e))) => each(&|s| {
             errored(
