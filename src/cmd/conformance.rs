@@ -658,16 +658,45 @@ pub(crate) fn describe(
     }
 }
 
-/// Why a group cannot run on one shared server, if it cannot.
-fn shared_skip(g: &Group, first_plain: bool, allow_reboot: bool) -> Option<&'static str> {
-    let halts = g.scripts.iter().any(|(s, _)| s.halts_server());
-    if halts && !allow_reboot {
-        return Some("it reboots the server (--allow-reboot runs it, last)");
+/// On one shared server: the part of a group that can run, and the
+/// reported traces left out with the reason.
+fn shared_part(g: &Group, allow_reboot: bool) -> (Group, Vec<Outcome>) {
+    let mut run = Vec::new();
+    let mut skips = Vec::new();
+    let mut blocked: Option<String> = None;
+    for (s, reported) in &g.scripts {
+        let why = if s.halts_server() {
+            if allow_reboot {
+                needs_fresh_server(s)
+            } else {
+                Some("it reboots the server (--allow-reboot runs it)".to_owned())
+            }
+        } else if let Some(b) = &blocked {
+            Some(format!(
+                "it follows trace/{b} in its recorded server run, which needs a fresh server"
+            ))
+        } else {
+            let why = needs_fresh_server(s);
+            if why.is_some() {
+                blocked = Some(s.name.clone());
+            }
+            why
+        };
+        match why {
+            Some(why) if *reported => skips.push(skipped(script_suite(g, s), &s.name, &why)),
+            Some(_) => {}
+            None => run.push((s.clone(), *reported)),
+        }
     }
-    if !first_plain && g.scripts.iter().any(|(s, _)| needs_fresh_server(s)) {
-        return Some("it expects a freshly booted server (its recording starts from one); --server-cmd gives it one");
-    }
-    None
+    let keep = run.iter().rposition(|(_, r)| *r).map_or(0, |i| i + 1);
+    run.truncate(keep);
+    (
+        Group {
+            suite: g.suite,
+            scripts: run,
+        },
+        skips,
+    )
 }
 
 /// Runs the plan; one outcome per reported trace and per case, in report order.
@@ -703,27 +732,29 @@ pub(crate) fn execute(
         .partition(|g| g.scripts.iter().any(|(s, _)| s.halts_server()));
     let shared = matches!(target, Target::Shared(_));
     let mut outcomes = Vec::new();
-    let mut ran_plain = false;
-    let mut traces = |groups: &[&Group], outcomes: &mut Vec<Outcome>| {
+    let traces = |groups: &[&Group], outcomes: &mut Vec<Outcome>| {
         for g in groups {
             bar.set_message(format!("trace/{}", g.scripts[0].0.name));
-            let skip = if shared {
-                shared_skip(g, !ran_plain, a.allow_reboot)
+            let (part, mut got) = if shared {
+                shared_part(g, a.allow_reboot)
             } else {
-                None
+                (
+                    Group {
+                        suite: g.suite,
+                        scripts: g.scripts.clone(),
+                    },
+                    Vec::new(),
+                )
             };
-            let got: Vec<Outcome> = match skip {
-                Some(why) => g
-                    .scripts
-                    .iter()
-                    .filter(|(_, r)| *r)
-                    .map(|(s, _)| skipped(script_suite(g, s), &s.name, why))
-                    .collect(),
-                None => {
-                    ran_plain = true;
-                    run_group(g, target, limit, a.verbose, &inject(mutation))
-                }
-            };
+            if !part.scripts.is_empty() {
+                got.extend(run_group(
+                    &part,
+                    target,
+                    limit,
+                    a.verbose,
+                    &inject(mutation),
+                ));
+            }
             bar.inc(got.len() as u64);
             outcomes.extend(got);
         }
@@ -890,8 +921,40 @@ fn write_junit(outcomes: &[Outcome], path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Whether a trace's recording began on a freshly booted server in a way its
-/// answers show (see the shared-server skip list in the README).
-fn needs_fresh_server(_s: &Script) -> bool {
-    false
+/// Calls whose answers depend on everything that ran on the server before
+/// (so a trace making them needs a fresh server), and why.
+const FRESH_SERVER_CALLS: &[(&str, &str)] = &[
+    (
+        "__mount50",
+        "the device numbers and mount table it sees depend on the mounts before it",
+    ),
+    ("unmount", "it changes the mount table other traces see"),
+    (
+        "statvfs1",
+        "file system counts (free blocks, files) depend on what ran before",
+    ),
+    (
+        "fstatvfs1",
+        "file system counts (free blocks, files) depend on what ran before",
+    ),
+    ("getvfsstat", "the mount list depends on what ran before"),
+    (
+        "__sysctl",
+        "kernel-wide values (host name, counters) depend on what ran before",
+    ),
+];
+
+/// Why a trace needs a freshly started server, if it does: the first call it
+/// makes from [`FRESH_SERVER_CALLS`].
+fn needs_fresh_server(s: &Script) -> Option<String> {
+    s.actions.iter().find_map(|a| match a {
+        rumpsp_conformance::script::Action::Step(st) => {
+            let num = st.sysnum()?;
+            FRESH_SERVER_CALLS.iter().find_map(|(name, why)| {
+                let info = rumpsp_protocol::netbsd::syscall_by_name(name)?;
+                (info.number == num).then(|| format!("it calls {name}: {why}"))
+            })
+        }
+        _ => None,
+    })
 }
