@@ -455,3 +455,131 @@ impl Wire for MutWire {
         self.inner.close(c);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::InProcess;
+    use rumpsp_protocol::{Handshake, SyscallReq};
+
+    fn getpid_exchange(m: Mutation) -> (Vec<u8>, bool, usize) {
+        let n = MutationCounter::default();
+        let inner = InProcess::with_kernel(rumpsp_sim_kernel::SimKernel::default()).unwrap();
+        let mut w = MutWire::new(Box::new(inner), m, n.clone());
+        let (c, banner) = w.connect().unwrap();
+        let mut out =
+            Frame::new(1, Message::Handshake(Handshake::Guest { name: b"t\0" })).to_vec(ABI);
+        out.extend(
+            Frame::new(
+                2,
+                Message::Syscall(SyscallReq {
+                    sysnum: SYS_GETPID,
+                    args: &[],
+                }),
+            )
+            .to_vec(ABI),
+        );
+        w.send(c, &out).unwrap();
+        let mut got = banner;
+        let mut closed = false;
+        for _ in 0..1000 {
+            let (b, cl) = w.recv(c).unwrap();
+            got.extend(b);
+            if cl {
+                closed = true;
+                break;
+            }
+        }
+        (got, closed, n.load(Ordering::Relaxed))
+    }
+
+    fn frames(bytes: &[u8]) -> Vec<String> {
+        let cut = bytes.iter().position(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let mut d = FrameDecoder::new(FrameLimits::unlimited());
+        d.feed(&bytes[cut..]);
+        let mut v = Vec::new();
+        while let Ok(Some(f)) = d.next_frame() {
+            v.push(format!("{:?}", f.frame(ABI).map(|f| f.message)));
+        }
+        v
+    }
+
+    #[test]
+    fn controls_keep_the_bytes_and_mutants_change_them() {
+        let (plain, _, n) = getpid_exchange(Mutation::RaiseDrop);
+        assert_eq!(n, 0, "nothing to drop");
+        // 1-byte reads and split header/body deliver the same bytes
+        for m in [Mutation::ControlOneByte, Mutation::ControlDelay] {
+            let (got, _, _) = getpid_exchange(m);
+            assert_eq!(got, plain, "{}", m.name());
+        }
+        let (early, _, n) = getpid_exchange(Mutation::EarlyAnswer);
+        assert_eq!(n, 1);
+        let f = frames(&early);
+        assert_eq!(f.len(), 3, "{f:?}");
+        assert!(f[1].contains("error: 5"), "{f:?}");
+        assert_eq!(f[2], frames(&plain)[1]);
+        let (broken, _, n) = getpid_exchange(Mutation::GetpidBroken);
+        assert_eq!(n, 1);
+        assert!(frames(&broken)[1].contains("error: 78"));
+        let (banner, _, _) = getpid_exchange(Mutation::BannerVersion);
+        assert!(banner.starts_with(b"RUMPSP-0.4-NetBSD-10.0/amd64\n"));
+        let (hs, _, _) = getpid_exchange(Mutation::HandshakeError);
+        assert!(frames(&hs)[0].contains("error: 1"));
+    }
+
+    #[test]
+    fn close_after_n_frames_closes() {
+        let (got, closed, _) = getpid_exchange(Mutation::Retval12345);
+        assert!(!closed);
+        assert!(frames(&got)[1].contains("12345"));
+        // two frames come back here, fewer than the limit: nothing is cut
+        let (got, closed, n) = getpid_exchange(Mutation::CloseAfterN);
+        assert_eq!((frames(&got).len(), closed, n), (2, false, 0));
+    }
+
+    #[test]
+    fn dirent_walk_changes_names_types_and_padding_only_inside_records() {
+        let rec = |name: &[u8], t: u8| {
+            let reclen = (13 + name.len() + 1 + 7) & !7;
+            let mut v = vec![0u8; reclen];
+            v[8..10].copy_from_slice(&(reclen as u16).to_le_bytes());
+            v[10..12].copy_from_slice(&(name.len() as u16).to_le_bytes());
+            v[12] = t;
+            v[13..13 + name.len()].copy_from_slice(name);
+            v
+        };
+        let mut buf = rec(b"one", 8);
+        buf.extend(rec(b"two", 4));
+        let inner = InProcess::with_kernel(rumpsp_sim_kernel::SimKernel::default()).unwrap();
+        for (m, check) in [(Mutation::DirentName, 13usize), (Mutation::DirentType, 12)] {
+            let mut w = MutWire::new(
+                Box::new(InProcess::with_kernel(rumpsp_sim_kernel::SimKernel::default()).unwrap()),
+                m,
+                MutationCounter::default(),
+            );
+            let mut b = buf.clone();
+            w.mutate_dirents(&mut b);
+            assert_ne!(b[check], buf[check], "{}", m.name());
+            let d = rumpsp_protocol::netbsd::parse_dirents(&b);
+            assert_eq!(d.len(), 2);
+        }
+        let mut w = MutWire::new(
+            Box::new(inner),
+            Mutation::ControlPadding,
+            MutationCounter::default(),
+        );
+        let mut b = buf.clone();
+        w.mutate_dirents(&mut b);
+        assert_eq!(
+            rumpsp_protocol::netbsd::parse_dirents(&b),
+            rumpsp_protocol::netbsd::parse_dirents(&buf)
+        );
+        // a bad reclen stops the walk: nothing is touched
+        let mut bad = buf.clone();
+        bad[8] = 200;
+        let copy = bad.clone();
+        w.mutate_dirents(&mut bad);
+        assert_eq!(bad, copy);
+    }
+}
