@@ -135,3 +135,101 @@ fn harness_errors_exit_2() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn suites_are_reported_apart_and_differential_only_by_name() {
+    let out = rumpsp().args(["conformance"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("real: 17 run, 17 pass, 0 fail"), "{text}");
+    assert!(
+        text.contains("regression: 14 run, 14 pass, 0 fail"),
+        "{text}"
+    );
+    assert!(text.contains("catalog: 42 run, 42 pass, 0 fail"), "{text}");
+    assert!(!text.contains("differential:"), "{text}");
+    assert!(
+        text.contains("against the simulated server (in-process)"),
+        "{text}"
+    );
+    let out = rumpsp()
+        .args(["conformance", "--list", "differential"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().count(), 200, "{text}");
+    assert!(text.lines().all(|l| l.contains(" differential ")), "{text}");
+    let out = rumpsp()
+        .args(["conformance", "--list", "regression"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().count(), 14, "{text}");
+    assert!(text.lines().all(|l| l.starts_with("trace/own_")), "{text}");
+}
+
+#[test]
+fn a_mutant_fails_verdicts_and_a_control_passes() {
+    // a broken getpid: every case still gets a verdict (exit 1, not 2)
+    let out = rumpsp()
+        .args([
+            "conformance",
+            "--mutant",
+            "getpid-broken",
+            "handshake",
+            "trace/getpid",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("catalog: 9 run, 0 pass, 9 fail"), "{text}");
+    assert!(text.contains("through mutation getpid-broken"), "{text}");
+    let out = rumpsp()
+        .args(["conformance", "--mutant", "retval-12345", "catalog"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let out = rumpsp()
+        .args(["conformance", "--mutant", "control-padding"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let out = rumpsp()
+        .args(["conformance", "--mutant", "no-such-bug"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn a_shared_server_runs_what_it_can_and_lists_the_skips() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("unix://{}", dir.path().join("rump.sock").display());
+    let mut server = rumpsp().args(["serve", &url]).spawn().unwrap();
+    let t = std::time::Instant::now();
+    while !dir.path().join("rump.sock").exists() && t.elapsed().as_secs() < 10 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = rumpsp()
+        .args(["--server", &url, "conformance"])
+        .output()
+        .unwrap();
+    let alive = server.try_wait().unwrap().is_none();
+    let _ = server.kill();
+    let _ = server.wait();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        alive,
+        "the reboot trace must not run without --allow-reboot"
+    );
+    assert!(
+        text.contains("trace/reboot") && text.contains("skipped: it reboots the server"),
+        "{text}"
+    );
+    assert!(text.contains("skipped: it calls __mount50"), "{text}");
+    assert!(text.contains(" skipped"), "{text}");
+    assert!(text.contains(&format!("against {url}")), "{text}");
+}
