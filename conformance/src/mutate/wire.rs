@@ -329,8 +329,8 @@ impl MutWire {
                 }
                 Mutation::DirentType => b[i + 12] = if b[i + 12] == 4 { 8 } else { 4 },
                 Mutation::ControlPadding => {
-                    for k in i + 14 + namlen..i + reclen {
-                        b[k] = self.random_byte();
+                    for x in &mut b[i + 14 + namlen..i + reclen] {
+                        *x = self.random_byte();
                     }
                 }
                 _ => {}
