@@ -351,9 +351,9 @@ impl MutWire {
             let late = std::mem::take(&mut st.late);
             st.queue.push_back(late);
         }
-        if !st.inner_closed {
-            let quick = now || !st.queue.is_empty();
-            let (bytes, closed) = if quick {
+        // What is queued goes first; the server is read only when it is used up.
+        if !st.inner_closed && st.queue.is_empty() {
+            let (bytes, closed) = if now {
                 self.inner.recv_now(c)?
             } else {
                 self.inner.recv(c)?
