@@ -54,6 +54,10 @@ fn json_and_junit_reports_in_process() {
     assert_eq!(v["failed"], 0);
     assert_eq!(v["passed"], 43);
     assert_eq!(v["strict"], true);
+    assert_eq!(v["suites"]["catalog"]["passed"], 42);
+    assert_eq!(v["suites"]["real"]["run"], 1);
+    assert!(v["suites"].get("regression").is_none());
+    assert_eq!(v["server"], "the simulated server (in-process)");
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(
         xml.contains(r#"<testsuite name="catalog" tests="42""#),

@@ -868,8 +868,25 @@ fn json_report(outcomes: &[Outcome], target: &str, strict: bool) -> serde_json::
     serde_json::json!({
         "server": target,
         "strict": strict,
-        "passed": outcomes.iter().filter(|o| o.pass).count(),
+        "passed": outcomes.iter().filter(|o| o.pass && o.verdict != "skip").count(),
         "failed": outcomes.iter().filter(|o| !o.pass).count(),
+        "skipped": outcomes.iter().filter(|o| o.verdict == "skip").count(),
+        "suites": SUITES
+            .iter()
+            .filter(|s| outcomes.iter().any(|o| o.suite == **s))
+            .map(|s| {
+                let of = || outcomes.iter().filter(move |o| o.suite == *s);
+                let skipped = of().filter(|o| o.verdict == "skip").count();
+                let failed = of().filter(|o| !o.pass).count();
+                let run = of().count() - skipped;
+                (s.to_string(), serde_json::json!({
+                    "run": run,
+                    "passed": run - failed,
+                    "failed": failed,
+                    "skipped": skipped,
+                }))
+            })
+            .collect::<serde_json::Map<String, serde_json::Value>>(),
         "results": outcomes.iter().map(|o| serde_json::json!({
             "suite": o.suite,
             "id": o.id,
