@@ -11,6 +11,10 @@ pub enum Mutation {
     RetvalChange,
     /// Every successful syscall answer gets `retval[0] = 12345`.
     Retval12345,
+    /// Every successful syscall answer gets `retval[1] + 1`.
+    Retval1Change,
+    /// Every ERROR frame carries another code.
+    ErrorCodeChange,
     /// Only the third syscall answer of each connection fails with EIO (or EINVAL if it was EIO).
     NthErrno,
     /// getpid fails with ENOSYS (breaks every health check).
@@ -37,6 +41,12 @@ pub enum Mutation {
     StatMode,
     /// stat results: all four timestamps zero.
     StatTimesZero,
+    /// stat results: st_nlink + 1.
+    StatNlink,
+    /// stat results: st_uid + 1.
+    StatUid,
+    /// Every RAISE carries another signal.
+    RaiseSignal,
     /// getdents results: the first byte of every name changed.
     DirentName,
     /// getdents results: every d_type changed (directory ↔ regular file).
@@ -65,6 +75,8 @@ pub const MUTATIONS: &[Mutation] = &[
     Mutation::ErrnoToSuccess,
     Mutation::RetvalChange,
     Mutation::Retval12345,
+    Mutation::Retval1Change,
+    Mutation::ErrorCodeChange,
     Mutation::NthErrno,
     Mutation::GetpidBroken,
     Mutation::CopyoutFlip,
@@ -78,6 +90,9 @@ pub const MUTATIONS: &[Mutation] = &[
     Mutation::StatSize,
     Mutation::StatMode,
     Mutation::StatTimesZero,
+    Mutation::StatNlink,
+    Mutation::StatUid,
+    Mutation::RaiseSignal,
     Mutation::DirentName,
     Mutation::DirentType,
     Mutation::SysctlValue,
@@ -99,6 +114,11 @@ impl Mutation {
             ErrnoToSuccess => "errno-to-success",
             RetvalChange => "retval-change",
             Retval12345 => "retval-12345",
+            Retval1Change => "retval1-change",
+            ErrorCodeChange => "error-code-change",
+            StatNlink => "stat-nlink",
+            StatUid => "stat-uid",
+            RaiseSignal => "raise-signal",
             NthErrno => "nth-errno",
             GetpidBroken => "getpid-broken",
             CopyoutFlip => "copyout-flip",

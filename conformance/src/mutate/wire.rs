@@ -27,6 +27,8 @@ const STAT_LEN: usize = 152;
 const STAT_MODE: usize = 8;
 const STAT_TIMES: std::ops::Range<usize> = 48..112;
 const STAT_SIZE: usize = 112;
+const STAT_NLINK: usize = 24;
+const STAT_UID: usize = 28;
 const EIO: i32 = 5;
 const EINVAL: i32 = 22;
 const ENOSYS: i32 = 78;
@@ -208,6 +210,9 @@ impl MutWire {
                     Mutation::Retval12345 if r.error == 0 => {
                         r2.retval[0] = if r.retval[0] == 12345 { 12346 } else { 12345 }
                     }
+                    Mutation::Retval1Change if r.error == 0 => {
+                        r2.retval[1] = r.retval[1].wrapping_add(1)
+                    }
                     Mutation::NthErrno if st.answers == NTH => r2.error = other(r.error),
                     Mutation::GetpidBroken if sysnum == Some(SYS_GETPID) => {
                         r2 = SyscallResp {
@@ -286,6 +291,10 @@ impl MutWire {
                         data[STAT_SIZE..STAT_SIZE + 8].copy_from_slice(&v.to_le_bytes());
                     }
                     Mutation::StatMode if is_stat => data[STAT_MODE] ^= 0o100,
+                    Mutation::StatNlink if is_stat => {
+                        data[STAT_NLINK] = data[STAT_NLINK].wrapping_add(1)
+                    }
+                    Mutation::StatUid if is_stat => data[STAT_UID] = data[STAT_UID].wrapping_add(1),
                     Mutation::StatTimesZero if is_stat => data[STAT_TIMES].fill(0),
                     Mutation::DirentName | Mutation::DirentType | Mutation::ControlPadding
                         if is_dents =>
@@ -304,6 +313,27 @@ impl MutWire {
                 }
             }
             Message::Raise(_) if self.mutation == Mutation::RaiseDrop => vec![],
+            Message::Raise(r) if self.mutation == Mutation::RaiseSignal => {
+                let signo = if r.signo == SIGUSR1 {
+                    SIGUSR1 + 1
+                } else {
+                    SIGUSR1
+                };
+                let mut h = raw.header;
+                h.word = signo;
+                // the reqno of a RAISE is kept as it came (the reference leaves it uninitialised)
+                let mut v = h.to_bytes().to_vec();
+                v.extend_from_slice(&raw.body);
+                vec![v]
+            }
+            Message::Error(e) if self.mutation == Mutation::ErrorCodeChange => {
+                let code = if e.code.to_u32() == 7 { 2 } else { 7 };
+                let mut h = raw.header;
+                h.word = code;
+                let mut v = h.to_bytes().to_vec();
+                v.extend_from_slice(&raw.body);
+                vec![v]
+            }
             Message::HandshakeResp(h)
                 if self.mutation == Mutation::HandshakeError && h.error == 0 =>
             {
