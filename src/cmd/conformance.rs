@@ -239,6 +239,9 @@ impl Spawned {
             .stderr(std::process::Stdio::null())
             .spawn()
             .with_context(|| format!("starting {cmd:?}"))?;
+        if let Ok(mut v) = LIVE_SERVERS.lock() {
+            v.push(child.id());
+        }
         let mut me = Spawned {
             child,
             addr,
@@ -271,13 +274,35 @@ impl Spawned {
     }
 }
 
+/// Process groups of the servers started and not yet stopped: a job
+/// abandoned at its timeout still owns its server, so the run stops them at the end.
+static LIVE_SERVERS: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
+fn kill_group(pid: u32) {
+    let _ = std::process::Command::new("kill")
+        .args(["-KILL", "--", &format!("-{pid}")])
+        .stderr(std::process::Stdio::null())
+        .status();
+}
+
+/// Stops the servers of abandoned jobs.
+pub(crate) fn stop_leftover_servers() {
+    let pids = LIVE_SERVERS
+        .lock()
+        .map(|mut v| std::mem::take(&mut *v))
+        .unwrap_or_default();
+    for pid in pids {
+        kill_group(pid);
+    }
+}
+
 impl Drop for Spawned {
     fn drop(&mut self) {
+        if let Ok(mut v) = LIVE_SERVERS.lock() {
+            v.retain(|&p| p != self.child.id());
+        }
         // the whole group, then the leader
-        let _ = std::process::Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.child.id())])
-            .stderr(std::process::Stdio::null())
-            .status();
+        kill_group(self.child.id());
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -801,7 +826,9 @@ pub fn run(a: ConformanceArgs, server: Option<&str>) -> anyhow::Result<u8> {
     }
     let target = resolve_target(&a, server)?;
     if a.mutants {
-        return super::mutants::run(&plan, &target, &a, &describe(&target, server, None));
+        let rc = super::mutants::run(&plan, &target, &a, &describe(&target, server, None));
+        stop_leftover_servers();
+        return rc;
     }
     let mutation = match &a.mutant {
         Some(name) => Some(Mutation::by_name(name).with_context(|| {
@@ -810,6 +837,7 @@ pub fn run(a: ConformanceArgs, server: Option<&str>) -> anyhow::Result<u8> {
         None => None,
     };
     let outcomes = execute(&plan, &target, &a, mutation, !a.json);
+    stop_leftover_servers();
     let against = describe(&target, server, mutation);
     if a.json {
         println!(
@@ -974,4 +1002,43 @@ fn needs_fresh_server(s: &Script) -> Option<String> {
         }
         _ => None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_job_is_an_internal_error_not_a_timeout() {
+        let got = with_timeout(Duration::from_secs(30), || -> u8 { panic!("bad namlen") });
+        assert_eq!(got, Err("bad namlen".to_owned()));
+        assert_eq!(with_timeout(Duration::from_secs(30), || 7u8), Ok(Some(7)));
+        let slow = with_timeout(Duration::from_millis(10), || {
+            std::thread::sleep(Duration::from_millis(500));
+            1u8
+        });
+        assert_eq!(slow, Ok(None));
+    }
+
+    #[test]
+    fn suites_by_name_and_fresh_server_calls_exist() {
+        assert_eq!(suite_of("own_files"), "regression");
+        assert_eq!(suite_of("fileops"), "real");
+        let keys = vec!["corpus".to_owned()];
+        assert!(matches(&keys, "real", "trace/x", "x"));
+        assert!(matches(&keys, "regression", "trace/own_x", "own_x"));
+        assert!(!matches(&keys, "differential", "trace/gen-1", "gen-1"));
+        assert!(!matches(
+            &["trace".to_owned()],
+            "differential",
+            "trace/gen-1",
+            "gen-1"
+        ));
+        for (name, _) in FRESH_SERVER_CALLS {
+            assert!(
+                rumpsp_protocol::netbsd::syscall_by_name(name).is_some(),
+                "{name}"
+            );
+        }
+    }
 }
