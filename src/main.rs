@@ -230,16 +230,52 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
+/// The exit status of a command whose output reader went away: 128 + SIGPIPE,
+/// what a shell reports for a tool the signal ended.
+const EXIT_BROKEN_PIPE: u8 = 141;
+
+/// True when `e` (or one of its causes) is a write to a closed pipe.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// `println!` and `eprintln!` panic when the reader of stdout or stderr has
+/// gone (`rumpsp syscalls | head`). A Unix tool ends quietly then: this hook
+/// exits with [`EXIT_BROKEN_PIPE`] and prints nothing for those panics, and
+/// leaves every other panic to the default hook. SIGPIPE itself stays ignored
+/// (Rust's default), so a peer closing a socket is an error, not a kill.
+fn quiet_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.starts_with("failed printing to std") && msg.contains("Broken pipe") {
+            std::process::exit(i32::from(EXIT_BROKEN_PIPE));
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_on_broken_pipe();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("RUMPSP_LOG")
                 .unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match run(Cli::parse()) {
         Ok(code) => ExitCode::from(code),
+        Err(e) if is_broken_pipe(&e) => ExitCode::from(EXIT_BROKEN_PIPE),
         Err(e) => {
             eprintln!("rumpsp: {e:#}");
             ExitCode::from(2)
