@@ -14,8 +14,6 @@ mod cmd;
 #[derive(Parser)]
 #[command(name = "rumpsp", version, about)]
 struct Cli {
-    #[command(flatten)]
-    target: cmd::tools::Target,
     #[command(subcommand)]
     command: Command,
 }
@@ -34,6 +32,8 @@ enum Command {
     Serve(cmd::serve::ServeArgs),
     /// Replay recorded traces (JSON-lines captures) against a server and compare.
     Replay {
+        #[command(flatten)]
+        target: cmd::tools::Target,
         /// Also list the steps that passed only after normalisation, with the rules applied.
         #[arg(short, long)]
         verbose: bool,
@@ -58,12 +58,22 @@ enum Command {
     },
     /// Run the conformance corpus and the robustness catalogue against a server
     /// (--server URL; default: the simulated server, in-process).
-    Conformance(cmd::conformance::ConformanceArgs),
+    Conformance {
+        #[command(flatten)]
+        target: cmd::tools::Target,
+        #[command(flatten)]
+        args: cmd::conformance::ConformanceArgs,
+    },
     /// Run the deterministic simulation: many clients, the server and a faulty
     /// network in one process, driven by one seed, with end-of-run checks.
     Simulate(cmd::simulate::SimulateArgs),
     /// Measure round-trip latency and concurrency against a plain-socket floor.
-    Bench(cmd::bench::BenchArgs),
+    Bench {
+        #[command(flatten)]
+        target: cmd::tools::Target,
+        #[command(flatten)]
+        args: cmd::bench::BenchArgs,
+    },
     /// The plain-socket ping-pong floor server `rumpsp bench` starts (internal).
     #[command(hide = true)]
     BenchFloor {
@@ -107,9 +117,17 @@ enum TraceCommand {
     },
 }
 
+/// `--server URL`, else `$RUMP_SERVER` when it is set and not empty, else
+/// none (the command's own default: the simulated kernel).
+fn server_or_env(target: cmd::tools::Target) -> Option<String> {
+    target
+        .server
+        .or_else(|| std::env::var("RUMP_SERVER").ok().filter(|s| !s.is_empty()))
+}
+
 fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
-        Command::Tool(t) => cmd::tools::run(cli.target, t),
+        Command::Tool(t) => cmd::tools::run(t),
         Command::Serve(a) => cmd::serve::run(a).map(|_| 0),
         Command::Record {
             listen,
@@ -154,7 +172,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(0)
         }
         Command::Simulate(a) => cmd::simulate::run_cmd(a),
-        Command::Bench(a) => cmd::bench::run(a, cli.target.server.as_deref()).map(|_| 0),
+        Command::Bench { target, args } => {
+            cmd::bench::run(args, server_or_env(target).as_deref()).map(|_| 0)
+        }
         Command::BenchFloor { url } => cmd::bench::run_floor(&url).map(|_| 0),
         Command::FuzzSeeds { out } => {
             let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -164,12 +184,26 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             println!("wrote {n} seeds under {}", out.display());
             Ok(0)
         }
-        Command::Replay { verbose, traces } => {
+        Command::Replay {
+            target,
+            verbose,
+            traces,
+        } => {
             let scripts = cmd::replay::load(&traces)?;
-            let results = cmd::replay::run_all(&scripts, cli.target.server.as_deref())?;
+            let server = server_or_env(target);
+            match &server {
+                Some(url) => println!("replaying {} traces against {url}", scripts.len()),
+                None => println!(
+                    "replaying {} traces against the simulated kernel (in-process, fresh per server run)",
+                    scripts.len()
+                ),
+            }
+            let results = cmd::replay::run_all(&scripts, server.as_deref())?;
             Ok(cmd::replay::report(&results, verbose))
         }
-        Command::Conformance(a) => cmd::conformance::run(a, cli.target.server.as_deref()),
+        Command::Conformance { target, args } => {
+            cmd::conformance::run(args, server_or_env(target).as_deref())
+        }
         Command::Syscalls { implemented } => {
             let rows = rumpsp_sim_kernel::sys::coverage();
             let done = rows.iter().filter(|r| r.2).count();

@@ -124,13 +124,13 @@ fn harness_errors_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing selected"));
     let out = rumpsp()
-        .args(["--server", "unix:///nonexistent/rump.sock", "conformance"])
+        .args(["conformance", "--server", "unix:///nonexistent/rump.sock"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not serve a client"));
     let out = rumpsp()
-        .args(["--server", "bogus://x", "conformance"])
+        .args(["conformance", "--server", "bogus://x"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
