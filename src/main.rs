@@ -117,6 +117,44 @@ enum TraceCommand {
     },
 }
 
+/// The default of `conformance --corpus` and `--robustness`: the files built
+/// into the binary (rumpsp_conformance::embedded), written to a private
+/// temporary directory for the run.
+pub(crate) const BUILT_IN: &str = "(built in)";
+
+/// Replaces a [`BUILT_IN`] corpus or recordings path by a temporary directory
+/// holding the embedded files; the directory lives as long as the guard.
+fn built_in_dirs(
+    args: &mut cmd::conformance::ConformanceArgs,
+) -> anyhow::Result<Option<tempfile::TempDir>> {
+    use rumpsp_conformance::embedded;
+    let corpus = args.corpus.as_os_str() == BUILT_IN;
+    let robustness = args.robustness.as_os_str() == BUILT_IN;
+    if !corpus && !robustness {
+        return Ok(None);
+    }
+    let tmp = tempfile::tempdir()?;
+    for (on, name, files, path) in [
+        (corpus, "corpus", embedded::corpus(), &mut args.corpus),
+        (
+            robustness,
+            "robustness",
+            embedded::robustness(),
+            &mut args.robustness,
+        ),
+    ] {
+        if on {
+            let dir = tmp.path().join(name);
+            std::fs::create_dir(&dir)?;
+            embedded::write_to(&files, &dir).map_err(|e| {
+                anyhow::anyhow!("writing the built-in {name} to {}: {e}", dir.display())
+            })?;
+            *path = dir;
+        }
+    }
+    Ok(Some(tmp))
+}
+
 /// `--server URL`, else `$RUMP_SERVER` when it is set and not empty, else
 /// none (the command's own default: the simulated kernel).
 fn server_or_env(target: cmd::tools::Target) -> Option<String> {
@@ -201,7 +239,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let results = cmd::replay::run_all(&scripts, server.as_deref())?;
             Ok(cmd::replay::report(&results, verbose))
         }
-        Command::Conformance { target, args } => {
+        Command::Conformance { target, mut args } => {
+            let _built_in = built_in_dirs(&mut args)?;
             cmd::conformance::run(args, server_or_env(target).as_deref())
         }
         Command::Syscalls { implemented } => {

@@ -14,6 +14,7 @@
 
 pub mod capture;
 pub mod catalog;
+pub mod embedded;
 pub mod raw;
 pub mod record;
 pub mod render;
