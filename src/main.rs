@@ -94,6 +94,21 @@ enum Command {
     },
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_is_said_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file");
+        let e = anyhow::Error::new(io).context("cannot listen on unix:///x: No such file");
+        assert_eq!(error_text(&e), "cannot listen on unix:///x: No such file");
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file");
+        let e = anyhow::Error::new(io).context("reading /x");
+        assert_eq!(error_text(&e), "reading /x: No such file");
+    }
+}
+
 #[derive(Subcommand)]
 enum TraceCommand {
     /// Convert raw captures (rumpsp-tap/1 JSON lines) into text traces
@@ -336,6 +351,23 @@ fn quiet_on_broken_pipe() {
     }));
 }
 
+/// An error and its causes, each said once: a cause whose text the message
+/// already holds (an error that prints its source) is not repeated.
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let c = cause.to_string();
+        if text.contains(&c) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&c);
+    }
+    text
+}
+
 fn main() -> ExitCode {
     quiet_on_broken_pipe();
     tracing_subscriber::fmt()
@@ -350,7 +382,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) if is_broken_pipe(&e) => ExitCode::from(EXIT_BROKEN_PIPE),
         Err(e) => {
-            eprintln!("rumpsp: {e:#}");
+            eprintln!("rumpsp: {}", error_text(&e));
             ExitCode::from(2)
         }
     }

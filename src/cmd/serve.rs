@@ -55,6 +55,15 @@ fn parse_octal(s: &str) -> Result<u32, String> {
 pub fn run(a: ServeArgs) -> anyhow::Result<()> {
     let addr = parse_url(&a.url, Role::Server)
         .with_context(|| format!("invalid server URL {:?}", a.url))?;
+    if let rumpsp_protocol::ServerAddr::Unix(p) = &addr {
+        if a.url.trim_start_matches("unix://").is_empty() || p.is_dir() {
+            anyhow::bail!(
+                "invalid server URL {:?}: a unix URL needs a socket file name, e.g. unix:///tmp/rump.sock ({} is a directory)",
+                a.url,
+                p.display()
+            );
+        }
+    }
     let mut config = ServerConfig {
         banner: Banner::new(&a.ostype, &a.osrelease, &a.machine),
         socket_mode: a.socket_mode,
