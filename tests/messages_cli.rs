@@ -71,3 +71,48 @@ fn no_ansi_codes_in_a_pipe() {
     assert!(err.contains("listening"), "{err}");
     assert!(!err.contains('\u{1b}'), "{err:?}");
 }
+
+#[test]
+fn a_truncated_capture_or_trace_is_reported_as_such_and_never_replayed() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/conformance/traces/real/fileops.jsonl"
+    ))
+    .unwrap();
+    let half = &real[..real.len() / 2];
+    let cap = dir.path().join("half.jsonl");
+    std::fs::write(&cap, half).unwrap();
+    let cap_s = cap.to_str().unwrap();
+    let (code, err) = rumpsp(&["trace", "show", cap_s]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(cap_s) && err.contains("truncated capture") && err.contains("line "),
+        "{err}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_rumpsp"))
+        .args(["replay", cap_s])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stdout}{err}");
+    assert!(err.contains("truncated capture"), "{err}");
+    assert!(!stdout.contains("expected"), "{stdout}");
+
+    let trace = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/conformance/corpus/fileops.trace"
+    ))
+    .unwrap();
+    let t = dir.path().join("half.trace");
+    std::fs::write(&t, &trace[..trace.len() / 2]).unwrap();
+    let (code, err) = rumpsp(&["replay", t.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("half.trace") && err.contains("line "), "{err}");
+    let g = dir.path().join("garbage.trace");
+    std::fs::write(&g, "garbage\n").unwrap();
+    let (code, err) = rumpsp(&["replay", g.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(!err.contains("not a JSON object"), "{err}");
+}
