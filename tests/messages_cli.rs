@@ -116,3 +116,27 @@ fn a_truncated_capture_or_trace_is_reported_as_such_and_never_replayed() {
     assert_eq!(code, Some(2), "{err}");
     assert!(!err.contains("not a JSON object"), "{err}");
 }
+
+#[test]
+fn conformance_uses_rump_server_when_no_server_is_given() {
+    let out = Command::new(env!("CARGO_BIN_EXE_rumpsp"))
+        .env("RUMP_SERVER", "unix:///nonexistent-dir/rump.sock")
+        .args(["conformance", "trace/getpid"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("unix:///nonexistent-dir/rump.sock"), "{err}");
+}
+
+#[test]
+fn an_unreachable_kernel_names_its_url_once() {
+    let (code, err) = rumpsp(&["ls", "--server", "unix:///nonexistent-dir/rump.sock"]);
+    assert_eq!(code, Some(2));
+    assert_eq!(
+        err.matches("unix:///nonexistent-dir/rump.sock").count(),
+        1,
+        "{err}"
+    );
+    assert!(err.contains("cannot reach the rump kernel"), "{err}");
+}

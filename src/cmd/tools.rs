@@ -193,7 +193,13 @@ async fn client(t: &Target) -> anyhow::Result<Client> {
                 .clone()
                 .or_else(|| std::env::var("RUMP_SERVER").ok())
                 .unwrap_or_default();
-            anyhow::Error::new(e).context(format!("cannot reach the rump kernel at {url}"))
+            // name the URL once: a transport error may already hold it
+            let at = if e.to_string().contains(&url) {
+                String::new()
+            } else {
+                format!(" at {url}")
+            };
+            anyhow::Error::new(e).context(format!("cannot reach the rump kernel{at}"))
         }
     })
 }
