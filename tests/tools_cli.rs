@@ -137,6 +137,12 @@ fn ls_hides_dot_files_without_a_and_prints_a_total() {
     );
     let (out, _, _) = text(&s.run(&["ls", "/d", "/d/sub"]));
     assert_eq!(out, "/d:\nsub\n\n/d/sub:\n");
+    assert_eq!(
+        s.run(&["put", "/dev/null", "/d/file"]).status.code(),
+        Some(0)
+    );
+    let (out, _, _) = text(&s.run(&["ls", "/d/sub", "/d/file"]));
+    assert_eq!(out, "/d/file\n\n/d/sub:\n");
     let (_, err, code) = text(&s.run(&["ls", "/nosuch", "/d"]));
     assert_eq!(code, Some(1));
     assert_eq!(err, "ls: /nosuch: No such file or directory\n");

@@ -677,11 +677,29 @@ pub fn run(tool: Tool) -> anyhow::Result<u8> {
                 };
                 let mut out = std::io::stdout().lock();
                 let several = paths.len() > 1;
-                for (i, p) in paths.iter().enumerate() {
-                    if several && i > 0 {
+                // As NetBSD's ls: the operands that are not directories
+                // first (missing ones reported), then each directory.
+                let mut dirs = Vec::new();
+                let mut printed = false;
+                for p in &paths {
+                    match c.stat(p).await {
+                        Ok(st) if st.is_dir() => dirs.push(p.clone()),
+                        Ok(_) => {
+                            failed |= !ls_one(&c, p, long, all, false, &mut out).await?;
+                            printed = true;
+                        }
+                        Err(e) => {
+                            eprintln!("ls: {p}: {}", strerror(&op_failed(e)?));
+                            failed = true;
+                        }
+                    }
+                }
+                for p in &dirs {
+                    if printed {
                         writeln!(out)?;
                     }
                     failed |= !ls_one(&c, p, long, all, several, &mut out).await?;
+                    printed = true;
                 }
             }
             Tool::Cat { paths, .. } => {
