@@ -12,7 +12,7 @@ cargo build --release --quiet
 bin=target/release/rumpsp
 mkdir -p target
 if [ $# -ge 1 ]; then
-  "$bin" --server "$1" conformance --strict --junit target/conformance-junit.xml
+  "$bin" conformance --server "$1" --strict --junit target/conformance-junit.xml
 else
   "$bin" conformance --strict --junit target/conformance-junit.xml
   "$bin" conformance --strict --junit target/conformance-socket-junit.xml \

@@ -14,8 +14,6 @@ mod cmd;
 #[derive(Parser)]
 #[command(name = "rumpsp", version, about)]
 struct Cli {
-    #[command(flatten)]
-    target: cmd::tools::Target,
     #[command(subcommand)]
     command: Command,
 }
@@ -34,6 +32,8 @@ enum Command {
     Serve(cmd::serve::ServeArgs),
     /// Replay recorded traces (JSON-lines captures) against a server and compare.
     Replay {
+        #[command(flatten)]
+        target: cmd::tools::Target,
         /// Also list the steps that passed only after normalisation, with the rules applied.
         #[arg(short, long)]
         verbose: bool,
@@ -58,12 +58,22 @@ enum Command {
     },
     /// Run the conformance corpus and the robustness catalogue against a server
     /// (--server URL; default: the simulated server, in-process).
-    Conformance(cmd::conformance::ConformanceArgs),
+    Conformance {
+        #[command(flatten)]
+        target: cmd::tools::Target,
+        #[command(flatten)]
+        args: cmd::conformance::ConformanceArgs,
+    },
     /// Run the deterministic simulation: many clients, the server and a faulty
     /// network in one process, driven by one seed, with end-of-run checks.
     Simulate(cmd::simulate::SimulateArgs),
     /// Measure round-trip latency and concurrency against a plain-socket floor.
-    Bench(cmd::bench::BenchArgs),
+    Bench {
+        #[command(flatten)]
+        target: cmd::tools::Target,
+        #[command(flatten)]
+        args: cmd::bench::BenchArgs,
+    },
     /// The plain-socket ping-pong floor server `rumpsp bench` starts (internal).
     #[command(hide = true)]
     BenchFloor {
@@ -82,6 +92,21 @@ enum Command {
         #[arg(long)]
         implemented: bool,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_is_said_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file");
+        let e = anyhow::Error::new(io).context("cannot listen on unix:///x: No such file");
+        assert_eq!(error_text(&e), "cannot listen on unix:///x: No such file");
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file");
+        let e = anyhow::Error::new(io).context("reading /x");
+        assert_eq!(error_text(&e), "reading /x: No such file");
+    }
 }
 
 #[derive(Subcommand)]
@@ -107,9 +132,55 @@ enum TraceCommand {
     },
 }
 
+/// The default of `conformance --corpus` and `--robustness`: the files built
+/// into the binary (rumpsp_conformance::embedded), written to a private
+/// temporary directory for the run.
+pub(crate) const BUILT_IN: &str = "(built in)";
+
+/// Replaces a [`BUILT_IN`] corpus or recordings path by a temporary directory
+/// holding the embedded files; the directory lives as long as the guard.
+fn built_in_dirs(
+    args: &mut cmd::conformance::ConformanceArgs,
+) -> anyhow::Result<Option<tempfile::TempDir>> {
+    use rumpsp_conformance::embedded;
+    let corpus = args.corpus.as_os_str() == BUILT_IN;
+    let robustness = args.robustness.as_os_str() == BUILT_IN;
+    if !corpus && !robustness {
+        return Ok(None);
+    }
+    let tmp = tempfile::tempdir()?;
+    for (on, name, files, path) in [
+        (corpus, "corpus", embedded::corpus(), &mut args.corpus),
+        (
+            robustness,
+            "robustness",
+            embedded::robustness(),
+            &mut args.robustness,
+        ),
+    ] {
+        if on {
+            let dir = tmp.path().join(name);
+            std::fs::create_dir(&dir)?;
+            embedded::write_to(&files, &dir).map_err(|e| {
+                anyhow::anyhow!("writing the built-in {name} to {}: {e}", dir.display())
+            })?;
+            *path = dir;
+        }
+    }
+    Ok(Some(tmp))
+}
+
+/// `--server URL`, else `$RUMP_SERVER` when it is set and not empty, else
+/// none (the command's own default: the simulated kernel).
+fn server_or_env(target: cmd::tools::Target) -> Option<String> {
+    target
+        .server
+        .or_else(|| std::env::var("RUMP_SERVER").ok().filter(|s| !s.is_empty()))
+}
+
 fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
-        Command::Tool(t) => cmd::tools::run(cli.target, t),
+        Command::Tool(t) => cmd::tools::run(t),
         Command::Serve(a) => cmd::serve::run(a).map(|_| 0),
         Command::Record {
             listen,
@@ -154,7 +225,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(0)
         }
         Command::Simulate(a) => cmd::simulate::run_cmd(a),
-        Command::Bench(a) => cmd::bench::run(a, cli.target.server.as_deref()).map(|_| 0),
+        Command::Bench { target, args } => {
+            cmd::bench::run(args, server_or_env(target).as_deref()).map(|_| 0)
+        }
         Command::BenchFloor { url } => cmd::bench::run_floor(&url).map(|_| 0),
         Command::FuzzSeeds { out } => {
             let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -164,12 +237,27 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             println!("wrote {n} seeds under {}", out.display());
             Ok(0)
         }
-        Command::Replay { verbose, traces } => {
+        Command::Replay {
+            target,
+            verbose,
+            traces,
+        } => {
             let scripts = cmd::replay::load(&traces)?;
-            let results = cmd::replay::run_all(&scripts, cli.target.server.as_deref())?;
+            let server = server_or_env(target);
+            match &server {
+                Some(url) => println!("replaying {} traces against {url}", scripts.len()),
+                None => println!(
+                    "replaying {} traces against the simulated kernel (in-process, fresh per server run)",
+                    scripts.len()
+                ),
+            }
+            let results = cmd::replay::run_all(&scripts, server.as_deref())?;
             Ok(cmd::replay::report(&results, verbose))
         }
-        Command::Conformance(a) => cmd::conformance::run(a, cli.target.server.as_deref()),
+        Command::Conformance { target, mut args } => {
+            let _built_in = built_in_dirs(&mut args)?;
+            cmd::conformance::run(args, server_or_env(target).as_deref())
+        }
         Command::Syscalls { implemented } => {
             let rows = rumpsp_sim_kernel::sys::coverage();
             let done = rows.iter().filter(|r| r.2).count();
@@ -230,18 +318,71 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
+/// The exit status of a command whose output reader went away: 128 + SIGPIPE,
+/// what a shell reports for a tool the signal ended.
+const EXIT_BROKEN_PIPE: u8 = 141;
+
+/// True when `e` (or one of its causes) is a write to a closed pipe.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// `println!` and `eprintln!` panic when the reader of stdout or stderr has
+/// gone (`rumpsp syscalls | head`). A Unix tool ends quietly then: this hook
+/// exits with [`EXIT_BROKEN_PIPE`] and prints nothing for those panics, and
+/// leaves every other panic to the default hook. SIGPIPE itself stays ignored
+/// (Rust's default), so a peer closing a socket is an error, not a kill.
+fn quiet_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.starts_with("failed printing to std") && msg.contains("Broken pipe") {
+            std::process::exit(i32::from(EXIT_BROKEN_PIPE));
+        }
+        default(info);
+    }));
+}
+
+/// An error and its causes, each said once: a cause whose text the message
+/// already holds (an error that prints its source) is not repeated.
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let c = cause.to_string();
+        if text.contains(&c) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&c);
+    }
+    text
+}
+
 fn main() -> ExitCode {
+    quiet_on_broken_pipe();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("RUMPSP_LOG")
                 .unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match run(Cli::parse()) {
         Ok(code) => ExitCode::from(code),
+        Err(e) if is_broken_pipe(&e) => ExitCode::from(EXIT_BROKEN_PIPE),
         Err(e) => {
-            eprintln!("rumpsp: {e:#}");
+            eprintln!("rumpsp: {}", error_text(&e));
             ExitCode::from(2)
         }
     }

@@ -128,13 +128,13 @@ fn harness_errors_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing selected"));
     let out = rumpsp()
-        .args(["--server", "unix:///nonexistent/rump.sock", "conformance"])
+        .args(["conformance", "--server", "unix:///nonexistent/rump.sock"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not serve a client"));
     let out = rumpsp()
-        .args(["--server", "bogus://x", "conformance"])
+        .args(["conformance", "--server", "bogus://x"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -217,7 +217,7 @@ fn a_shared_server_runs_what_it_can_and_lists_the_skips() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     let out = rumpsp()
-        .args(["--server", &url, "conformance"])
+        .args(["conformance", "--server", &url])
         .output()
         .unwrap();
     let alive = server.try_wait().unwrap().is_none();

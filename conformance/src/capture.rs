@@ -95,12 +95,20 @@ pub enum CaptureError {
         /// The parser's message.
         message: String,
     },
-    /// A text trace is malformed.
+    /// A text trace is malformed or truncated.
     #[error("{0}")]
     Text(crate::text::TextError),
     /// The first line is not a `"type":"meta"` line.
     #[error("line 1: a capture starts with a {{\"type\":\"meta\"}} line")]
     MissingMeta,
+    /// The file stops early: a half-written last line, or no end line.
+    #[error("line {line}: truncated capture: {reason}")]
+    Truncated {
+        /// 1-based line number where the missing part starts.
+        line: usize,
+        /// What is missing.
+        reason: &'static str,
+    },
     /// A field is missing or has the wrong type.
     #[error("line {line}: field {field:?} is missing or invalid")]
     BadField {
@@ -130,10 +138,30 @@ impl Capture {
             path: path.display().to_string(),
             source,
         })?;
-        if text.starts_with(crate::text::MAGIC) {
-            return crate::text::parse(&text).map_err(CaptureError::Text);
+        let cap = if text.starts_with(crate::text::MAGIC) {
+            crate::text::parse(&text).map_err(CaptureError::Text)?
+        } else if path.extension().is_some_and(|x| x == "trace") {
+            return Err(CaptureError::Text(crate::text::TextError::Magic));
+        } else {
+            Capture::parse(&text)?
+        };
+        // Every recorder (rumpsp_tap.py, `rumpsp record`, `trace import`)
+        // ends a file with its end line: a file without one was cut short.
+        if cap.end.is_none() {
+            let line = text.lines().count() + 1;
+            return Err(if text.starts_with(crate::text::MAGIC) {
+                CaptureError::Text(crate::text::TextError::Line {
+                    line,
+                    message: "truncated trace: no `end` lines (the file stops early)".into(),
+                })
+            } else {
+                CaptureError::Truncated {
+                    line,
+                    reason: "no {\"type\":\"end\"} line (the file stops early)",
+                }
+            });
         }
-        Capture::parse(&text)
+        Ok(cap)
     }
 
     /// Parses the text of a capture.
@@ -146,11 +174,20 @@ impl Capture {
             if line.trim().is_empty() {
                 continue;
             }
-            let obj: Map<String, Value> =
-                serde_json::from_str(line).map_err(|e| CaptureError::Json {
-                    line: n,
-                    message: e.to_string(),
-                })?;
+            let obj: Map<String, Value> = serde_json::from_str(line).map_err(|e| {
+                let last = text.lines().skip(i + 1).all(|l| l.trim().is_empty());
+                if e.is_eof() && last {
+                    CaptureError::Truncated {
+                        line: n,
+                        reason: "the last line stops in the middle of its JSON object",
+                    }
+                } else {
+                    CaptureError::Json {
+                        line: n,
+                        message: e.to_string(),
+                    }
+                }
+            })?;
             let ty = obj.get("type").and_then(Value::as_str);
             if meta.is_none() {
                 if ty != Some("meta") {
@@ -323,5 +360,64 @@ mod tests {
             Capture::parse("{\"type\":\"meta\"}\nnot json\n"),
             Err(CaptureError::Json { line: 2, .. })
         ));
+    }
+
+    #[test]
+    fn truncated_and_malformed_files_are_named_with_their_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/traces/real/getpid.jsonl"
+        ))
+        .unwrap();
+        let whole = dir.path().join("whole.jsonl");
+        std::fs::write(&whole, &real).unwrap();
+        assert!(Capture::load(&whole).is_ok());
+        // cut in the middle of the third line
+        let lines: Vec<&str> = real.lines().collect();
+        let cut = format!(
+            "{}\n{}\n{}",
+            lines[0],
+            lines[1],
+            &lines[2][..lines[2].len() / 2]
+        );
+        let p = dir.path().join("cut.jsonl");
+        std::fs::write(&p, cut).unwrap();
+        let e = Capture::load(&p).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "line 3: truncated capture: the last line stops in the middle of its JSON object"
+        );
+        // cut at a line boundary: no end line
+        let cut = format!("{}\n{}\n", lines[0], lines[1]);
+        std::fs::write(&p, cut).unwrap();
+        let e = Capture::load(&p).unwrap_err().to_string();
+        assert!(e.starts_with("line 3: truncated capture: no"), "{e}");
+        // a broken line in the middle is malformed, not truncated
+        let bad = format!("{}\n{{oops\n{}\n", lines[0], lines[lines.len() - 1]);
+        std::fs::write(&p, bad).unwrap();
+        let e = Capture::load(&p).unwrap_err().to_string();
+        assert!(e.starts_with("line 2: not a JSON object"), "{e}");
+        // a garbage .trace is a bad text trace, not a bad JSON line
+        let t = dir.path().join("garbage.trace");
+        std::fs::write(&t, "hello\n").unwrap();
+        let e = Capture::load(&t).unwrap_err().to_string();
+        assert!(e.contains("a text trace starts with"), "{e}");
+        // a text trace cut before its end lines
+        let text = crate::text::to_text(
+            &Capture::load(&whole).unwrap(),
+            "getpid",
+            rumpsp_protocol::Abi::Lp64Le,
+        );
+        let cut: String = text
+            .lines()
+            .filter(|l| !l.starts_with("end "))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        std::fs::write(&t, &cut).unwrap();
+        let e = Capture::load(&t).unwrap_err().to_string();
+        assert!(e.contains("truncated trace"), "{e}");
+        std::fs::write(&t, &text).unwrap();
+        assert!(Capture::load(&t).is_ok());
     }
 }

@@ -15,6 +15,7 @@
 
 pub mod capture;
 pub mod catalog;
+pub mod embedded;
 pub mod mutate;
 pub mod raw;
 pub mod record;

@@ -66,11 +66,11 @@ pub struct ConformanceArgs {
     /// recording's host name, which sysctl answers depend on). Without it, `--server URL` serves everything.
     #[arg(long, value_name = "CMD")]
     pub server_cmd: Option<String>,
-    /// The corpus: text traces (`*.trace`) and raw captures (`*.jsonl`).
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/conformance/corpus"))]
+    /// The corpus: text traces (`*.trace`) and raw captures (`*.jsonl`) (default: the copy built into the binary).
+    #[arg(long, default_value = crate::BUILT_IN)]
     pub corpus: PathBuf,
-    /// The robustness recordings the catalogue replays.
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/conformance/traces/robustness"))]
+    /// The robustness recordings the catalogue replays (default: the copy built into the binary).
+    #[arg(long, default_value = crate::BUILT_IN)]
     pub robustness: PathBuf,
     /// The differential captures (suite `differential`), one fresh server each.
     #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/conformance/traces/differential"))]

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use rumpsp_protocol::net::{Server, ServerConfig};
+use rumpsp_protocol::net::{Server, ServerConfig, StopReason, StopReport};
 use rumpsp_protocol::url::{parse_url, Role};
 use rumpsp_protocol::Banner;
 use rumpsp_sim_kernel::{SimConfig, SimKernel};
@@ -55,6 +55,15 @@ fn parse_octal(s: &str) -> Result<u32, String> {
 pub fn run(a: ServeArgs) -> anyhow::Result<()> {
     let addr = parse_url(&a.url, Role::Server)
         .with_context(|| format!("invalid server URL {:?}", a.url))?;
+    if let rumpsp_protocol::ServerAddr::Unix(p) = &addr {
+        if a.url.trim_start_matches("unix://").is_empty() || p.is_dir() {
+            anyhow::bail!(
+                "invalid server URL {:?}: a unix URL needs a socket file name, e.g. unix:///tmp/rump.sock ({} is a directory)",
+                a.url,
+                p.display()
+            );
+        }
+    }
     let mut config = ServerConfig {
         banner: Banner::new(&a.ostype, &a.osrelease, &a.machine),
         socket_mode: a.socket_mode,
@@ -79,9 +88,28 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
         if let Some(local) = server.local_addr() {
             eprintln!("rumpsp: serving the simulated kernel on {local}");
         }
-        server.run(shutdown_signal()).await;
+        let stop = server.run(shutdown_signal()).await;
+        eprintln!("rumpsp: {}", stop_line(&stop));
         anyhow::Ok(())
     })
+}
+
+/// The one line `rumpsp serve` prints when it stops: why, and how many
+/// connections it served.
+fn stop_line(stop: &StopReport) -> String {
+    let why = match stop.reason {
+        StopReason::Shutdown => "stopped by a signal (SIGINT or SIGTERM)",
+        StopReason::Rebooted => "stopped: a client rebooted the kernel",
+    };
+    let n = stop.connections;
+    let mut line = format!(
+        "{why}; served {n} connection{}",
+        if n == 1 { "" } else { "s" }
+    );
+    if stop.refused > 0 {
+        line.push_str(&format!(", refused {} over the limit", stop.refused));
+    }
+    line
 }
 
 async fn shutdown_signal() {
@@ -95,5 +123,29 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stop_line_says_why_and_how_many() {
+        let s = |reason, connections, refused| {
+            stop_line(&StopReport {
+                reason,
+                connections,
+                refused,
+            })
+        };
+        assert_eq!(
+            s(StopReason::Shutdown, 1, 0),
+            "stopped by a signal (SIGINT or SIGTERM); served 1 connection"
+        );
+        assert_eq!(
+            s(StopReason::Rebooted, 3, 2),
+            "stopped: a client rebooted the kernel; served 3 connections, refused 2 over the limit"
+        );
     }
 }

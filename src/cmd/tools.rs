@@ -5,56 +5,71 @@ use std::io::Write;
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
-use rumpsp_protocol::net::{Client, ClientError, TmpfsArgs};
-use rumpsp_protocol::netbsd::StatBuf;
+use rumpsp_protocol::net::{Client, ClientError, SysctlNode, TmpfsArgs};
+use rumpsp_protocol::netbsd::{Errno, StatBuf};
 
 /// Where the tools connect.
 #[derive(Args, Debug, Clone)]
 pub struct Target {
-    /// The rump kernel to talk to (default: $RUMP_SERVER; for conformance, replay
-    /// and bench: the embedded simulated kernel).
-    #[arg(long, global = true)]
+    /// The rump kernel to talk to (default: $RUMP_SERVER).
+    #[arg(long, value_name = "URL")]
     pub server: Option<String>,
 }
 
-/// The tools.
+/// The tools. Exit status: 0 ok, 1 an operation failed (the kernel answered
+/// with an error), 2 usage or connection trouble.
 #[derive(Subcommand, Debug)]
 pub enum Tool {
     /// Read or write sysctl variables, as NetBSD's sysctl(8).
     Sysctl {
-        /// List every variable.
+        #[command(flatten)]
+        target: Target,
+        /// List every variable, in MIB order.
         #[arg(short = 'a')]
         all: bool,
-        /// Set a variable: name=value.
+        /// Print values only, without the names.
+        #[arg(short = 'n')]
+        values_only: bool,
+        /// Allow name=value arguments to set variables.
         #[arg(short = 'w')]
-        write: Vec<String>,
-        /// Variables (or subtrees) to show.
+        write: bool,
+        /// Variables or subtrees to show; name=value (with -w) sets one.
         names: Vec<String>,
     },
-    /// List a directory; -l in ls's long format (the name last).
+    /// List directories; -l in ls's long format (the name last).
     Ls {
-        /// Long format.
+        #[command(flatten)]
+        target: Target,
+        /// Long format, with a `total` line of 512-byte blocks.
         #[arg(short = 'l')]
         long: bool,
-        /// Directory.
-        #[arg(default_value = "/")]
-        path: String,
+        /// Include entries whose names begin with a dot (. and .. too).
+        #[arg(short = 'a')]
+        all: bool,
+        /// Directories or files (default: /).
+        paths: Vec<String>,
     },
     /// Print files.
     Cat {
+        #[command(flatten)]
+        target: Target,
         /// Files.
         #[arg(required = true)]
         paths: Vec<String>,
     },
-    /// Copy a host file into the rump kernel.
+    /// Copy a host file (- for standard input) into the rump kernel.
     Put {
-        /// Host file.
+        #[command(flatten)]
+        target: Target,
+        /// Host file, or - for standard input.
         host: std::path::PathBuf,
         /// Path in the rump kernel.
         path: String,
     },
     /// Copy a file out of the rump kernel.
     Get {
+        #[command(flatten)]
+        target: Target,
         /// Path in the rump kernel.
         path: String,
         /// Host file.
@@ -62,7 +77,9 @@ pub enum Tool {
     },
     /// Make directories.
     Mkdir {
-        /// Create missing parents, no error if it exists.
+        #[command(flatten)]
+        target: Target,
+        /// Create missing parents; an existing directory is no error (anything else is).
         #[arg(short = 'p')]
         parents: bool,
         /// Directories.
@@ -71,21 +88,30 @@ pub enum Tool {
     },
     /// Remove files (-r: directories and their contents).
     Rm {
+        #[command(flatten)]
+        target: Target,
         /// Recursive.
-        #[arg(short = 'r')]
+        #[arg(short = 'r', short_alias = 'R')]
         recursive: bool,
+        /// Ignore files that do not exist; no message, no failure for them.
+        #[arg(short = 'f')]
+        force: bool,
         /// Paths.
         #[arg(required = true)]
         paths: Vec<String>,
     },
     /// Show a file's status.
     Stat {
+        #[command(flatten)]
+        target: Target,
         /// Paths.
         #[arg(required = true)]
         paths: Vec<String>,
     },
     /// Mount a tmpfs: mount -t tmpfs tmpfs DIR.
     Mount {
+        #[command(flatten)]
+        target: Target,
         /// File-system type (tmpfs).
         #[arg(short = 't')]
         fstype: String,
@@ -97,22 +123,61 @@ pub enum Tool {
         /// Mount point.
         dir: String,
     },
-    /// Halt the rump kernel, as rump.halt.
+    /// Halt the rump kernel, as rump.halt(1) (no flag: a plain halt, howto 0).
+    #[command(disable_help_flag = true)]
     Halt {
-        /// Dump core (RB_DUMP).
+        #[command(flatten)]
+        target: Target,
+        /// Dump core before halting (RB_DUMP).
         #[arg(short = 'd')]
         dump: bool,
-        /// Halt, do not exit (RB_HALT).
+        /// Halt the kernel without powering it off (RB_HALT), as rump.halt -h.
         #[arg(short = 'h')]
         halt: bool,
-        /// Do not sync (RB_NOSYNC).
+        /// Do not sync the file systems first (RB_NOSYNC).
         #[arg(short = 'n')]
         nosync: bool,
+        /// Print help.
+        #[arg(long, action = clap::ArgAction::Help)]
+        help: Option<bool>,
     },
 }
 
-fn errno_text(e: &ClientError) -> String {
-    e.to_string()
+impl Tool {
+    fn target(&self) -> &Target {
+        match self {
+            Tool::Sysctl { target, .. }
+            | Tool::Ls { target, .. }
+            | Tool::Cat { target, .. }
+            | Tool::Put { target, .. }
+            | Tool::Get { target, .. }
+            | Tool::Mkdir { target, .. }
+            | Tool::Rm { target, .. }
+            | Tool::Stat { target, .. }
+            | Tool::Mount { target, .. }
+            | Tool::Halt { target, .. } => target,
+        }
+    }
+}
+
+/// What an operation's failure prints: strerror's text for an errno, as
+/// NetBSD's tools print it; the whole error otherwise.
+fn strerror(e: &ClientError) -> String {
+    match e {
+        ClientError::Errno(n) => n
+            .message()
+            .map_or_else(|| format!("Unknown error: {}", n.0), str::to_owned),
+        other => other.to_string(),
+    }
+}
+
+/// An errno from the kernel is the operation failing (exit 1, reported by the
+/// caller); anything else (transport, protocol) ends the tool (exit 2).
+fn op_failed(e: ClientError) -> anyhow::Result<ClientError> {
+    match e {
+        ClientError::Errno(_) => Ok(e),
+        other => Err(anyhow::Error::new(other).context("lost the rump kernel")),
+    }
 }
 
 async fn client(t: &Target) -> anyhow::Result<Client> {
@@ -120,7 +185,23 @@ async fn client(t: &Target) -> anyhow::Result<Client> {
         Some(url) => Client::connect(url, "rumpsp").await,
         None => Client::from_env("rumpsp").await,
     };
-    c.context("cannot reach the rump kernel")
+    c.map_err(|e| match e {
+        ClientError::NoServer | ClientError::Url { .. } => anyhow::Error::new(e),
+        e => {
+            let url = t
+                .server
+                .clone()
+                .or_else(|| std::env::var("RUMP_SERVER").ok())
+                .unwrap_or_default();
+            // name the URL once: a transport error may already hold it
+            let at = if e.to_string().contains(&url) {
+                String::new()
+            } else {
+                format!(" at {url}")
+            };
+            anyhow::Error::new(e).context(format!("cannot reach the rump kernel{at}"))
+        }
+    })
 }
 
 fn mode_string(m: u32) -> String {
@@ -187,53 +268,164 @@ fn show_value(ctype: u32, data: &[u8]) -> String {
     }
 }
 
-async fn sysctl_read(c: &Client, mib: &[i32], ctype: u32) -> Result<Vec<u8>, ClientError> {
+async fn sysctl_read(c: &Client, mib: &[i32]) -> Result<Vec<u8>, ClientError> {
     let (_, size) = c.sysctl(mib, 0, None).await?;
     let (data, _) = c.sysctl(mib, size.max(1) as usize, None).await?;
-    let _ = ctype;
     Ok(data)
 }
 
-/// Prints `name = value` for every leaf under `mib`.
+/// One line of sysctl output: `name = value`, or the value alone (-n).
+fn sysctl_line(name: &str, value: &str, values_only: bool) -> String {
+    if values_only {
+        value.to_owned()
+    } else {
+        format!("{name} = {value}")
+    }
+}
+
+/// Collects a line for every leaf under `mib`, depth first in MIB order (the
+/// order the kernel lists the children in), as sysctl -a prints them.
+/// A leaf whose value cannot be read (an errno) is left out, as NetBSD does.
 async fn sysctl_walk(
     c: &Client,
     mib: Vec<i32>,
     name: String,
+    values_only: bool,
     out: &mut Vec<String>,
-    errors: &mut u32,
-) {
-    let mut stack = vec![(mib, name)];
-    while let Some((mib, name)) = stack.pop() {
-        match c.sysctl_query(&mib).await {
-            Ok(children) => {
-                for ch in children.into_iter().rev() {
-                    let mut m = mib.clone();
-                    m.push(ch.num);
-                    let n = if name.is_empty() {
-                        ch.name.clone()
-                    } else {
-                        format!("{name}.{}", ch.name)
-                    };
-                    if ch.ctype == 1 {
-                        stack.push((m, n));
-                    } else {
-                        match sysctl_read(c, &m, ch.ctype).await {
-                            Ok(d) => out.push(format!("{n} = {}", show_value(ch.ctype, &d))),
-                            Err(ClientError::Errno(_)) => {}
-                            Err(e) => {
-                                *errors += 1;
-                                eprintln!("sysctl: {n}: {e}");
-                            }
-                        }
-                    }
+) -> anyhow::Result<()> {
+    // A stack of (parent name, parent mib, children still to visit, reversed).
+    let children = match c.sysctl_query(&mib).await {
+        Ok(ch) => ch,
+        Err(e) => {
+            let e = op_failed(e)?;
+            eprintln!("sysctl: {name}: {}", strerror(&e));
+            return Ok(());
+        }
+    };
+    let mut stack = vec![(name, mib, children.into_iter().rev().collect::<Vec<_>>())];
+    while let Some((name, mib, mut rest)) = stack.pop() {
+        let Some(ch) = rest.pop() else { continue };
+        let mut m = mib.clone();
+        m.push(ch.num);
+        let n = if name.is_empty() {
+            ch.name.clone()
+        } else {
+            format!("{name}.{}", ch.name)
+        };
+        stack.push((name, mib, rest));
+        if ch.ctype == 1 {
+            match c.sysctl_query(&m).await {
+                Ok(sub) => stack.push((n, m, sub.into_iter().rev().collect())),
+                Err(e) => {
+                    op_failed(e)?;
                 }
             }
-            Err(e) => {
-                *errors += 1;
-                eprintln!("sysctl: {name}: {}", errno_text(&e));
+        } else {
+            match sysctl_read(c, &m).await {
+                Ok(d) => out.push(sysctl_line(&n, &show_value(ch.ctype, &d), values_only)),
+                Err(e) => {
+                    op_failed(e)?;
+                }
             }
         }
     }
+    Ok(())
+}
+
+/// Why a sysctl name did not resolve, in NetBSD's words: `second level name
+/// 'nosuch' in 'kern.nosuch' is invalid` (the level is the failing
+/// component's depth, the quoted name that component).
+#[derive(Debug, PartialEq, Eq)]
+struct BadName {
+    level: usize,
+    token: String,
+}
+
+impl BadName {
+    fn message(&self, whole: &str) -> String {
+        const LEVEL: [&str; 12] = [
+            "top", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
+            "tenth", "eleventh", "twelfth",
+        ];
+        let level = LEVEL.get(self.level).copied().unwrap_or("deep");
+        format!(
+            "{level} level name '{}' in '{whole}' is invalid",
+            self.token
+        )
+    }
+}
+
+/// Resolves a dotted sysctl name component by component.
+async fn sysctl_resolve(
+    c: &Client,
+    name: &str,
+) -> anyhow::Result<Result<(Vec<i32>, SysctlNode), BadName>> {
+    let mut mib = Vec::new();
+    let mut node: Option<SysctlNode> = None;
+    let comps: Vec<&str> = name.split(['.', '/']).filter(|c| !c.is_empty()).collect();
+    for (level, comp) in comps.iter().enumerate() {
+        let bad = || BadName {
+            level,
+            token: (*comp).to_owned(),
+        };
+        if node.as_ref().is_some_and(|n| n.ctype != 1) {
+            return Ok(Err(bad()));
+        }
+        let children = match c.sysctl_query(&mib).await {
+            Ok(ch) => ch,
+            Err(e) => {
+                op_failed(e)?;
+                return Ok(Err(bad()));
+            }
+        };
+        let Some(found) = children
+            .into_iter()
+            .find(|ch| ch.name == *comp || comp.parse::<i32>().ok() == Some(ch.num))
+        else {
+            return Ok(Err(bad()));
+        };
+        mib.push(found.num);
+        node = Some(found);
+    }
+    Ok(node.map(|n| (mib, n)).ok_or(BadName {
+        level: 0,
+        token: name.to_owned(),
+    }))
+}
+
+/// Encodes `value` for a node of type `ctype`; a message naming the variable
+/// and the value when it does not fit.
+fn sysctl_encode(name: &str, ctype: u32, value: &str) -> Result<Vec<u8>, String> {
+    let bad = |what: &str| format!("{name}: '{value}' is not {what}");
+    Ok(match ctype {
+        2 => value
+            .trim()
+            .parse::<i32>()
+            .map_err(|_| bad("a 32-bit integer"))?
+            .to_le_bytes()
+            .to_vec(),
+        4 => value
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| bad("a 64-bit integer"))?
+            .to_le_bytes()
+            .to_vec(),
+        6 => match value.trim() {
+            "0" => vec![0],
+            "1" => vec![1],
+            _ => return Err(bad("a boolean (0 or 1)")),
+        },
+        3 => {
+            let mut v = value.as_bytes().to_vec();
+            v.push(0);
+            v
+        }
+        _ => {
+            return Err(format!(
+                "{name}: setting this type of variable is not supported"
+            ))
+        }
+    })
 }
 
 async fn rm_r(c: &Client, path: &str) -> Result<(), ClientError> {
@@ -273,230 +465,366 @@ fn print_stat(path: &str, st: &StatBuf) {
     );
 }
 
-/// Runs a tool; returns the exit code.
-pub fn run(target: Target, tool: Tool) -> anyhow::Result<u8> {
+fn ls_long_line(st: &StatBuf, name: &str) -> String {
+    format!(
+        "{} {:>3} {:<5} {:<5} {:>9} {} {name}",
+        mode_string(st.mode),
+        st.nlink,
+        st.uid,
+        st.gid,
+        st.size,
+        ls_time(st.mtime.sec)
+    )
+}
+
+/// ls of one path; returns false when something failed (already reported).
+async fn ls_one(
+    c: &Client,
+    path: &str,
+    long: bool,
+    all: bool,
+    header: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<bool> {
+    let st = match c.stat(path).await {
+        Ok(st) => st,
+        Err(e) => {
+            eprintln!("ls: {path}: {}", strerror(&op_failed(e)?));
+            return Ok(false);
+        }
+    };
+    if !st.is_dir() {
+        if long {
+            writeln!(out, "{}", ls_long_line(&st, path))?;
+        } else {
+            writeln!(out, "{path}")?;
+        }
+        return Ok(true);
+    }
+    let mut entries = match c.read_dir(path).await {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("ls: {path}: {}", strerror(&op_failed(e)?));
+            return Ok(false);
+        }
+    };
+    entries.retain(|d| all || !d.name.starts_with(b"."));
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    if header {
+        writeln!(out, "{path}:")?;
+    }
+    let mut ok = true;
+    if !long {
+        for d in entries {
+            writeln!(out, "{}", String::from_utf8_lossy(&d.name))?;
+        }
+        return Ok(ok);
+    }
+    let mut lines = Vec::new();
+    let mut blocks = 0i64;
+    for d in entries {
+        let name = String::from_utf8_lossy(&d.name).into_owned();
+        let full = format!("{}/{}", path.trim_end_matches('/'), name);
+        match c.lstat(&full).await {
+            Ok(st) => {
+                blocks += st.blocks;
+                lines.push(ls_long_line(&st, &name));
+            }
+            Err(e) => {
+                eprintln!("ls: {full}: {}", strerror(&op_failed(e)?));
+                ok = false;
+            }
+        }
+    }
+    writeln!(out, "total {blocks}")?;
+    for l in lines {
+        writeln!(out, "{l}")?;
+    }
+    Ok(ok)
+}
+
+/// mkdir -p, as NetBSD's mkpath: each missing component is made; one that
+/// exists must be a directory (else ENOTDIR). The error names the component
+/// that failed (`mkdir: /f: Not a directory` for `mkdir -p /f/x`).
+async fn mkdir_p(c: &Client, p: &str) -> Result<(), (String, ClientError)> {
+    let mut cur = String::new();
+    for comp in p.split('/').filter(|c| !c.is_empty()) {
+        cur = if p.starts_with('/') || !cur.is_empty() {
+            format!("{cur}/{comp}")
+        } else {
+            comp.to_owned()
+        };
+        if let Err(e) = c.mkdir(&cur, 0o777).await {
+            match c.stat(&cur).await {
+                Ok(st) if st.is_dir() => {}
+                Ok(_) => return Err((cur, ClientError::Errno(Errno(ENOTDIR)))),
+                Err(_) => return Err((cur, e)),
+            }
+        }
+    }
+    Ok(())
+}
+
+const ENOENT: i32 = 2;
+const ENOTDIR: i32 = 20;
+
+/// Copies everything `fd` reads into `out`.
+async fn copy_out(
+    c: &Client,
+    fd: i32,
+    out: &mut impl Write,
+) -> anyhow::Result<Result<(), ClientError>> {
+    loop {
+        match c.read(fd, 1 << 20).await {
+            Ok(chunk) if chunk.is_empty() => return Ok(Ok(())),
+            Ok(chunk) => out.write_all(&chunk)?,
+            Err(e) => return Ok(Err(op_failed(e)?)),
+        }
+    }
+}
+
+/// Runs a tool; returns the exit code (0 ok, 1 an operation failed; an
+/// `Err`, usage or connection trouble, is 2).
+pub fn run(tool: Tool) -> anyhow::Result<u8> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        let c = client(&target).await?;
+        let c = client(tool.target()).await?;
         let mut failed = false;
         match tool {
-            Tool::Sysctl { all, write, names } => {
-                for w in write {
-                    let Some((name, value)) = w.split_once('=') else {
-                        bail!("sysctl: -w wants name=value, got {w:?}")
-                    };
-                    match c.sysctl_resolve(name).await {
-                        Ok((mib, node)) => {
-                            let new = match node.ctype {
-                                2 => value
-                                    .trim()
-                                    .parse::<i32>()
-                                    .context("not an integer")?
-                                    .to_le_bytes()
-                                    .to_vec(),
-                                4 => value
-                                    .trim()
-                                    .parse::<i64>()
-                                    .context("not an integer")?
-                                    .to_le_bytes()
-                                    .to_vec(),
-                                6 => vec![u8::from(value.trim() != "0")],
-                                _ => {
-                                    let mut v = value.as_bytes().to_vec();
-                                    v.push(0);
-                                    v
-                                }
-                            };
-                            let old = sysctl_read(&c, &mib, node.ctype).await.unwrap_or_default();
-                            match c.sysctl(&mib, 0, Some(&new)).await {
-                                Ok(_) => {
-                                    println!("{name}: {} -> {value}", show_value(node.ctype, &old))
-                                }
-                                Err(e) => {
-                                    eprintln!("sysctl: {name}: {e}");
-                                    failed = true;
-                                }
-                            }
-                        }
-                        Err(e) => {
-                            eprintln!("sysctl: {name}: {e}");
-                            failed = true;
-                        }
-                    }
-                }
+            Tool::Sysctl {
+                all,
+                values_only,
+                write,
+                names,
+                ..
+            } => {
+                let mut out = std::io::stdout().lock();
                 let mut lines = Vec::new();
-                let mut errors = 0;
                 if all {
-                    sysctl_walk(&c, vec![], String::new(), &mut lines, &mut errors).await;
+                    sysctl_walk(&c, vec![], String::new(), values_only, &mut lines).await?;
                 }
-                for n in names {
-                    match c.sysctl_resolve(&n).await {
-                        Ok((mib, node)) if node.ctype == 1 => {
-                            sysctl_walk(&c, mib, n, &mut lines, &mut errors).await
+                for arg in names {
+                    let (n, value) = match arg.split_once('=') {
+                        Some((n, v)) => (n.to_owned(), Some(v.to_owned())),
+                        None => (arg.clone(), None),
+                    };
+                    if value.is_some() && !write {
+                        bail!("sysctl: Must specify -w to set variables");
+                    }
+                    let (mib, node) = match sysctl_resolve(&c, &n).await? {
+                        Ok(r) => r,
+                        Err(bad) => {
+                            eprintln!("sysctl: {}", bad.message(&n));
+                            failed = true;
+                            continue;
                         }
-                        Ok((mib, node)) => match sysctl_read(&c, &mib, node.ctype).await {
-                            Ok(d) => lines.push(format!("{n} = {}", show_value(node.ctype, &d))),
+                    };
+                    if let Some(value) = value {
+                        let new = match sysctl_encode(&n, node.ctype, &value) {
+                            Ok(v) => v,
+                            Err(m) => {
+                                eprintln!("sysctl: {m}");
+                                failed = true;
+                                continue;
+                            }
+                        };
+                        let old = match sysctl_read(&c, &mib).await {
+                            Ok(d) => d,
                             Err(e) => {
-                                eprintln!("sysctl: {n}: {e}");
+                                eprintln!("sysctl: {n}: {}", strerror(&op_failed(e)?));
+                                failed = true;
+                                continue;
+                            }
+                        };
+                        match c.sysctl(&mib, 0, Some(&new)).await {
+                            Ok(_) if values_only => lines.push(value),
+                            Ok(_) => lines.push(format!(
+                                "{n}: {} -> {value}",
+                                show_value(node.ctype, &old)
+                            )),
+                            Err(e) => {
+                                eprintln!("sysctl: {n}: {}", strerror(&op_failed(e)?));
                                 failed = true;
                             }
-                        },
-                        Err(e) => {
-                            eprintln!("sysctl: third level name '{n}' in '{n}' is invalid: {e}");
-                            failed = true;
+                        }
+                    } else if node.ctype == 1 {
+                        sysctl_walk(&c, mib, n, values_only, &mut lines).await?;
+                    } else {
+                        match sysctl_read(&c, &mib).await {
+                            Ok(d) => {
+                                lines.push(sysctl_line(&n, &show_value(node.ctype, &d), values_only))
+                            }
+                            Err(e) => {
+                                eprintln!("sysctl: {n}: {}", strerror(&op_failed(e)?));
+                                failed = true;
+                            }
                         }
                     }
                 }
-                failed |= errors > 0;
-                let mut out = std::io::stdout().lock();
                 for l in lines {
                     writeln!(out, "{l}")?;
                 }
             }
-            Tool::Ls { long, path } => match c.read_dir(&path).await {
-                Ok(mut entries) => {
-                    entries.sort_by(|a, b| a.name.cmp(&b.name));
-                    for d in entries {
-                        let name = String::from_utf8_lossy(&d.name).into_owned();
-                        if !long {
-                            println!("{name}");
-                            continue;
+            Tool::Ls {
+                long, all, paths, ..
+            } => {
+                let paths = if paths.is_empty() {
+                    vec!["/".to_owned()]
+                } else {
+                    paths
+                };
+                let mut out = std::io::stdout().lock();
+                let several = paths.len() > 1;
+                // As NetBSD's ls: the operands that are not directories
+                // first (missing ones reported), then each directory.
+                let mut dirs = Vec::new();
+                let mut printed = false;
+                for p in &paths {
+                    match c.stat(p).await {
+                        Ok(st) if st.is_dir() => dirs.push(p.clone()),
+                        Ok(_) => {
+                            failed |= !ls_one(&c, p, long, all, false, &mut out).await?;
+                            printed = true;
                         }
-                        let full = format!("{}/{}", path.trim_end_matches('/'), name);
-                        match c.lstat(&full).await {
-                            Ok(st) => println!(
-                                "{} {:>3} {:<5} {:<5} {:>9} {} {name}",
-                                mode_string(st.mode),
-                                st.nlink,
-                                st.uid,
-                                st.gid,
-                                st.size,
-                                ls_time(st.mtime.sec)
-                            ),
-                            Err(e) => {
-                                eprintln!("ls: {full}: {e}");
-                                failed = true;
-                            }
+                        Err(e) => {
+                            eprintln!("ls: {p}: {}", strerror(&op_failed(e)?));
+                            failed = true;
                         }
                     }
                 }
-                Err(e) => {
-                    eprintln!("ls: {path}: {e}");
-                    failed = true;
+                for p in &dirs {
+                    if printed {
+                        writeln!(out)?;
+                    }
+                    failed |= !ls_one(&c, p, long, all, several, &mut out).await?;
+                    printed = true;
                 }
-            },
-            Tool::Cat { paths } => {
+            }
+            Tool::Cat { paths, .. } => {
                 let mut out = std::io::stdout().lock();
                 for p in paths {
                     let fd = match c.open(&p, 0, 0).await {
                         Ok(fd) => fd,
                         Err(e) => {
-                            eprintln!("cat: {p}: {e}");
+                            eprintln!("cat: {p}: {}", strerror(&op_failed(e)?));
                             failed = true;
                             continue;
                         }
                     };
-                    loop {
-                        let chunk = c
-                            .read(fd, 1 << 20)
-                            .await
-                            .with_context(|| format!("cat: {p}"))?;
-                        if chunk.is_empty() {
-                            break;
-                        }
-                        out.write_all(&chunk)?;
+                    if let Err(e) = copy_out(&c, fd, &mut out).await? {
+                        eprintln!("cat: {p}: {}", strerror(&e));
+                        failed = true;
                     }
-                    c.close(fd).await?;
+                    let _ = c.close(fd).await;
                 }
+                out.flush()?;
             }
-            Tool::Put { host, path } => {
-                let data = std::fs::read(&host)
-                    .with_context(|| format!("put: reading {}", host.display()))?;
-                let fd = c
-                    .open(&path, 0x1 | 0x200 | 0x400, 0o644)
-                    .await
-                    .with_context(|| format!("put: {path}"))?;
-                for chunk in data.chunks(1 << 20) {
-                    let mut done = 0;
-                    while done < chunk.len() {
-                        done += c
-                            .write(fd, &chunk[done..])
-                            .await
-                            .with_context(|| format!("put: {path}"))?;
-                    }
-                }
-                c.close(fd).await?;
-            }
-            Tool::Get { path, host } => {
-                let fd = c
-                    .open(&path, 0, 0)
-                    .await
-                    .with_context(|| format!("get: {path}"))?;
-                let mut f = std::fs::File::create(&host)
-                    .with_context(|| format!("get: creating {}", host.display()))?;
-                loop {
-                    let chunk = c
-                        .read(fd, 1 << 20)
-                        .await
-                        .with_context(|| format!("get: {path}"))?;
-                    if chunk.is_empty() {
-                        break;
-                    }
-                    f.write_all(&chunk)?;
-                }
-                c.close(fd).await?;
-            }
-            Tool::Mkdir { parents, paths } => {
-                for p in paths {
-                    let r = if parents {
-                        let mut cur = String::new();
-                        let mut res = Ok(());
-                        for comp in p.split('/').filter(|c| !c.is_empty()) {
-                            cur = if p.starts_with('/') || !cur.is_empty() {
-                                format!("{cur}/{comp}")
-                            } else {
-                                comp.to_owned()
-                            };
-                            match c.mkdir(&cur, 0o777).await {
-                                Ok(()) => {}
-                                Err(ClientError::Errno(e)) if e.0 == 17 => {}
-                                Err(e) => {
-                                    res = Err(e);
-                                    break;
+            Tool::Put { host, path, .. } => {
+                let data = if host.as_os_str() == "-" {
+                    let mut v = Vec::new();
+                    std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut v)
+                        .context("put: reading standard input")?;
+                    v
+                } else {
+                    std::fs::read(&host)
+                        .with_context(|| format!("put: reading {}", host.display()))?
+                };
+                match c.open(&path, 0x1 | 0x200 | 0x400, 0o644).await {
+                    Ok(fd) => {
+                        'copy: for chunk in data.chunks(1 << 20) {
+                            let mut done = 0;
+                            while done < chunk.len() {
+                                match c.write(fd, &chunk[done..]).await {
+                                    Ok(n) => done += n,
+                                    Err(e) => {
+                                        eprintln!("put: {path}: {}", strerror(&op_failed(e)?));
+                                        failed = true;
+                                        break 'copy;
+                                    }
                                 }
                             }
                         }
-                        res
-                    } else {
-                        c.mkdir(&p, 0o777).await
-                    };
-                    if let Err(e) = r {
-                        eprintln!("mkdir: {p}: {e}");
+                        let _ = c.close(fd).await;
+                    }
+                    Err(e) => {
+                        eprintln!("put: {path}: {}", strerror(&op_failed(e)?));
                         failed = true;
                     }
                 }
             }
-            Tool::Rm { recursive, paths } => {
+            Tool::Get { path, host, .. } => match c.open(&path, 0, 0).await {
+                Ok(fd) => {
+                    let mut f = std::fs::File::create(&host)
+                        .with_context(|| format!("get: creating {}", host.display()))?;
+                    if let Err(e) = copy_out(&c, fd, &mut f).await? {
+                        eprintln!("get: {path}: {}", strerror(&e));
+                        failed = true;
+                    }
+                    let _ = c.close(fd).await;
+                }
+                Err(e) => {
+                    eprintln!("get: {path}: {}", strerror(&op_failed(e)?));
+                    failed = true;
+                }
+            },
+            Tool::Mkdir { parents, paths, .. } => {
                 for p in paths {
+                    let r = if parents {
+                        mkdir_p(&c, &p).await
+                    } else {
+                        c.mkdir(&p, 0o777).await.map_err(|e| (p.clone(), e))
+                    };
+                    if let Err((at, e)) = r {
+                        eprintln!("mkdir: {at}: {}", strerror(&op_failed(e)?));
+                        failed = true;
+                    }
+                }
+            }
+            Tool::Rm {
+                recursive,
+                force,
+                paths,
+                ..
+            } => {
+                for p in paths {
+                    let st = match c.lstat(&p).await {
+                        Ok(st) => st,
+                        Err(ClientError::Errno(e)) if force && e.0 == ENOENT => continue,
+                        Err(e) => {
+                            eprintln!("rm: {p}: {}", strerror(&op_failed(e)?));
+                            failed = true;
+                            continue;
+                        }
+                    };
+                    if st.is_dir() && !recursive {
+                        // NetBSD's rm.c: warnx("%s: is a directory", f)
+                        eprintln!("rm: {p}: is a directory");
+                        failed = true;
+                        continue;
+                    }
                     let r = if recursive {
                         rm_r(&c, &p).await
                     } else {
                         c.unlink(&p).await
                     };
-                    if let Err(e) = r {
-                        eprintln!("rm: {p}: {e}");
-                        failed = true;
+                    match r {
+                        Ok(()) => {}
+                        Err(ClientError::Errno(e)) if force && e.0 == ENOENT => {}
+                        Err(e) => {
+                            eprintln!("rm: {p}: {}", strerror(&op_failed(e)?));
+                            failed = true;
+                        }
                     }
                 }
             }
-            Tool::Stat { paths } => {
+            Tool::Stat { paths, .. } => {
                 for p in paths {
                     match c.stat(&p).await {
                         Ok(st) => print_stat(&p, &st),
                         Err(e) => {
-                            eprintln!("stat: {p}: {e}");
+                            eprintln!("stat: {p}: {}", strerror(&op_failed(e)?));
                             failed = true;
                         }
                     }
@@ -507,38 +835,52 @@ pub fn run(target: Target, tool: Tool) -> anyhow::Result<u8> {
                 options,
                 source,
                 dir,
+                ..
             } => {
                 if fstype != "tmpfs" || source != "tmpfs" {
-                    bail!("mount: only `-t tmpfs tmpfs DIR` is supported");
+                    bail!("mount: only `-t tmpfs tmpfs DIR` is supported, not -t {fstype:?} {source:?}");
                 }
                 let mut a = TmpfsArgs::default();
                 let mut flags = 0;
                 for o in options.iter().flat_map(|o| o.split(',')) {
+                    let bad = |what: &str| anyhow::anyhow!("mount: option {o:?}: the value is not {what}");
                     match o.split_once('=') {
-                        Some(("size", v)) => a.size_max = v.parse().context("size")?,
-                        Some(("nodes", v)) => a.nodes_max = v.parse().context("nodes")?,
-                        Some(("mode", v)) => a.mode = u32::from_str_radix(v, 8).context("mode")?,
-                        Some(("uid", v)) => a.uid = v.parse().context("uid")?,
-                        Some(("gid", v)) => a.gid = v.parse().context("gid")?,
+                        Some(("size", v)) => a.size_max = v.parse().map_err(|_| bad("a byte count"))?,
+                        Some(("nodes", v)) => a.nodes_max = v.parse().map_err(|_| bad("a number"))?,
+                        Some(("mode", v)) => {
+                            a.mode = u32::from_str_radix(v, 8).map_err(|_| bad("an octal mode"))?
+                        }
+                        Some(("uid", v)) => a.uid = v.parse().map_err(|_| bad("a number"))?,
+                        Some(("gid", v)) => a.gid = v.parse().map_err(|_| bad("a number"))?,
                         None if o == "ro" => flags |= 1,
                         _ => bail!("mount: unknown option {o:?}"),
                     }
                 }
                 if let Err(e) = c.mount_tmpfs(&dir, flags, a).await {
-                    eprintln!("mount: {dir}: {e}");
+                    eprintln!("mount: {dir}: {}", strerror(&op_failed(e)?));
                     failed = true;
                 }
             }
-            Tool::Halt { dump, halt, nosync } => {
-                let howto = (if dump { 0x100 } else { 0 })
-                    | (if halt { 0x8 } else { 0 })
-                    | (if nosync { 0x4 } else { 0 });
-                c.reboot(howto).await.context("halt")?;
+            Tool::Halt {
+                dump, halt, nosync, ..
+            } => {
+                let howto = (if dump { RB_DUMP } else { 0 })
+                    | (if halt { RB_HALT } else { 0 })
+                    | (if nosync { RB_NOSYNC } else { 0 });
+                if let Err(e) = c.reboot(howto).await {
+                    eprintln!("halt: {}", strerror(&op_failed(e)?));
+                    failed = true;
+                }
             }
         }
         Ok(u8::from(failed))
     })
 }
+
+/// reboot(2) howto bits (sys/reboot.h).
+const RB_HALT: i32 = 0x8;
+const RB_NOSYNC: i32 = 0x4;
+const RB_DUMP: i32 = 0x100;
 
 #[cfg(test)]
 mod tests {

@@ -10,4 +10,4 @@ mod server;
 pub use client::{Client, ClientError, RetryPolicy};
 pub use listener::{bind, Listener, ListenerError, Stream};
 pub use ops::{SysctlNode, TmpfsArgs};
-pub use server::{ServeError, Server, ServerConfig};
+pub use server::{ServeError, Server, ServerConfig, StopReason, StopReport};

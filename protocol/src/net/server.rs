@@ -133,6 +133,26 @@ impl<K: Kernel> Shared<K> {
     }
 }
 
+/// Why [`Server::run`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// The shutdown future completed (a signal, in `rumpsp serve`).
+    Shutdown,
+    /// A client rebooted the kernel.
+    Rebooted,
+}
+
+/// What [`Server::run`] reports when it stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StopReport {
+    /// Why it stopped.
+    pub reason: StopReason,
+    /// Connections accepted and served (refused ones not counted).
+    pub connections: u64,
+    /// Connections closed without a banner, over the connection limit.
+    pub refused: u64,
+}
+
 /// A bound server, ready to run.
 pub struct Server<K: Kernel> {
     listener: Listener,
@@ -176,7 +196,8 @@ impl<K: Kernel + Send + 'static> Server<K> {
     /// Serves until `shutdown` completes or a client reboots the kernel; then
     /// closes every connection (queued answers are flushed first) and removes
     /// the unix socket file.
-    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> StopReport {
+        let (mut connections, mut refused) = (0u64, 0u64);
         let shared = self.shared.clone();
         let ticker = {
             let shared = shared.clone();
@@ -193,25 +214,31 @@ impl<K: Kernel + Send + 'static> Server<K> {
             })
         };
         tokio::pin!(shutdown);
-        loop {
+        let reason = loop {
             tokio::select! {
                 _ = &mut shutdown => {
                     info!("shutting down");
-                    break;
+                    break StopReason::Shutdown;
                 }
                 _ = shared.stop.notified() => {
                     info!("the kernel was rebooted: shutting down");
-                    break;
+                    break StopReason::Rebooted;
                 }
                 accepted = self.listener.accept() => match accepted {
-                    Ok(stream) => accept(&shared, stream),
+                    Ok(stream) => {
+                        if accept(&shared, stream) {
+                            connections += 1;
+                        } else {
+                            refused += 1;
+                        }
+                    }
                     Err(e) => {
                         warn!(error = %e, "accept failed");
                         tokio::time::sleep(Duration::from_millis(10)).await;
                     }
                 },
             }
-        }
+        };
         ticker.abort();
         // Close everyone; writers flush what is queued, then close.
         shared.with_core(|core| {
@@ -232,10 +259,16 @@ impl<K: Kernel + Send + 'static> Server<K> {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
         drop(self.listener);
+        StopReport {
+            reason,
+            connections,
+            refused,
+        }
     }
 }
 
-fn accept<K: Kernel + Send + 'static>(shared: &Arc<Shared<K>>, stream: Stream) {
+/// Serves one accepted stream; false when it was refused (over the limit).
+fn accept<K: Kernel + Send + 'static>(shared: &Arc<Shared<K>>, stream: Stream) -> bool {
     let (tx, mut rx) = mpsc::unbounded_channel::<WriterMsg>();
     let queued = Arc::new(AtomicUsize::new(0));
     // Accept and register the writer in one critical section, so that no other
@@ -264,7 +297,7 @@ fn accept<K: Kernel + Send + 'static>(shared: &Arc<Shared<K>>, stream: Stream) {
         Accept::Refused => {
             debug!("over the connection limit: closed without a banner");
             drop(stream);
-            return;
+            return false;
         }
     };
     debug!(conn = id, "accepted");
@@ -319,4 +352,5 @@ fn accept<K: Kernel + Send + 'static>(shared: &Arc<Shared<K>>, stream: Stream) {
     }
     // The banner.
     shared.with_core(|_| {});
+    true
 }
