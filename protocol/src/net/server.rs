@@ -85,11 +85,35 @@ struct Shared<K: Kernel> {
 impl<K: Kernel> Shared<K> {
     /// Runs `f` on the core, then hands every connection's output to its writer.
     fn with_core(&self, f: impl FnOnce(&mut ServerCore<K>)) {
+        self.with_core_then(f);
+    }
+
+    /// [`Shared::with_core`], also telling whether `id`'s input is paused afterwards
+    /// (its queued output is over the pause threshold).
+    fn with_core_paused(&self, id: ConnId, f: impl FnOnce(&mut ServerCore<K>)) -> bool {
+        let mut paused = false;
+        self.with_core_then(|core| {
+            f(core);
+            paused = core.input_paused(id);
+        });
+        paused
+    }
+
+    fn with_core_then(&self, f: impl FnOnce(&mut ServerCore<K>)) {
         let outputs = {
             let mut core = self.core.lock().unwrap_or_else(|p| p.into_inner());
             core.set_time(self.started.elapsed().as_millis() as u64);
             f(&mut core);
-            core.drain()
+            let outputs = core.drain();
+            // What each writer still holds counts towards its connection's pause.
+            let writers = self.writers.lock().unwrap_or_else(|p| p.into_inner());
+            for (id, out) in &outputs {
+                if let Some(w) = writers.get(id) {
+                    let backlog = w.queued.load(Ordering::SeqCst) + out.bytes.len();
+                    core.set_backlog(*id, backlog);
+                }
+            }
+            outputs
         };
         self.deliver(outputs);
     }
@@ -276,16 +300,23 @@ fn accept<K: Kernel + Send + 'static>(shared: &Arc<Shared<K>>, stream: Stream) {
         tokio::spawn(async move {
             let mut buf = vec![0u8; 16 * 1024];
             let mut reading = true;
+            let mut open = true;
             loop {
                 tokio::select! {
                     r = rd.read(&mut buf), if reading => match r {
                         Ok(0) | Err(_) => {
                             debug!(conn = id, "peer closed");
                             reading = false;
+                            open = false;
                             shared.with_core(|core| core.disconnect(id));
                             shared.writers.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
                         }
-                        Ok(n) => shared.with_core(|core| core.receive(id, &buf[..n])),
+                        // Backpressure: while this client's queued output is over the
+                        // pause threshold, nothing more is read from it.
+                        Ok(n) => {
+                            let paused = shared.with_core_paused(id, |core| core.receive(id, &buf[..n]));
+                            reading = open && !paused;
+                        }
                     },
                     msg = rx.recv() => match msg {
                         Some(WriterMsg::Data(bytes)) => {
@@ -293,7 +324,11 @@ fn accept<K: Kernel + Send + 'static>(shared: &Arc<Shared<K>>, stream: Stream) {
                             if wr.write_all(&bytes).await.is_err() {
                                 break;
                             }
-                            queued.fetch_sub(n, Ordering::SeqCst);
+                            let left = queued.fetch_sub(n, Ordering::SeqCst) - n;
+                            if !reading || left == 0 {
+                                let paused = shared.with_core_paused(id, |core| core.output_written(id, left));
+                                reading = open && !paused;
+                            }
                         }
                         Some(WriterMsg::Close) | None => break,
                     },

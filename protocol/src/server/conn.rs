@@ -72,6 +72,9 @@ pub struct Conn {
     pub exec: Option<PendingExec>,
     /// Bytes to send.
     pub out: Vec<u8>,
+    /// Bytes already taken from `out` that the I/O adapter reports as not yet
+    /// written to the socket (see [`crate::server::ServerCore::output_written`]).
+    pub backlog: usize,
 }
 
 impl Conn {
@@ -85,6 +88,7 @@ impl Conn {
             waiting: BTreeMap::new(),
             exec: None,
             out: banner.to_vec(),
+            backlog: 0,
         }
     }
 
@@ -130,6 +134,12 @@ impl Conn {
         self.state = ConnState::Closing {
             pid: self.process(),
         };
+    }
+
+    /// True while queued output is at or over `pause`: no frame is taken from the
+    /// connection's input until it drains.
+    pub fn output_full(&self, pause: usize) -> bool {
+        self.out.len().saturating_add(self.backlog) >= pause
     }
 
     /// Takes the next server reqno.

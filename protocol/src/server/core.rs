@@ -38,6 +38,31 @@ const ENOSYS: i32 = 78;
 /// How many faulted memory requests one call may run into before it is failed with EFAULT.
 const MAX_FAULT_RETRIES: usize = 16;
 
+/// read(2) and pread(2): their byte count (slot 2) is what one answer copies out.
+const SYS_READ: u32 = 3;
+const SYS_PREAD: u32 = 173;
+
+/// A read(2)/pread(2) asking for more than `max` bytes is served as a read of
+/// `max` bytes (a short read, which callers must handle anyway): one answer never
+/// copies out more than `max`. Counts above SSIZE_MAX are left alone, so the
+/// kernel still refuses them with EINVAL as NetBSD does.
+fn clamp_read_count(sysnum: u32, args: Bytes, max: u64) -> Bytes {
+    if sysnum != SYS_READ && sysnum != SYS_PREAD {
+        return args;
+    }
+    let w = Abi::Lp64Le.word_size();
+    let at = 2 * Abi::Lp64Le.slot_size();
+    let Some(count) = args.get(at..at + w).and_then(|b| Abi::Lp64Le.read_word(b)) else {
+        return args;
+    };
+    if count <= max || count > i64::MAX as u64 {
+        return args;
+    }
+    let mut v = args.to_vec();
+    v[at..at + w].copy_from_slice(&max.to_le_bytes());
+    Bytes::from(v)
+}
+
 /// What [`ServerCore::accept`] decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Accept {
@@ -194,8 +219,48 @@ impl<K: Kernel> ServerCore<K> {
         }
         c.decoder.feed(bytes);
         self.dirty.insert(id);
+        self.pump(id);
+        self.run_blocked();
+    }
+
+    /// The I/O adapter wrote some of a connection's output: `backlog` bytes it took
+    /// are still unwritten. Once the queue is below [`ServerLimits::output_pause`],
+    /// frames left buffered by the pause are taken again.
+    pub fn output_written(&mut self, id: ConnId, backlog: usize) {
+        let Some(c) = self.conns.get_mut(&id) else {
+            return;
+        };
+        c.backlog = backlog;
+        if c.decoder.buffered() > 0 && !c.output_full(self.limits.output_pause) {
+            self.pump(id);
+            self.run_blocked();
+        }
+    }
+
+    /// Records how many of a connection's output bytes, already taken by
+    /// [`ServerCore::drain`], are not yet written (the adapter's queue), without
+    /// resuming its input (see [`ServerCore::output_written`]).
+    pub fn set_backlog(&mut self, id: ConnId, backlog: usize) {
+        if let Some(c) = self.conns.get_mut(&id) {
+            c.backlog = backlog;
+        }
+    }
+
+    /// True while the connection's input is paused because its queued output is
+    /// over [`ServerLimits::output_pause`]: the adapter should stop reading from it
+    /// (what it already read stays buffered in the core).
+    pub fn input_paused(&self, id: ConnId) -> bool {
+        self.conns
+            .get(&id)
+            .is_some_and(|c| !c.is_closing() && c.output_full(self.limits.output_pause))
+    }
+
+    /// Takes buffered frames of one connection until its input is exhausted, it is
+    /// closing, or its queued output reaches the pause threshold.
+    fn pump(&mut self, id: ConnId) {
+        let pause = self.limits.output_pause;
         while let Some(c) = self.conns.get_mut(&id) {
-            if c.is_closing() {
+            if c.is_closing() || c.output_full(pause) {
                 break;
             }
             match c.decoder.next_frame() {
@@ -208,7 +273,6 @@ impl<K: Kernel> ServerCore<K> {
                 }
             }
         }
-        self.run_blocked();
     }
 
     /// What to send to a client now (taking it out of the queue).
@@ -529,6 +593,7 @@ impl<K: Kernel> ServerCore<K> {
         } else {
             body
         };
+        let args = clamp_read_count(sysnum, args, limits.max_answer);
         c.calls.insert(
             reqno,
             PendingCall {

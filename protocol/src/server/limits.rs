@@ -20,6 +20,13 @@ pub struct ServerLimits {
     pub max_call_memory: u64,
     /// Bytes queued for one client before it is disconnected as too slow a reader.
     pub max_pending_output: usize,
+    /// Bytes queued for one client (not yet written to its socket) at which the
+    /// server stops taking its frames; the rest of its input stays buffered
+    /// (and the I/O adapter stops reading) until the queue drains below it.
+    pub output_pause: usize,
+    /// Bytes one read(2)/pread(2) may return: a larger count is served as a
+    /// short read of this many bytes, so no single answer exceeds it.
+    pub max_answer: u64,
 }
 
 impl Default for ServerLimits {
@@ -32,6 +39,8 @@ impl Default for ServerLimits {
             prefork_ttl_ms: 60_000,
             max_call_memory: 64 << 20,
             max_pending_output: 128 << 20,
+            output_pause: 1 << 20,
+            max_answer: 16 << 20,
         }
     }
 }
