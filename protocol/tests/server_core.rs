@@ -786,3 +786,64 @@ fn unredeemed_preforks_expire() {
         }]
     );
 }
+
+#[test]
+fn a_connection_without_a_handshake_is_closed_at_the_deadline() {
+    let mut s = server(ServerLimits {
+        handshake_deadline_ms: 1000,
+        ..Default::default()
+    });
+    s.set_time(100);
+    let silent = Peer::connect(&mut s);
+    let mut done = ready(&mut s);
+    s.set_time(1099);
+    s.expire_handshakes();
+    assert_eq!(s.state(silent.id), Some(server::ConnState::New));
+    s.set_time(1100);
+    s.expire_handshakes();
+    assert!(s.take_output(silent.id).unwrap().close);
+    // a handshaken connection is not affected
+    assert_eq!(
+        done.syscall(&mut s, 2, SYS_GETPID, &[]),
+        [ok(2, done_pid(&s, done.id), 1)]
+    );
+}
+
+fn done_pid(s: &server::ServerCore<TestKernel>, id: server::ConnId) -> i64 {
+    s.state(id)
+        .and_then(|st| match st {
+            server::ConnState::Running { pid } => Some(i64::from(pid)),
+            _ => None,
+        })
+        .unwrap()
+}
+
+#[test]
+fn startups_past_the_limit_shed_the_oldest_idle_first() {
+    let mut s = server(ServerLimits {
+        max_startups: 3,
+        ..Default::default()
+    });
+    let mut busy = Peer::connect(&mut s); // oldest, but mid-handshake (bytes received)
+    busy.send_raw(&mut s, &[0x18, 0, 0]);
+    let idle1 = Peer::connect(&mut s);
+    let idle2 = Peer::connect(&mut s);
+    assert_eq!(s.startups(), 3);
+    let mut new = Peer::connect(&mut s);
+    assert_eq!(s.startups(), 3);
+    assert!(s.take_output(idle1.id).unwrap().close, "oldest idle shed");
+    assert_eq!(s.state(idle2.id), Some(server::ConnState::New));
+    assert_eq!(s.state(busy.id), Some(server::ConnState::New));
+    let mut new2 = Peer::connect(&mut s);
+    assert!(s.take_output(idle2.id).unwrap().close);
+    // with no idle one left, the oldest goes
+    new.send_raw(&mut s, &[0x18]);
+    new2.send_raw(&mut s, &[0x18]);
+    let _new3 = Peer::connect(&mut s);
+    assert!(s.take_output(busy.id).unwrap().close);
+    assert_eq!(s.state(new.id), Some(server::ConnState::New));
+    // handshaken connections never count
+    let mut r = ready(&mut s);
+    assert!(r.syscall(&mut s, 2, SYS_GETPID, &[]).len() == 1);
+    assert!(s.startups() <= 3);
+}

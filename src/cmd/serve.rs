@@ -73,6 +73,7 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
     if let Some(n) = a.threads {
         builder.worker_threads(n.max(1));
     }
+    report_fd_limit();
     let rt = builder.enable_all().build()?;
     rt.block_on(async move {
         let server = Server::bind(&addr, kernel, config).await?;
@@ -82,6 +83,17 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
         server.run(shutdown_signal()).await;
         anyhow::Ok(())
     })
+}
+
+/// Raises the soft open-file limit to the hard one and says what it got.
+fn report_fd_limit() {
+    match rumpsp_protocol::net::raise_fd_limit() {
+        Ok(l) if l.now > l.before => {
+            eprintln!("rumpsp: open-file limit raised from {} to {}", l.before, l.now)
+        }
+        Ok(l) => eprintln!("rumpsp: open-file limit {} (hard limit {})", l.now, l.hard),
+        Err(e) => eprintln!("rumpsp: cannot raise the open-file limit: {e}"),
+    }
 }
 
 async fn shutdown_signal() {

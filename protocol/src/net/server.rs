@@ -212,11 +212,13 @@ impl<K: Kernel + Send + 'static> Server<K> {
                     shared.with_core(|core| {
                         core.expire_waits(timeout);
                         core.expire_preforks();
+                        core.expire_handshakes();
                     });
                 }
             })
         };
         tokio::pin!(shutdown);
+        let mut failures = AcceptFailures::default();
         loop {
             tokio::select! {
                 _ = &mut shutdown => {
@@ -230,7 +232,7 @@ impl<K: Kernel + Send + 'static> Server<K> {
                 accepted = self.listener.accept() => match accepted {
                     Ok(stream) => accept(&shared, stream),
                     Err(e) => {
-                        warn!(error = %e, "accept failed");
+                        failures.failed(&e, Instant::now());
                         tokio::time::sleep(Duration::from_millis(10)).await;
                     }
                 },
@@ -256,6 +258,33 @@ impl<K: Kernel + Send + 'static> Server<K> {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
         drop(self.listener);
+    }
+}
+
+/// Accept failures (EMFILE and the like) are logged once per interval with a count,
+/// not every time the loop retries.
+#[derive(Debug, Default)]
+struct AcceptFailures {
+    last_logged: Option<Instant>,
+    suppressed: u64,
+}
+
+impl AcceptFailures {
+    const INTERVAL: Duration = Duration::from_secs(5);
+
+    /// Records a failure; returns true if it was logged.
+    fn failed(&mut self, e: &std::io::Error, now: Instant) -> bool {
+        if self
+            .last_logged
+            .is_some_and(|t| now.duration_since(t) < Self::INTERVAL)
+        {
+            self.suppressed += 1;
+            return false;
+        }
+        warn!(error = %e, repeated = self.suppressed, "accept failed (logged at most every 5 s)");
+        self.last_logged = Some(now);
+        self.suppressed = 0;
+        true
     }
 }
 
@@ -354,4 +383,22 @@ fn accept<K: Kernel + Send + 'static>(shared: &Arc<Shared<K>>, stream: Stream) {
     }
     // The banner.
     shared.with_core(|_| {});
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_failures_are_logged_once_per_interval() {
+        let mut f = AcceptFailures::default();
+        let e = std::io::Error::from_raw_os_error(24);
+        let t0 = Instant::now();
+        assert!(f.failed(&e, t0));
+        assert!(!f.failed(&e, t0 + Duration::from_millis(10)));
+        assert!(!f.failed(&e, t0 + Duration::from_millis(4999)));
+        assert_eq!(f.suppressed, 2);
+        assert!(f.failed(&e, t0 + Duration::from_secs(5)));
+        assert_eq!(f.suppressed, 0);
+    }
 }

@@ -75,6 +75,10 @@ pub struct Conn {
     /// Bytes already taken from `out` that the I/O adapter reports as not yet
     /// written to the socket (see [`crate::server::ServerCore::output_written`]).
     pub backlog: usize,
+    /// When the connection was accepted (the core's clock).
+    pub opened_ms: u64,
+    /// True once any byte arrived from the client.
+    pub heard: bool,
 }
 
 impl Conn {
@@ -89,6 +93,8 @@ impl Conn {
             exec: None,
             out: banner.to_vec(),
             backlog: 0,
+            opened_ms: 0,
+            heard: false,
         }
     }
 

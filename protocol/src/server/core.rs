@@ -201,12 +201,61 @@ impl<K: Kernel> ServerCore<K> {
         if self.conns.len() >= self.limits.max_connections || self.shutting_down() {
             return Accept::Refused;
         }
+        self.shed_startups(self.limits.max_startups.saturating_sub(1));
         let id = self.next_conn;
         self.next_conn += 1;
         let decoder = FrameDecoder::new(self.limits.frame);
-        self.conns.insert(id, Conn::new(decoder, &self.banner));
+        let mut conn = Conn::new(decoder, &self.banner);
+        conn.opened_ms = self.now_ms;
+        self.conns.insert(id, conn);
         self.dirty.insert(id);
         Accept::Open(id)
+    }
+
+    /// Connections that have not finished their handshake (and are not closing).
+    pub fn startups(&self) -> usize {
+        self.conns
+            .values()
+            .filter(|c| c.state == ConnState::New)
+            .count()
+    }
+
+    /// Closes pre-handshake connections, oldest idle (nothing received) first, then
+    /// oldest, until at most `keep` remain.
+    fn shed_startups(&mut self, keep: usize) {
+        let new: Vec<(bool, ConnId)> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.state == ConnState::New)
+            .map(|(id, c)| (c.heard, *id))
+            .collect();
+        if new.len() <= keep {
+            return;
+        }
+        let mut order = new;
+        // idle (heard == false) before heard, each oldest (lowest id) first
+        order.sort();
+        let n = order.len() - keep;
+        for (_, id) in order.into_iter().take(n) {
+            self.close(id);
+        }
+    }
+
+    /// Closes every connection that has not finished its handshake within
+    /// [`ServerLimits::handshake_deadline_ms`] of being accepted.
+    pub fn expire_handshakes(&mut self) {
+        let (now, deadline) = (self.now_ms, self.limits.handshake_deadline_ms);
+        let late: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| {
+                c.state == ConnState::New && now.saturating_sub(c.opened_ms) >= deadline
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in late {
+            self.close(id);
+        }
     }
 
     /// Bytes arrived from a client.
@@ -218,6 +267,7 @@ impl<K: Kernel> ServerCore<K> {
             return;
         }
         c.decoder.feed(bytes);
+        c.heard |= !bytes.is_empty();
         self.dirty.insert(id);
         self.pump(id);
         self.run_blocked();

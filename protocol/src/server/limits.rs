@@ -27,6 +27,13 @@ pub struct ServerLimits {
     /// Bytes one read(2)/pread(2) may return: a larger count is served as a
     /// short read of this many bytes, so no single answer exceeds it.
     pub max_answer: u64,
+    /// Milliseconds a connection may take from accept to a finished handshake
+    /// before it is closed (see [`crate::server::ServerCore::expire_handshakes`]).
+    pub handshake_deadline_ms: u64,
+    /// Connections that have not finished their handshake, at most (like sshd's
+    /// MaxStartups): a new one past it sheds the oldest idle one (no byte received)
+    /// first, else the oldest one.
+    pub max_startups: usize,
 }
 
 impl Default for ServerLimits {
@@ -41,6 +48,8 @@ impl Default for ServerLimits {
             max_pending_output: 128 << 20,
             output_pause: 1 << 20,
             max_answer: 16 << 20,
+            handshake_deadline_ms: 5_000,
+            max_startups: 256,
         }
     }
 }
