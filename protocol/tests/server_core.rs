@@ -847,3 +847,54 @@ fn startups_past_the_limit_shed_the_oldest_idle_first() {
     assert!(r.syscall(&mut s, 2, SYS_GETPID, &[]).len() == 1);
     assert!(s.startups() <= 3);
 }
+
+fn prefork_once(p: &mut Peer, s: &mut server::ServerCore<TestKernel>, r: u64) -> Vec<Got> {
+    p.send(s, Frame::new(r, Message::Prefork(PreforkReq::default())));
+    p.recv(s)
+}
+
+#[test]
+fn one_connection_cannot_evict_another_connections_preforks() {
+    let mut s = server(ServerLimits {
+        max_preforks: 4,
+        max_preforks_per_conn: 2,
+        ..Default::default()
+    });
+    let mut victim = ready(&mut s);
+    let [Got::Prefork { cookie, .. }] = prefork_once(&mut victim, &mut s, 2)[..] else {
+        panic!()
+    };
+    let mut attacker = ready(&mut s);
+    for r in 2..10 {
+        assert!(matches!(
+            prefork_once(&mut attacker, &mut s, r)[..],
+            [Got::Prefork { .. }]
+        ));
+    }
+    // the attacker keeps only its own 2
+    assert_eq!(s.prefork_count(), 3);
+    let mut third = ready(&mut s);
+    assert!(matches!(prefork_once(&mut third, &mut s, 2)[..], [Got::Prefork { .. }]));
+    // table full (4): a connection with none of its own is refused
+    let mut fourth = ready(&mut s);
+    assert_eq!(
+        prefork_once(&mut fourth, &mut s, 2),
+        [Got::Error {
+            reqno: 2,
+            code: ErrorCode::RforkFailed
+        }]
+    );
+    // the victim's cookie still works
+    let mut child = Peer::connect(&mut s);
+    child.send(
+        &mut s,
+        Frame::new(
+            1,
+            Message::Handshake(Handshake::Fork {
+                cookie: PreforkCookie(cookie),
+                cancel: 0,
+            }),
+        ),
+    );
+    assert_eq!(child.recv(&mut s), [Got::HandshakeOk(1)]);
+}

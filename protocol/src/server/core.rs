@@ -102,8 +102,8 @@ pub struct ServerCore<K: Kernel> {
     banner: Vec<u8>,
     conns: BTreeMap<ConnId, Conn>,
     next_conn: ConnId,
-    /// Unredeemed preforks: cookie -> (intermediate process, creation time).
-    preforks: BTreeMap<PreforkCookie, (Pid, u64)>,
+    /// Unredeemed preforks: cookie -> (intermediate process, creation time, connection that made it).
+    preforks: BTreeMap<PreforkCookie, (Pid, u64, ConnId)>,
     prefork_order: VecDeque<PreforkCookie>,
     cookies: Box<dyn CookieSource>,
     seen_generation: u64,
@@ -397,11 +397,11 @@ impl<K: Kernel> ServerCore<K> {
         let ttl = self.limits.prefork_ttl_ms;
         while let Some(oldest) = self.prefork_order.front().copied() {
             match self.preforks.get(&oldest) {
-                Some((_, created)) if self.now_ms.saturating_sub(*created) < ttl => break,
+                Some((_, created, _)) if self.now_ms.saturating_sub(*created) < ttl => break,
                 _ => {}
             }
             self.prefork_order.pop_front();
-            if let Some((p, _)) = self.preforks.remove(&oldest) {
+            if let Some((p, _, _)) = self.preforks.remove(&oldest) {
                 self.kernel.exit(p);
             }
         }
@@ -497,7 +497,7 @@ impl<K: Kernel> ServerCore<K> {
         let cookie = PreforkCookie(cookie);
         let cancel = Abi::Lp64Le.read_i32(&body[COOKIE_LEN..]).unwrap_or(0);
         // Single use: the cookie is gone whatever happens next.
-        let Some((intermediate, _)) = self.preforks.remove(&cookie) else {
+        let Some((intermediate, _, _)) = self.preforks.remove(&cookie) else {
             return self.with_conn(id, |c| c.fail(reqno, ErrorCode::InvalidPrefork));
         };
         self.prefork_order.retain(|c| *c != cookie);
@@ -521,31 +521,49 @@ impl<K: Kernel> ServerCore<K> {
         if self.conns.get(&id).is_some_and(|c| c.exec.is_some()) {
             return self.with_conn(id, |c| c.fail(reqno, ErrorCode::InExec));
         }
+        // One connection never evicts another's preforks: past its own limit (or
+        // the server-wide one) its own oldest goes; a full table with none of its
+        // own refuses the new one.
+        let own = self.preforks.values().filter(|v| v.2 == id).count();
+        let full = self.preforks.len() >= self.limits.max_preforks;
+        if own == 0 && full {
+            return self.with_conn(id, |c| c.send_error(reqno, ErrorCode::RforkFailed));
+        }
         let intermediate = match self.kernel.prefork(pid) {
             Ok(p) => p,
             Err(_) => return self.with_conn(id, |c| c.send_error(reqno, ErrorCode::RforkFailed)),
         };
+        if own >= self.limits.max_preforks_per_conn || full {
+            self.discard_oldest_prefork_of(id);
+        }
         let mut cookie = self.cookies.next_cookie();
         while self.preforks.contains_key(&cookie) {
             cookie = self.cookies.next_cookie();
         }
-        self.preforks.insert(cookie, (intermediate, self.now_ms));
+        self.preforks.insert(cookie, (intermediate, self.now_ms, id));
         self.prefork_order.push_back(cookie);
-        // Unredeemed preforks are bounded: the oldest is discarded.
-        while self.preforks.len() > self.limits.max_preforks {
-            let Some(old) = self.prefork_order.pop_front() else {
-                break;
-            };
-            if let Some((p, _)) = self.preforks.remove(&old) {
-                self.kernel.exit(p);
-            }
-        }
         self.with_conn(id, |c| {
             c.send(Frame::new(
                 reqno,
                 Message::PreforkResp(PreforkResp { cookie }),
             ))
         });
+    }
+
+    /// Discards the oldest unredeemed prefork made by connection `id` (its process exits).
+    fn discard_oldest_prefork_of(&mut self, id: ConnId) {
+        let Some(pos) = self
+            .prefork_order
+            .iter()
+            .position(|c| self.preforks.get(c).is_some_and(|v| v.2 == id))
+        else {
+            return;
+        };
+        if let Some(old) = self.prefork_order.remove(pos) {
+            if let Some((p, _, _)) = self.preforks.remove(&old) {
+                self.kernel.exit(p);
+            }
+        }
     }
 
     fn exec(&mut self, id: ConnId, reqno: u64, body: &[u8]) {

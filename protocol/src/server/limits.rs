@@ -12,8 +12,11 @@ pub struct ServerLimits {
     pub max_connections: usize,
     /// Syscalls outstanding on one connection; one more is answered ERROR TRYAGAIN.
     pub max_outstanding: usize,
-    /// Unredeemed preforks kept server-wide; past it the oldest is discarded.
+    /// Unredeemed preforks kept server-wide; a connection asking for one more
+    /// loses its own oldest, or is refused (ERROR RFORK_FAILED) if it has none.
     pub max_preforks: usize,
+    /// Unredeemed preforks one connection may hold; past it its own oldest is discarded.
+    pub max_preforks_per_conn: usize,
     /// Milliseconds an unredeemed prefork is kept before it is discarded.
     pub prefork_ttl_ms: u64,
     /// Client memory bytes one syscall may hold; a request past it is a fault (EFAULT).
@@ -43,6 +46,7 @@ impl Default for ServerLimits {
             max_connections: 16 * 1024,
             max_outstanding: 256,
             max_preforks: 1024,
+            max_preforks_per_conn: 16,
             prefork_ttl_ms: 60_000,
             max_call_memory: 64 << 20,
             max_pending_output: 128 << 20,
