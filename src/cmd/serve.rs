@@ -14,7 +14,7 @@ use rumpsp_sim_kernel::{SimConfig, SimKernel};
 pub struct ServeArgs {
     /// Where to listen: unix://PATH, unix:///ABS/PATH or tcp://ADDR:PORT/ (ADDR may be 0 or *).
     pub url: String,
-    /// Seed for everything random in the kernel and for prefork cookies.
+    /// Seed for everything random in the kernel (prefork cookies come from the OS random source).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Permission bits of a unix socket, octal (every client is root in the rump kernel).
@@ -44,6 +44,37 @@ pub struct ServeArgs {
     /// Processes the simulated kernel holds at once.
     #[arg(long, default_value_t = 32768)]
     pub max_procs: usize,
+    #[command(flatten)]
+    pub access: AccessArgs,
+}
+
+/// Who may connect (every client is root in the rump kernel).
+#[derive(Args, Debug, Default)]
+pub struct AccessArgs {
+    /// Allow a TCP address that is not loopback: anyone who can reach it gets root
+    /// in the rump kernel.
+    #[arg(long)]
+    pub allow_remote: bool,
+    /// Serve only unix-socket peers with this uid (SO_PEERCRED); repeatable.
+    #[arg(long = "allow-uid", value_name = "UID")]
+    pub allow_uids: Vec<u32>,
+    /// Serve only unix-socket peers with this gid (SO_PEERCRED); repeatable.
+    #[arg(long = "allow-gid", value_name = "GID")]
+    pub allow_gids: Vec<u32>,
+}
+
+/// Puts the access options into the server configuration, warning about a remote listener.
+fn apply_access(a: &AccessArgs, addr: &rumpsp_protocol::url::ServerAddr, config: &mut ServerConfig) {
+    config.allow_remote = a.allow_remote;
+    config.allow_uids = a.allow_uids.clone();
+    config.allow_gids = a.allow_gids.clone();
+    if let rumpsp_protocol::url::ServerAddr::Tcp(t) = addr {
+        if a.allow_remote && !t.ip().is_loopback() {
+            eprintln!(
+                "rumpsp: warning: listening on {t}, not a loopback address: every client that connects gets root in the rump kernel"
+            );
+        }
+    }
 }
 
 fn parse_octal(s: &str) -> Result<u32, String> {
@@ -63,6 +94,7 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
         ..Default::default()
     };
     config.limits.max_connections = a.max_connections;
+    apply_access(&a.access, &addr, &mut config);
     let kernel = SimKernel::new(SimConfig {
         seed: a.seed,
         hostname: a.hostname,

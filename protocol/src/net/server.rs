@@ -21,7 +21,7 @@ use tracing::{debug, info, warn};
 use super::listener::{bind, Listener, ListenerError, Stream};
 use crate::banner::{Banner, BannerError};
 use crate::kernel::Kernel;
-use crate::server::{Accept, ConnId, Output, SeededCookies, ServerCore, ServerLimits};
+use crate::server::{Accept, ConnId, OsCookies, Output, SeededCookies, ServerCore, ServerLimits};
 use crate::url::ServerAddr;
 
 /// How the server is set up.
@@ -35,8 +35,20 @@ pub struct ServerConfig {
     pub socket_mode: u32,
     /// How long a client may take to answer a COPYIN/ANONMMAP before the call gets EFAULT.
     pub copyin_timeout: Duration,
-    /// Seed for prefork cookies.
+    /// Seed for prefork cookies, used only when `os_cookies` is false.
     pub seed: u64,
+    /// Prefork cookies from the OS random source (the default); false draws them
+    /// from the stream seeded by `seed` (reproducible runs only: a client that
+    /// sees its own cookie could then predict the next one).
+    pub os_cookies: bool,
+    /// Allow a TCP address that is not loopback (every client is root in the
+    /// rump kernel, so exposing it to a network must be asked for).
+    pub allow_remote: bool,
+    /// Peer uids allowed on a unix socket (SO_PEERCRED); empty with `allow_gids`
+    /// empty: everyone who can open the socket. A peer matching either list is served.
+    pub allow_uids: Vec<u32>,
+    /// Peer gids allowed on a unix socket (SO_PEERCRED).
+    pub allow_gids: Vec<u32>,
 }
 
 impl Default for ServerConfig {
@@ -47,6 +59,10 @@ impl Default for ServerConfig {
             socket_mode: 0o600,
             copyin_timeout: Duration::from_secs(30),
             seed: 0,
+            os_cookies: true,
+            allow_remote: false,
+            allow_uids: Vec::new(),
+            allow_gids: Vec::new(),
         }
     }
 }
@@ -60,6 +76,12 @@ pub enum ServeError {
     /// The banner cannot be sent (over 95 bytes or unparseable components).
     #[error("invalid banner: {0}")]
     Banner(#[from] BannerError),
+    /// The OS random source (for prefork cookies) does not work.
+    #[error("no OS random source for prefork cookies: {0}")]
+    Random(getrandom::Error),
+    /// A non-loopback TCP address without [`ServerConfig::allow_remote`].
+    #[error("{0} is not a loopback address: every client gets root in the rump kernel; allow it explicitly (serve --allow-remote) to listen there")]
+    Remote(ServerAddr),
 }
 
 enum WriterMsg {
@@ -74,8 +96,32 @@ struct WriterHandle {
     tasks: Vec<tokio::task::AbortHandle>,
 }
 
+/// Who may connect to a unix socket, by SO_PEERCRED.
+#[derive(Debug, Clone, Default)]
+struct PeerFilter {
+    uids: Vec<u32>,
+    gids: Vec<u32>,
+}
+
+impl PeerFilter {
+    /// True if the peer may be served (always, with both lists empty or on TCP).
+    fn allows(&self, stream: &Stream) -> bool {
+        if self.uids.is_empty() && self.gids.is_empty() {
+            return true;
+        }
+        match stream {
+            Stream::Tcp(_) => true,
+            Stream::Unix(u) => match u.peer_cred() {
+                Ok(c) => self.uids.contains(&c.uid()) || self.gids.contains(&c.gid()),
+                Err(_) => false,
+            },
+        }
+    }
+}
+
 struct Shared<K: Kernel> {
     core: Mutex<ServerCore<K>>,
+    peers: PeerFilter,
     writers: Mutex<BTreeMap<ConnId, WriterHandle>>,
     started: Instant,
     max_pending: usize,
@@ -171,18 +217,30 @@ impl<K: Kernel + Send + 'static> Server<K> {
         kernel: K,
         config: ServerConfig,
     ) -> Result<Server<K>, ServeError> {
-        let core = ServerCore::new(
-            kernel,
-            config.limits,
-            &config.banner,
-            Box::new(SeededCookies::new(config.seed)),
-        )?;
+        if let ServerAddr::Tcp(a) = addr {
+            if !a.ip().is_loopback() {
+                if !config.allow_remote {
+                    return Err(ServeError::Remote(addr.clone()));
+                }
+                warn!(addr = %addr, "listening on a non-loopback address: every client that connects gets root in the rump kernel");
+            }
+        }
+        let cookies: Box<dyn crate::server::CookieSource> = if config.os_cookies {
+            Box::new(OsCookies::new().map_err(ServeError::Random)?)
+        } else {
+            Box::new(SeededCookies::new(config.seed))
+        };
+        let core = ServerCore::new(kernel, config.limits, &config.banner, cookies)?;
         let listener = bind(addr, config.socket_mode).await?;
         info!(addr = %addr, "listening");
         Ok(Server {
             listener,
             shared: Arc::new(Shared {
                 core: Mutex::new(core),
+                peers: PeerFilter {
+                    uids: config.allow_uids.clone(),
+                    gids: config.allow_gids.clone(),
+                },
                 writers: Mutex::new(BTreeMap::new()),
                 started: Instant::now(),
                 max_pending: config.limits.max_pending_output,
@@ -289,6 +347,10 @@ impl AcceptFailures {
 }
 
 fn accept<K: Kernel + Send + 'static>(shared: &Arc<Shared<K>>, stream: Stream) {
+    if !shared.peers.allows(&stream) {
+        debug!("peer not in the uid/gid allow-list: closed without a banner");
+        return;
+    }
     let (tx, mut rx) = mpsc::unbounded_channel::<WriterMsg>();
     let queued = Arc::new(AtomicUsize::new(0));
     // Accept and register the writer in one critical section, so that no other
