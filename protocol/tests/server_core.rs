@@ -898,3 +898,95 @@ fn one_connection_cannot_evict_another_connections_preforks() {
     );
     assert_eq!(child.recv(&mut s), [Got::HandshakeOk(1)]);
 }
+
+fn auth_frame(reqno: u64, body: &[u8]) -> Frame<'_> {
+    Frame::new(reqno, Message::Handshake(Handshake::Auth { body }))
+}
+
+#[test]
+fn auth_challenge_response_gates_the_guest_handshake() {
+    let key = b"0123456789abcdef".to_vec();
+    let mut s = server(ServerLimits::default());
+    s.require_auth(key.clone());
+    // GUEST before AUTH: refused and shut down
+    let mut early = Peer::connect(&mut s);
+    assert_eq!(
+        early.guest(&mut s, 1, b"x\0"),
+        [Got::Error {
+            reqno: 1,
+            code: ErrorCode::Auth
+        }]
+    );
+    assert!(s.take_output(early.id).is_none_or(|o| o.close));
+    // the challenge: RESP/HANDSHAKE with error 0 and a 32-byte nonce
+    let mut p = Peer::connect(&mut s);
+    p.send(&mut s, auth_frame(1, &[]));
+    let out = s.take_output(p.id).unwrap().bytes;
+    assert_eq!(out.len(), 24 + 4 + 32);
+    assert_eq!(u64::from_le_bytes(out[..8].try_into().unwrap()), 60);
+    assert_eq!(&out[24..28], &[0; 4]);
+    let nonce = out[28..].to_vec();
+    // a wrong proof: ERROR AUTH and shutdown
+    let mut wrong = Peer::connect(&mut s);
+    wrong.send(&mut s, auth_frame(1, &[]));
+    let wout = s.take_output(wrong.id).unwrap().bytes;
+    assert_ne!(&wout[28..], &nonce[..], "nonces differ per connection");
+    let bad = rumpsp_protocol::auth::proof(b"0123456789abcdeX", &wout[28..]);
+    assert_eq!(
+        wrong.syscall_like_auth(&mut s, 2, &bad),
+        [Got::Error {
+            reqno: 2,
+            code: ErrorCode::Auth
+        }]
+    );
+    // the right proof, then the usual GUEST handshake
+    let good = rumpsp_protocol::auth::proof(&key, &nonce);
+    assert_eq!(p.syscall_like_auth(&mut s, 2, &good), [Got::HandshakeOk(2)]);
+    assert_eq!(p.guest(&mut s, 3, b"ok\0"), [Got::HandshakeOk(3)]);
+    // a proof replayed on another connection (with another nonce) fails
+    let mut replay = Peer::connect(&mut s);
+    replay.send(&mut s, auth_frame(1, &[]));
+    s.take_output(replay.id);
+    assert_eq!(
+        replay.syscall_like_auth(&mut s, 2, &good),
+        [Got::Error {
+            reqno: 2,
+            code: ErrorCode::Auth
+        }]
+    );
+}
+
+#[test]
+fn without_a_key_auth_is_refused_as_the_reference_does() {
+    let mut s = server(ServerLimits::default());
+    let mut p = Peer::connect(&mut s);
+    p.send(&mut s, auth_frame(1, &[]));
+    assert_eq!(
+        p.recv(&mut s),
+        [Got::Error {
+            reqno: 1,
+            code: ErrorCode::Auth
+        }]
+    );
+}
+
+trait AuthPeer {
+    fn syscall_like_auth(
+        &mut self,
+        s: &mut server::ServerCore<TestKernel>,
+        reqno: u64,
+        proof: &[u8],
+    ) -> Vec<Got>;
+}
+
+impl AuthPeer for Peer {
+    fn syscall_like_auth(
+        &mut self,
+        s: &mut server::ServerCore<TestKernel>,
+        reqno: u64,
+        proof: &[u8],
+    ) -> Vec<Got> {
+        self.send(s, auth_frame(reqno, proof));
+        self.recv(s)
+    }
+}

@@ -79,6 +79,19 @@ pub struct Conn {
     pub opened_ms: u64,
     /// True once any byte arrived from the client.
     pub heard: bool,
+    /// Where the AUTH extension stands (always `Passed` when the server needs none).
+    pub auth: AuthState,
+}
+
+/// The AUTH handshake's progress on one connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthState {
+    /// Authentication is required and no challenge was asked for yet.
+    Required,
+    /// The challenge (nonce) was sent; the proof is awaited.
+    Challenged([u8; crate::auth::NONCE_LEN]),
+    /// Authenticated, or no authentication required.
+    Passed,
 }
 
 impl Conn {
@@ -95,6 +108,7 @@ impl Conn {
             backlog: 0,
             opened_ms: 0,
             heard: false,
+            auth: AuthState::Passed,
         }
     }
 

@@ -22,7 +22,7 @@ use crate::frame::{
 use crate::kernel::{Fetched, Kernel, MemRequest, Pid, SyscallStep};
 use crate::netbsd::{syscall, SYS_NSYSENT};
 
-use super::conn::{Conn, ConnState, PendingCall, PendingExec};
+use super::conn::{AuthState, Conn, ConnState, PendingCall, PendingExec};
 use super::cookies::CookieSource;
 use super::limits::ServerLimits;
 
@@ -113,6 +113,8 @@ pub struct ServerCore<K: Kernel> {
     blocked: BTreeSet<(ConnId, u64)>,
     /// Milliseconds on the caller's clock (injected; the core reads no clock).
     now_ms: u64,
+    /// The AUTH extension's shared key; None: no authentication (NetBSD-compatible).
+    auth_key: Option<Vec<u8>>,
 }
 
 impl<K: Kernel> ServerCore<K> {
@@ -137,7 +139,14 @@ impl<K: Kernel> ServerCore<K> {
             dirty: BTreeSet::new(),
             blocked: BTreeSet::new(),
             now_ms: 0,
+            auth_key: None,
         })
+    }
+
+    /// Requires every new connection to pass the AUTH handshake with `key` before
+    /// its GUEST or FORK handshake (nonces come from the cookie source).
+    pub fn require_auth(&mut self, key: Vec<u8>) {
+        self.auth_key = Some(key);
     }
 
     /// The kernel.
@@ -207,6 +216,9 @@ impl<K: Kernel> ServerCore<K> {
         let decoder = FrameDecoder::new(self.limits.frame);
         let mut conn = Conn::new(decoder, &self.banner);
         conn.opened_ms = self.now_ms;
+        if self.auth_key.is_some() {
+            conn.auth = AuthState::Required;
+        }
         self.conns.insert(id, conn);
         self.dirty.insert(id);
         Accept::Open(id)
@@ -452,6 +464,17 @@ impl<K: Kernel> ServerCore<K> {
         match state {
             ConnState::Closing { .. } => {}
             ConnState::New => match (ty, HandshakeKind::from_u32(h.word)) {
+                (Some(MsgType::Handshake), HandshakeKind::Auth) if self.auth_key.is_some() => {
+                    self.auth(id, h.reqno, &f.body)
+                }
+                (Some(MsgType::Handshake), HandshakeKind::Guest | HandshakeKind::Fork)
+                    if self
+                        .conns
+                        .get(&id)
+                        .is_some_and(|c| c.auth != AuthState::Passed) =>
+                {
+                    self.with_conn(id, |c| c.fail(h.reqno, ErrorCode::Auth))
+                }
                 (Some(MsgType::Handshake), HandshakeKind::Guest) => {
                     self.guest(id, h.reqno, &f.body)
                 }
@@ -471,6 +494,46 @@ impl<K: Kernel> ServerCore<K> {
                 // Server-side request types and unknown types: MALFORMED, connection kept.
                 _ => self.with_conn(id, |c| c.send_error(h.reqno, ErrorCode::MalformedRequest)),
             },
+        }
+    }
+
+    /// The AUTH extension: an empty body asks for the nonce; 32 bytes are the proof.
+    fn auth(&mut self, id: ConnId, reqno: u64, body: &[u8]) {
+        let Some(key) = self.auth_key.clone() else {
+            return;
+        };
+        let Some(state) = self.conns.get(&id).map(|c| c.auth) else {
+            return;
+        };
+        match state {
+            AuthState::Required if body.is_empty() => {
+                let mut nonce = [0u8; crate::auth::NONCE_LEN];
+                nonce[..COOKIE_LEN].copy_from_slice(&self.cookies.next_cookie().0);
+                nonce[COOKIE_LEN..].copy_from_slice(&self.cookies.next_cookie().0);
+                self.with_conn(id, |c| {
+                    c.auth = AuthState::Challenged(nonce);
+                    let mut f = Frame::new(
+                        reqno,
+                        Message::HandshakeResp(HandshakeResp { error: 0 }),
+                    )
+                    .to_vec(Abi::Lp64Le);
+                    f.extend_from_slice(&nonce);
+                    let len = f.len() as u64;
+                    f[..8].copy_from_slice(&len.to_le_bytes());
+                    c.out.extend_from_slice(&f);
+                });
+            }
+            AuthState::Challenged(nonce) if crate::auth::verify(&key, &nonce, body) => {
+                self.with_conn(id, |c| {
+                    c.auth = AuthState::Passed;
+                    c.send(Frame::new(
+                        reqno,
+                        Message::HandshakeResp(HandshakeResp { error: 0 }),
+                    ));
+                })
+            }
+            // A wrong proof, a second challenge request, or AUTH after passing.
+            _ => self.with_conn(id, |c| c.fail(reqno, ErrorCode::Auth)),
         }
     }
 
