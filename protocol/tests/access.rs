@@ -82,3 +82,50 @@ async fn the_peer_allow_list_serves_listed_uids_only() {
     .await;
     assert!(other.is_empty(), "closed without a banner: {other:?}");
 }
+
+#[tokio::test]
+async fn auth_key_end_to_end() {
+    use rumpsp_protocol::net::{Client, ClientError, ClientTimeouts, RetryPolicy};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s");
+    let key = b"a shared key of 24 bytes".to_vec();
+    let server = Server::bind(
+        &ServerAddr::Unix(path.clone()),
+        TestKernel::new(),
+        ServerConfig {
+            auth_key: Some(key.clone()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(server.run(async {
+        let _ = stop_rx.await;
+    }));
+    let connect = |k: Option<Vec<u8>>| {
+        Client::connect_auth(
+            ServerAddr::Unix(path.clone()),
+            "authed",
+            RetryPolicy::Never,
+            ClientTimeouts::default(),
+            k,
+        )
+    };
+    let c = connect(Some(key.clone())).await.unwrap();
+    assert!(c.getpid().await.unwrap().0 > 1);
+    let child = c.fork().await.unwrap();
+    assert!(child.getpid().await.unwrap().0 > 1);
+    match connect(Some(b"another key of 24 bytes!".to_vec())).await {
+        Err(ClientError::Auth(m)) => assert!(m.contains("refused"), "{m}"),
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("a wrong key was accepted"),
+    }
+    match connect(None).await {
+        Err(ClientError::Protocol(code)) => assert_eq!(code.name(), Some("AUTH")),
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("no key was accepted"),
+    }
+    let _ = stop_tx.send(());
+    let _ = task.await;
+}

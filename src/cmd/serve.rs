@@ -61,13 +61,24 @@ pub struct AccessArgs {
     /// Serve only unix-socket peers with this gid (SO_PEERCRED); repeatable.
     #[arg(long = "allow-gid", value_name = "GID")]
     pub allow_gids: Vec<u32>,
+    /// Require the AUTH handshake (HMAC-SHA256 challenge-response) with the key in
+    /// FILE (at least 16 bytes); clients set RUMP_AUTH_KEY to the same file.
+    #[arg(long, value_name = "FILE")]
+    pub auth_key: Option<std::path::PathBuf>,
 }
 
 /// Puts the access options into the server configuration, warning about a remote listener.
-fn apply_access(a: &AccessArgs, addr: &rumpsp_protocol::url::ServerAddr, config: &mut ServerConfig) {
+fn apply_access(
+    a: &AccessArgs,
+    addr: &rumpsp_protocol::url::ServerAddr,
+    config: &mut ServerConfig,
+) -> anyhow::Result<()> {
     config.allow_remote = a.allow_remote;
     config.allow_uids = a.allow_uids.clone();
     config.allow_gids = a.allow_gids.clone();
+    if let Some(path) = &a.auth_key {
+        config.auth_key = Some(rumpsp_protocol::auth::read_key_file(path)?);
+    }
     if let rumpsp_protocol::url::ServerAddr::Tcp(t) = addr {
         if a.allow_remote && !t.ip().is_loopback() {
             eprintln!(
@@ -75,6 +86,7 @@ fn apply_access(a: &AccessArgs, addr: &rumpsp_protocol::url::ServerAddr, config:
             );
         }
     }
+    Ok(())
 }
 
 fn parse_octal(s: &str) -> Result<u32, String> {
@@ -94,7 +106,7 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
         ..Default::default()
     };
     config.limits.max_connections = a.max_connections;
-    apply_access(&a.access, &addr, &mut config);
+    apply_access(&a.access, &addr, &mut config)?;
     let kernel = SimKernel::new(SimConfig {
         seed: a.seed,
         hostname: a.hostname,

@@ -57,6 +57,9 @@ pub enum ClientError {
         /// The limit that ran out.
         after: Duration,
     },
+    /// The AUTH extension failed (bad key file, refused key, odd challenge).
+    #[error("authentication: {0}")]
+    Auth(String),
     /// The reconnect policy gave up.
     #[error("connection to the rump kernel lost; gave up reconnecting after {attempts} attempts")]
     GaveUp {
@@ -195,7 +198,81 @@ pub struct Client {
     banner: ReceivedBanner,
     retry: RetryPolicy,
     timeouts: ClientTimeouts,
+    /// The AUTH extension's shared key, if the server requires one.
+    auth_key: Option<Vec<u8>>,
     link: tokio::sync::RwLock<Link>,
+}
+
+/// The AUTH key named by `RUMP_AUTH_KEY` (a file holding the key), if set.
+pub fn auth_key_from_env() -> Result<Option<Vec<u8>>, ClientError> {
+    match std::env::var_os("RUMP_AUTH_KEY") {
+        None => Ok(None),
+        Some(p) => crate::auth::read_key_file(std::path::Path::new(&p))
+            .map(Some)
+            .map_err(|e| ClientError::Auth(e.to_string())),
+    }
+}
+
+/// Reads one frame (header and body, at most 64 body bytes) during the AUTH exchange.
+async fn read_small_frame(
+    rd: &mut (dyn AsyncRead + Send + Unpin),
+) -> Result<(crate::header::Header, Vec<u8>), ClientError> {
+    let t = |e: std::io::Error| ClientError::Transport(format!("during AUTH: {e}"));
+    let mut h = [0u8; 24];
+    rd.read_exact(&mut h).await.map_err(t)?;
+    let header = crate::header::Header::decode(&h)
+        .ok_or_else(|| ClientError::Transport("during AUTH: no header".into()))?;
+    let body_len = header.len.saturating_sub(24);
+    if body_len > 64 {
+        return Err(ClientError::Transport(format!(
+            "during AUTH: a {body_len}-byte answer"
+        )));
+    }
+    let mut body = vec![0u8; body_len as usize];
+    rd.read_exact(&mut body).await.map_err(t)?;
+    Ok((header, body))
+}
+
+/// The client side of the AUTH extension (see [`crate::auth`]), on a fresh connection.
+async fn authenticate(
+    rd: &mut (dyn AsyncRead + Send + Unpin),
+    wr: &mut (dyn AsyncWrite + Send + Unpin),
+    key: &[u8],
+) -> Result<(), ClientError> {
+    use crate::codes::Class;
+    use crate::frame::{Frame, Handshake, Message};
+    let t = |e: std::io::Error| ClientError::Transport(format!("during AUTH: {e}"));
+    // An ERROR frame carries its code in the header's word.
+    let refused = |h: &crate::header::Header, _body: &[u8]| {
+        (Class::from_u16(h.class) == Some(Class::Error))
+            .then(|| ClientError::Protocol(ErrorCode::from_u32(h.word)))
+    };
+    let ask = Frame::new(0, Message::Handshake(Handshake::Auth { body: &[] }))
+        .to_vec(crate::abi::Abi::Lp64Le);
+    wr.write_all(&ask).await.map_err(t)?;
+    let (h, body) = read_small_frame(rd).await?;
+    if let Some(e) = refused(&h, &body) {
+        return Err(e);
+    }
+    if body.len() != 4 + crate::auth::NONCE_LEN || body[..4] != [0; 4] {
+        return Err(ClientError::Auth(format!(
+            "the server's challenge is {} bytes, not {}",
+            body.len(),
+            4 + crate::auth::NONCE_LEN
+        )));
+    }
+    let proof = crate::auth::proof(key, &body[4..]);
+    let answer = Frame::new(0, Message::Handshake(Handshake::Auth { body: &proof }))
+        .to_vec(crate::abi::Abi::Lp64Le);
+    wr.write_all(&answer).await.map_err(t)?;
+    let (h, body) = read_small_frame(rd).await?;
+    if let Some(e) = refused(&h, &body) {
+        return Err(ClientError::Auth(format!("the server refused the key ({e})")));
+    }
+    if body != [0; 4] {
+        return Err(ClientError::Auth("unexpected answer to the AUTH proof".into()));
+    }
+    Ok(())
 }
 
 async fn open(
@@ -361,11 +438,24 @@ impl Client {
     }
 
     /// Connects to a parsed address with a reconnect policy and timeouts.
+    /// The AUTH key comes from `RUMP_AUTH_KEY` (a key file), if set.
     pub async fn connect_with(
         addr: ServerAddr,
         name: &str,
         retry: RetryPolicy,
         timeouts: ClientTimeouts,
+    ) -> Result<Client, ClientError> {
+        let key = auth_key_from_env()?;
+        Client::connect_auth(addr, name, retry, timeouts, key).await
+    }
+
+    /// Connects with an explicit AUTH key (None: no AUTH, as NetBSD clients).
+    pub async fn connect_auth(
+        addr: ServerAddr,
+        name: &str,
+        retry: RetryPolicy,
+        timeouts: ClientTimeouts,
+        auth_key: Option<Vec<u8>>,
     ) -> Result<Client, ClientError> {
         let (link, banner) = Client::establish(
             &addr,
@@ -373,6 +463,7 @@ impl Client {
             HandshakeKind::Guest,
             None,
             &timeouts,
+            auth_key.as_deref(),
         )
         .await?;
         Ok(Client {
@@ -381,6 +472,7 @@ impl Client {
             banner,
             retry,
             timeouts,
+            auth_key,
             link: tokio::sync::RwLock::new(link),
         })
     }
@@ -396,8 +488,17 @@ impl Client {
         kind: HandshakeKind,
         cookie: Option<PreforkCookie>,
         timeouts: &ClientTimeouts,
+        auth_key: Option<&[u8]>,
     ) -> Result<(Link, ReceivedBanner), ClientError> {
-        let (rd, wr, banner) = open(addr, timeouts).await?;
+        let (mut rd, mut wr, banner) = open(addr, timeouts).await?;
+        if let Some(key) = auth_key {
+            within(
+                timeouts.handshake,
+                "handshake",
+                authenticate(&mut *rd, &mut *wr, key),
+            )
+            .await??;
+        }
         let conn = Arc::new(Mutex::new(Conn {
             session: ClientSession::new(1),
             waiters: BTreeMap::new(),
@@ -508,6 +609,7 @@ impl Client {
                 HandshakeKind::Guest,
                 None,
                 &self.timeouts,
+                self.auth_key.as_deref(),
             )
             .await
             {
@@ -588,6 +690,7 @@ impl Client {
             HandshakeKind::Fork,
             Some(cookie),
             &self.timeouts,
+            self.auth_key.as_deref(),
         )
         .await?;
         Ok(Client {
@@ -596,6 +699,7 @@ impl Client {
             banner,
             retry: self.retry,
             timeouts: self.timeouts,
+            auth_key: self.auth_key.clone(),
             link: tokio::sync::RwLock::new(link),
         })
     }

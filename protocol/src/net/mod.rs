@@ -8,7 +8,7 @@ mod listener;
 mod ops;
 mod server;
 
-pub use client::{Client, ClientError, ClientTimeouts, RetryPolicy};
+pub use client::{auth_key_from_env, Client, ClientError, ClientTimeouts, RetryPolicy};
 pub use fdlimit::{raise_fd_limit, FdLimit};
 pub use listener::{bind, Listener, ListenerError, Stream};
 pub use ops::{SysctlNode, TmpfsArgs};

@@ -49,6 +49,8 @@ pub struct ServerConfig {
     pub allow_uids: Vec<u32>,
     /// Peer gids allowed on a unix socket (SO_PEERCRED).
     pub allow_gids: Vec<u32>,
+    /// Require the AUTH handshake with this shared key (see [`crate::auth`]).
+    pub auth_key: Option<Vec<u8>>,
 }
 
 impl Default for ServerConfig {
@@ -63,6 +65,7 @@ impl Default for ServerConfig {
             allow_remote: false,
             allow_uids: Vec::new(),
             allow_gids: Vec::new(),
+            auth_key: None,
         }
     }
 }
@@ -230,7 +233,10 @@ impl<K: Kernel + Send + 'static> Server<K> {
         } else {
             Box::new(SeededCookies::new(config.seed))
         };
-        let core = ServerCore::new(kernel, config.limits, &config.banner, cookies)?;
+        let mut core = ServerCore::new(kernel, config.limits, &config.banner, cookies)?;
+        if let Some(key) = config.auth_key.clone() {
+            core.require_auth(key);
+        }
         let listener = bind(addr, config.socket_mode).await?;
         info!(addr = %addr, "listening");
         Ok(Server {
