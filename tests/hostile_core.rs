@@ -107,7 +107,11 @@ fn amplification_input_keeps_queued_output_under_the_limit() {
     assert_eq!(c.call(&mut s, &trunc, 3), (0, 0));
     let mut attack = Vec::new();
     for i in 0..40 {
-        attack.extend(syscall(10 + i, SYS_PREAD, &[fd as u64, 0x10_0000, 1 << 40, 0, 0]));
+        attack.extend(syscall(
+            10 + i,
+            SYS_PREAD,
+            &[fd as u64, 0x10_0000, 1 << 40, 0, 0],
+        ));
     }
     assert!(attack.len() <= 2600, "{} bytes", attack.len());
     s.receive(c.id, &attack);

@@ -113,7 +113,10 @@ mod tests {
         std::fs::write(&p, b"0123456789abcdef\n").unwrap();
         assert_eq!(read_key_file(&p).unwrap(), b"0123456789abcdef");
         std::fs::write(&p, b"short\n").unwrap();
-        assert!(matches!(read_key_file(&p), Err(AuthKeyError::TooShort { len: 5, .. })));
+        assert!(matches!(
+            read_key_file(&p),
+            Err(AuthKeyError::TooShort { len: 5, .. })
+        ));
         assert!(read_key_file(&d.path().join("none")).is_err());
     }
 }

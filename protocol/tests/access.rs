@@ -30,9 +30,11 @@ async fn a_wildcard_tcp_address_needs_allow_remote() {
     .await;
     assert!(ok.is_ok());
     let lo = parse_url("tcp://127.0.0.1:0/", Role::Server).unwrap();
-    assert!(Server::bind(&lo, TestKernel::new(), ServerConfig::default())
-        .await
-        .is_ok());
+    assert!(
+        Server::bind(&lo, TestKernel::new(), ServerConfig::default())
+            .await
+            .is_ok()
+    );
 }
 
 async fn first_bytes(config: ServerConfig) -> Vec<u8> {

@@ -90,7 +90,11 @@ fn only_handshake(reqno: u64, ty: u16) -> Option<Vec<u8>> {
     (ty == 0).then(|| handshake_ok(reqno))
 }
 
-async fn run(banner: bool, reply: Behaviour, trickle: bool) -> (Result<i32, ClientError>, Duration) {
+async fn run(
+    banner: bool,
+    reply: Behaviour,
+    trickle: bool,
+) -> (Result<i32, ClientError>, Duration) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s");
     fake(&path, banner, reply, trickle).await;
@@ -202,8 +206,7 @@ async fn tryagain_then_an_answer_succeeds() {
                 .to_vec(Abi::Lp64Le),
             ),
             _ => Some(
-                Frame::new(reqno, Message::SyscallResp(SyscallResp::ok(42, 1)))
-                    .to_vec(Abi::Lp64Le),
+                Frame::new(reqno, Message::SyscallResp(SyscallResp::ok(42, 1))).to_vec(Abi::Lp64Le),
             ),
         },
         false,
@@ -214,7 +217,16 @@ async fn tryagain_then_an_answer_succeeds() {
 
 #[test]
 fn backoff_grows_and_is_capped() {
-    assert_eq!(ClientTimeouts::tryagain_backoff(0), Duration::from_millis(1));
-    assert_eq!(ClientTimeouts::tryagain_backoff(3), Duration::from_millis(8));
-    assert_eq!(ClientTimeouts::tryagain_backoff(30), Duration::from_millis(250));
+    assert_eq!(
+        ClientTimeouts::tryagain_backoff(0),
+        Duration::from_millis(1)
+    );
+    assert_eq!(
+        ClientTimeouts::tryagain_backoff(3),
+        Duration::from_millis(8)
+    );
+    assert_eq!(
+        ClientTimeouts::tryagain_backoff(30),
+        Duration::from_millis(250)
+    );
 }

@@ -874,7 +874,10 @@ fn one_connection_cannot_evict_another_connections_preforks() {
     // the attacker keeps only its own 2
     assert_eq!(s.prefork_count(), 3);
     let mut third = ready(&mut s);
-    assert!(matches!(prefork_once(&mut third, &mut s, 2)[..], [Got::Prefork { .. }]));
+    assert!(matches!(
+        prefork_once(&mut third, &mut s, 2)[..],
+        [Got::Prefork { .. }]
+    ));
     // table full (4): a connection with none of its own is refused
     let mut fourth = ready(&mut s);
     assert_eq!(

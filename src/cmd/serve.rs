@@ -133,7 +133,10 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
 fn report_fd_limit() {
     match rumpsp_protocol::net::raise_fd_limit() {
         Ok(l) if l.now > l.before => {
-            eprintln!("rumpsp: open-file limit raised from {} to {}", l.before, l.now)
+            eprintln!(
+                "rumpsp: open-file limit raised from {} to {}",
+                l.before, l.now
+            )
         }
         Ok(l) => eprintln!("rumpsp: open-file limit {} (hard limit {})", l.now, l.hard),
         Err(e) => eprintln!("rumpsp: cannot raise the open-file limit: {e}"),

@@ -267,10 +267,14 @@ async fn authenticate(
     wr.write_all(&answer).await.map_err(t)?;
     let (h, body) = read_small_frame(rd).await?;
     if let Some(e) = refused(&h, &body) {
-        return Err(ClientError::Auth(format!("the server refused the key ({e})")));
+        return Err(ClientError::Auth(format!(
+            "the server refused the key ({e})"
+        )));
     }
     if body != [0; 4] {
-        return Err(ClientError::Auth("unexpected answer to the AUTH proof".into()));
+        return Err(ClientError::Auth(
+            "unexpected answer to the AUTH proof".into(),
+        ));
     }
     Ok(())
 }
@@ -292,17 +296,25 @@ async fn open(
         Box<dyn AsyncWrite + Send + Unpin>,
     ) = match addr {
         ServerAddr::Tcp(a) => {
-            let s = within(timeouts.connect, "connect", tokio::net::TcpStream::connect(a))
-                .await?
-                .map_err(t)?;
+            let s = within(
+                timeouts.connect,
+                "connect",
+                tokio::net::TcpStream::connect(a),
+            )
+            .await?
+            .map_err(t)?;
             let _ = s.set_nodelay(true);
             let (r, w) = s.into_split();
             (Box::new(r), Box::new(w))
         }
         ServerAddr::Unix(p) => {
-            let s = within(timeouts.connect, "connect", tokio::net::UnixStream::connect(p))
-                .await?
-                .map_err(t)?;
+            let s = within(
+                timeouts.connect,
+                "connect",
+                tokio::net::UnixStream::connect(p),
+            )
+            .await?
+            .map_err(t)?;
             let (r, w) = s.into_split();
             (Box::new(r), Box::new(w))
         }
@@ -632,7 +644,12 @@ impl Client {
             let outcome = {
                 let link = self.link.read().await;
                 let a = args.clone();
-                Client::call_on(&link, move |s| s.syscall(sysnum, a), self.timeouts.call_idle).await
+                Client::call_on(
+                    &link,
+                    move |s| s.syscall(sysnum, a),
+                    self.timeouts.call_idle,
+                )
+                .await
             };
             match outcome {
                 Ok(CallOutcome::Syscall {

@@ -13,6 +13,8 @@ pub struct FdLimit {
 }
 
 /// Raises the soft RLIMIT_NOFILE to the hard limit and says what it got.
+// rlim_t is u64 on Linux but not everywhere: the casts are kept.
+#[allow(clippy::unnecessary_cast)]
 pub fn raise_fd_limit() -> std::io::Result<FdLimit> {
     let mut rl = libc::rlimit {
         rlim_cur: 0,

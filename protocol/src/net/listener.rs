@@ -86,7 +86,9 @@ fn is_socket(p: &Path) -> bool {
 
 fn dev_ino(p: &Path) -> Option<(u64, u64)> {
     use std::os::unix::fs::MetadataExt;
-    std::fs::symlink_metadata(p).ok().map(|m| (m.dev(), m.ino()))
+    std::fs::symlink_metadata(p)
+        .ok()
+        .map(|m| (m.dev(), m.ino()))
 }
 
 /// Binds `path` safely: in a new 0700 directory beside it, chmod to `mode`, then
@@ -209,7 +211,10 @@ mod tests {
             bind(&unix(&p), 0o7777).await,
             Err(ListenerError::BadMode(0o7777))
         ));
-        assert!(matches!(bind(&unix(&p), 0o1600).await, Err(ListenerError::BadMode(_))));
+        assert!(matches!(
+            bind(&unix(&p), 0o1600).await,
+            Err(ListenerError::BadMode(_))
+        ));
         assert!(!p.exists());
         let l = bind(&unix(&p), 0o777).await.unwrap();
         assert_eq!(std::fs::metadata(&p).unwrap().mode() & 0o7777, 0o777);

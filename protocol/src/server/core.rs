@@ -512,26 +512,23 @@ impl<K: Kernel> ServerCore<K> {
                 nonce[COOKIE_LEN..].copy_from_slice(&self.cookies.next_cookie().0);
                 self.with_conn(id, |c| {
                     c.auth = AuthState::Challenged(nonce);
-                    let mut f = Frame::new(
-                        reqno,
-                        Message::HandshakeResp(HandshakeResp { error: 0 }),
-                    )
-                    .to_vec(Abi::Lp64Le);
+                    let mut f =
+                        Frame::new(reqno, Message::HandshakeResp(HandshakeResp { error: 0 }))
+                            .to_vec(Abi::Lp64Le);
                     f.extend_from_slice(&nonce);
                     let len = f.len() as u64;
                     f[..8].copy_from_slice(&len.to_le_bytes());
                     c.out.extend_from_slice(&f);
                 });
             }
-            AuthState::Challenged(nonce) if crate::auth::verify(&key, &nonce, body) => {
-                self.with_conn(id, |c| {
+            AuthState::Challenged(nonce) if crate::auth::verify(&key, &nonce, body) => self
+                .with_conn(id, |c| {
                     c.auth = AuthState::Passed;
                     c.send(Frame::new(
                         reqno,
                         Message::HandshakeResp(HandshakeResp { error: 0 }),
                     ));
-                })
-            }
+                }),
             // A wrong proof, a second challenge request, or AUTH after passing.
             _ => self.with_conn(id, |c| c.fail(reqno, ErrorCode::Auth)),
         }
@@ -603,7 +600,8 @@ impl<K: Kernel> ServerCore<K> {
         while self.preforks.contains_key(&cookie) {
             cookie = self.cookies.next_cookie();
         }
-        self.preforks.insert(cookie, (intermediate, self.now_ms, id));
+        self.preforks
+            .insert(cookie, (intermediate, self.now_ms, id));
         self.prefork_order.push_back(cookie);
         self.with_conn(id, |c| {
             c.send(Frame::new(
