@@ -993,3 +993,37 @@ impl AuthPeer for Peer {
         self.recv(s)
     }
 }
+
+#[test]
+fn an_unasked_or_oversized_copyin_answer_closes_before_its_body_is_buffered() {
+    let mut s = server(ServerLimits::default());
+    // 64 MiB announced, no COPYIN outstanding: only the header is buffered, then closed
+    let mut p = ready(&mut s);
+    let mut h = Vec::new();
+    h.extend((24u64 + (64 << 20)).to_le_bytes());
+    h.extend(7u64.to_le_bytes());
+    h.extend(1u16.to_le_bytes()); // RESP
+    h.extend(2u16.to_le_bytes()); // COPYIN
+    h.extend(0u32.to_le_bytes());
+    p.send_raw(&mut s, &h);
+    p.send_raw(&mut s, &[0u8; 4096]);
+    assert!(s.take_output(p.id).unwrap().close);
+    // a small unmatched answer is still dropped silently (as the reference)
+    let mut q = ready(&mut s);
+    q.answer(&mut s, 99, &[1; 100]);
+    assert_eq!(q.syscall(&mut s, 2, SYS_GETPID, &[]).len(), 1);
+    // an answer up to the asked length plus 4 KiB is taken; past it, closed
+    let mut r = ready(&mut s);
+    assert_eq!(
+        r.syscall(&mut s, 2, SYS_TEST_TWO_COPYINS, &args(&[0x1000, 0x2000]))
+            .len(),
+        1
+    );
+    assert_eq!(
+        r.answer(&mut s, 0, &[5; 8 + 4096]).len(),
+        1,
+        "second COPYIN"
+    );
+    r.answer(&mut s, 1, &[5; 8 + 4097]);
+    assert!(s.take_output(r.id).is_none_or(|o| o.close));
+}

@@ -63,6 +63,30 @@ fn clamp_read_count(sysnum: u32, args: Bytes, max: u64) -> Bytes {
     Bytes::from(v)
 }
 
+/// Bytes beyond what was asked that an answer (RESP) may carry before it is
+/// refused unbuffered; an unmatched RESP may carry at most this many.
+const RESP_SLACK: u64 = 4096;
+
+/// True unless `h` is a RESP whose body exceeds what the connection asked for
+/// by that reqno (plus [`RESP_SLACK`]).
+fn resp_fits(c: &Conn, h: &crate::header::Header) -> bool {
+    if Class::from_u16(h.class) != Some(Class::Resp) {
+        return true;
+    }
+    let body = h.len.saturating_sub(crate::header::HEADER_LEN as u64);
+    let wanted = c
+        .waiting
+        .get(&h.reqno)
+        .and_then(|creq| c.calls.get(creq))
+        .and_then(|call| call.awaiting)
+        .map_or(0, |(_, req)| match req {
+            MemRequest::Bytes { len, .. } => len,
+            MemRequest::Str { max, .. } => max,
+            MemRequest::Mmap { .. } => 8,
+        });
+    body <= wanted.saturating_add(RESP_SLACK)
+}
+
 /// What [`ServerCore::accept`] decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Accept {
@@ -324,6 +348,14 @@ impl<K: Kernel> ServerCore<K> {
         while let Some(c) = self.conns.get_mut(&id) {
             if c.is_closing() || c.output_full(pause) {
                 break;
+            }
+            if let Some(h) = c.decoder.pending_header() {
+                if !resp_fits(c, &h) {
+                    // An answer nobody asked for, or far longer than asked: closed
+                    // before its body is buffered.
+                    c.close();
+                    break;
+                }
             }
             match c.decoder.next_frame() {
                 Ok(Some(frame)) => self.dispatch(id, frame),
