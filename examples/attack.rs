@@ -53,8 +53,11 @@ impl Raw {
             }
             line.push(b[0]);
         }
-        let hs = Frame::new(1, Message::Handshake(Handshake::Guest { name: b"attack\0" }))
-            .to_vec(Abi::Lp64Le);
+        let hs = Frame::new(
+            1,
+            Message::Handshake(Handshake::Guest { name: b"attack\0" }),
+        )
+        .to_vec(Abi::Lp64Le);
         s.write_all(&hs)?;
         let mut r = Raw {
             s,
@@ -161,17 +164,27 @@ fn attack(name: &str, path: &Path, stop: &AtomicBool) -> Result<String, String> 
         "none" => {}
         "amplification" => {
             // ftruncate to 100 MiB, then 40 pread(fd, buf, 2^40) in one write, never read
-            for i in 0..4 {
+            // (AMPLIFY_CONNS connections, default 1 as in the issue)
+            let conns: usize = std::env::var("AMPLIFY_CONNS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1);
+            for i in 0..conns {
                 let mut c = Raw::connect(path, Duration::from_secs(10)).map_err(e)?;
                 c.mem.insert(0x1000, format!("/amp{i}\0").into_bytes());
                 let (_, fd) = c.call(2, SYS_OPEN, &[0x1000, 0x202, 0o644]).map_err(e)?;
-                c.call(3, SYS_FTRUNCATE, &[fd as u64, 0, 100 << 20]).map_err(e)?;
+                c.call(3, SYS_FTRUNCATE, &[fd as u64, 0, 100 << 20])
+                    .map_err(e)?;
                 let mut burst = Vec::new();
                 for r in 0..40 {
-                    burst.extend(syscall(10 + r, SYS_PREAD, &[fd as u64, 0x10_0000, 1 << 40, 0, 0]));
+                    burst.extend(syscall(
+                        10 + r,
+                        SYS_PREAD,
+                        &[fd as u64, 0x10_0000, 1 << 40, 0, 0],
+                    ));
                 }
                 c.s.write_all(&burst).map_err(e)?;
-                note = format!("burst={}B x4 conns", burst.len());
+                note = format!("burst={}B conns={conns}", burst.len());
                 held.push(c.s);
             }
         }
@@ -201,7 +214,8 @@ fn attack(name: &str, path: &Path, stop: &AtomicBool) -> Result<String, String> 
                 h.extend(2u16.to_le_bytes());
                 h.extend(0u32.to_le_bytes());
                 let _ = c.s.write_all(&h);
-                c.s.set_write_timeout(Some(Duration::from_millis(200))).map_err(e)?;
+                c.s.set_write_timeout(Some(Duration::from_millis(200)))
+                    .map_err(e)?;
                 let chunk = vec![0u8; 1 << 20];
                 for _ in 0..64 {
                     if c.s.write_all(&chunk).is_err() {
@@ -225,7 +239,9 @@ fn attack(name: &str, path: &Path, stop: &AtomicBool) -> Result<String, String> 
                 }
             }
             let mut child = UnixStream::connect(path).map_err(e)?;
-            child.set_read_timeout(Some(Duration::from_secs(5))).map_err(e)?;
+            child
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .map_err(e)?;
             let mut line = [0u8; 32];
             let _ = child.read(&mut line);
             let fork = Frame::new(1, Message::Handshake(Handshake::Fork { cookie, cancel: 0 }))
@@ -309,7 +325,9 @@ fn main() {
     };
     std::thread::sleep(Duration::from_secs(secs));
     stop.store(true, Ordering::SeqCst);
-    let note = at.join().unwrap_or_else(|_| Err("attack thread panicked".into()));
+    let note = at
+        .join()
+        .unwrap_or_else(|_| Err("attack thread panicked".into()));
     let (mut lat, failures) = h.join().unwrap_or_default();
     lat.sort();
     let p99 = lat
