@@ -436,6 +436,7 @@ impl Harness {
                 self.core.set_time(self.now);
                 self.core.expire_waits(2_000);
                 self.core.expire_preforks();
+                self.core.expire_handshakes();
                 self.collect();
             }
         }
@@ -458,6 +459,11 @@ fn limits() -> ServerLimits {
         prefork_ttl_ms: 5_000,
         max_call_memory: 16 << 10,
         max_pending_output: 1 << 20,
+        output_pause: 64 << 10,
+        max_answer: 8 << 10,
+        handshake_deadline_ms: 2_000,
+        max_startups: 2,
+        max_preforks_per_conn: 2,
     }
 }
 

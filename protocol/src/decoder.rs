@@ -140,6 +140,12 @@ impl FrameDecoder {
         self.buf.len()
     }
 
+    /// The next frame's header, once its 24 bytes are buffered (whether or not
+    /// its body is complete): lets the caller refuse a frame before buffering it.
+    pub fn pending_header(&self) -> Option<Header> {
+        self.buf.get(..HEADER_LEN).and_then(Header::decode)
+    }
+
     /// How many more bytes the next frame needs (0 when one is ready or the stream failed).
     pub fn bytes_needed(&self) -> usize {
         match split_frame(&self.buf, &self.limits) {

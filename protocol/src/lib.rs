@@ -30,6 +30,7 @@
 
 pub mod abi;
 pub mod args;
+pub mod auth;
 pub mod banner;
 pub mod client;
 pub mod codes;

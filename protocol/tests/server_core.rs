@@ -786,3 +786,244 @@ fn unredeemed_preforks_expire() {
         }]
     );
 }
+
+#[test]
+fn a_connection_without_a_handshake_is_closed_at_the_deadline() {
+    let mut s = server(ServerLimits {
+        handshake_deadline_ms: 1000,
+        ..Default::default()
+    });
+    s.set_time(100);
+    let silent = Peer::connect(&mut s);
+    let mut done = ready(&mut s);
+    s.set_time(1099);
+    s.expire_handshakes();
+    assert_eq!(s.state(silent.id), Some(server::ConnState::New));
+    s.set_time(1100);
+    s.expire_handshakes();
+    assert!(s.take_output(silent.id).unwrap().close);
+    // a handshaken connection is not affected
+    assert_eq!(
+        done.syscall(&mut s, 2, SYS_GETPID, &[]),
+        [ok(2, done_pid(&s, done.id), 1)]
+    );
+}
+
+fn done_pid(s: &server::ServerCore<TestKernel>, id: server::ConnId) -> i64 {
+    s.state(id)
+        .and_then(|st| match st {
+            server::ConnState::Running { pid } => Some(i64::from(pid)),
+            _ => None,
+        })
+        .unwrap()
+}
+
+#[test]
+fn startups_past_the_limit_shed_the_oldest_idle_first() {
+    let mut s = server(ServerLimits {
+        max_startups: 3,
+        ..Default::default()
+    });
+    let mut busy = Peer::connect(&mut s); // oldest, but mid-handshake (bytes received)
+    busy.send_raw(&mut s, &[0x18, 0, 0]);
+    let idle1 = Peer::connect(&mut s);
+    let idle2 = Peer::connect(&mut s);
+    assert_eq!(s.startups(), 3);
+    let mut new = Peer::connect(&mut s);
+    assert_eq!(s.startups(), 3);
+    assert!(s.take_output(idle1.id).unwrap().close, "oldest idle shed");
+    assert_eq!(s.state(idle2.id), Some(server::ConnState::New));
+    assert_eq!(s.state(busy.id), Some(server::ConnState::New));
+    let mut new2 = Peer::connect(&mut s);
+    assert!(s.take_output(idle2.id).unwrap().close);
+    // with no idle one left, the oldest goes
+    new.send_raw(&mut s, &[0x18]);
+    new2.send_raw(&mut s, &[0x18]);
+    let _new3 = Peer::connect(&mut s);
+    assert!(s.take_output(busy.id).unwrap().close);
+    assert_eq!(s.state(new.id), Some(server::ConnState::New));
+    // handshaken connections never count
+    let mut r = ready(&mut s);
+    assert!(r.syscall(&mut s, 2, SYS_GETPID, &[]).len() == 1);
+    assert!(s.startups() <= 3);
+}
+
+fn prefork_once(p: &mut Peer, s: &mut server::ServerCore<TestKernel>, r: u64) -> Vec<Got> {
+    p.send(s, Frame::new(r, Message::Prefork(PreforkReq::default())));
+    p.recv(s)
+}
+
+#[test]
+fn one_connection_cannot_evict_another_connections_preforks() {
+    let mut s = server(ServerLimits {
+        max_preforks: 4,
+        max_preforks_per_conn: 2,
+        ..Default::default()
+    });
+    let mut victim = ready(&mut s);
+    let [Got::Prefork { cookie, .. }] = prefork_once(&mut victim, &mut s, 2)[..] else {
+        panic!()
+    };
+    let mut attacker = ready(&mut s);
+    for r in 2..10 {
+        assert!(matches!(
+            prefork_once(&mut attacker, &mut s, r)[..],
+            [Got::Prefork { .. }]
+        ));
+    }
+    // the attacker keeps only its own 2
+    assert_eq!(s.prefork_count(), 3);
+    let mut third = ready(&mut s);
+    assert!(matches!(
+        prefork_once(&mut third, &mut s, 2)[..],
+        [Got::Prefork { .. }]
+    ));
+    // table full (4): a connection with none of its own is refused
+    let mut fourth = ready(&mut s);
+    assert_eq!(
+        prefork_once(&mut fourth, &mut s, 2),
+        [Got::Error {
+            reqno: 2,
+            code: ErrorCode::RforkFailed
+        }]
+    );
+    // the victim's cookie still works
+    let mut child = Peer::connect(&mut s);
+    child.send(
+        &mut s,
+        Frame::new(
+            1,
+            Message::Handshake(Handshake::Fork {
+                cookie: PreforkCookie(cookie),
+                cancel: 0,
+            }),
+        ),
+    );
+    assert_eq!(child.recv(&mut s), [Got::HandshakeOk(1)]);
+}
+
+fn auth_frame(reqno: u64, body: &[u8]) -> Frame<'_> {
+    Frame::new(reqno, Message::Handshake(Handshake::Auth { body }))
+}
+
+#[test]
+fn auth_challenge_response_gates_the_guest_handshake() {
+    let key = b"0123456789abcdef".to_vec();
+    let mut s = server(ServerLimits::default());
+    s.require_auth(key.clone());
+    // GUEST before AUTH: refused and shut down
+    let mut early = Peer::connect(&mut s);
+    assert_eq!(
+        early.guest(&mut s, 1, b"x\0"),
+        [Got::Error {
+            reqno: 1,
+            code: ErrorCode::Auth
+        }]
+    );
+    assert!(s.take_output(early.id).is_none_or(|o| o.close));
+    // the challenge: RESP/HANDSHAKE with error 0 and a 32-byte nonce
+    let mut p = Peer::connect(&mut s);
+    p.send(&mut s, auth_frame(1, &[]));
+    let out = s.take_output(p.id).unwrap().bytes;
+    assert_eq!(out.len(), 24 + 4 + 32);
+    assert_eq!(u64::from_le_bytes(out[..8].try_into().unwrap()), 60);
+    assert_eq!(&out[24..28], &[0; 4]);
+    let nonce = out[28..].to_vec();
+    // a wrong proof: ERROR AUTH and shutdown
+    let mut wrong = Peer::connect(&mut s);
+    wrong.send(&mut s, auth_frame(1, &[]));
+    let wout = s.take_output(wrong.id).unwrap().bytes;
+    assert_ne!(&wout[28..], &nonce[..], "nonces differ per connection");
+    let bad = rumpsp_protocol::auth::proof(b"0123456789abcdeX", &wout[28..]);
+    assert_eq!(
+        wrong.syscall_like_auth(&mut s, 2, &bad),
+        [Got::Error {
+            reqno: 2,
+            code: ErrorCode::Auth
+        }]
+    );
+    // the right proof, then the usual GUEST handshake
+    let good = rumpsp_protocol::auth::proof(&key, &nonce);
+    assert_eq!(p.syscall_like_auth(&mut s, 2, &good), [Got::HandshakeOk(2)]);
+    assert_eq!(p.guest(&mut s, 3, b"ok\0"), [Got::HandshakeOk(3)]);
+    // a proof replayed on another connection (with another nonce) fails
+    let mut replay = Peer::connect(&mut s);
+    replay.send(&mut s, auth_frame(1, &[]));
+    s.take_output(replay.id);
+    assert_eq!(
+        replay.syscall_like_auth(&mut s, 2, &good),
+        [Got::Error {
+            reqno: 2,
+            code: ErrorCode::Auth
+        }]
+    );
+}
+
+#[test]
+fn without_a_key_auth_is_refused_as_the_reference_does() {
+    let mut s = server(ServerLimits::default());
+    let mut p = Peer::connect(&mut s);
+    p.send(&mut s, auth_frame(1, &[]));
+    assert_eq!(
+        p.recv(&mut s),
+        [Got::Error {
+            reqno: 1,
+            code: ErrorCode::Auth
+        }]
+    );
+}
+
+trait AuthPeer {
+    fn syscall_like_auth(
+        &mut self,
+        s: &mut server::ServerCore<TestKernel>,
+        reqno: u64,
+        proof: &[u8],
+    ) -> Vec<Got>;
+}
+
+impl AuthPeer for Peer {
+    fn syscall_like_auth(
+        &mut self,
+        s: &mut server::ServerCore<TestKernel>,
+        reqno: u64,
+        proof: &[u8],
+    ) -> Vec<Got> {
+        self.send(s, auth_frame(reqno, proof));
+        self.recv(s)
+    }
+}
+
+#[test]
+fn an_unasked_or_oversized_copyin_answer_closes_before_its_body_is_buffered() {
+    let mut s = server(ServerLimits::default());
+    // 64 MiB announced, no COPYIN outstanding: only the header is buffered, then closed
+    let mut p = ready(&mut s);
+    let mut h = Vec::new();
+    h.extend((24u64 + (64 << 20)).to_le_bytes());
+    h.extend(7u64.to_le_bytes());
+    h.extend(1u16.to_le_bytes()); // RESP
+    h.extend(2u16.to_le_bytes()); // COPYIN
+    h.extend(0u32.to_le_bytes());
+    p.send_raw(&mut s, &h);
+    p.send_raw(&mut s, &[0u8; 4096]);
+    assert!(s.take_output(p.id).unwrap().close);
+    // a small unmatched answer is still dropped silently (as the reference)
+    let mut q = ready(&mut s);
+    q.answer(&mut s, 99, &[1; 100]);
+    assert_eq!(q.syscall(&mut s, 2, SYS_GETPID, &[]).len(), 1);
+    // an answer up to the asked length plus 4 KiB is taken; past it, closed
+    let mut r = ready(&mut s);
+    assert_eq!(
+        r.syscall(&mut s, 2, SYS_TEST_TWO_COPYINS, &args(&[0x1000, 0x2000]))
+            .len(),
+        1
+    );
+    assert_eq!(
+        r.answer(&mut s, 0, &[5; 8 + 4096]).len(),
+        1,
+        "second COPYIN"
+    );
+    r.answer(&mut s, 1, &[5; 8 + 4097]);
+    assert!(s.take_output(r.id).is_none_or(|o| o.close));
+}

@@ -89,6 +89,13 @@ impl DirEntries {
         }
     }
 
+    /// Entries in listing order from the one with `cookie` on (None if no entry
+    /// has it): O(log n) to find, so a listing resumes in O(entries returned).
+    pub fn from_cookie(&self, cookie: u64) -> Option<std::slice::Iter<'_, DirEntry>> {
+        let pos = self.list.binary_search_by_key(&cookie, |e| e.cookie).ok()?;
+        Some(self.list[pos..].iter())
+    }
+
     /// Entries in listing order.
     pub fn iter(&self) -> std::slice::Iter<'_, DirEntry> {
         self.list.iter()
@@ -804,5 +811,32 @@ impl Vfs {
             c.mounted_here = None;
         }
         self.nodes.retain(|_, n| n.mount != m);
+    }
+}
+
+#[cfg(test)]
+mod dir_entries_tests {
+    use super::*;
+
+    #[test]
+    fn from_cookie_resumes_at_that_entry_and_refuses_unknown_cookies() {
+        let mut d = DirEntries::default();
+        for (i, name) in [&b"a"[..], b"b", b"c", b"d"].iter().enumerate() {
+            d.push(DirEntry {
+                name: name.to_vec(),
+                node: NodeId::default(),
+                cookie: 3 + i as u64,
+            });
+        }
+        d.remove(b"b");
+        let names =
+            |it: std::slice::Iter<'_, DirEntry>| it.map(|e| e.name.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            names(d.from_cookie(5).unwrap()),
+            [b"c".to_vec(), b"d".to_vec()]
+        );
+        assert_eq!(names(d.from_cookie(3).unwrap()).len(), 3);
+        assert!(d.from_cookie(4).is_none(), "removed entry's cookie");
+        assert!(d.from_cookie(7).is_none());
     }
 }

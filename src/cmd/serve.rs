@@ -14,7 +14,7 @@ use rumpsp_sim_kernel::{SimConfig, SimKernel};
 pub struct ServeArgs {
     /// Where to listen: unix://PATH, unix:///ABS/PATH or tcp://ADDR:PORT/ (ADDR may be 0 or *).
     pub url: String,
-    /// Seed for everything random in the kernel and for prefork cookies.
+    /// Seed for everything random in the kernel (prefork cookies come from the OS random source).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Permission bits of a unix socket, octal (every client is root in the rump kernel).
@@ -44,6 +44,49 @@ pub struct ServeArgs {
     /// Processes the simulated kernel holds at once.
     #[arg(long, default_value_t = 32768)]
     pub max_procs: usize,
+    #[command(flatten)]
+    pub access: AccessArgs,
+}
+
+/// Who may connect (every client is root in the rump kernel).
+#[derive(Args, Debug, Default)]
+pub struct AccessArgs {
+    /// Allow a TCP address that is not loopback: anyone who can reach it gets root
+    /// in the rump kernel.
+    #[arg(long)]
+    pub allow_remote: bool,
+    /// Serve only unix-socket peers with this uid (SO_PEERCRED); repeatable.
+    #[arg(long = "allow-uid", value_name = "UID")]
+    pub allow_uids: Vec<u32>,
+    /// Serve only unix-socket peers with this gid (SO_PEERCRED); repeatable.
+    #[arg(long = "allow-gid", value_name = "GID")]
+    pub allow_gids: Vec<u32>,
+    /// Require the AUTH handshake (HMAC-SHA256 challenge-response) with the key in
+    /// FILE (at least 16 bytes); clients set RUMP_AUTH_KEY to the same file.
+    #[arg(long, value_name = "FILE")]
+    pub auth_key: Option<std::path::PathBuf>,
+}
+
+/// Puts the access options into the server configuration, warning about a remote listener.
+fn apply_access(
+    a: &AccessArgs,
+    addr: &rumpsp_protocol::url::ServerAddr,
+    config: &mut ServerConfig,
+) -> anyhow::Result<()> {
+    config.allow_remote = a.allow_remote;
+    config.allow_uids = a.allow_uids.clone();
+    config.allow_gids = a.allow_gids.clone();
+    if let Some(path) = &a.auth_key {
+        config.auth_key = Some(rumpsp_protocol::auth::read_key_file(path)?);
+    }
+    if let rumpsp_protocol::url::ServerAddr::Tcp(t) = addr {
+        if a.allow_remote && !t.ip().is_loopback() {
+            eprintln!(
+                "rumpsp: warning: listening on {t}, not a loopback address: every client that connects gets root in the rump kernel"
+            );
+        }
+    }
+    Ok(())
 }
 
 fn parse_octal(s: &str) -> Result<u32, String> {
@@ -72,6 +115,7 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
         ..Default::default()
     };
     config.limits.max_connections = a.max_connections;
+    apply_access(&a.access, &addr, &mut config)?;
     let kernel = SimKernel::new(SimConfig {
         seed: a.seed,
         hostname: a.hostname,
@@ -82,6 +126,7 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
     if let Some(n) = a.threads {
         builder.worker_threads(n.max(1));
     }
+    report_fd_limit();
     let rt = builder.enable_all().build()?;
     rt.block_on(async move {
         let server = Server::bind(&addr, kernel, config).await?;
@@ -107,9 +152,23 @@ fn stop_line(stop: &StopReport) -> String {
         if n == 1 { "" } else { "s" }
     );
     if stop.refused > 0 {
-        line.push_str(&format!(", refused {} over the limit", stop.refused));
+        line.push_str(&format!(", refused {}", stop.refused));
     }
     line
+}
+
+/// Raises the soft open-file limit to the hard one and says what it got.
+fn report_fd_limit() {
+    match rumpsp_protocol::net::raise_fd_limit() {
+        Ok(l) if l.now > l.before => {
+            eprintln!(
+                "rumpsp: open-file limit raised from {} to {}",
+                l.before, l.now
+            )
+        }
+        Ok(l) => eprintln!("rumpsp: open-file limit {} (hard limit {})", l.now, l.hard),
+        Err(e) => eprintln!("rumpsp: cannot raise the open-file limit: {e}"),
+    }
 }
 
 async fn shutdown_signal() {
@@ -145,7 +204,7 @@ mod tests {
         );
         assert_eq!(
             s(StopReason::Rebooted, 3, 2),
-            "stopped: a client rebooted the kernel; served 3 connections, refused 2 over the limit"
+            "stopped: a client rebooted the kernel; served 3 connections, refused 2"
         );
     }
 }

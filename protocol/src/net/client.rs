@@ -49,6 +49,17 @@ pub enum ClientError {
     /// The handshake was answered with an error value.
     #[error("handshake refused with error {0}")]
     Handshake(i32),
+    /// The server did not get far enough in time (a hostile or hung server).
+    #[error("timed out after {:.1} s waiting for the server: {stage}", .after.as_secs_f64())]
+    Timeout {
+        /// What was awaited: "connect", "banner", "handshake" or "call".
+        stage: &'static str,
+        /// The limit that ran out.
+        after: Duration,
+    },
+    /// The AUTH extension failed (bad key file, refused key, odd challenge).
+    #[error("authentication: {0}")]
+    Auth(String),
     /// The reconnect policy gave up.
     #[error("connection to the rump kernel lost; gave up reconnecting after {attempts} attempts")]
     GaveUp {
@@ -82,12 +93,76 @@ impl RetryPolicy {
     }
 }
 
+/// How long the client waits for a server at each stage, and how often it
+/// resends a call answered ERROR TRYAGAIN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientTimeouts {
+    /// Opening the socket.
+    pub connect: Duration,
+    /// From connected to a complete banner line.
+    pub banner: Duration,
+    /// From the handshake sent to its answer.
+    pub handshake: Duration,
+    /// A call fails once no complete frame has arrived from the server for this
+    /// long while it is outstanding (None: wait forever, for long blocking calls).
+    pub call_idle: Option<Duration>,
+    /// Resends of one call answered TRYAGAIN before it fails with that error.
+    pub tryagain_retries: u32,
+}
+
+impl Default for ClientTimeouts {
+    fn default() -> Self {
+        ClientTimeouts {
+            connect: Duration::from_secs(10),
+            banner: Duration::from_secs(10),
+            handshake: Duration::from_secs(10),
+            call_idle: Some(Duration::from_secs(30)),
+            tryagain_retries: 30,
+        }
+    }
+}
+
+impl ClientTimeouts {
+    /// The defaults, each overridden by an environment variable holding seconds
+    /// (fractions allowed): `RUMPSP_CONNECT_TIMEOUT`, `RUMPSP_BANNER_TIMEOUT`,
+    /// `RUMPSP_HANDSHAKE_TIMEOUT`, `RUMPSP_CALL_TIMEOUT` (0 = none). Unparseable
+    /// values are ignored.
+    pub fn from_env() -> ClientTimeouts {
+        let secs = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .filter(|v| v.is_finite() && *v >= 0.0)
+                .map(Duration::from_secs_f64)
+        };
+        let d = ClientTimeouts::default();
+        ClientTimeouts {
+            connect: secs("RUMPSP_CONNECT_TIMEOUT").unwrap_or(d.connect),
+            banner: secs("RUMPSP_BANNER_TIMEOUT").unwrap_or(d.banner),
+            handshake: secs("RUMPSP_HANDSHAKE_TIMEOUT").unwrap_or(d.handshake),
+            call_idle: match secs("RUMPSP_CALL_TIMEOUT") {
+                Some(z) if z.is_zero() => None,
+                Some(t) => Some(t),
+                None => d.call_idle,
+            },
+            tryagain_retries: d.tryagain_retries,
+        }
+    }
+
+    /// Back-off before TRYAGAIN resend `k` (from 0): 1 ms doubling, at most 250 ms.
+    pub fn tryagain_backoff(k: u32) -> Duration {
+        Duration::from_millis((1u64 << k.min(8)).min(250))
+    }
+}
+
 type Reply = oneshot::Sender<Result<CallOutcome, ClientError>>;
 
 struct Conn {
     session: ClientSession,
     waiters: BTreeMap<CallId, Reply>,
     alive: bool,
+    /// When the last complete frame arrived (or the link was set up).
+    last_frame: Instant,
 }
 
 type Writer = Arc<tokio::sync::Mutex<Box<dyn AsyncWrite + Send + Unpin>>>;
@@ -96,6 +171,18 @@ struct Link {
     conn: Arc<Mutex<Conn>>,
     writer: Writer,
     reader: tokio::task::JoinHandle<()>,
+}
+
+impl Link {
+    /// Gives the connection up: calls fail, the reader stops.
+    fn kill(&self) {
+        let mut c = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        c.alive = false;
+        c.session.abandon_all();
+        c.waiters.clear();
+        drop(c);
+        self.reader.abort();
+    }
 }
 
 impl Drop for Link {
@@ -110,11 +197,91 @@ pub struct Client {
     name: Vec<u8>,
     banner: ReceivedBanner,
     retry: RetryPolicy,
+    timeouts: ClientTimeouts,
+    /// The AUTH extension's shared key, if the server requires one.
+    auth_key: Option<Vec<u8>>,
     link: tokio::sync::RwLock<Link>,
+}
+
+/// The AUTH key named by `RUMP_AUTH_KEY` (a file holding the key), if set.
+pub fn auth_key_from_env() -> Result<Option<Vec<u8>>, ClientError> {
+    match std::env::var_os("RUMP_AUTH_KEY") {
+        None => Ok(None),
+        Some(p) => crate::auth::read_key_file(std::path::Path::new(&p))
+            .map(Some)
+            .map_err(|e| ClientError::Auth(e.to_string())),
+    }
+}
+
+/// Reads one frame (header and body, at most 64 body bytes) during the AUTH exchange.
+async fn read_small_frame(
+    rd: &mut (dyn AsyncRead + Send + Unpin),
+) -> Result<(crate::header::Header, Vec<u8>), ClientError> {
+    let t = |e: std::io::Error| ClientError::Transport(format!("during AUTH: {e}"));
+    let mut h = [0u8; 24];
+    rd.read_exact(&mut h).await.map_err(t)?;
+    let header = crate::header::Header::decode(&h)
+        .ok_or_else(|| ClientError::Transport("during AUTH: no header".into()))?;
+    let body_len = header.len.saturating_sub(24);
+    if body_len > 64 {
+        return Err(ClientError::Transport(format!(
+            "during AUTH: a {body_len}-byte answer"
+        )));
+    }
+    let mut body = vec![0u8; body_len as usize];
+    rd.read_exact(&mut body).await.map_err(t)?;
+    Ok((header, body))
+}
+
+/// The client side of the AUTH extension (see [`crate::auth`]), on a fresh connection.
+async fn authenticate(
+    rd: &mut (dyn AsyncRead + Send + Unpin),
+    wr: &mut (dyn AsyncWrite + Send + Unpin),
+    key: &[u8],
+) -> Result<(), ClientError> {
+    use crate::codes::Class;
+    use crate::frame::{Frame, Handshake, Message};
+    let t = |e: std::io::Error| ClientError::Transport(format!("during AUTH: {e}"));
+    // An ERROR frame carries its code in the header's word.
+    let refused = |h: &crate::header::Header, _body: &[u8]| {
+        (Class::from_u16(h.class) == Some(Class::Error))
+            .then(|| ClientError::Protocol(ErrorCode::from_u32(h.word)))
+    };
+    let ask = Frame::new(0, Message::Handshake(Handshake::Auth { body: &[] }))
+        .to_vec(crate::abi::Abi::Lp64Le);
+    wr.write_all(&ask).await.map_err(t)?;
+    let (h, body) = read_small_frame(rd).await?;
+    if let Some(e) = refused(&h, &body) {
+        return Err(e);
+    }
+    if body.len() != 4 + crate::auth::NONCE_LEN || body[..4] != [0; 4] {
+        return Err(ClientError::Auth(format!(
+            "the server's challenge is {} bytes, not {}",
+            body.len(),
+            4 + crate::auth::NONCE_LEN
+        )));
+    }
+    let proof = crate::auth::proof(key, &body[4..]);
+    let answer = Frame::new(0, Message::Handshake(Handshake::Auth { body: &proof }))
+        .to_vec(crate::abi::Abi::Lp64Le);
+    wr.write_all(&answer).await.map_err(t)?;
+    let (h, body) = read_small_frame(rd).await?;
+    if let Some(e) = refused(&h, &body) {
+        return Err(ClientError::Auth(format!(
+            "the server refused the key ({e})"
+        )));
+    }
+    if body != [0; 4] {
+        return Err(ClientError::Auth(
+            "unexpected answer to the AUTH proof".into(),
+        ));
+    }
+    Ok(())
 }
 
 async fn open(
     addr: &ServerAddr,
+    timeouts: &ClientTimeouts,
 ) -> Result<
     (
         Box<dyn AsyncRead + Send + Unpin>,
@@ -129,38 +296,68 @@ async fn open(
         Box<dyn AsyncWrite + Send + Unpin>,
     ) = match addr {
         ServerAddr::Tcp(a) => {
-            let s = tokio::net::TcpStream::connect(a).await.map_err(t)?;
+            let s = within(
+                timeouts.connect,
+                "connect",
+                tokio::net::TcpStream::connect(a),
+            )
+            .await?
+            .map_err(t)?;
             let _ = s.set_nodelay(true);
             let (r, w) = s.into_split();
             (Box::new(r), Box::new(w))
         }
         ServerAddr::Unix(p) => {
-            let s = tokio::net::UnixStream::connect(p).await.map_err(t)?;
+            let s = within(
+                timeouts.connect,
+                "connect",
+                tokio::net::UnixStream::connect(p),
+            )
+            .await?
+            .map_err(t)?;
             let (r, w) = s.into_split();
             (Box::new(r), Box::new(w))
         }
     };
     // The banner, byte by byte so nothing after it is consumed.
     let mut line = Vec::new();
-    let mut b = [0u8; 1];
-    loop {
-        match find_banner_line(&line) {
-            Ok(Some(_)) => break,
-            Ok(None) => {}
-            Err(e) => return Err(ClientError::Banner(e)),
+    let read_banner = async {
+        let mut b = [0u8; 1];
+        loop {
+            match find_banner_line(&line) {
+                Ok(Some(_)) => break,
+                Ok(None) => {}
+                Err(e) => return Err(ClientError::Banner(e)),
+            }
+            if rd.read(&mut b).await.map_err(t)? == 0 {
+                return Err(ClientError::Transport(format!(
+                    "{addr}: closed before the banner"
+                )));
+            }
+            line.push(b[0]);
         }
-        if rd.read(&mut b).await.map_err(t)? == 0 {
-            return Err(ClientError::Transport(format!(
-                "{addr}: closed before the banner"
-            )));
-        }
-        line.push(b[0]);
-    }
+        Ok(())
+    };
+    within(timeouts.banner, "banner", read_banner).await??;
     let banner = ReceivedBanner::from_line(&line);
     if let Some(w) = banner.version_warning() {
         tracing::warn!("{w}");
     }
     Ok((rd, wr, banner))
+}
+
+/// Runs `f` with a deadline; past it the stage's [`ClientError::Timeout`].
+async fn within<T>(
+    limit: Duration,
+    stage: &'static str,
+    f: impl std::future::Future<Output = T>,
+) -> Result<T, ClientError> {
+    tokio::time::timeout(limit, f)
+        .await
+        .map_err(|_| ClientError::Timeout {
+            stage,
+            after: limit,
+        })
 }
 
 fn spawn_reader(
@@ -185,6 +382,7 @@ fn spawn_reader(
                 loop {
                     match dec.next_frame() {
                         Ok(Some(f)) => {
+                            c.last_frame = Instant::now();
                             if let Err(e) = c.session.receive(&f) {
                                 failed = Some(ClientError::Transport(e.to_string()));
                                 break;
@@ -232,7 +430,7 @@ impl Client {
             url: url.to_owned(),
             error,
         })?;
-        Client::connect_addr(addr, name, RetryPolicy::Never).await
+        Client::connect_with(addr, name, RetryPolicy::Never, ClientTimeouts::from_env()).await
     }
 
     /// Connects to the server named by `RUMP_SERVER`.
@@ -241,21 +439,59 @@ impl Client {
         Client::connect(&url, name).await
     }
 
-    /// Connects to a parsed address with a reconnect policy.
+    /// Connects to a parsed address with a reconnect policy (default timeouts,
+    /// overridden from the environment as [`ClientTimeouts::from_env`] says).
     pub async fn connect_addr(
         addr: ServerAddr,
         name: &str,
         retry: RetryPolicy,
     ) -> Result<Client, ClientError> {
-        let (link, banner) =
-            Client::establish(&addr, name.as_bytes(), HandshakeKind::Guest, None).await?;
+        Client::connect_with(addr, name, retry, ClientTimeouts::from_env()).await
+    }
+
+    /// Connects to a parsed address with a reconnect policy and timeouts.
+    /// The AUTH key comes from `RUMP_AUTH_KEY` (a key file), if set.
+    pub async fn connect_with(
+        addr: ServerAddr,
+        name: &str,
+        retry: RetryPolicy,
+        timeouts: ClientTimeouts,
+    ) -> Result<Client, ClientError> {
+        let key = auth_key_from_env()?;
+        Client::connect_auth(addr, name, retry, timeouts, key).await
+    }
+
+    /// Connects with an explicit AUTH key (None: no AUTH, as NetBSD clients).
+    pub async fn connect_auth(
+        addr: ServerAddr,
+        name: &str,
+        retry: RetryPolicy,
+        timeouts: ClientTimeouts,
+        auth_key: Option<Vec<u8>>,
+    ) -> Result<Client, ClientError> {
+        let (link, banner) = Client::establish(
+            &addr,
+            name.as_bytes(),
+            HandshakeKind::Guest,
+            None,
+            &timeouts,
+            auth_key.as_deref(),
+        )
+        .await?;
         Ok(Client {
             addr,
             name: name.as_bytes().to_vec(),
             banner,
             retry,
+            timeouts,
+            auth_key,
             link: tokio::sync::RwLock::new(link),
         })
+    }
+
+    /// The timeouts in force.
+    pub fn timeouts(&self) -> &ClientTimeouts {
+        &self.timeouts
     }
 
     async fn establish(
@@ -263,12 +499,23 @@ impl Client {
         name: &[u8],
         kind: HandshakeKind,
         cookie: Option<PreforkCookie>,
+        timeouts: &ClientTimeouts,
+        auth_key: Option<&[u8]>,
     ) -> Result<(Link, ReceivedBanner), ClientError> {
-        let (rd, wr, banner) = open(addr).await?;
+        let (mut rd, mut wr, banner) = open(addr, timeouts).await?;
+        if let Some(key) = auth_key {
+            within(
+                timeouts.handshake,
+                "handshake",
+                authenticate(&mut *rd, &mut *wr, key),
+            )
+            .await??;
+        }
         let conn = Arc::new(Mutex::new(Conn {
             session: ClientSession::new(1),
             waiters: BTreeMap::new(),
             alive: true,
+            last_frame: Instant::now(),
         }));
         let writer: Writer = Arc::new(tokio::sync::Mutex::new(wr));
         let reader = spawn_reader(rd, conn.clone(), writer.clone());
@@ -277,7 +524,8 @@ impl Client {
             writer,
             reader,
         };
-        match Client::call_on(&link, |s| s.handshake(kind, name, cookie)).await? {
+        let hs = Client::call_on(&link, |s| s.handshake(kind, name, cookie), None);
+        match within(timeouts.handshake, "handshake", hs).await?? {
             CallOutcome::Handshake(0) => Ok((link, banner)),
             CallOutcome::Handshake(e) => Err(ClientError::Handshake(e)),
             CallOutcome::Protocol(code) => Err(ClientError::Protocol(code)),
@@ -290,6 +538,7 @@ impl Client {
     async fn call_on(
         link: &Link,
         start: impl FnOnce(&mut ClientSession) -> CallId,
+        idle: Option<Duration>,
     ) -> Result<CallOutcome, ClientError> {
         let (tx, rx) = oneshot::channel();
         let bytes = {
@@ -307,8 +556,36 @@ impl Client {
             .write_all(&bytes)
             .await
             .map_err(|e| ClientError::Transport(e.to_string()))?;
-        rx.await
-            .map_err(|_| ClientError::Transport("connection dropped".into()))?
+        let Some(idle) = idle else {
+            return rx
+                .await
+                .map_err(|_| ClientError::Transport("connection dropped".into()))?;
+        };
+        tokio::pin!(rx);
+        let started = Instant::now();
+        loop {
+            let heard = link
+                .conn
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .last_frame;
+            let last = heard.max(started);
+            let deadline = tokio::time::Instant::from_std(last + idle);
+            tokio::select! {
+                r = &mut rx => {
+                    return r.map_err(|_| ClientError::Transport("connection dropped".into()))?;
+                }
+                _ = tokio::time::sleep_until(deadline) => {
+                    let c = link.conn.lock().unwrap_or_else(|p| p.into_inner());
+                    if c.last_frame.max(started).elapsed() >= idle {
+                        drop(c);
+                        // The stream's state is unknown: the link is given up.
+                        link.kill();
+                        return Err(ClientError::Timeout { stage: "call", after: idle });
+                    }
+                }
+            }
+        }
     }
 
     /// The banner the server sent.
@@ -338,8 +615,15 @@ impl Client {
             }
             tokio::time::sleep(RetryPolicy::backoff(attempts)).await;
             attempts += 1;
-            if let Ok((link, _)) =
-                Client::establish(&self.addr, &self.name, HandshakeKind::Guest, None).await
+            if let Ok((link, _)) = Client::establish(
+                &self.addr,
+                &self.name,
+                HandshakeKind::Guest,
+                None,
+                &self.timeouts,
+                self.auth_key.as_deref(),
+            )
+            .await
             {
                 *self.link.write().await = link;
                 return Ok(());
@@ -355,11 +639,17 @@ impl Client {
         args: Vec<Arg>,
     ) -> Result<([i64; 2], Vec<Vec<u8>>), ClientError> {
         let mut lost_at: Option<Instant> = None;
+        let mut tryagain = 0u32;
         loop {
             let outcome = {
                 let link = self.link.read().await;
                 let a = args.clone();
-                Client::call_on(&link, move |s| s.syscall(sysnum, a)).await
+                Client::call_on(
+                    &link,
+                    move |s| s.syscall(sysnum, a),
+                    self.timeouts.call_idle,
+                )
+                .await
             };
             match outcome {
                 Ok(CallOutcome::Syscall {
@@ -370,9 +660,12 @@ impl Client {
                 Ok(CallOutcome::Syscall { errno, .. }) => {
                     return Err(ClientError::Errno(Errno(errno)))
                 }
-                // TRYAGAIN: resend (at once, as the C client does, but not forever)
-                Ok(CallOutcome::Protocol(ErrorCode::TryAgain)) => {
-                    tokio::time::sleep(Duration::from_millis(1)).await;
+                // TRYAGAIN: resend with a growing back-off, a bounded number of times.
+                Ok(CallOutcome::Protocol(ErrorCode::TryAgain))
+                    if tryagain < self.timeouts.tryagain_retries =>
+                {
+                    tokio::time::sleep(ClientTimeouts::tryagain_backoff(tryagain)).await;
+                    tryagain += 1;
                     continue;
                 }
                 Ok(CallOutcome::Protocol(code)) => return Err(ClientError::Protocol(code)),
@@ -396,7 +689,7 @@ impl Client {
     /// PREFORK: a cookie a child connection redeems with [`Client::fork_child`].
     pub async fn prefork(&self) -> Result<PreforkCookie, ClientError> {
         let link = self.link.read().await;
-        match Client::call_on(&link, |s| s.prefork()).await? {
+        match Client::call_on(&link, |s| s.prefork(), self.timeouts.call_idle).await? {
             CallOutcome::Prefork(c) => Ok(c),
             CallOutcome::Protocol(code) => Err(ClientError::Protocol(code)),
             other => Err(ClientError::Transport(format!(
@@ -408,13 +701,22 @@ impl Client {
     /// The child side of a fork: a new connection with the FORK handshake. It
     /// shares the parent's rump-side descriptors.
     pub async fn fork_child(&self, cookie: PreforkCookie) -> Result<Client, ClientError> {
-        let (link, banner) =
-            Client::establish(&self.addr, &self.name, HandshakeKind::Fork, Some(cookie)).await?;
+        let (link, banner) = Client::establish(
+            &self.addr,
+            &self.name,
+            HandshakeKind::Fork,
+            Some(cookie),
+            &self.timeouts,
+            self.auth_key.as_deref(),
+        )
+        .await?;
         Ok(Client {
             addr: self.addr.clone(),
             name: self.name.clone(),
             banner,
             retry: self.retry,
+            timeouts: self.timeouts,
+            auth_key: self.auth_key.clone(),
             link: tokio::sync::RwLock::new(link),
         })
     }
@@ -429,9 +731,11 @@ impl Client {
     /// descriptors (close-on-exec ones are closed) and takes `name`.
     pub async fn exec(&self, name: &str) -> Result<(), ClientError> {
         let link = self.link.read().await;
-        match Client::call_on(&link, |s| {
-            s.handshake(HandshakeKind::Exec, name.as_bytes(), None)
-        })
+        match Client::call_on(
+            &link,
+            |s| s.handshake(HandshakeKind::Exec, name.as_bytes(), None),
+            self.timeouts.call_idle,
+        )
         .await?
         {
             CallOutcome::Handshake(0) => Ok(()),

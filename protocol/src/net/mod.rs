@@ -3,11 +3,13 @@
 //! protocol decision is made by [`crate::server::ServerCore`].
 
 mod client;
+mod fdlimit;
 mod listener;
 mod ops;
 mod server;
 
-pub use client::{Client, ClientError, RetryPolicy};
+pub use client::{auth_key_from_env, Client, ClientError, ClientTimeouts, RetryPolicy};
+pub use fdlimit::{raise_fd_limit, FdLimit};
 pub use listener::{bind, Listener, ListenerError, Stream};
 pub use ops::{SysctlNode, TmpfsArgs};
 pub use server::{ServeError, Server, ServerConfig, StopReason, StopReport};

@@ -21,7 +21,7 @@ use tracing::{debug, info, warn};
 use super::listener::{bind, Listener, ListenerError, Stream};
 use crate::banner::{Banner, BannerError};
 use crate::kernel::Kernel;
-use crate::server::{Accept, ConnId, Output, SeededCookies, ServerCore, ServerLimits};
+use crate::server::{Accept, ConnId, OsCookies, Output, SeededCookies, ServerCore, ServerLimits};
 use crate::url::ServerAddr;
 
 /// How the server is set up.
@@ -35,8 +35,22 @@ pub struct ServerConfig {
     pub socket_mode: u32,
     /// How long a client may take to answer a COPYIN/ANONMMAP before the call gets EFAULT.
     pub copyin_timeout: Duration,
-    /// Seed for prefork cookies.
+    /// Seed for prefork cookies, used only when `os_cookies` is false.
     pub seed: u64,
+    /// Prefork cookies from the OS random source (the default); false draws them
+    /// from the stream seeded by `seed` (reproducible runs only: a client that
+    /// sees its own cookie could then predict the next one).
+    pub os_cookies: bool,
+    /// Allow a TCP address that is not loopback (every client is root in the
+    /// rump kernel, so exposing it to a network must be asked for).
+    pub allow_remote: bool,
+    /// Peer uids allowed on a unix socket (SO_PEERCRED); empty with `allow_gids`
+    /// empty: everyone who can open the socket. A peer matching either list is served.
+    pub allow_uids: Vec<u32>,
+    /// Peer gids allowed on a unix socket (SO_PEERCRED).
+    pub allow_gids: Vec<u32>,
+    /// Require the AUTH handshake with this shared key (see [`crate::auth`]).
+    pub auth_key: Option<Vec<u8>>,
 }
 
 impl Default for ServerConfig {
@@ -47,6 +61,11 @@ impl Default for ServerConfig {
             socket_mode: 0o600,
             copyin_timeout: Duration::from_secs(30),
             seed: 0,
+            os_cookies: true,
+            allow_remote: false,
+            allow_uids: Vec::new(),
+            allow_gids: Vec::new(),
+            auth_key: None,
         }
     }
 }
@@ -60,6 +79,12 @@ pub enum ServeError {
     /// The banner cannot be sent (over 95 bytes or unparseable components).
     #[error("invalid banner: {0}")]
     Banner(#[from] BannerError),
+    /// The OS random source (for prefork cookies) does not work.
+    #[error("no OS random source for prefork cookies: {0}")]
+    Random(getrandom::Error),
+    /// A non-loopback TCP address without [`ServerConfig::allow_remote`].
+    #[error("{0} is not a loopback address: every client gets root in the rump kernel; allow it explicitly (serve --allow-remote) to listen there")]
+    Remote(ServerAddr),
 }
 
 enum WriterMsg {
@@ -74,8 +99,32 @@ struct WriterHandle {
     tasks: Vec<tokio::task::AbortHandle>,
 }
 
+/// Who may connect to a unix socket, by SO_PEERCRED.
+#[derive(Debug, Clone, Default)]
+struct PeerFilter {
+    uids: Vec<u32>,
+    gids: Vec<u32>,
+}
+
+impl PeerFilter {
+    /// True if the peer may be served (always, with both lists empty or on TCP).
+    fn allows(&self, stream: &Stream) -> bool {
+        if self.uids.is_empty() && self.gids.is_empty() {
+            return true;
+        }
+        match stream {
+            Stream::Tcp(_) => true,
+            Stream::Unix(u) => match u.peer_cred() {
+                Ok(c) => self.uids.contains(&c.uid()) || self.gids.contains(&c.gid()),
+                Err(_) => false,
+            },
+        }
+    }
+}
+
 struct Shared<K: Kernel> {
     core: Mutex<ServerCore<K>>,
+    peers: PeerFilter,
     writers: Mutex<BTreeMap<ConnId, WriterHandle>>,
     started: Instant,
     max_pending: usize,
@@ -85,11 +134,35 @@ struct Shared<K: Kernel> {
 impl<K: Kernel> Shared<K> {
     /// Runs `f` on the core, then hands every connection's output to its writer.
     fn with_core(&self, f: impl FnOnce(&mut ServerCore<K>)) {
+        self.with_core_then(f);
+    }
+
+    /// [`Shared::with_core`], also telling whether `id`'s input is paused afterwards
+    /// (its queued output is over the pause threshold).
+    fn with_core_paused(&self, id: ConnId, f: impl FnOnce(&mut ServerCore<K>)) -> bool {
+        let mut paused = false;
+        self.with_core_then(|core| {
+            f(core);
+            paused = core.input_paused(id);
+        });
+        paused
+    }
+
+    fn with_core_then(&self, f: impl FnOnce(&mut ServerCore<K>)) {
         let outputs = {
             let mut core = self.core.lock().unwrap_or_else(|p| p.into_inner());
             core.set_time(self.started.elapsed().as_millis() as u64);
             f(&mut core);
-            core.drain()
+            let outputs = core.drain();
+            // What each writer still holds counts towards its connection's pause.
+            let writers = self.writers.lock().unwrap_or_else(|p| p.into_inner());
+            for (id, out) in &outputs {
+                if let Some(w) = writers.get(id) {
+                    let backlog = w.queued.load(Ordering::SeqCst) + out.bytes.len();
+                    core.set_backlog(*id, backlog);
+                }
+            }
+            outputs
         };
         self.deliver(outputs);
     }
@@ -167,18 +240,33 @@ impl<K: Kernel + Send + 'static> Server<K> {
         kernel: K,
         config: ServerConfig,
     ) -> Result<Server<K>, ServeError> {
-        let core = ServerCore::new(
-            kernel,
-            config.limits,
-            &config.banner,
-            Box::new(SeededCookies::new(config.seed)),
-        )?;
+        if let ServerAddr::Tcp(a) = addr {
+            if !a.ip().is_loopback() {
+                if !config.allow_remote {
+                    return Err(ServeError::Remote(addr.clone()));
+                }
+                warn!(addr = %addr, "listening on a non-loopback address: every client that connects gets root in the rump kernel");
+            }
+        }
+        let cookies: Box<dyn crate::server::CookieSource> = if config.os_cookies {
+            Box::new(OsCookies::new().map_err(ServeError::Random)?)
+        } else {
+            Box::new(SeededCookies::new(config.seed))
+        };
+        let mut core = ServerCore::new(kernel, config.limits, &config.banner, cookies)?;
+        if let Some(key) = config.auth_key.clone() {
+            core.require_auth(key);
+        }
         let listener = bind(addr, config.socket_mode).await?;
         info!(addr = %addr, "listening");
         Ok(Server {
             listener,
             shared: Arc::new(Shared {
                 core: Mutex::new(core),
+                peers: PeerFilter {
+                    uids: config.allow_uids.clone(),
+                    gids: config.allow_gids.clone(),
+                },
                 writers: Mutex::new(BTreeMap::new()),
                 started: Instant::now(),
                 max_pending: config.limits.max_pending_output,
@@ -209,11 +297,13 @@ impl<K: Kernel + Send + 'static> Server<K> {
                     shared.with_core(|core| {
                         core.expire_waits(timeout);
                         core.expire_preforks();
+                        core.expire_handshakes();
                     });
                 }
             })
         };
         tokio::pin!(shutdown);
+        let mut failures = AcceptFailures::default();
         let reason = loop {
             tokio::select! {
                 _ = &mut shutdown => {
@@ -233,7 +323,7 @@ impl<K: Kernel + Send + 'static> Server<K> {
                         }
                     }
                     Err(e) => {
-                        warn!(error = %e, "accept failed");
+                        failures.failed(&e, Instant::now());
                         tokio::time::sleep(Duration::from_millis(10)).await;
                     }
                 },
@@ -267,8 +357,40 @@ impl<K: Kernel + Send + 'static> Server<K> {
     }
 }
 
-/// Serves one accepted stream; false when it was refused (over the limit).
+/// Accept failures (EMFILE and the like) are logged once per interval with a count,
+/// not every time the loop retries.
+#[derive(Debug, Default)]
+struct AcceptFailures {
+    last_logged: Option<Instant>,
+    suppressed: u64,
+}
+
+impl AcceptFailures {
+    const INTERVAL: Duration = Duration::from_secs(5);
+
+    /// Records a failure; returns true if it was logged.
+    fn failed(&mut self, e: &std::io::Error, now: Instant) -> bool {
+        if self
+            .last_logged
+            .is_some_and(|t| now.duration_since(t) < Self::INTERVAL)
+        {
+            self.suppressed += 1;
+            return false;
+        }
+        warn!(error = %e, repeated = self.suppressed, "accept failed (logged at most every 5 s)");
+        self.last_logged = Some(now);
+        self.suppressed = 0;
+        true
+    }
+}
+
+/// Serves one accepted stream; false when it was refused (over the limit,
+/// or a peer outside the uid/gid allow-list).
 fn accept<K: Kernel + Send + 'static>(shared: &Arc<Shared<K>>, stream: Stream) -> bool {
+    if !shared.peers.allows(&stream) {
+        debug!("peer not in the uid/gid allow-list: closed without a banner");
+        return false;
+    }
     let (tx, mut rx) = mpsc::unbounded_channel::<WriterMsg>();
     let queued = Arc::new(AtomicUsize::new(0));
     // Accept and register the writer in one critical section, so that no other
@@ -309,16 +431,23 @@ fn accept<K: Kernel + Send + 'static>(shared: &Arc<Shared<K>>, stream: Stream) -
         tokio::spawn(async move {
             let mut buf = vec![0u8; 16 * 1024];
             let mut reading = true;
+            let mut open = true;
             loop {
                 tokio::select! {
                     r = rd.read(&mut buf), if reading => match r {
                         Ok(0) | Err(_) => {
                             debug!(conn = id, "peer closed");
                             reading = false;
+                            open = false;
                             shared.with_core(|core| core.disconnect(id));
                             shared.writers.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
                         }
-                        Ok(n) => shared.with_core(|core| core.receive(id, &buf[..n])),
+                        // Backpressure: while this client's queued output is over the
+                        // pause threshold, nothing more is read from it.
+                        Ok(n) => {
+                            let paused = shared.with_core_paused(id, |core| core.receive(id, &buf[..n]));
+                            reading = open && !paused;
+                        }
                     },
                     msg = rx.recv() => match msg {
                         Some(WriterMsg::Data(bytes)) => {
@@ -326,7 +455,11 @@ fn accept<K: Kernel + Send + 'static>(shared: &Arc<Shared<K>>, stream: Stream) -
                             if wr.write_all(&bytes).await.is_err() {
                                 break;
                             }
-                            queued.fetch_sub(n, Ordering::SeqCst);
+                            let left = queued.fetch_sub(n, Ordering::SeqCst) - n;
+                            if !reading || left == 0 {
+                                let paused = shared.with_core_paused(id, |core| core.output_written(id, left));
+                                reading = open && !paused;
+                            }
                         }
                         Some(WriterMsg::Close) | None => break,
                     },
@@ -353,4 +486,22 @@ fn accept<K: Kernel + Send + 'static>(shared: &Arc<Shared<K>>, stream: Stream) -
     // The banner.
     shared.with_core(|_| {});
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_failures_are_logged_once_per_interval() {
+        let mut f = AcceptFailures::default();
+        let e = std::io::Error::from_raw_os_error(24);
+        let t0 = Instant::now();
+        assert!(f.failed(&e, t0));
+        assert!(!f.failed(&e, t0 + Duration::from_millis(10)));
+        assert!(!f.failed(&e, t0 + Duration::from_millis(4999)));
+        assert_eq!(f.suppressed, 2);
+        assert!(f.failed(&e, t0 + Duration::from_secs(5)));
+        assert_eq!(f.suppressed, 0);
+    }
 }

@@ -72,6 +72,26 @@ pub struct Conn {
     pub exec: Option<PendingExec>,
     /// Bytes to send.
     pub out: Vec<u8>,
+    /// Bytes already taken from `out` that the I/O adapter reports as not yet
+    /// written to the socket (see [`crate::server::ServerCore::output_written`]).
+    pub backlog: usize,
+    /// When the connection was accepted (the core's clock).
+    pub opened_ms: u64,
+    /// True once any byte arrived from the client.
+    pub heard: bool,
+    /// Where the AUTH extension stands (always `Passed` when the server needs none).
+    pub auth: AuthState,
+}
+
+/// The AUTH handshake's progress on one connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthState {
+    /// Authentication is required and no challenge was asked for yet.
+    Required,
+    /// The challenge (nonce) was sent; the proof is awaited.
+    Challenged([u8; crate::auth::NONCE_LEN]),
+    /// Authenticated, or no authentication required.
+    Passed,
 }
 
 impl Conn {
@@ -85,6 +105,10 @@ impl Conn {
             waiting: BTreeMap::new(),
             exec: None,
             out: banner.to_vec(),
+            backlog: 0,
+            opened_ms: 0,
+            heard: false,
+            auth: AuthState::Passed,
         }
     }
 
@@ -130,6 +154,12 @@ impl Conn {
         self.state = ConnState::Closing {
             pid: self.process(),
         };
+    }
+
+    /// True while queued output is at or over `pause`: no frame is taken from the
+    /// connection's input until it drains.
+    pub fn output_full(&self, pause: usize) -> bool {
+        self.out.len().saturating_add(self.backlog) >= pause
     }
 
     /// Takes the next server reqno.

@@ -39,9 +39,46 @@ impl CookieSource for SeededCookies {
     }
 }
 
+/// Cookies from the operating system's random source: a client that sees its
+/// own cookies learns nothing about anyone else's. What `serve` uses; the seeded
+/// stream is for simulation and fuzzing only.
+#[derive(Debug, Clone, Copy)]
+pub struct OsCookies(());
+
+impl OsCookies {
+    /// A source, after checking that the OS random source works (so a server
+    /// fails at start, with this error, rather than later).
+    pub fn new() -> Result<OsCookies, getrandom::Error> {
+        getrandom::fill(&mut [0u8; COOKIE_LEN])?;
+        Ok(OsCookies(()))
+    }
+}
+
+impl CookieSource for OsCookies {
+    fn next_cookie(&mut self) -> PreforkCookie {
+        let mut c = [0u8; COOKIE_LEN];
+        // Checked to work in `new`; the OS source does not fail afterwards on
+        // supported systems, and handing out a predictable cookie instead would be
+        // the hijack this type exists to prevent.
+        if let Err(e) = getrandom::fill(&mut c) {
+            panic!("the OS random source failed after working at start: {e}");
+        }
+        PreforkCookie(c)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn os_cookies_differ() {
+        let mut a = OsCookies::new().unwrap();
+        let x = a.next_cookie();
+        let y = a.next_cookie();
+        assert_ne!(x, y);
+        assert_ne!(x, PreforkCookie([0; COOKIE_LEN]));
+    }
 
     #[test]
     fn same_seed_same_cookies() {

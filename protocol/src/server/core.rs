@@ -22,7 +22,7 @@ use crate::frame::{
 use crate::kernel::{Fetched, Kernel, MemRequest, Pid, SyscallStep};
 use crate::netbsd::{syscall, SYS_NSYSENT};
 
-use super::conn::{Conn, ConnState, PendingCall, PendingExec};
+use super::conn::{AuthState, Conn, ConnState, PendingCall, PendingExec};
 use super::cookies::CookieSource;
 use super::limits::ServerLimits;
 
@@ -37,6 +37,55 @@ const ENOSYS: i32 = 78;
 
 /// How many faulted memory requests one call may run into before it is failed with EFAULT.
 const MAX_FAULT_RETRIES: usize = 16;
+
+/// read(2) and pread(2): their byte count (slot 2) is what one answer copies out.
+const SYS_READ: u32 = 3;
+const SYS_PREAD: u32 = 173;
+
+/// A read(2)/pread(2) asking for more than `max` bytes is served as a read of
+/// `max` bytes (a short read, which callers must handle anyway): one answer never
+/// copies out more than `max`. Counts above SSIZE_MAX are left alone, so the
+/// kernel still refuses them with EINVAL as NetBSD does.
+fn clamp_read_count(sysnum: u32, args: Bytes, max: u64) -> Bytes {
+    if sysnum != SYS_READ && sysnum != SYS_PREAD {
+        return args;
+    }
+    let w = Abi::Lp64Le.word_size();
+    let at = 2 * Abi::Lp64Le.slot_size();
+    let Some(count) = args.get(at..at + w).and_then(|b| Abi::Lp64Le.read_word(b)) else {
+        return args;
+    };
+    if count <= max || count > i64::MAX as u64 {
+        return args;
+    }
+    let mut v = args.to_vec();
+    v[at..at + w].copy_from_slice(&max.to_le_bytes());
+    Bytes::from(v)
+}
+
+/// Bytes beyond what was asked that an answer (RESP) may carry before it is
+/// refused unbuffered; an unmatched RESP may carry at most this many.
+const RESP_SLACK: u64 = 4096;
+
+/// True unless `h` is a RESP whose body exceeds what the connection asked for
+/// by that reqno (plus [`RESP_SLACK`]).
+fn resp_fits(c: &Conn, h: &crate::header::Header) -> bool {
+    if Class::from_u16(h.class) != Some(Class::Resp) {
+        return true;
+    }
+    let body = h.len.saturating_sub(crate::header::HEADER_LEN as u64);
+    let wanted = c
+        .waiting
+        .get(&h.reqno)
+        .and_then(|creq| c.calls.get(creq))
+        .and_then(|call| call.awaiting)
+        .map_or(0, |(_, req)| match req {
+            MemRequest::Bytes { len, .. } => len,
+            MemRequest::Str { max, .. } => max,
+            MemRequest::Mmap { .. } => 8,
+        });
+    body <= wanted.saturating_add(RESP_SLACK)
+}
 
 /// What [`ServerCore::accept`] decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,8 +126,8 @@ pub struct ServerCore<K: Kernel> {
     banner: Vec<u8>,
     conns: BTreeMap<ConnId, Conn>,
     next_conn: ConnId,
-    /// Unredeemed preforks: cookie -> (intermediate process, creation time).
-    preforks: BTreeMap<PreforkCookie, (Pid, u64)>,
+    /// Unredeemed preforks: cookie -> (intermediate process, creation time, connection that made it).
+    preforks: BTreeMap<PreforkCookie, (Pid, u64, ConnId)>,
     prefork_order: VecDeque<PreforkCookie>,
     cookies: Box<dyn CookieSource>,
     seen_generation: u64,
@@ -88,6 +137,8 @@ pub struct ServerCore<K: Kernel> {
     blocked: BTreeSet<(ConnId, u64)>,
     /// Milliseconds on the caller's clock (injected; the core reads no clock).
     now_ms: u64,
+    /// The AUTH extension's shared key; None: no authentication (NetBSD-compatible).
+    auth_key: Option<Vec<u8>>,
 }
 
 impl<K: Kernel> ServerCore<K> {
@@ -112,7 +163,14 @@ impl<K: Kernel> ServerCore<K> {
             dirty: BTreeSet::new(),
             blocked: BTreeSet::new(),
             now_ms: 0,
+            auth_key: None,
         })
+    }
+
+    /// Requires every new connection to pass the AUTH handshake with `key` before
+    /// its GUEST or FORK handshake (nonces come from the cookie source).
+    pub fn require_auth(&mut self, key: Vec<u8>) {
+        self.auth_key = Some(key);
     }
 
     /// The kernel.
@@ -176,12 +234,64 @@ impl<K: Kernel> ServerCore<K> {
         if self.conns.len() >= self.limits.max_connections || self.shutting_down() {
             return Accept::Refused;
         }
+        self.shed_startups(self.limits.max_startups.saturating_sub(1));
         let id = self.next_conn;
         self.next_conn += 1;
         let decoder = FrameDecoder::new(self.limits.frame);
-        self.conns.insert(id, Conn::new(decoder, &self.banner));
+        let mut conn = Conn::new(decoder, &self.banner);
+        conn.opened_ms = self.now_ms;
+        if self.auth_key.is_some() {
+            conn.auth = AuthState::Required;
+        }
+        self.conns.insert(id, conn);
         self.dirty.insert(id);
         Accept::Open(id)
+    }
+
+    /// Connections that have not finished their handshake (and are not closing).
+    pub fn startups(&self) -> usize {
+        self.conns
+            .values()
+            .filter(|c| c.state == ConnState::New)
+            .count()
+    }
+
+    /// Closes pre-handshake connections, oldest idle (nothing received) first, then
+    /// oldest, until at most `keep` remain.
+    fn shed_startups(&mut self, keep: usize) {
+        let new: Vec<(bool, ConnId)> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.state == ConnState::New)
+            .map(|(id, c)| (c.heard, *id))
+            .collect();
+        if new.len() <= keep {
+            return;
+        }
+        let mut order = new;
+        // idle (heard == false) before heard, each oldest (lowest id) first
+        order.sort();
+        let n = order.len() - keep;
+        for (_, id) in order.into_iter().take(n) {
+            self.close(id);
+        }
+    }
+
+    /// Closes every connection that has not finished its handshake within
+    /// [`ServerLimits::handshake_deadline_ms`] of being accepted.
+    pub fn expire_handshakes(&mut self) {
+        let (now, deadline) = (self.now_ms, self.limits.handshake_deadline_ms);
+        let late: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| {
+                c.state == ConnState::New && now.saturating_sub(c.opened_ms) >= deadline
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in late {
+            self.close(id);
+        }
     }
 
     /// Bytes arrived from a client.
@@ -193,10 +303,59 @@ impl<K: Kernel> ServerCore<K> {
             return;
         }
         c.decoder.feed(bytes);
+        c.heard |= !bytes.is_empty();
         self.dirty.insert(id);
+        self.pump(id);
+        self.run_blocked();
+    }
+
+    /// The I/O adapter wrote some of a connection's output: `backlog` bytes it took
+    /// are still unwritten. Once the queue is below [`ServerLimits::output_pause`],
+    /// frames left buffered by the pause are taken again.
+    pub fn output_written(&mut self, id: ConnId, backlog: usize) {
+        let Some(c) = self.conns.get_mut(&id) else {
+            return;
+        };
+        c.backlog = backlog;
+        if c.decoder.buffered() > 0 && !c.output_full(self.limits.output_pause) {
+            self.pump(id);
+            self.run_blocked();
+        }
+    }
+
+    /// Records how many of a connection's output bytes, already taken by
+    /// [`ServerCore::drain`], are not yet written (the adapter's queue), without
+    /// resuming its input (see [`ServerCore::output_written`]).
+    pub fn set_backlog(&mut self, id: ConnId, backlog: usize) {
+        if let Some(c) = self.conns.get_mut(&id) {
+            c.backlog = backlog;
+        }
+    }
+
+    /// True while the connection's input is paused because its queued output is
+    /// over [`ServerLimits::output_pause`]: the adapter should stop reading from it
+    /// (what it already read stays buffered in the core).
+    pub fn input_paused(&self, id: ConnId) -> bool {
+        self.conns
+            .get(&id)
+            .is_some_and(|c| !c.is_closing() && c.output_full(self.limits.output_pause))
+    }
+
+    /// Takes buffered frames of one connection until its input is exhausted, it is
+    /// closing, or its queued output reaches the pause threshold.
+    fn pump(&mut self, id: ConnId) {
+        let pause = self.limits.output_pause;
         while let Some(c) = self.conns.get_mut(&id) {
-            if c.is_closing() {
+            if c.is_closing() || c.output_full(pause) {
                 break;
+            }
+            if let Some(h) = c.decoder.pending_header() {
+                if !resp_fits(c, &h) {
+                    // An answer nobody asked for, or far longer than asked: closed
+                    // before its body is buffered.
+                    c.close();
+                    break;
+                }
             }
             match c.decoder.next_frame() {
                 Ok(Some(frame)) => self.dispatch(id, frame),
@@ -208,7 +367,6 @@ impl<K: Kernel> ServerCore<K> {
                 }
             }
         }
-        self.run_blocked();
     }
 
     /// What to send to a client now (taking it out of the queue).
@@ -283,11 +441,11 @@ impl<K: Kernel> ServerCore<K> {
         let ttl = self.limits.prefork_ttl_ms;
         while let Some(oldest) = self.prefork_order.front().copied() {
             match self.preforks.get(&oldest) {
-                Some((_, created)) if self.now_ms.saturating_sub(*created) < ttl => break,
+                Some((_, created, _)) if self.now_ms.saturating_sub(*created) < ttl => break,
                 _ => {}
             }
             self.prefork_order.pop_front();
-            if let Some((p, _)) = self.preforks.remove(&oldest) {
+            if let Some((p, _, _)) = self.preforks.remove(&oldest) {
                 self.kernel.exit(p);
             }
         }
@@ -338,6 +496,17 @@ impl<K: Kernel> ServerCore<K> {
         match state {
             ConnState::Closing { .. } => {}
             ConnState::New => match (ty, HandshakeKind::from_u32(h.word)) {
+                (Some(MsgType::Handshake), HandshakeKind::Auth) if self.auth_key.is_some() => {
+                    self.auth(id, h.reqno, &f.body)
+                }
+                (Some(MsgType::Handshake), HandshakeKind::Guest | HandshakeKind::Fork)
+                    if self
+                        .conns
+                        .get(&id)
+                        .is_some_and(|c| c.auth != AuthState::Passed) =>
+                {
+                    self.with_conn(id, |c| c.fail(h.reqno, ErrorCode::Auth))
+                }
                 (Some(MsgType::Handshake), HandshakeKind::Guest) => {
                     self.guest(id, h.reqno, &f.body)
                 }
@@ -357,6 +526,43 @@ impl<K: Kernel> ServerCore<K> {
                 // Server-side request types and unknown types: MALFORMED, connection kept.
                 _ => self.with_conn(id, |c| c.send_error(h.reqno, ErrorCode::MalformedRequest)),
             },
+        }
+    }
+
+    /// The AUTH extension: an empty body asks for the nonce; 32 bytes are the proof.
+    fn auth(&mut self, id: ConnId, reqno: u64, body: &[u8]) {
+        let Some(key) = self.auth_key.clone() else {
+            return;
+        };
+        let Some(state) = self.conns.get(&id).map(|c| c.auth) else {
+            return;
+        };
+        match state {
+            AuthState::Required if body.is_empty() => {
+                let mut nonce = [0u8; crate::auth::NONCE_LEN];
+                nonce[..COOKIE_LEN].copy_from_slice(&self.cookies.next_cookie().0);
+                nonce[COOKIE_LEN..].copy_from_slice(&self.cookies.next_cookie().0);
+                self.with_conn(id, |c| {
+                    c.auth = AuthState::Challenged(nonce);
+                    let mut f =
+                        Frame::new(reqno, Message::HandshakeResp(HandshakeResp { error: 0 }))
+                            .to_vec(Abi::Lp64Le);
+                    f.extend_from_slice(&nonce);
+                    let len = f.len() as u64;
+                    f[..8].copy_from_slice(&len.to_le_bytes());
+                    c.out.extend_from_slice(&f);
+                });
+            }
+            AuthState::Challenged(nonce) if crate::auth::verify(&key, &nonce, body) => self
+                .with_conn(id, |c| {
+                    c.auth = AuthState::Passed;
+                    c.send(Frame::new(
+                        reqno,
+                        Message::HandshakeResp(HandshakeResp { error: 0 }),
+                    ));
+                }),
+            // A wrong proof, a second challenge request, or AUTH after passing.
+            _ => self.with_conn(id, |c| c.fail(reqno, ErrorCode::Auth)),
         }
     }
 
@@ -383,7 +589,7 @@ impl<K: Kernel> ServerCore<K> {
         let cookie = PreforkCookie(cookie);
         let cancel = Abi::Lp64Le.read_i32(&body[COOKIE_LEN..]).unwrap_or(0);
         // Single use: the cookie is gone whatever happens next.
-        let Some((intermediate, _)) = self.preforks.remove(&cookie) else {
+        let Some((intermediate, _, _)) = self.preforks.remove(&cookie) else {
             return self.with_conn(id, |c| c.fail(reqno, ErrorCode::InvalidPrefork));
         };
         self.prefork_order.retain(|c| *c != cookie);
@@ -407,31 +613,50 @@ impl<K: Kernel> ServerCore<K> {
         if self.conns.get(&id).is_some_and(|c| c.exec.is_some()) {
             return self.with_conn(id, |c| c.fail(reqno, ErrorCode::InExec));
         }
+        // One connection never evicts another's preforks: past its own limit (or
+        // the server-wide one) its own oldest goes; a full table with none of its
+        // own refuses the new one.
+        let own = self.preforks.values().filter(|v| v.2 == id).count();
+        let full = self.preforks.len() >= self.limits.max_preforks;
+        if own == 0 && full {
+            return self.with_conn(id, |c| c.send_error(reqno, ErrorCode::RforkFailed));
+        }
         let intermediate = match self.kernel.prefork(pid) {
             Ok(p) => p,
             Err(_) => return self.with_conn(id, |c| c.send_error(reqno, ErrorCode::RforkFailed)),
         };
+        if own >= self.limits.max_preforks_per_conn || full {
+            self.discard_oldest_prefork_of(id);
+        }
         let mut cookie = self.cookies.next_cookie();
         while self.preforks.contains_key(&cookie) {
             cookie = self.cookies.next_cookie();
         }
-        self.preforks.insert(cookie, (intermediate, self.now_ms));
+        self.preforks
+            .insert(cookie, (intermediate, self.now_ms, id));
         self.prefork_order.push_back(cookie);
-        // Unredeemed preforks are bounded: the oldest is discarded.
-        while self.preforks.len() > self.limits.max_preforks {
-            let Some(old) = self.prefork_order.pop_front() else {
-                break;
-            };
-            if let Some((p, _)) = self.preforks.remove(&old) {
-                self.kernel.exit(p);
-            }
-        }
         self.with_conn(id, |c| {
             c.send(Frame::new(
                 reqno,
                 Message::PreforkResp(PreforkResp { cookie }),
             ))
         });
+    }
+
+    /// Discards the oldest unredeemed prefork made by connection `id` (its process exits).
+    fn discard_oldest_prefork_of(&mut self, id: ConnId) {
+        let Some(pos) = self
+            .prefork_order
+            .iter()
+            .position(|c| self.preforks.get(c).is_some_and(|v| v.2 == id))
+        else {
+            return;
+        };
+        if let Some(old) = self.prefork_order.remove(pos) {
+            if let Some((p, _, _)) = self.preforks.remove(&old) {
+                self.kernel.exit(p);
+            }
+        }
     }
 
     fn exec(&mut self, id: ConnId, reqno: u64, body: &[u8]) {
@@ -529,6 +754,7 @@ impl<K: Kernel> ServerCore<K> {
         } else {
             body
         };
+        let args = clamp_read_count(sysnum, args, limits.max_answer);
         c.calls.insert(
             reqno,
             PendingCall {

@@ -12,14 +12,31 @@ pub struct ServerLimits {
     pub max_connections: usize,
     /// Syscalls outstanding on one connection; one more is answered ERROR TRYAGAIN.
     pub max_outstanding: usize,
-    /// Unredeemed preforks kept server-wide; past it the oldest is discarded.
+    /// Unredeemed preforks kept server-wide; a connection asking for one more
+    /// loses its own oldest, or is refused (ERROR RFORK_FAILED) if it has none.
     pub max_preforks: usize,
+    /// Unredeemed preforks one connection may hold; past it its own oldest is discarded.
+    pub max_preforks_per_conn: usize,
     /// Milliseconds an unredeemed prefork is kept before it is discarded.
     pub prefork_ttl_ms: u64,
     /// Client memory bytes one syscall may hold; a request past it is a fault (EFAULT).
     pub max_call_memory: u64,
     /// Bytes queued for one client before it is disconnected as too slow a reader.
     pub max_pending_output: usize,
+    /// Bytes queued for one client (not yet written to its socket) at which the
+    /// server stops taking its frames; the rest of its input stays buffered
+    /// (and the I/O adapter stops reading) until the queue drains below it.
+    pub output_pause: usize,
+    /// Bytes one read(2)/pread(2) may return: a larger count is served as a
+    /// short read of this many bytes, so no single answer exceeds it.
+    pub max_answer: u64,
+    /// Milliseconds a connection may take from accept to a finished handshake
+    /// before it is closed (see [`crate::server::ServerCore::expire_handshakes`]).
+    pub handshake_deadline_ms: u64,
+    /// Connections that have not finished their handshake, at most (like sshd's
+    /// MaxStartups): a new one past it sheds the oldest idle one (no byte received)
+    /// first, else the oldest one.
+    pub max_startups: usize,
 }
 
 impl Default for ServerLimits {
@@ -29,9 +46,14 @@ impl Default for ServerLimits {
             max_connections: 16 * 1024,
             max_outstanding: 256,
             max_preforks: 1024,
+            max_preforks_per_conn: 16,
             prefork_ttl_ms: 60_000,
             max_call_memory: 64 << 20,
             max_pending_output: 128 << 20,
+            output_pause: 1 << 20,
+            max_answer: 16 << 20,
+            handshake_deadline_ms: 5_000,
+            max_startups: 256,
         }
     }
 }

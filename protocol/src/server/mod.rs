@@ -8,6 +8,6 @@ mod core;
 mod limits;
 
 pub use self::conn::ConnState;
-pub use self::cookies::{CookieSource, SeededCookies};
+pub use self::cookies::{CookieSource, OsCookies, SeededCookies};
 pub use self::core::{Accept, ConnId, ConnUsage, Output, ServerCore};
 pub use self::limits::ServerLimits;

@@ -27,34 +27,33 @@ pub(crate) fn getdents(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
         return err(EINVAL);
     };
     let parent_ino = k.vfs.nodes.get(parent).map_or(d.ino, |p| p.ino);
+    // Resume at the offset's cookie without walking the entries before it.
+    let dots: [(u64, u64, u8, &[u8]); 2] =
+        [(0, d.ino, DT_DIR, b"."), (1, parent_ino, DT_DIR, b"..")];
+    let (first_dot, rest) = match f.offset {
+        2 => return Ok((0, 0)),
+        0 => (0, entries.iter()),
+        1 => (1, entries.iter()),
+        off => (2, entries.from_cookie(off).ok_or(Stop::Errno(EINVAL))?),
+    };
     // (cookie, ino, type, name) in listing order
-    let mut list: Vec<(u64, u64, u8, Vec<u8>)> = vec![
-        (0, d.ino, DT_DIR, b".".to_vec()),
-        (1, parent_ino, DT_DIR, b"..".to_vec()),
-    ];
-    for e in entries {
-        let n = k.vfs.nodes.get(&e.node);
-        list.push((
+    let nodes = &k.vfs.nodes;
+    let list = dots[first_dot..].iter().copied().chain(rest.map(|e| {
+        let n = nodes.get(&e.node);
+        (
             e.cookie,
             n.map_or(0, |n| n.ino),
             n.map_or(0, |n| n.dtype()),
-            e.name.clone(),
-        ));
-    }
-    let start = match f.offset {
-        2 => return Ok((0, 0)),
-        off => list
-            .iter()
-            .position(|x| x.0 == off)
-            .ok_or(Stop::Errno(EINVAL))?,
-    };
+            &e.name[..],
+        )
+    }));
     let mut used = 0u64;
     let mut next = 2u64;
     let mut records = Vec::new();
-    for (i, (_, ino, ty, name)) in list.iter().enumerate().skip(start) {
-        let rec = dirent(*ino, *ty, name);
+    for (cookie, ino, ty, name) in list {
+        let rec = dirent(ino, ty, name);
         if used + rec.len() as u64 > count {
-            next = list[i].0;
+            next = cookie;
             break;
         }
         used += rec.len() as u64;
