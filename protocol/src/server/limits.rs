@@ -53,7 +53,7 @@ impl Default for ServerLimits {
             output_pause: 1 << 20,
             max_answer: 16 << 20,
             handshake_deadline_ms: 5_000,
-            max_startups: 256,
+            max_startups: 1024,
         }
     }
 }
