@@ -225,16 +225,31 @@ fn open_wire(
 }
 
 /// Runs `job` on its own thread; `None` if it did not finish within `limit`
-/// (the thread is abandoned: socket reads time out on their own).
-fn with_timeout<T: Send + 'static>(
+/// (the thread is abandoned: socket reads time out on their own). A panic of
+/// the job is an error with its message, never a timeout.
+fn with_timeout<X: Send + 'static>(
     limit: Duration,
-    job: impl FnOnce() -> T + Send + 'static,
-) -> Option<T> {
+    job: impl FnOnce() -> anyhow::Result<X> + Send + 'static,
+) -> Option<anyhow::Result<X>> {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        let _ = tx.send(job());
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).unwrap_or_else(|p| {
+            let msg = p
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            Err(anyhow::anyhow!("internal error in the judge: {msg}"))
+        });
+        let _ = tx.send(r);
     });
-    rx.recv_timeout(limit).ok()
+    match rx.recv_timeout(limit) {
+        Ok(r) => Some(r),
+        Err(mpsc::RecvTimeoutError::Timeout) => None,
+        Err(mpsc::RecvTimeoutError::Disconnected) => Some(Err(anyhow::anyhow!(
+            "internal error in the judge: the worker ended without a result"
+        ))),
+    }
 }
 
 fn trace_outcome(r: &ScriptResult, elapsed: Duration, verbose: bool) -> Outcome {
