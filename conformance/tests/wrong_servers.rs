@@ -401,3 +401,108 @@ fn malformed_server_frames_of_every_kind_fail_without_panicking() {
         assert!(fails(&r) >= 1, "{what}");
     }
 }
+
+// One wrong-server test per normalisation rule that compares instead of blanking.
+
+#[test]
+fn rule_clock_a_zero_clock_fails() {
+    let r = run("time_sysctl", copyout_data(16, |d| d.fill(0)), 0);
+    assert_eq!(r.verdict(), Verdict::Fail);
+    let s = r.steps.iter().find(|s| s.verdict == Verdict::Fail).unwrap();
+    assert!(s.request.contains("clock_gettime"), "{}", s.request);
+}
+
+#[test]
+fn rule_clock_a_sub_second_part_out_of_range_fails() {
+    let r = run(
+        "time_sysctl",
+        copyout_data(16, |d| {
+            d[8..16].copy_from_slice(&2_000_000_000i64.to_le_bytes())
+        }),
+        0,
+    );
+    assert_eq!(r.verdict(), Verdict::Fail);
+}
+
+#[test]
+fn rule_times_a_nanosecond_field_out_of_range_fails() {
+    let r = run(
+        "fileops",
+        copyout_data(152, |d| {
+            d[72..80].copy_from_slice(&1_500_000_000i64.to_le_bytes())
+        }),
+        0,
+    );
+    assert_eq!(r.verdict(), Verdict::Fail);
+}
+
+#[test]
+fn rule_inode_numbers_one_ino_for_every_node_fails() {
+    let r = run(
+        "dirs",
+        copyout_data(152, |d| d[16..24].copy_from_slice(&7u64.to_le_bytes())),
+        0,
+    );
+    assert_eq!(r.verdict(), Verdict::Fail);
+    let s = r.steps.iter().find(|s| s.verdict == Verdict::Fail).unwrap();
+    assert!(
+        s.diffs.iter().any(|d| d.starts_with("st_ino")),
+        "{:?}",
+        s.diffs
+    );
+}
+
+#[test]
+fn rule_padding_a_wrong_dirent_name_still_fails() {
+    let r = run(
+        "dirs",
+        Box::new(|f| {
+            let mut v = f.to_vec();
+            if is(f, 0, COPYOUT) && f.body.len() > 40 {
+                let at = v.len() - f.body.len() + 16;
+                // the first record's first name byte
+                v[at + 13] ^= 0x20;
+            }
+            vec![v]
+        }),
+        0,
+    );
+    assert_eq!(r.verdict(), Verdict::Fail);
+}
+
+#[test]
+fn rule_pids_an_inconsistent_pid_fails() {
+    let mut n = 100i64;
+    let r = run(
+        "getpid",
+        Box::new(move |f| {
+            let mut v = f.to_vec();
+            if is(f, RESP, SYSCALL) {
+                n += 1;
+                v[32..40].copy_from_slice(&n.to_le_bytes());
+            }
+            vec![v]
+        }),
+        0,
+    );
+    assert_eq!(r.verdict(), Verdict::Fail);
+    assert!(r
+        .steps
+        .iter()
+        .any(|s| s.verdict == Verdict::Fail && s.request.contains("getpid")));
+}
+
+#[test]
+fn the_rules_table_names_every_rule_the_transcripts_use() {
+    let names: Vec<&str> = rumpsp_conformance::replay::normalise::RULES
+        .iter()
+        .map(|r| r.name)
+        .collect();
+    for name in ["fileops", "dirs", "time_sysctl", "getpid", "sysctl_walk"] {
+        for s in run(name, honest(), 0).steps {
+            for rule in s.rules {
+                assert!(names.contains(&rule), "{rule} is not in RULES");
+            }
+        }
+    }
+}
