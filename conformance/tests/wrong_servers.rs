@@ -437,16 +437,36 @@ fn rule_times_a_nanosecond_field_out_of_range_fails() {
 }
 
 #[test]
-fn rule_inode_numbers_one_ino_for_every_node_fails() {
+fn rule_inode_numbers_one_ino_for_every_directory_entry_fails() {
     let r = run(
         "dirs",
-        copyout_data(152, |d| d[16..24].copy_from_slice(&7u64.to_le_bytes())),
+        Box::new(|f| {
+            let mut v = f.to_vec();
+            if is(f, 0, COPYOUT) && f.body.len() > 40 {
+                let at = v.len() - f.body.len() + 16;
+                // every well-formed record of the buffer gets d_fileno 7
+                let mut i = at;
+                while i + 16 <= v.len() {
+                    let reclen = u16::from_le_bytes([v[i + 8], v[i + 9]]) as usize;
+                    if reclen < 16 || i + reclen > v.len() {
+                        break;
+                    }
+                    v[i..i + 8].copy_from_slice(&7u64.to_le_bytes());
+                    i += reclen;
+                }
+            }
+            vec![v]
+        }),
         0,
     );
     assert_eq!(r.verdict(), Verdict::Fail);
-    let s = r.steps.iter().find(|s| s.verdict == Verdict::Fail).unwrap();
+    let s = r
+        .steps
+        .iter()
+        .find(|s| s.verdict == Verdict::Fail && s.request.contains("getdents"))
+        .unwrap();
     assert!(
-        s.diffs.iter().any(|d| d.starts_with("st_ino")),
+        s.diffs.iter().any(|d| d.contains("d_fileno")),
         "{:?}",
         s.diffs
     );

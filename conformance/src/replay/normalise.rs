@@ -28,7 +28,7 @@ pub const RULES: &[Rule] = &[
         name: "inode-numbers",
         field: "StatBuf.ino, StatBuf.dev (when equal to ino), Dirent.ino",
         why: "file systems number nodes in allocation order, which depends on history",
-        comparison: "consistent mapping over the whole trace: one recorded ino maps to one actual ino and back",
+        comparison: "consistent mapping within one answer (a directory buffer): one recorded ino maps to one actual ino and back; not across steps, because both NetBSD (vnode addresses) and other kernels reuse numbers of freed nodes in their own order",
     },
     Rule {
         name: "times",
@@ -101,7 +101,7 @@ impl IdMap {
 pub struct Norm {
     /// pids.
     pub pids: IdMap,
-    /// inode numbers.
+    /// inode numbers, within the current step.
     pub inos: IdMap,
     /// Last actual times per (actual ino, field offset).
     node_times: BTreeMap<(u64, usize), (i64, i64)>,
@@ -151,6 +151,7 @@ pub fn normalise_pair(
     rules: &mut Vec<&'static str>,
 ) {
     let Some(sysnum) = step.sysnum() else { return };
+    st.inos = IdMap::default();
     for (addr, e) in exp.memory.iter_mut() {
         let Some((_, a)) = act.memory.iter_mut().find(|(x, _)| x == addr) else {
             continue;
