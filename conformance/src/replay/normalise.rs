@@ -34,7 +34,7 @@ pub const RULES: &[Rule] = &[
         name: "times",
         field: "StatBuf.atime, mtime, ctime, birthtime (Timespec)",
         why: "the kernel stamps nodes with its own clock at the time of the call",
-        comparison: "tv_nsec < 1e9; not zero where the recording's is not zero; zero where it is zero; per field, never earlier than the same field of the same node (by mapped ino) earlier in the trace",
+        comparison: "tv_nsec < 1e9; not zero where the recording's is not zero; zero where it is zero; per field, never earlier than the same field of the same actual node (by its ino) earlier in the trace. Not yet: times the client set (utimes, futimens) compared exactly",
     },
     Rule {
         name: "clock",
