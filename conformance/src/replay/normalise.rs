@@ -34,7 +34,7 @@ pub const RULES: &[Rule] = &[
         name: "times",
         field: "StatBuf.atime, mtime, ctime, birthtime (Timespec)",
         why: "the kernel stamps nodes with its own clock at the time of the call",
-        comparison: "tv_nsec < 1e9; not zero where the recording's is not zero; zero where it is zero; per field, never earlier than the same field of the same actual node (by its ino) earlier in the trace. Not yet: times the client set (utimes, futimens) compared exactly",
+        comparison: "tv_nsec < 1e9; not zero where the recording's is not zero; zero where it is zero; negative only where the recording's is. Not yet: times the client set (utimes, futimens) compared exactly, and kernel-set times compared across steps (mtime advancing after a write)",
     },
     Rule {
         name: "clock",
@@ -103,8 +103,6 @@ pub struct Norm {
     pub pids: IdMap,
     /// inode numbers, within the current step.
     pub inos: IdMap,
-    /// Last actual times per (actual ino, field offset).
-    node_times: BTreeMap<(u64, usize), (i64, i64)>,
     /// Last actual clock reading per syscall number and clock id.
     clocks: BTreeMap<(u32, u64), (i64, i64)>,
 }
@@ -135,7 +133,8 @@ pub fn stat_slot(sysnum: u32) -> Option<usize> {
 
 /// A (sec, sub-second) pair is plausible against the recorded one.
 fn plausible(exp: (i64, i64), act: (i64, i64), sub_max: i64) -> bool {
-    let valid = (0..sub_max).contains(&act.1) && act.0 >= 0;
+    // A negative time is only right where the recording has one (a client set it).
+    let valid = (0..sub_max).contains(&act.1) && (act.0 >= 0 || exp.0 < 0);
     let zero = |t: (i64, i64)| t == (0, 0);
     valid && zero(exp) == zero(act)
 }
@@ -206,10 +205,7 @@ fn stat(e: &mut [u8], a: &mut [u8], st: &mut Norm, rules: &mut Vec<&'static str>
         if et == t {
             continue;
         }
-        let key = (aino, at);
-        let forward = st.node_times.get(&key).is_none_or(|prev| t >= *prev);
-        st.node_times.insert(key, t);
-        if plausible(et, t, 1_000_000_000) && forward {
+        if plausible(et, t, 1_000_000_000) {
             a[at..at + 16].copy_from_slice(&e[at..at + 16]);
             rules.push("times");
         }
