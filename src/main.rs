@@ -37,8 +37,11 @@ enum Command {
         /// Also list the steps that passed only after normalisation, with the rules applied.
         #[arg(short, long)]
         verbose: bool,
+        /// Print the normalisation rules (rule, field, why, comparison) and exit.
+        #[arg(long)]
+        rules: bool,
         /// Trace files.
-        #[arg(required = true)]
+        #[arg(required_unless_present = "rules")]
         traces: Vec<PathBuf>,
     },
     /// Record a client/server session through a transparent proxy into a capture.
@@ -237,10 +240,15 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             println!("wrote {n} seeds under {}", out.display());
             Ok(0)
         }
+        Command::Replay { rules: true, .. } => {
+            cmd::replay::print_rules();
+            Ok(0)
+        }
         Command::Replay {
             target,
             verbose,
             traces,
+            ..
         } => {
             let scripts = cmd::replay::load(&traces)?;
             let server = server_or_env(target);

@@ -92,7 +92,8 @@ fn failures_exit_1_with_expected_and_actual() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("expected: error=22"), "{text}");
+    assert!(text.contains("expected: error=EINVAL (22)"), "{text}");
+    assert!(text.contains("errno: expected EINVAL (22) got 0"), "{text}");
     assert!(text.contains("actual:   error=0"), "{text}");
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(xml.contains("<failure"), "{xml}");

@@ -35,6 +35,9 @@ pub struct Step {
     pub recorded: Vec<RawFrame>,
     /// Client memory revealed while this request ran: what the client answered to each server request.
     pub memory: Vec<(MemRequest, Vec<u8>)>,
+    /// Whether the server closed the connection after this step (its last
+    /// before the close), while the client still had it open.
+    pub server_closed: bool,
 }
 
 impl Step {
@@ -125,6 +128,14 @@ pub fn build_script(cap: &Capture, name: &str) -> Script {
                 timeline.push((*t_ns, *conn, Dir::C2s, None));
             }
             Record::Event {
+                conn,
+                event,
+                t_ns,
+                dir,
+            } if event == "eof" && *dir == Some(Dir::S2c) => {
+                timeline.push((*t_ns, *conn, Dir::S2c, None));
+            }
+            Record::Event {
                 conn, event, t_ns, ..
             } if event == "close" => {
                 timeline.push((*t_ns, *conn, Dir::C2s, None));
@@ -144,6 +155,17 @@ pub fn build_script(cap: &Capture, name: &str) -> Script {
 
     for (t_ns, conn, dir, frame) in timeline {
         let Some(f) = frame else {
+            if dir == Dir::S2c {
+                // The server closed first: the last step on the connection saw it.
+                if !closed.contains(&conn) {
+                    if let Some(Action::Step(s)) =
+                        last_step.get(&conn).and_then(|i| actions.get_mut(*i))
+                    {
+                        s.server_closed = true;
+                    }
+                }
+                continue;
+            }
             if closed.insert(conn) {
                 actions.push(Action::Close { conn });
             }
@@ -169,6 +191,7 @@ pub fn build_script(cap: &Capture, name: &str) -> Script {
                     frame: f.clone(),
                     recorded: vec![],
                     memory: vec![],
+                    server_closed: false,
                 }));
                 pending.entry(conn).or_default().push(Pending {
                     step_index: idx,

@@ -83,6 +83,16 @@ pub fn run_all(scripts: &[Script], server: Option<&str>) -> anyhow::Result<Vec<S
     Ok(results)
 }
 
+/// Prints the normalisation rules the replayer applies, one block per rule.
+pub fn print_rules() {
+    for r in rumpsp_conformance::replay::normalise::RULES {
+        println!("{}", r.name);
+        println!("  field:      {}", r.field);
+        println!("  why:        {}", r.why);
+        println!("  comparison: {}", r.comparison);
+    }
+}
+
 /// Prints a human summary; returns the exit code (0 all pass, 1 failures).
 pub fn report(results: &[ScriptResult], verbose: bool) -> u8 {
     let mut failed = 0;

@@ -1,0 +1,338 @@
+//! Normalisation as data: the fields that legitimately differ between two
+//! correct kernels, and the comparison used for each instead of a byte match.
+//! `rumpsp replay --rules` prints [`RULES`].
+
+use std::collections::BTreeMap;
+
+use rumpsp_protocol::kernel::MemRequest;
+
+use super::outcome::{Answer, Outcome};
+use crate::script::Step;
+
+/// One normalisation rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    /// Rule name, as transcripts list it.
+    pub name: &'static str,
+    /// The field it touches, named as in `protocol::netbsd`.
+    pub field: &'static str,
+    /// Why the field differs between two correct kernels.
+    pub why: &'static str,
+    /// The comparison used instead of equality.
+    pub comparison: &'static str,
+}
+
+/// Every rule the replayer applies.
+pub const RULES: &[Rule] = &[
+    Rule {
+        name: "inode-numbers",
+        field: "StatBuf.ino, StatBuf.dev (when equal to ino), Dirent.ino",
+        why: "file systems number nodes in allocation order, which depends on history",
+        comparison: "consistent mapping within one answer (a directory buffer): one recorded ino maps to one actual ino and back; not across steps, because both NetBSD (vnode addresses) and other kernels reuse numbers of freed nodes in their own order",
+    },
+    Rule {
+        name: "times",
+        field: "StatBuf.atime, mtime, ctime, birthtime (Timespec)",
+        why: "the kernel stamps nodes with its own clock at the time of the call",
+        comparison: "tv_nsec < 1e9; not zero where the recording's is not zero; zero where it is zero; negative only where the recording's is. Not yet: times the client set (utimes, futimens) compared exactly, and kernel-set times compared across steps (mtime advancing after a write)",
+    },
+    Rule {
+        name: "clock",
+        field: "Timespec / timeval written by __clock_gettime50, __gettimeofday50",
+        why: "a clock reads the host's time",
+        comparison: "range: sub-second part below 1e9 (1e6 for timeval), seconds not zero where the recording's is not, never earlier than the previous reading of the same call",
+    },
+    Rule {
+        name: "padding",
+        field: "Dirent record bytes after the name's NUL, up to d_reclen",
+        why: "the kernel does not clear the slack of a directory record",
+        comparison: "ignored, once every record's d_reclen, d_namlen, d_type and name decode (checked lengths) and agree",
+    },
+    Rule {
+        name: "kernel-pointers",
+        field: "sysctlnode.sysctl_data / sysctl_func / parent pointers in CTL_QUERY records",
+        why: "kernel addresses differ per boot and per kernel",
+        comparison: "ignored; flags, num, name, version and size compare exactly",
+    },
+    Rule {
+        name: "volatile-sysctl",
+        field: "values of kern.hostname, urandom, arandom, hardclock_ticks, file, msgbuf, pool, curproc.corename",
+        why: "host-, boot- or time-dependent values",
+        comparison: "ignored (blanked); the answer and the length written compare exactly",
+    },
+    Rule {
+        name: "pids",
+        field: "getpid/getppid return values",
+        why: "process ids are allocated by the server",
+        comparison: "consistent mapping over the trace; 0 and 1 compare exactly",
+    },
+    Rule {
+        name: "copyin-split",
+        field: "COPYIN requests",
+        why: "how a kernel splits its reads of client memory is its own business",
+        comparison: "the merged address ranges read, per kind, in order",
+    },
+    Rule {
+        name: "concurrent-order",
+        field: "COPYIN requests of a call that was in flight together with others",
+        why: "the order depends on the server's scheduling",
+        comparison: "the merged address ranges read, as a set",
+    },
+];
+
+/// A consistent one-to-one mapping between recorded and actual identifiers.
+#[derive(Debug, Default, Clone)]
+pub struct IdMap {
+    fwd: BTreeMap<i64, i64>,
+    back: BTreeMap<i64, i64>,
+}
+
+impl IdMap {
+    /// Maps `recorded` to `ours`, consistently both ways; whether that holds.
+    pub fn matches(&mut self, recorded: i64, ours: i64) -> bool {
+        let f = *self.fwd.entry(recorded).or_insert(ours);
+        let b = *self.back.entry(ours).or_insert(recorded);
+        f == ours && b == recorded
+    }
+}
+
+/// State carried across the steps of one trace.
+#[derive(Debug, Default)]
+pub struct Norm {
+    /// pids.
+    pub pids: IdMap,
+    /// inode numbers, within the current step.
+    pub inos: IdMap,
+    /// Last actual clock reading per syscall number and clock id.
+    clocks: BTreeMap<(u32, u64), (i64, i64)>,
+}
+
+fn u64_at(d: &[u8], at: usize) -> u64 {
+    d.get(at..at + 8)
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, u64::from_le_bytes)
+}
+
+fn i64_at(d: &[u8], at: usize) -> i64 {
+    u64_at(d, at) as i64
+}
+
+fn u16_at(d: &[u8], at: usize) -> usize {
+    d.get(at..at + 2)
+        .map_or(0, |b| u16::from_le_bytes([b[0], b[1]]) as usize)
+}
+
+/// Sysnums whose answer writes a `struct stat`, and the argument slot of the buffer.
+pub fn stat_slot(sysnum: u32) -> Option<usize> {
+    match sysnum {
+        439..=441 => Some(1),
+        466 => Some(2),
+        _ => None,
+    }
+}
+
+/// A (sec, sub-second) pair is plausible against the recorded one.
+fn plausible(exp: (i64, i64), act: (i64, i64), sub_max: i64) -> bool {
+    // A negative time is only right where the recording has one (a client set it).
+    let valid = (0..sub_max).contains(&act.1) && (act.0 >= 0 || exp.0 < 0);
+    let zero = |t: (i64, i64)| t == (0, 0);
+    valid && zero(exp) == zero(act)
+}
+
+/// Applies the rules to the pair (expected, actual); records which applied.
+/// A field is made equal only when its rule's comparison holds, so a server
+/// that gets the field wrong still differs.
+pub fn normalise_pair(
+    step: &Step,
+    exp: &mut Outcome,
+    act: &mut Outcome,
+    st: &mut Norm,
+    rules: &mut Vec<&'static str>,
+) {
+    let Some(sysnum) = step.sysnum() else { return };
+    st.inos = IdMap::default();
+    for (addr, e) in exp.memory.iter_mut() {
+        let Some((_, a)) = act.memory.iter_mut().find(|(x, _)| x == addr) else {
+            continue;
+        };
+        if let Some(slot) = stat_slot(sysnum) {
+            if *addr == step.arg(slot) && e.len() >= 152 && a.len() >= 152 {
+                stat(e, a, st, rules);
+            }
+            continue;
+        }
+        match sysnum {
+            390 => dirents(e, a, st, rules),
+            418 | 427 => {
+                let sub_max = if sysnum == 418 {
+                    1_000_000
+                } else {
+                    1_000_000_000
+                };
+                if e.len() == 16 && a.len() == 16 {
+                    let et = (i64_at(e, 0), i64_at(e, 8));
+                    let at = (i64_at(a, 0), i64_at(a, 8));
+                    let key = (sysnum, if sysnum == 427 { step.arg(0) } else { 0 });
+                    let monotonic = st.clocks.get(&key).is_none_or(|prev| at >= *prev);
+                    st.clocks.insert(key, at);
+                    if plausible(et, at, sub_max) && monotonic {
+                        a.copy_from_slice(e);
+                        rules.push("clock");
+                    }
+                }
+            }
+            202 => sysctl(step, *addr, e, a, rules),
+            _ => {}
+        }
+    }
+}
+
+fn stat(e: &mut [u8], a: &mut [u8], st: &mut Norm, rules: &mut Vec<&'static str>) {
+    let (eino, aino) = (u64_at(e, 16), u64_at(a, 16));
+    if st.inos.matches(eino as i64, aino as i64) {
+        if eino != aino {
+            rules.push("inode-numbers");
+        }
+        // rumpfs gives every node its own st_dev, equal to its ino.
+        if u64_at(e, 0) == eino && u64_at(a, 0) == aino {
+            a[0..8].copy_from_slice(&e[0..8]);
+        }
+        a[16..24].copy_from_slice(&e[16..24]);
+    }
+    for at in [48usize, 64, 80, 96] {
+        let et = (i64_at(e, at), i64_at(e, at + 8));
+        let t = (i64_at(a, at), i64_at(a, at + 8));
+        if et == t {
+            continue;
+        }
+        if plausible(et, t, 1_000_000_000) {
+            a[at..at + 16].copy_from_slice(&e[at..at + 16]);
+            rules.push("times");
+        }
+    }
+}
+
+fn dirents(e: &mut [u8], a: &mut [u8], st: &mut Norm, rules: &mut Vec<&'static str>) {
+    let mut i = 0;
+    while i + 13 <= e.len() && i + 13 <= a.len() {
+        let (ereclen, enam) = (u16_at(e, i + 8), u16_at(e, i + 10));
+        let (areclen, anam) = (u16_at(a, i + 8), u16_at(a, i + 10));
+        let ok = |reclen: usize, nam: usize, len: usize| {
+            reclen >= 16 && i + reclen <= len && 13 + nam < reclen
+        };
+        if ereclen != areclen
+            || enam != anam
+            || !ok(ereclen, enam, e.len())
+            || !ok(areclen, anam, a.len())
+        {
+            return;
+        }
+        let (eino, aino) = (u64_at(e, i), u64_at(a, i));
+        if st.inos.matches(eino as i64, aino as i64) {
+            if eino != aino {
+                rules.push("inode-numbers");
+            }
+            a[i..i + 8].copy_from_slice(&e[i..i + 8]);
+        }
+        let pad = i + 13 + enam..i + ereclen;
+        if e[pad.clone()] != a[pad.clone()] {
+            a[pad.clone()].copy_from_slice(&e[pad]);
+            rules.push("padding");
+        }
+        i += ereclen;
+    }
+}
+
+fn sysctl(step: &Step, addr: u64, e: &mut [u8], a: &mut [u8], rules: &mut Vec<&'static str>) {
+    let mib = step
+        .memory
+        .iter()
+        .find_map(|(r, d)| match r {
+            MemRequest::Bytes { addr, .. } if *addr == step.arg(0) => Some(
+                d.chunks_exact(4)
+                    .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect::<Vec<_>>(),
+            ),
+            _ => None,
+        })
+        .unwrap_or_default();
+    if mib.last() == Some(&-2) && addr == step.arg(2) {
+        for d in [&mut *e, &mut *a] {
+            for rec in d.chunks_mut(96) {
+                if rec.len() == 96 {
+                    let flags = u32::from_le_bytes([rec[0], rec[1], rec[2], rec[3]]);
+                    if flags & 0xf != 1 && flags & 0x800 == 0 {
+                        rec[48..56].fill(0);
+                    }
+                    rec[56..64].fill(0);
+                    rec[72..96].fill(0);
+                }
+            }
+        }
+        rules.push("kernel-pointers");
+    } else if volatile_sysctl(&mib) && e.len() == a.len() {
+        e.fill(0);
+        a.fill(0);
+        rules.push("volatile-sysctl");
+    }
+}
+
+fn volatile_sysctl(mib: &[i32]) -> bool {
+    // hostname, urandom, arandom, hardclock_ticks, file (kernel pointers),
+    // msgbuf (the host's boot log), pool (kernel pointers), curproc.corename
+    matches!(
+        mib,
+        [1, 10] | [1, 61] | [1, 81] | [1, 80] | [1, 15] | [1, 53] | [1, 1031] | [10, _, 1]
+    )
+}
+
+/// The pids rule on getpid (r0, r1) and getppid (r0) answers.
+pub fn pids(step: &Step, exp: &Outcome, act: &mut Outcome, st: &mut Norm) -> bool {
+    let sysnum = step.sysnum();
+    if !matches!(sysnum, Some(20 | 39)) || exp.answers.len() != 1 || act.answers.len() != 1 {
+        return false;
+    }
+    match (exp.answers[0], act.answers[0]) {
+        (
+            Answer::Syscall {
+                error: ee,
+                retval: er,
+            },
+            Answer::Syscall {
+                error: ae,
+                retval: ar,
+            },
+        ) if ee == ae => {
+            let pid = |st: &mut Norm, r: i64, o: i64| {
+                if r <= 1 || o <= 1 {
+                    r == o
+                } else {
+                    st.pids.matches(r, o)
+                }
+            };
+            if pid(st, er[0], ar[0]) && (sysnum == Some(39) || pid(st, er[1], ar[1])) {
+                act.answers[0] = exp.answers[0];
+                return true;
+            }
+            false
+        }
+        _ => false,
+    }
+}
+
+/// Merged [start, end) ranges read, per kind, in order of first appearance.
+pub fn coverage(
+    reqs: &[(super::outcome::MemKind, u64, u64)],
+) -> Vec<(super::outcome::MemKind, u64, u64)> {
+    use super::outcome::MemKind;
+    let mut out: Vec<(MemKind, u64, u64)> = Vec::new();
+    for &(kind, addr, len) in reqs {
+        match out.last_mut() {
+            Some(last) if last.0 == kind && kind == MemKind::Copyin && addr == last.2 => {
+                last.2 = addr.saturating_add(len)
+            }
+            _ => out.push((kind, addr, addr.saturating_add(len))),
+        }
+    }
+    out
+}

@@ -1,0 +1,528 @@
+//! The judge against wrong servers and right servers with awkward delivery:
+//! a correct in-process server behind a wire that changes what it sends.
+//! Every bug below must FAIL the trace; every delivery control must PASS it
+//! with the same per-step verdicts; malformed server data never panics.
+
+use std::collections::VecDeque;
+use std::path::Path;
+
+use rumpsp_conformance::replay::{replay, ScriptResult, Verdict};
+use rumpsp_conformance::script::{build_script, Script};
+use rumpsp_conformance::wire::{InProcess, Wire, WireConn, WireError};
+use rumpsp_conformance::Capture;
+use rumpsp_protocol::{frame_all, FrameLimits, RawFrame};
+use rumpsp_sim_kernel::{SimConfig, SimKernel};
+
+const RESP: u16 = 1;
+const SYSCALL: u16 = 1;
+const COPYOUT: u16 = 4;
+
+fn script(name: &str) -> Script {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("traces/real/{name}.jsonl"));
+    let cap = Capture::load(&p).unwrap();
+    build_script(&cap, name)
+}
+
+/// The recordings made on the same server run before `s`, in order: the
+/// server state `s` was recorded against.
+fn before(s: &Script) -> Vec<Script> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("traces/real");
+    let mut v: Vec<Script> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .map(|p| {
+            build_script(
+                &Capture::load(&p).unwrap(),
+                &p.file_stem().unwrap().to_string_lossy(),
+            )
+        })
+        .filter(|o| o.server_run == s.server_run && (&o.date, &o.name) < (&s.date, &s.name))
+        .collect();
+    v.sort_by(|a, b| (&a.date, &a.name).cmp(&(&b.date, &b.name)));
+    v
+}
+
+fn server(s: &Script) -> InProcess<SimKernel> {
+    let mut config = SimConfig::default();
+    if let Some(h) = s.recorded_hostname() {
+        config.hostname = h;
+    }
+    InProcess::with_kernel(SimKernel::new(config)).unwrap()
+}
+
+/// What a mutation does to one frame of server output: the bytes to send instead.
+type Mutation = Box<dyn FnMut(&RawFrame) -> Vec<Vec<u8>>>;
+
+/// A correct server whose output frames go through `mutate`, then are
+/// delivered `chunk` bytes per receive (0: as produced); `close_after`
+/// closes the connection after that many frames.
+struct Mutant {
+    inner: InProcess<SimKernel>,
+    mutate: Mutation,
+    chunk: usize,
+    pending: VecDeque<u8>,
+    frames: usize,
+    close_after: Option<usize>,
+    closed: bool,
+    /// Mutations apply only once armed (after the set-up recordings).
+    armed: bool,
+}
+
+impl Mutant {
+    fn new(inner: InProcess<SimKernel>, mutate: Mutation, chunk: usize) -> Mutant {
+        Mutant {
+            inner,
+            mutate,
+            chunk,
+            pending: VecDeque::new(),
+            frames: 0,
+            close_after: None,
+            closed: false,
+            armed: true,
+        }
+    }
+}
+
+impl Wire for Mutant {
+    fn connect(&mut self) -> Result<(WireConn, Vec<u8>), WireError> {
+        self.inner.connect()
+    }
+    fn send(&mut self, c: WireConn, bytes: &[u8]) -> Result<(), WireError> {
+        self.inner.send(c, bytes)
+    }
+    fn recv(&mut self, c: WireConn) -> Result<(Vec<u8>, bool), WireError> {
+        if self.closed {
+            return Ok((vec![], true));
+        }
+        let (bytes, closed) = self.inner.recv(c)?;
+        if !self.armed {
+            return Ok((bytes, closed));
+        }
+        let (frames, _) = frame_all(&bytes, FrameLimits::unlimited());
+        for f in &frames {
+            self.frames += 1;
+            for out in (self.mutate)(f) {
+                self.pending.extend(out);
+            }
+            if self.close_after.is_some_and(|n| self.frames >= n) {
+                self.closed = true;
+                let out: Vec<u8> = self.pending.drain(..).collect();
+                return Ok((out, true));
+            }
+        }
+        let n = if self.chunk == 0 {
+            self.pending.len()
+        } else {
+            self.chunk.min(self.pending.len())
+        };
+        let out: Vec<u8> = self.pending.drain(..n).collect();
+        Ok((out, closed && self.pending.is_empty()))
+    }
+    fn close(&mut self, c: WireConn) {
+        self.inner.close(c)
+    }
+}
+
+fn is(f: &RawFrame, class: u16, ty: u16) -> bool {
+    f.header.class == class && f.header.ty == ty
+}
+
+fn run(name: &str, mutate: Mutation, chunk: usize) -> ScriptResult {
+    let s = script(name);
+    let mut w = Mutant::new(server(&s), mutate, chunk);
+    judged(&s, &mut w)
+}
+
+/// Replays the set-up recordings unmutated, then `s` through the mutant.
+fn judged(s: &Script, w: &mut Mutant) -> ScriptResult {
+    w.armed = false;
+    for b in before(s) {
+        let r = replay(&b, w);
+        assert!(r.verdict() < Verdict::Fail, "set-up {} failed", b.name);
+    }
+    w.armed = true;
+    replay(s, w)
+}
+
+fn honest() -> Mutation {
+    Box::new(|f| vec![f.to_vec()])
+}
+
+fn verdicts(r: &ScriptResult) -> Vec<Verdict> {
+    r.steps.iter().map(|s| s.verdict).collect()
+}
+
+fn fails(r: &ScriptResult) -> usize {
+    r.steps
+        .iter()
+        .filter(|s| s.verdict >= Verdict::Fail)
+        .count()
+}
+
+#[test]
+fn honest_server_passes() {
+    for name in ["fileops", "dirs", "bigio"] {
+        let r = run(name, honest(), 0);
+        assert!(r.verdict() < Verdict::Fail, "{name}: {r:?}");
+    }
+}
+
+#[test]
+fn byte_at_a_time_and_odd_chunks_give_the_same_verdicts() {
+    for name in ["fileops", "dirs", "bigio", "fork"] {
+        let whole = verdicts(&run(name, honest(), 0));
+        for chunk in [1, 7, 4096] {
+            let r = run(name, honest(), chunk);
+            assert_eq!(
+                verdicts(&r),
+                whole,
+                "{name} delivered {chunk} bytes at a time"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_early_wrong_answer_fails() {
+    let r = run(
+        "fileops",
+        Box::new(|f| {
+            if is(f, RESP, SYSCALL) {
+                let mut wrong = f.to_vec();
+                wrong[24..28].copy_from_slice(&5i32.to_le_bytes());
+                wrong[32..48].copy_from_slice(&[0xff; 16]);
+                vec![wrong, f.to_vec()]
+            } else {
+                vec![f.to_vec()]
+            }
+        }),
+        0,
+    );
+    assert_eq!(r.verdict(), Verdict::Fail);
+    let s = r.steps.iter().find(|s| s.verdict == Verdict::Fail).unwrap();
+    assert!(s.actual.contains("EIO (5)"), "{}", s.actual);
+    assert!(
+        s.diffs.iter().any(|d| d.starts_with("errno: expected")),
+        "{:?}",
+        s.diffs
+    );
+}
+
+#[test]
+fn a_late_duplicate_answer_fails() {
+    let r = run(
+        "fileops",
+        Box::new(|f| {
+            if is(f, RESP, SYSCALL) {
+                vec![f.to_vec(), f.to_vec()]
+            } else {
+                vec![f.to_vec()]
+            }
+        }),
+        0,
+    );
+    assert_eq!(r.verdict(), Verdict::Fail);
+    let s = r.steps.iter().find(|s| s.verdict == Verdict::Fail).unwrap();
+    assert!(s.actual.contains("answers again"), "{}", s.actual);
+}
+
+#[test]
+fn an_answer_to_nothing_fails() {
+    let r = run(
+        "fileops",
+        Box::new(|f| {
+            if is(f, RESP, SYSCALL) {
+                let mut stray = f.to_vec();
+                stray[8..16].copy_from_slice(&0x7777_7777u64.to_le_bytes());
+                vec![f.to_vec(), stray]
+            } else {
+                vec![f.to_vec()]
+            }
+        }),
+        0,
+    );
+    assert_eq!(r.verdict(), Verdict::Fail);
+}
+
+/// Applies `m` to the data of every COPYOUT of exactly `len` bytes.
+fn copyout_data(len: usize, m: fn(&mut [u8])) -> Mutation {
+    Box::new(move |f| {
+        let mut v = f.to_vec();
+        if is(f, 0, COPYOUT) && f.body.len() >= len {
+            let n = v.len();
+            if n >= 24 + len && f.body.len() - len <= 16 {
+                m(&mut v[n - len..]);
+            }
+        }
+        vec![v]
+    })
+}
+
+#[test]
+fn stat_times_all_zero_fail() {
+    let r = run("fileops", copyout_data(152, |d| d[48..112].fill(0)), 0);
+    assert_eq!(r.verdict(), Verdict::Fail, "{r:?}");
+    let s = r.steps.iter().find(|s| s.verdict == Verdict::Fail).unwrap();
+    assert!(
+        s.diffs.iter().any(|d| d.starts_with("st_")),
+        "{:?}",
+        s.diffs
+    );
+}
+
+#[test]
+fn a_wrong_stat_mode_fails_with_a_field_diff() {
+    let r = run("fileops", copyout_data(152, |d| d[8] ^= 0o77), 0);
+    assert_eq!(r.verdict(), Verdict::Fail);
+    let s = r.steps.iter().find(|s| s.verdict == Verdict::Fail).unwrap();
+    assert!(
+        s.diffs.iter().any(|d| d.starts_with("st_mode: expected")),
+        "{:?}",
+        s.diffs
+    );
+}
+
+#[test]
+fn a_dirent_with_a_bad_namlen_fails_without_panicking() {
+    let r = run(
+        "dirs",
+        Box::new(|f| {
+            let mut v = f.to_vec();
+            // every COPYOUT: the first record's d_namlen past its d_reclen
+            if is(f, 0, COPYOUT) && f.body.len() > 40 {
+                let n = v.len();
+                let body = f.body.len();
+                // data starts after the COPYOUT's own fields (16 bytes)
+                let at = n - body + 16;
+                if at + 12 <= n {
+                    v[at + 10..at + 12].copy_from_slice(&0xfff0u16.to_le_bytes());
+                }
+            }
+            vec![v]
+        }),
+        0,
+    );
+    assert_eq!(r.verdict(), Verdict::Fail);
+}
+
+#[test]
+fn closing_when_the_recording_stays_open_fails() {
+    let s = script("fileops");
+    let mut w = Mutant::new(server(&s), honest(), 0);
+    w.close_after = Some(10);
+    let r = judged(&s, &mut w);
+    assert_eq!(r.verdict(), Verdict::Fail);
+    assert!(r.steps.iter().any(|s| s
+        .diffs
+        .iter()
+        .any(|d| d.starts_with("connection: expected open got closed"))));
+}
+
+#[test]
+fn staying_open_when_the_recording_closed_fails() {
+    // The reboot recording ends with the server closing; a server that keeps
+    // the connection open after a reboot must fail.
+    let s = script("reboot");
+    assert!(
+        s.actions
+            .iter()
+            .any(|a| matches!(a, rumpsp_conformance::script::Action::Step(st) if st.server_closed)),
+        "the reboot recording shows the server closing"
+    );
+    let mut honest_run = Mutant::new(server(&s), honest(), 0);
+    let ok = judged(&s, &mut honest_run);
+    assert!(ok.verdict() < Verdict::Fail, "{ok:?}");
+    let mut s2 = s.clone();
+    for a in &mut s2.actions {
+        if let rumpsp_conformance::script::Action::Step(st) = a {
+            st.server_closed = false;
+        }
+    }
+    // The same honest server judged against a recording that says "stayed open".
+    let r = judged(&s2, &mut Mutant::new(server(&s2), honest(), 0));
+    assert_eq!(r.verdict(), Verdict::Fail);
+}
+
+#[test]
+fn malformed_server_frames_of_every_kind_fail_without_panicking() {
+    let garbage: Vec<(&str, Vec<u8>)> = vec![
+        ("length below the header", {
+            let mut v = vec![0u8; 24];
+            v[0..8].copy_from_slice(&3u64.to_le_bytes());
+            v
+        }),
+        ("unknown class", {
+            let mut v = vec![0u8; 24];
+            v[0..8].copy_from_slice(&24u64.to_le_bytes());
+            v[16..18].copy_from_slice(&9u16.to_le_bytes());
+            v
+        }),
+        ("short RESP body", {
+            let mut v = vec![0u8; 28];
+            v[0..8].copy_from_slice(&28u64.to_le_bytes());
+            v[16..18].copy_from_slice(&RESP.to_le_bytes());
+            v[18..20].copy_from_slice(&SYSCALL.to_le_bytes());
+            v
+        }),
+        ("COPYOUT whose len exceeds its body", {
+            let mut v = vec![0u8; 24 + 16];
+            v[0..8].copy_from_slice(&40u64.to_le_bytes());
+            v[18..20].copy_from_slice(&COPYOUT.to_le_bytes());
+            v[24..32].copy_from_slice(&u64::MAX.to_le_bytes());
+            v
+        }),
+        ("huge length", {
+            let mut v = vec![0u8; 24];
+            v[0..8].copy_from_slice(&(1u64 << 40).to_le_bytes());
+            v
+        }),
+        ("truncated frame", {
+            let mut v = vec![0u8; 30];
+            v[0..8].copy_from_slice(&64u64.to_le_bytes());
+            v
+        }),
+    ];
+    for (what, bytes) in garbage {
+        let mut sent = false;
+        let r = run(
+            "fileops",
+            Box::new(move |f| {
+                if !sent && is(f, RESP, SYSCALL) {
+                    sent = true;
+                    vec![bytes.clone(), f.to_vec()]
+                } else {
+                    vec![f.to_vec()]
+                }
+            }),
+            0,
+        );
+        assert_eq!(r.verdict(), Verdict::Fail, "{what}");
+        assert!(fails(&r) >= 1, "{what}");
+    }
+}
+
+// One wrong-server test per normalisation rule that compares instead of blanking.
+
+#[test]
+fn rule_clock_a_zero_clock_fails() {
+    let r = run("time_sysctl", copyout_data(16, |d| d.fill(0)), 0);
+    assert_eq!(r.verdict(), Verdict::Fail);
+    let s = r.steps.iter().find(|s| s.verdict == Verdict::Fail).unwrap();
+    assert!(s.request.contains("clock_gettime"), "{}", s.request);
+}
+
+#[test]
+fn rule_clock_a_sub_second_part_out_of_range_fails() {
+    let r = run(
+        "time_sysctl",
+        copyout_data(16, |d| {
+            d[8..16].copy_from_slice(&2_000_000_000i64.to_le_bytes())
+        }),
+        0,
+    );
+    assert_eq!(r.verdict(), Verdict::Fail);
+}
+
+#[test]
+fn rule_times_a_nanosecond_field_out_of_range_fails() {
+    let r = run(
+        "fileops",
+        copyout_data(152, |d| {
+            d[72..80].copy_from_slice(&1_500_000_000i64.to_le_bytes())
+        }),
+        0,
+    );
+    assert_eq!(r.verdict(), Verdict::Fail);
+}
+
+#[test]
+fn rule_inode_numbers_one_ino_for_every_directory_entry_fails() {
+    let r = run(
+        "dirs",
+        Box::new(|f| {
+            let mut v = f.to_vec();
+            if is(f, 0, COPYOUT) && f.body.len() > 40 {
+                let at = v.len() - f.body.len() + 16;
+                // every well-formed record of the buffer gets d_fileno 7
+                let mut i = at;
+                while i + 16 <= v.len() {
+                    let reclen = u16::from_le_bytes([v[i + 8], v[i + 9]]) as usize;
+                    if reclen < 16 || i + reclen > v.len() {
+                        break;
+                    }
+                    v[i..i + 8].copy_from_slice(&7u64.to_le_bytes());
+                    i += reclen;
+                }
+            }
+            vec![v]
+        }),
+        0,
+    );
+    assert_eq!(r.verdict(), Verdict::Fail);
+    let s = r
+        .steps
+        .iter()
+        .find(|s| s.verdict == Verdict::Fail && s.request.contains("getdents"))
+        .unwrap();
+    assert!(
+        s.diffs.iter().any(|d| d.contains("d_fileno")),
+        "{:?}",
+        s.diffs
+    );
+}
+
+#[test]
+fn rule_padding_a_wrong_dirent_name_still_fails() {
+    let r = run(
+        "dirs",
+        Box::new(|f| {
+            let mut v = f.to_vec();
+            if is(f, 0, COPYOUT) && f.body.len() > 40 {
+                let at = v.len() - f.body.len() + 16;
+                // the first record's first name byte
+                v[at + 13] ^= 0x20;
+            }
+            vec![v]
+        }),
+        0,
+    );
+    assert_eq!(r.verdict(), Verdict::Fail);
+}
+
+#[test]
+fn rule_pids_an_inconsistent_pid_fails() {
+    let mut n = 100i64;
+    let r = run(
+        "getpid",
+        Box::new(move |f| {
+            let mut v = f.to_vec();
+            if is(f, RESP, SYSCALL) {
+                n += 1;
+                v[32..40].copy_from_slice(&n.to_le_bytes());
+            }
+            vec![v]
+        }),
+        0,
+    );
+    assert_eq!(r.verdict(), Verdict::Fail);
+    assert!(r
+        .steps
+        .iter()
+        .any(|s| s.verdict == Verdict::Fail && s.request.contains("getpid")));
+}
+
+#[test]
+fn the_rules_table_names_every_rule_the_transcripts_use() {
+    let names: Vec<&str> = rumpsp_conformance::replay::normalise::RULES
+        .iter()
+        .map(|r| r.name)
+        .collect();
+    for name in ["fileops", "dirs", "time_sysctl", "getpid", "sysctl_walk"] {
+        for s in run(name, honest(), 0).steps {
+            for rule in s.rules {
+                assert!(names.contains(&rule), "{rule} is not in RULES");
+            }
+        }
+    }
+}
