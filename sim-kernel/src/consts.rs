@@ -69,6 +69,10 @@ pub const SETFL_MASK: i32 = O_APPEND
     | O_NOSIGPIPE;
 
 // fcntl
+/// fsync_range: sync data only.
+pub const FDATASYNC: i32 = 0x10;
+/// fsync_range: sync data and metadata.
+pub const FFILESYNC: i32 = 0x20;
 pub const F_DUPFD: i32 = 0;
 pub const F_GETFD: i32 = 1;
 pub const F_SETFD: i32 = 2;
