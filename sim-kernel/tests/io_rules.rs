@@ -225,3 +225,103 @@ fn utimes_permissions_follow_genfs_can_chtimes() {
     let half = times(&mut t, (0, UTIME_NOW), (7, 0));
     assert_eq!(t.e(UTIMENSAT, &[AT_FDCWD, f, half, 0]), EPERM);
 }
+
+const PATHCONF: u32 = 191;
+const FPATHCONF: u32 = 192;
+
+#[test]
+fn pathconf_answers_as_tmpfs_and_fpathconf_dispatches_on_the_file_type() {
+    let mut t = T::new();
+    let (_, fd) = t.open("/tmp/f", O_RDWR | O_CREAT, 0o644);
+    let p = t.s("/tmp/f");
+    assert_eq!(t.ok(PATHCONF, &[p, 1]), 32767, "LINK_MAX");
+    assert_eq!(t.ok(PATHCONF, &[p, 4]), 255, "NAME_MAX");
+    assert_eq!(t.ok(PATHCONF, &[p, 5]), 1024, "PATH_MAX");
+    assert_eq!(t.ok(PATHCONF, &[p, 6]), 512, "PIPE_BUF");
+    assert_eq!(t.ok(PATHCONF, &[p, 11]), 64, "FILESIZEBITS");
+    assert_eq!(t.e(PATHCONF, &[p, 99]), EINVAL);
+    assert_eq!(t.e(PATHCONF, &[p, 0]), EINVAL);
+    let nx = t.s("/tmp/nx");
+    assert_eq!(t.e(PATHCONF, &[nx, 99]), ENOENT, "lookup before the name");
+    assert_eq!(t.ok(FPATHCONF, &[fd as u64, 10]), 1, "SYNC_IO");
+    assert_eq!(t.e(FPATHCONF, &[999, 1]), EBADF);
+    let (rd, _) = pipe(&mut t);
+    assert_eq!(t.ok(FPATHCONF, &[rd as u64, 6]), 512);
+    assert_eq!(
+        t.e(FPATHCONF, &[rd as u64, 1]),
+        EINVAL,
+        "pipes answer PIPE_BUF only"
+    );
+}
+
+#[test]
+fn fcntl_closem_maxfd_locks_and_fs_commands() {
+    let mut t = T::new();
+    let (_, fd) = t.open("/tmp/f", O_RDWR | O_CREAT, 0o644);
+    let (_, r) = t.open("/tmp/f", O_RDONLY, 0);
+    assert_eq!(
+        t.ok(nr::FCNTL, &[999, 11, 0]),
+        r,
+        "F_MAXFD needs no valid fd"
+    );
+    assert_eq!(t.ok(nr::FCNTL, &[999, 10, 0]), 0, "F_CLOSEM above every fd");
+    assert_eq!(t.e(nr::FCNTL, &[-1i64 as u64, 10, 0]), EBADF);
+    assert_eq!(t.ok(nr::FCNTL, &[r as u64, 10, 0]), 0);
+    assert_eq!(t.ok(nr::FCNTL, &[0, 11, 0]), fd, "F_CLOSEM closed the rest");
+    // locks: the flock is copied in before the descriptor is checked
+    assert_eq!(t.e(nr::FCNTL, &[999, 7, BAD]), EFAULT);
+    let fl = |t: &mut T, start: i64, len: i64, ty: i16, wh: i16| {
+        let mut b = Vec::new();
+        b.extend(start.to_le_bytes());
+        b.extend(len.to_le_bytes());
+        b.extend(0i32.to_le_bytes());
+        b.extend(ty.to_le_bytes());
+        b.extend(wh.to_le_bytes());
+        t.put(&b)
+    };
+    let get = fl(&mut t, 0, 100, 3, 0);
+    assert_eq!(t.e(nr::FCNTL, &[999, 7, get]), EBADF);
+    assert_eq!(t.ok(nr::FCNTL, &[fd as u64, 7, get]), 0);
+    let out = t.mem.read(get, 24).unwrap();
+    assert_eq!(
+        i16::from_le_bytes([out[20], out[21]]),
+        2,
+        "no conflict: F_UNLCK"
+    );
+    let bad = fl(&mut t, 0, 0, 7, 0);
+    assert_eq!(t.e(nr::FCNTL, &[fd as u64, 7, bad]), EINVAL, "bad type");
+    assert_eq!(t.e(nr::FCNTL, &[fd as u64, 8, bad]), EINVAL);
+    let neg = fl(&mut t, 0, -5, 1, 0);
+    assert_eq!(
+        t.e(nr::FCNTL, &[fd as u64, 8, neg]),
+        EINVAL,
+        "range before 0"
+    );
+    let wr = fl(&mut t, 0, 0, 3, 0);
+    let (_, ro) = t.open("/tmp/f", O_RDONLY, 0);
+    assert_eq!(
+        t.e(nr::FCNTL, &[ro as u64, 8, wr]),
+        EBADF,
+        "write lock, read-only"
+    );
+    assert_eq!(t.e(nr::FCNTL, &[fd as u64, 8, wr]), 0);
+    let (rd, _) = pipe(&mut t);
+    assert_eq!(t.e(nr::FCNTL, &[rd as u64, 8, wr]), EINVAL, "not a vnode");
+    // file-system commands: EFAULT for a NULL parameter, EINVAL after the copy
+    assert_eq!(t.e(nr::FCNTL, &[fd as u64, 0xffff_ffff, 0]), EFAULT);
+    let p = t.buf(4096);
+    assert_eq!(t.e(nr::FCNTL, &[fd as u64, 0xffff_ffff, p]), EINVAL);
+    assert_eq!(t.e(nr::FCNTL, &[fd as u64, 99, 0]), EINVAL);
+}
+
+#[test]
+fn dup3_refuses_flags_other_than_cloexec_and_nonblock() {
+    let mut t = T::new();
+    let (_, fd) = t.open("/tmp/f", O_RDWR | O_CREAT, 0o644);
+    assert_eq!(t.e(nr::DUP3, &[fd as u64, 9, 0x40_0000]), 0);
+    assert_eq!(
+        t.e(nr::DUP3, &[fd as u64, 10, 0x100_0000]),
+        EINVAL,
+        "O_NOSIGPIPE"
+    );
+}

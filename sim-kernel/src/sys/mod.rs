@@ -5,7 +5,9 @@
 mod dir;
 mod file;
 mod io;
+mod lock;
 mod mount;
+mod pathconf;
 mod pipe;
 mod procs;
 mod sysctl_call;
@@ -61,6 +63,8 @@ pub const TABLE: &[(u32, &str, Handler)] = &[
     (181, "setgid", procs::setgid),
     (182, "setegid", procs::setegid),
     (183, "seteuid", procs::seteuid),
+    (191, "pathconf", pathconf::pathconf),
+    (192, "fpathconf", pathconf::fpathconf),
     (199, "lseek", io::lseek),
     (200, "truncate", file::truncate),
     (201, "ftruncate", io::ftruncate),
