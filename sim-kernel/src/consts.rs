@@ -69,12 +69,22 @@ pub const SETFL_MASK: i32 = O_APPEND
     | O_NOSIGPIPE;
 
 // fcntl
+/// fsync_range: sync data only.
+pub const FDATASYNC: i32 = 0x10;
+/// fsync_range: sync data and metadata.
+pub const FFILESYNC: i32 = 0x20;
 pub const F_DUPFD: i32 = 0;
 pub const F_GETFD: i32 = 1;
 pub const F_SETFD: i32 = 2;
 pub const F_GETFL: i32 = 3;
 pub const F_SETFL: i32 = 4;
+pub const F_CLOSEM: i32 = 10;
+pub const F_MAXFD: i32 = 11;
 pub const F_DUPFD_CLOEXEC: i32 = 12;
+/// fcntl: a file-system command.
+pub const F_FSCTL: i32 = 0x8000_0000_u32 as i32;
+/// fcntl: a file-system command with an input parameter.
+pub const F_FSIN: i32 = 0x1000_0000;
 pub const F_GETNOSIGPIPE: i32 = 13;
 pub const F_SETNOSIGPIPE: i32 = 14;
 pub const FD_CLOEXEC: i32 = 1;

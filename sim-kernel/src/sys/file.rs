@@ -735,12 +735,13 @@ pub(crate) fn fchownat(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     do_chown(k, c.pid, node, uid, gid)
 }
 
+/// truncate: a negative length fails before the path is fetched (`sys_truncate`).
 pub(crate) fn truncate(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
-    let path = c.path(0)?;
     let len = c.word(2) as i64;
     if len < 0 {
         return err(EINVAL);
     }
+    let path = c.path(0)?;
     let node = existing(k, c.pid, AT_FDCWD, &path, true)?;
     let cr = cred(k, c.pid)?;
     if k.vfs.nodes.get(&node).is_some_and(|n| n.is_dir()) {
@@ -753,21 +754,15 @@ pub(crate) fn truncate(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     Ok((0, 0))
 }
 
-/// Sets access and modification times; `None` means now. UTIME_OMIT keeps a time.
+/// Sets access and modification times as NetBSD's `do_sys_utimensat` and
+/// tmpfs's `tmpfs_chtimes` do; `None` (a NULL pointer) means now.
+/// UTIME_NOW takes the current time, UTIME_OMIT keeps a time. Nanoseconds are
+/// not range-checked: the real kernel stores them as given (captures show
+/// `{1000000000.1000000000, ...}` accepted). Only the owner (or root) may set
+/// explicit times; with NULL or both UTIME_NOW, write access is enough. When
+/// both are UTIME_OMIT nothing is set and nothing is checked. A new mtime
+/// earlier than the birth time also moves the birth time back.
 fn set_times(k: &mut SimKernel, pid: i32, node: NodeId, times: Option<[Timespec; 2]>) -> SysResult {
-    let cr = cred(k, pid)?;
-    let n = k.vfs.nodes.get(&node).ok_or(Stop::Errno(ENOENT))?;
-    let owner = cr.is_root() || cr.euid == n.uid;
-    let explicit = times.is_some_and(|t| t.iter().any(|x| x.nsec != UTIME_NOW));
-    if explicit && !owner {
-        return err(EPERM);
-    }
-    if !explicit && !owner && !k.vfs.permits(node, &cr, W_OK) {
-        return err(EACCES);
-    }
-    if readonly(k, node) {
-        return err(EROFS);
-    }
     let now = k.clock.realtime();
     let t = times.unwrap_or(
         [Timespec {
@@ -775,10 +770,18 @@ fn set_times(k: &mut SimKernel, pid: i32, node: NodeId, times: Option<[Timespec;
             nsec: UTIME_NOW,
         }; 2],
     );
-    for x in &t {
-        if x.nsec != UTIME_NOW && x.nsec != UTIME_OMIT && !(0..1_000_000_000).contains(&x.nsec) {
-            return err(EINVAL);
-        }
+    if t.iter().all(|x| x.nsec == UTIME_OMIT) {
+        return Ok((0, 0));
+    }
+    let cr = cred(k, pid)?;
+    let n = k.vfs.nodes.get(&node).ok_or(Stop::Errno(ENOENT))?;
+    if readonly(k, node) {
+        return err(EROFS);
+    }
+    let owner = cr.is_root() || cr.euid == n.uid;
+    let vanull = t.iter().all(|x| x.nsec == UTIME_NOW);
+    if !owner && (!vanull || !k.vfs.permits(node, &cr, W_OK)) {
+        return err(if vanull { EACCES } else { EPERM });
     }
     if let Some(n) = k.vfs.nodes.get_mut(&node) {
         let pick = |x: Timespec, old: Timespec| match x.nsec {
@@ -787,18 +790,34 @@ fn set_times(k: &mut SimKernel, pid: i32, node: NodeId, times: Option<[Timespec;
             _ => x,
         };
         n.atime = pick(t[0], n.atime);
-        n.mtime = pick(t[1], n.mtime);
+        if t[1].nsec != UTIME_OMIT {
+            let m = pick(t[1], n.mtime);
+            if (m.sec, m.nsec) < (n.birthtime.sec, n.birthtime.nsec) {
+                n.birthtime = m;
+            }
+            n.mtime = m;
+        }
         n.ctime = now;
     }
     Ok((0, 0))
 }
 
+/// A `struct timeval[2]` as `do_sys_utimes` turns it into timespecs: a
+/// microsecond field of UTIME_NOW or UTIME_OMIT passes through unscaled.
 fn timevals(c: &mut Ctx<'_, '_>, ptr: u64) -> Result<Option<[Timespec; 2]>, Stop> {
     if ptr == 0 {
         return Ok(None);
     }
     let b = c.copyin(ptr, 32)?;
-    Ok(Some([read_timeval(&b[..16]), read_timeval(&b[16..])]))
+    let conv = |raw: &[u8]| {
+        let usec = i64::from(i32::from_le_bytes(raw[8..12].try_into().unwrap_or([0; 4])));
+        let mut ts = read_timeval(raw);
+        if usec == UTIME_NOW || usec == UTIME_OMIT {
+            ts.nsec = usec;
+        }
+        ts
+    };
+    Ok(Some([conv(&b[..16]), conv(&b[16..])]))
 }
 
 fn timespecs(c: &mut Ctx<'_, '_>, ptr: u64) -> Result<Option<[Timespec; 2]>, Stop> {
@@ -809,16 +828,18 @@ fn timespecs(c: &mut Ctx<'_, '_>, ptr: u64) -> Result<Option<[Timespec; 2]>, Sto
     Ok(Some([read_timespec(&b[..16]), read_timespec(&b[16..])]))
 }
 
+// The times are copied in before the path is looked up, as in NetBSD.
+
 pub(crate) fn utimes(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
-    let path = c.path(0)?;
     let t = timevals(c, c.word(1))?;
+    let path = c.path(0)?;
     let node = existing(k, c.pid, AT_FDCWD, &path, true)?;
     set_times(k, c.pid, node, t)
 }
 
 pub(crate) fn lutimes(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
-    let path = c.path(0)?;
     let t = timevals(c, c.word(1))?;
+    let path = c.path(0)?;
     let node = existing(k, c.pid, AT_FDCWD, &path, false)?;
     set_times(k, c.pid, node, t)
 }
@@ -831,8 +852,8 @@ pub(crate) fn futimes(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
 
 pub(crate) fn utimensat(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     let dirfd = c.int(0);
-    let path = c.path(1)?;
     let t = timespecs(c, c.word(2))?;
+    let path = c.path(1)?;
     let flag = c.int(3);
     let node = existing(k, c.pid, dirfd, &path, flag & AT_SYMLINK_NOFOLLOW == 0)?;
     set_times(k, c.pid, node, t)

@@ -5,7 +5,9 @@
 mod dir;
 mod file;
 mod io;
+mod lock;
 mod mount;
+mod pathconf;
 mod pipe;
 mod procs;
 mod sysctl_call;
@@ -61,14 +63,19 @@ pub const TABLE: &[(u32, &str, Handler)] = &[
     (181, "setgid", procs::setgid),
     (182, "setegid", procs::setegid),
     (183, "seteuid", procs::seteuid),
+    (191, "pathconf", pathconf::pathconf),
+    (192, "fpathconf", pathconf::fpathconf),
     (199, "lseek", io::lseek),
     (200, "truncate", file::truncate),
     (201, "ftruncate", io::ftruncate),
     (202, "__sysctl", sysctl_call::sysctl),
     (208, "reboot", procs::reboot),
-    (241, "fdatasync", io::fsync),
+    (241, "fdatasync", io::fdatasync),
+    (289, "preadv", io::preadv),
+    (290, "pwritev", io::pwritev),
     (296, "__getcwd", dir::getcwd),
     (305, "issetugid", procs::issetugid),
+    (354, "fsync_range", io::fsync_range),
     (356, "getvfsstat", mount::getvfsstat_old),
     (357, "statvfs1", mount::statvfs1_old),
     (358, "fstatvfs1", mount::fstatvfs1_old),
