@@ -665,3 +665,43 @@ fn file_data_past_the_pool_is_refused_and_would_be_caught() {
     let e = t.k.check_invariants().unwrap_err();
     assert!(e.contains("pool"), "{e}");
 }
+
+#[test]
+fn link_linkat_lchmod_and_posix_rename() {
+    let mut t = T::new();
+    let (_, fd) = t.open("/tmp/a", O_RDWR | O_CREAT, 0o644);
+    assert!(fd >= 0);
+    let (a, s, nx) = (t.s("/tmp/a"), t.s("/tmp/s"), t.s("/tmp/nx"));
+    t.ok(nr::SYMLINK, &[a, s]);
+    // The second path is fetched only once the first resolves: an unmapped
+    // second path gives ENOENT for a missing first path, EFAULT otherwise.
+    let unmapped = 0xdead_0000;
+    assert_eq!(t.e(nr::LINK, &[nx, unmapped]), ENOENT);
+    assert_eq!(t.e(nr::LINK, &[a, unmapped]), EFAULT);
+    // linkat: AT_SYMLINK_FOLLOW links the target, without it the symlink itself.
+    let at_fdcwd = (-100i64) as u64;
+    let (h1, h2) = (t.s("/tmp/h1"), t.s("/tmp/h2"));
+    t.ok(457, &[at_fdcwd, s, at_fdcwd, h1, 0x400]);
+    assert_eq!(t.stat("/tmp/a").3, 2, "h1 is a second link to a");
+    t.ok(457, &[at_fdcwd, s, at_fdcwd, h2, 0]);
+    assert_eq!(t.stat("/tmp/a").3, 2, "h2 links the symlink, not a");
+    let h3 = t.s("/tmp/h3");
+    assert_eq!(
+        t.e(457, &[999, s, at_fdcwd, h3, 0]),
+        0,
+        "absolute path ignores fd1"
+    );
+    assert_eq!(t.e(457, &[999, s, at_fdcwd, h3, 0]), EEXIST);
+    // lchmod changes the symlink, not its target.
+    t.ok(274, &[s, 0o600]);
+    assert_eq!(t.stat("/tmp/a").1 & 0o7777, 0o644);
+    t.ok(nr::CHMOD, &[s, 0o600]);
+    assert_eq!(t.stat("/tmp/a").1 & 0o7777, 0o600);
+    assert_eq!(t.e(274, &[nx, 0o600]), ENOENT);
+    assert_eq!(t.e(275, &[nx, 0, 0]), ENOENT);
+    // __posix_rename is rename.
+    let b = t.s("/tmp/b");
+    t.ok(270, &[h1, b]);
+    assert_eq!(t.stat("/tmp/h1").0, ENOENT);
+    assert_eq!(t.stat("/tmp/b").3, 2);
+}

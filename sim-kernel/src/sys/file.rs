@@ -376,10 +376,33 @@ fn do_link(
     Ok((0, 0))
 }
 
+/// link and linkat share this: as NetBSD's do_sys_linkat, the first path is
+/// looked up before the second one is copied in, so a first path that does not
+/// resolve fails without the second string being fetched.
+fn link_common(
+    k: &mut SimKernel,
+    c: &mut Ctx<'_, '_>,
+    fd1: i32,
+    from_slot: usize,
+    fd2: i32,
+    to_slot: usize,
+    follow: bool,
+) -> SysResult {
+    let from = c.path(from_slot)?;
+    existing(k, c.pid, fd1, &from, follow)?;
+    let to = c.path(to_slot)?;
+    do_link(k, c.pid, fd1, &from, fd2, &to, follow)
+}
+
 pub(crate) fn link(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
-    let from = c.path(0)?;
-    let to = c.path(1)?;
-    do_link(k, c.pid, AT_FDCWD, &from, AT_FDCWD, &to, false)
+    link_common(k, c, AT_FDCWD, 0, AT_FDCWD, 1, false)
+}
+
+/// linkat(fd1, name1, fd2, name2, flags): follows a symlink in name1 only with AT_SYMLINK_FOLLOW.
+pub(crate) fn linkat(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let (fd1, fd2) = (c.int(0), c.int(2));
+    let follow = c.int(4) & AT_SYMLINK_FOLLOW != 0;
+    link_common(k, c, fd1, 1, fd2, 3, follow)
 }
 
 fn do_symlink(k: &mut SimKernel, pid: i32, target: Vec<u8>, dirfd: i32, path: &[u8]) -> SysResult {
@@ -671,6 +694,13 @@ pub(crate) fn chmod(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     do_chmod(k, c.pid, node, c.int(1) as u32)
 }
 
+/// lchmod: chmod that does not follow a final symlink.
+pub(crate) fn lchmod(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let path = c.path(0)?;
+    let node = existing(k, c.pid, AT_FDCWD, &path, false)?;
+    do_chmod(k, c.pid, node, c.int(1) as u32)
+}
+
 pub(crate) fn fchmod(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     let node = fd_node(k, c.pid, c.int(0))?;
     do_chmod(k, c.pid, node, c.int(1) as u32)
@@ -719,6 +749,13 @@ fn do_chown(k: &mut SimKernel, pid: i32, node: NodeId, uid: u32, gid: u32) -> Sy
 pub(crate) fn chown(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     let path = c.path(0)?;
     let node = existing(k, c.pid, AT_FDCWD, &path, true)?;
+    do_chown(k, c.pid, node, c.int(1) as u32, c.int(2) as u32)
+}
+
+/// lchown: chown that does not follow a final symlink.
+pub(crate) fn lchown(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let path = c.path(0)?;
+    let node = existing(k, c.pid, AT_FDCWD, &path, false)?;
     do_chown(k, c.pid, node, c.int(1) as u32, c.int(2) as u32)
 }
 
