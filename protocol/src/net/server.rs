@@ -37,6 +37,8 @@ pub struct ServerConfig {
     pub copyin_timeout: Duration,
     /// Seed for prefork cookies.
     pub seed: u64,
+    /// A bug to behave as having, for testing fuzzers (none by default).
+    pub injected_bug: Option<crate::server::inject::InjectedBug>,
 }
 
 impl Default for ServerConfig {
@@ -47,6 +49,7 @@ impl Default for ServerConfig {
             socket_mode: 0o600,
             copyin_timeout: Duration::from_secs(30),
             seed: 0,
+            injected_bug: None,
         }
     }
 }
@@ -147,12 +150,13 @@ impl<K: Kernel + Send + 'static> Server<K> {
         kernel: K,
         config: ServerConfig,
     ) -> Result<Server<K>, ServeError> {
-        let core = ServerCore::new(
+        let mut core = ServerCore::new(
             kernel,
             config.limits,
             &config.banner,
             Box::new(SeededCookies::new(config.seed)),
         )?;
+        core.set_injected_bug(config.injected_bug);
         let listener = bind(addr, config.socket_mode).await?;
         info!(addr = %addr, "listening");
         Ok(Server {

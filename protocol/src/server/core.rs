@@ -24,6 +24,7 @@ use crate::netbsd::{syscall, SYS_NSYSENT};
 
 use super::conn::{Conn, ConnState, PendingCall, PendingExec};
 use super::cookies::CookieSource;
+use super::inject::{Injected, InjectedBug};
 use super::limits::ServerLimits;
 
 /// Identifies a connection of a [`ServerCore`].
@@ -88,6 +89,8 @@ pub struct ServerCore<K: Kernel> {
     blocked: BTreeSet<(ConnId, u64)>,
     /// Milliseconds on the caller's clock (injected; the core reads no clock).
     now_ms: u64,
+    /// A bug to behave as having, for testing fuzzers (none by default).
+    injected_bug: Option<InjectedBug>,
 }
 
 impl<K: Kernel> ServerCore<K> {
@@ -112,7 +115,13 @@ impl<K: Kernel> ServerCore<K> {
             dirty: BTreeSet::new(),
             blocked: BTreeSet::new(),
             now_ms: 0,
+            injected_bug: None,
         })
+    }
+
+    /// Makes the server behave as having `bug` (see [`super::inject`]), for testing fuzzers.
+    pub fn set_injected_bug(&mut self, bug: Option<InjectedBug>) {
+        self.injected_bug = bug;
     }
 
     /// The kernel.
@@ -315,6 +324,21 @@ impl<K: Kernel> ServerCore<K> {
     }
 
     fn dispatch(&mut self, id: ConnId, f: RawFrame) {
+        if let Some(bug) = self.injected_bug {
+            let Some(c) = self.conns.get(&id) else { return };
+            let running = c.pid().is_some();
+            let awaited = c.waiting.contains_key(&f.header.reqno);
+            match super::inject::effect(bug, running, awaited, &f) {
+                Injected::Normal => {}
+                Injected::Abort => std::process::abort(),
+                Injected::Drop => return,
+                Injected::Twice => self.dispatch_plain(id, f.clone()),
+            }
+        }
+        self.dispatch_plain(id, f)
+    }
+
+    fn dispatch_plain(&mut self, id: ConnId, f: RawFrame) {
         match Class::from_u16(f.header.class) {
             Some(Class::Resp) => self.handle_resp(id, f),
             Some(Class::Req) => self.handle_req(id, f),
