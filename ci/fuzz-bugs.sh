@@ -7,6 +7,7 @@
 # prints the median time-to-find (or "not found within CAP s").
 # Modes: `ci/fuzz-bugs.sh short` (CI: 1 run, cap 30 s, the five crash bugs) and
 #        `ci/fuzz-bugs.sh full`  (3 runs, cap 300 s, every bug).
+# BUGS="name ..." restricts either mode to some bugs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-short}"
@@ -15,6 +16,13 @@ case "$mode" in
   full) runs=3; cap=300; bugs="guest-empty sysnum-ffffffff sysnum-80000000 open-empty-args copyin-empty hang-read0 double-answer" ;;
   *) echo "usage: ci/fuzz-bugs.sh [short|full]" >&2; exit 2 ;;
 esac
+bugs="${BUGS:-$bugs}"  # BUGS="a b" restricts the run to those bugs
+if ! rustup toolchain list | grep -q '^nightly'; then
+  rustup toolchain install nightly --profile minimal
+fi
+if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
+  cargo install cargo-fuzz --locked
+fi
 cargo run --release --quiet -- fuzz-seeds --out fuzz/corpus
 cd fuzz
 cargo +nightly fuzz build -s none -O server_session 2>&1 | tail -n 1
