@@ -498,16 +498,25 @@ pub fn run(input: &[u8]) {
     finish(&mut h);
 }
 
+/// The bug named by `RUMPSP_INJECT_BUG` (read once; unset or unknown: none), so that
+/// `ci/fuzz-bugs.sh` can measure how fast this target finds each injected bug.
+fn injected_bug() -> Option<rumpsp_protocol::server::inject::InjectedBug> {
+    static BUG: std::sync::OnceLock<Option<rumpsp_protocol::server::inject::InjectedBug>> =
+        std::sync::OnceLock::new();
+    *BUG.get_or_init(|| std::env::var("RUMPSP_INJECT_BUG").ok()?.parse().ok())
+}
+
 impl Harness {
     /// A fresh server (booted kernel, fuzzing limits, cookies from seed 7) and no connections.
     fn new(splits: Vec<u8>) -> Option<Harness> {
-        let core = ServerCore::new(
+        let mut core = ServerCore::new(
             crate::booted(),
             limits(),
             &Banner::default(),
             Box::new(SeededCookies::new(7)),
         )
         .ok()?;
+        core.set_injected_bug(injected_bug());
         Some(Harness {
             core,
             conns: Vec::new(),

@@ -44,6 +44,9 @@ pub struct ServeArgs {
     /// Processes the simulated kernel holds at once.
     #[arg(long, default_value_t = 32768)]
     pub max_procs: usize,
+    /// Testing fuzzers: behave as having this bug (see protocol/src/server/inject.rs).
+    #[arg(long, hide = true)]
+    pub inject_bug: Option<rumpsp_protocol::server::inject::InjectedBug>,
     #[command(flatten)]
     pub access: AccessArgs,
 }
@@ -112,6 +115,7 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
         socket_mode: a.socket_mode,
         copyin_timeout: Duration::from_secs(a.copyin_timeout),
         seed: a.seed,
+        injected_bug: a.inject_bug,
         ..Default::default()
     };
     config.limits.max_connections = a.max_connections;

@@ -51,6 +51,8 @@ pub struct ServerConfig {
     pub allow_gids: Vec<u32>,
     /// Require the AUTH handshake with this shared key (see [`crate::auth`]).
     pub auth_key: Option<Vec<u8>>,
+    /// A bug to behave as having, for testing fuzzers (none by default).
+    pub injected_bug: Option<crate::server::inject::InjectedBug>,
 }
 
 impl Default for ServerConfig {
@@ -66,6 +68,7 @@ impl Default for ServerConfig {
             allow_uids: Vec::new(),
             allow_gids: Vec::new(),
             auth_key: None,
+            injected_bug: None,
         }
     }
 }
@@ -257,6 +260,7 @@ impl<K: Kernel + Send + 'static> Server<K> {
         if let Some(key) = config.auth_key.clone() {
             core.require_auth(key);
         }
+        core.set_injected_bug(config.injected_bug);
         let listener = bind(addr, config.socket_mode).await?;
         info!(addr = %addr, "listening");
         Ok(Server {

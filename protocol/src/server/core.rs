@@ -24,6 +24,7 @@ use crate::netbsd::{syscall, SYS_NSYSENT};
 
 use super::conn::{AuthState, Conn, ConnState, PendingCall, PendingExec};
 use super::cookies::CookieSource;
+use super::inject::{Injected, InjectedBug};
 use super::limits::ServerLimits;
 
 /// Identifies a connection of a [`ServerCore`].
@@ -139,6 +140,8 @@ pub struct ServerCore<K: Kernel> {
     now_ms: u64,
     /// The AUTH extension's shared key; None: no authentication (NetBSD-compatible).
     auth_key: Option<Vec<u8>>,
+    /// A bug to behave as having, for testing fuzzers (none by default).
+    injected_bug: Option<InjectedBug>,
 }
 
 impl<K: Kernel> ServerCore<K> {
@@ -164,6 +167,7 @@ impl<K: Kernel> ServerCore<K> {
             blocked: BTreeSet::new(),
             now_ms: 0,
             auth_key: None,
+            injected_bug: None,
         })
     }
 
@@ -171,6 +175,11 @@ impl<K: Kernel> ServerCore<K> {
     /// its GUEST or FORK handshake (nonces come from the cookie source).
     pub fn require_auth(&mut self, key: Vec<u8>) {
         self.auth_key = Some(key);
+    }
+
+    /// Makes the server behave as having `bug` (see [`super::inject`]), for testing fuzzers.
+    pub fn set_injected_bug(&mut self, bug: Option<InjectedBug>) {
+        self.injected_bug = bug;
     }
 
     /// The kernel.
@@ -473,6 +482,21 @@ impl<K: Kernel> ServerCore<K> {
     }
 
     fn dispatch(&mut self, id: ConnId, f: RawFrame) {
+        if let Some(bug) = self.injected_bug {
+            let Some(c) = self.conns.get(&id) else { return };
+            let running = c.pid().is_some();
+            let awaited = c.waiting.contains_key(&f.header.reqno);
+            match super::inject::effect(bug, running, awaited, &f) {
+                Injected::Normal => {}
+                Injected::Abort => std::process::abort(),
+                Injected::Drop => return,
+                Injected::Twice => self.dispatch_plain(id, f.clone()),
+            }
+        }
+        self.dispatch_plain(id, f)
+    }
+
+    fn dispatch_plain(&mut self, id: ConnId, f: RawFrame) {
         match Class::from_u16(f.header.class) {
             Some(Class::Resp) => self.handle_resp(id, f),
             Some(Class::Req) => self.handle_req(id, f),

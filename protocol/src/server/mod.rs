@@ -5,6 +5,7 @@
 mod conn;
 mod cookies;
 mod core;
+pub mod inject;
 mod limits;
 
 pub use self::conn::ConnState;
