@@ -148,7 +148,8 @@ fn built_in_dirs(
     use rumpsp_conformance::embedded;
     let corpus = args.corpus.as_os_str() == BUILT_IN;
     let robustness = args.robustness.as_os_str() == BUILT_IN;
-    if !corpus && !robustness {
+    let differential = args.differential.as_os_str() == BUILT_IN;
+    if !corpus && !robustness && !differential {
         return Ok(None);
     }
     let tmp = tempfile::tempdir()?;
@@ -159,6 +160,12 @@ fn built_in_dirs(
             "robustness",
             embedded::robustness(),
             &mut args.robustness,
+        ),
+        (
+            differential,
+            "differential",
+            embedded::differential(),
+            &mut args.differential,
         ),
     ] {
         if on {

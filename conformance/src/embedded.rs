@@ -1,5 +1,6 @@
-//! The default corpus (`conformance/corpus`) and the catalogue's recordings
-//! (`conformance/traces/robustness`), built into the binary so that
+//! The default corpus (`conformance/corpus`), the catalogue's recordings
+//! (`conformance/traces/robustness`) and the differential captures
+//! (`conformance/traces/differential`), built into the binary so that
 //! `rumpsp conformance` runs from any directory and from a copied binary.
 
 use std::path::Path;
@@ -8,6 +9,7 @@ use include_dir::{include_dir, Dir};
 
 static CORPUS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/corpus");
 static ROBUSTNESS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/traces/robustness");
+static DIFFERENTIAL: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/traces/differential");
 
 fn files(dir: &'static Dir<'static>) -> Vec<(&'static str, &'static [u8])> {
     let mut v: Vec<(&'static str, &'static [u8])> = dir
@@ -28,6 +30,11 @@ pub fn robustness() -> Vec<(&'static str, &'static [u8])> {
     files(&ROBUSTNESS)
 }
 
+/// The differential captures (`gen-NNNNNN.jsonl`, and their README), sorted by name.
+pub fn differential() -> Vec<(&'static str, &'static [u8])> {
+    files(&DIFFERENTIAL)
+}
+
 /// Writes `files` into `dir` (which must exist), one file per entry.
 pub fn write_to(files: &[(&str, &[u8])], dir: &Path) -> std::io::Result<()> {
     for (name, bytes) in files {
@@ -46,6 +53,7 @@ mod tests {
         for (embedded, dir) in [
             (corpus(), root.join("corpus")),
             (robustness(), root.join("traces/robustness")),
+            (differential(), root.join("traces/differential")),
         ] {
             let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
                 .unwrap()

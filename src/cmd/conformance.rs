@@ -73,7 +73,7 @@ pub struct ConformanceArgs {
     #[arg(long, default_value = crate::BUILT_IN)]
     pub robustness: PathBuf,
     /// The differential captures (suite `differential`), one fresh server each.
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/conformance/traces/differential"))]
+    #[arg(long, default_value = crate::BUILT_IN)]
     pub differential: PathBuf,
     /// With `--server URL`: also run the traces that reboot the server (it stops).
     #[arg(long)]
