@@ -47,6 +47,9 @@ struct ConnState {
     in_flight: BTreeMap<u64, u32>,
     /// Pieces ready for the client, in order (one read each for the trickling controls).
     queue: VecDeque<Vec<u8>>,
+    /// Bytes of the front piece already delivered ([`Mutation::ControlOneByte`]
+    /// hands out one byte a read without copying the rest of the piece).
+    head: usize,
     /// Held back to the next read ([`Mutation::LateDuplicate`]).
     late: Vec<u8>,
     frames: usize,
@@ -63,6 +66,7 @@ impl ConnState {
             down_failed: false,
             in_flight: BTreeMap::new(),
             queue: VecDeque::new(),
+            head: 0,
             late: Vec::new(),
             frames: 0,
             answers: 0,
@@ -399,12 +403,18 @@ impl MutWire {
         let mut out = Vec::new();
         match self.mutation {
             Mutation::ControlOneByte => {
-                if let Some(mut piece) = st.queue.pop_front() {
-                    if piece.len() > 1 {
-                        let rest = piece.split_off(1);
-                        st.queue.push_front(rest);
+                while let Some(front) = st.queue.front() {
+                    if let Some(&b) = front.get(st.head) {
+                        out.push(b);
+                        st.head += 1;
                     }
-                    out = piece;
+                    if st.head >= front.len() {
+                        st.queue.pop_front();
+                        st.head = 0;
+                    }
+                    if !out.is_empty() {
+                        break;
+                    }
                 }
             }
             Mutation::ControlDelay => {
