@@ -142,6 +142,35 @@ fn harness_errors_exit_2() {
 }
 
 #[test]
+fn a_server_command_that_never_serves_exits_2_but_a_wrong_server_exits_1() {
+    // `false` exits at once: nothing was judged, the harness could not run.
+    let out = rumpsp()
+        .args(["conformance", "--server-cmd", "false", "trace/getpid"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("\"false\" never accepted a connection"),
+        "{err}"
+    );
+    // A server that serves but answers wrongly is a verdict: exit 1.
+    let exe = env!("CARGO_BIN_EXE_rumpsp");
+    let out = rumpsp()
+        .args([
+            "conformance",
+            "--mutant",
+            "errno-change",
+            "--server-cmd",
+            &format!("{exe} serve {{url}}"),
+            "trace/enoent",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+}
+
+#[test]
 fn suites_are_reported_apart_and_differential_only_by_name() {
     let out = rumpsp().args(["conformance"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);

@@ -1005,6 +1005,9 @@ mod tests {
     }
 }
 
+pub mod statvfs;
+pub use statvfs::Statvfs;
+
 /// A `struct timespec`: seconds and nanoseconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Timespec {

@@ -17,79 +17,8 @@ pub fn dirent(ino: u64, dtype: u8, name: &[u8]) -> Vec<u8> {
     b
 }
 
-/// `struct statvfs` fields.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Statvfs {
-    pub flag: u64,
-    pub bsize: u64,
-    pub frsize: u64,
-    pub iosize: u64,
-    pub blocks: u64,
-    pub bfree: u64,
-    pub bavail: u64,
-    pub files: u64,
-    pub ffree: u64,
-    pub favail: u64,
-    pub fsidx: [i32; 2],
-    pub fsid: u64,
-    pub namemax: u64,
-    pub owner: u32,
-    pub fstypename: String,
-    pub mntonname: String,
-    pub mntfromname: String,
-}
-
-fn put_str(b: &mut [u8], at: usize, cap: usize, s: &str) {
-    let n = s.len().min(cap - 1);
-    b[at..at + n].copy_from_slice(&s.as_bytes()[..n]);
-}
-
-impl Statvfs {
-    /// Old layout (statvfs1/fstatvfs1/getvfsstat 356–358): 2256 bytes.
-    pub const OLD_SIZE: usize = 2256;
-    /// New layout (483–485): 3296 bytes.
-    pub const NEW_SIZE: usize = 3296;
-
-    /// Encodes in the old (`new == false`) or new layout.
-    pub fn encode(&self, new: bool) -> Vec<u8> {
-        let mut b = vec![0u8; if new { Self::NEW_SIZE } else { Self::OLD_SIZE }];
-        let words = [
-            self.flag,
-            self.bsize,
-            self.frsize,
-            self.iosize,
-            self.blocks,
-            self.bfree,
-            self.bavail,
-            0,
-            self.files,
-            self.ffree,
-            self.favail,
-            0,
-            0,
-            0,
-            0,
-            0,
-        ];
-        for (i, w) in words.iter().enumerate() {
-            b[i * 8..i * 8 + 8].copy_from_slice(&w.to_le_bytes());
-        }
-        b[128..132].copy_from_slice(&self.fsidx[0].to_le_bytes());
-        b[132..136].copy_from_slice(&self.fsidx[1].to_le_bytes());
-        b[136..144].copy_from_slice(&self.fsid.to_le_bytes());
-        b[144..152].copy_from_slice(&self.namemax.to_le_bytes());
-        b[152..156].copy_from_slice(&self.owner.to_le_bytes());
-        let (ty, on, from) = if new {
-            (192, 224, 1248)
-        } else {
-            (172, 204, 1228)
-        };
-        put_str(&mut b, ty, 32, &self.fstypename);
-        put_str(&mut b, on, 1024, &self.mntonname);
-        put_str(&mut b, from, 1024, &self.mntfromname);
-        b
-    }
-}
+/// `struct statvfs`: one definition (both layouts), in the protocol crate.
+pub use rumpsp_protocol::netbsd::Statvfs;
 
 /// A `struct timespec`.
 pub fn timespec(t: Timespec) -> Vec<u8> {
@@ -162,22 +91,5 @@ mod tests {
         assert_eq!(&b[40..48], &[0xff; 8]);
         assert_eq!(&b[112..120], &19i64.to_le_bytes());
         assert_eq!(&b[128..132], &4096i32.to_le_bytes());
-    }
-
-    #[test]
-    fn statvfs_layouts() {
-        let v = Statvfs {
-            bsize: 4096,
-            fstypename: "tmpfs".into(),
-            mntonname: "/tmp".into(),
-            ..Default::default()
-        };
-        let old = v.encode(false);
-        assert_eq!(old.len(), 2256);
-        assert_eq!(&old[172..178], b"tmpfs\0");
-        assert_eq!(&old[204..209], b"/tmp\0");
-        let new = v.encode(true);
-        assert_eq!(new.len(), 3296);
-        assert_eq!(&new[192..197], b"tmpfs");
     }
 }

@@ -252,7 +252,10 @@ impl Spawned {
         loop {
             let mut probe = SocketWire::new(me.addr.clone());
             match catalog::health_check(&mut probe) {
-                Ok(()) => return Ok(me),
+                Ok(()) => {
+                    SERVERS_SERVED.fetch_add(1, Ordering::Relaxed);
+                    return Ok(me);
+                }
                 Err(e) if t.elapsed() > Duration::from_secs(10) => {
                     bail!("the server started by {cmd:?} did not serve within 10 s: {e}")
                 }
@@ -263,6 +266,7 @@ impl Spawned {
             if SocketWire::new(me.addr.clone()).connect().is_ok() {
                 let since = *reachable_since.get_or_insert_with(Instant::now);
                 if since.elapsed() > Duration::from_secs(1) {
+                    SERVERS_SERVED.fetch_add(1, Ordering::Relaxed);
                     return Ok(me);
                 }
             }
@@ -273,6 +277,10 @@ impl Spawned {
         }
     }
 }
+
+/// Servers started by `--server-cmd` that accepted connections. None at all
+/// in a run means the command is not a server: the harness could not run.
+static SERVERS_SERVED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// Process groups of the servers started and not yet stopped: a job
 /// abandoned at its timeout still owns its server, so the run stops them at the end.
@@ -856,7 +864,24 @@ pub fn run(a: ConformanceArgs, server: Option<&str>) -> anyhow::Result<u8> {
     if let Some(path) = &a.junit {
         write_junit(&outcomes, path)?;
     }
-    Ok(u8::from(outcomes.iter().any(|o| !o.pass)))
+    Ok(exit_status(&target, &outcomes))
+}
+
+/// 0 when everything passed, 1 on failures, 2 when a `--server-cmd` never
+/// gave a server that accepted a connection (every case is then a harness
+/// error, not a verdict on a server).
+fn exit_status(target: &Target, outcomes: &[Outcome]) -> u8 {
+    let failed = outcomes.iter().any(|o| !o.pass);
+    match target {
+        Target::Spawn(cmd) if failed && SERVERS_SERVED.load(Ordering::Relaxed) == 0 => {
+            eprintln!(
+                "rumpsp: conformance: the server command {cmd:?} never accepted a connection; \
+                 nothing was judged"
+            );
+            2
+        }
+        _ => u8::from(failed),
+    }
 }
 
 /// The suites, in report order.

@@ -1,8 +1,9 @@
 //! Field-level differences between an expected and an actual outcome:
-//! errno by name, struct stat, dirent and timespec fields, sysctl nodes.
+//! errno by name, struct stat, statvfs, dirent and timespec fields, sysctl
+//! nodes.
 //! Raw hex stays in the transcript (`-v`).
 
-use rumpsp_protocol::netbsd::{parse_dirents, StatBuf};
+use rumpsp_protocol::netbsd::{parse_dirents, StatBuf, Statvfs};
 
 use super::normalise::stat_slot;
 use super::outcome::{errno_name, Answer, Outcome};
@@ -78,6 +79,10 @@ pub fn field_diffs(step: &Step, e: &Outcome, a: &Outcome) -> Vec<String> {
                 stat_diffs(&x, &y, &mut out);
                 continue;
             }
+        }
+        if let Some(lines) = statvfs_diffs(sysnum, ed, ad) {
+            out.extend(lines);
+            continue;
         }
         match sysnum {
             390 => {
@@ -172,6 +177,37 @@ pub fn field_diffs(step: &Step, e: &Outcome, a: &Outcome) -> Vec<String> {
     out
 }
 
+/// Field lines for the statvfs buffers of statvfs1, fstatvfs1 and
+/// getvfsstat (old and NetBSD 10 numbers), one structure after another;
+/// `None` for other calls or buffers that are not whole structures.
+fn statvfs_diffs(sysnum: u32, e: &[u8], a: &[u8]) -> Option<Vec<String>> {
+    let size = match sysnum {
+        356..=358 => Statvfs::OLD_SIZE,
+        483..=485 => Statvfs::NEW_SIZE,
+        _ => return None,
+    };
+    if e.is_empty() || e.len() % size != 0 || a.len() % size != 0 {
+        return None;
+    }
+    let mut out = Vec::new();
+    let (n, m) = (e.len() / size, a.len() / size);
+    if n != m {
+        out.push(format!("statvfs entries: expected {n} got {m}"));
+    }
+    for (i, (x, y)) in e.chunks(size).zip(a.chunks(size)).enumerate() {
+        let (Some(x), Some(y)) = (Statvfs::decode(x), Statvfs::decode(y)) else {
+            return None;
+        };
+        let prefix = if n > 1 {
+            format!("statvfs[{i}].")
+        } else {
+            String::new()
+        };
+        out.extend(x.diff(&y).into_iter().map(|l| format!("{prefix}{l}")));
+    }
+    Some(out)
+}
+
 fn stat_diffs(e: &StatBuf, a: &StatBuf, out: &mut Vec<String>) {
     macro_rules! field {
         ($name:literal, $f:ident, $fmt:literal) => {
@@ -199,4 +235,60 @@ fn stat_diffs(e: &StatBuf, a: &StatBuf, out: &mut Vec<String>) {
     field!("st_blksize", blksize, "{}");
     field!("st_flags", flags, "{:#x}");
     field!("st_gen", gen, "{}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmpfs() -> Statvfs {
+        Statvfs {
+            bsize: 4096,
+            files: 2_485_002,
+            fstypename: "tmpfs".into(),
+            mntonname: "/tmp".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn statvfs_buffers_are_compared_field_by_field_in_both_layouts() {
+        let e = tmpfs();
+        let mut a = tmpfs();
+        a.files = 2_485_006;
+        for (sysnum, new) in [(357, false), (358, false), (485, true)] {
+            assert_eq!(
+                statvfs_diffs(sysnum, &e.encode(new), &a.encode(new)),
+                Some(vec!["f_files: expected 2485002 got 2485006".to_string()]),
+                "sysnum {sysnum}"
+            );
+            assert_eq!(
+                statvfs_diffs(sysnum, &e.encode(new), &e.encode(new)),
+                Some(vec![])
+            );
+        }
+        // A buffer that is not a whole structure falls back to the byte diff.
+        assert_eq!(statvfs_diffs(357, &e.encode(false)[..100], &[0; 100]), None);
+        assert_eq!(statvfs_diffs(390, &e.encode(false), &a.encode(false)), None);
+    }
+
+    #[test]
+    fn getvfsstat_arrays_name_the_entry_and_count() {
+        let e = [tmpfs().encode(false), tmpfs().encode(false)].concat();
+        let mut other = tmpfs();
+        other.mntonname = "/".into();
+        let a = [tmpfs().encode(false), other.encode(false)].concat();
+        assert_eq!(
+            statvfs_diffs(356, &e, &a),
+            Some(vec![
+                "statvfs[1].f_mntonname: expected \"/tmp\" got \"/\"".to_string()
+            ])
+        );
+        let one = tmpfs().encode(false);
+        let lines = statvfs_diffs(356, &e, &one).unwrap_or_default();
+        assert_eq!(
+            lines.first().map(String::as_str),
+            Some("statvfs entries: expected 2 got 1")
+        );
+    }
 }

@@ -231,6 +231,7 @@ fn statvfs_of(k: &SimKernel, m: &Mount) -> Statvfs {
                 fstypename: "tmpfs".into(),
                 mntonname: m.on.clone(),
                 mntfromname: "tmpfs".into(),
+                ..Default::default()
             }
         }
     }
