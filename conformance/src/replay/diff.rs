@@ -186,7 +186,7 @@ fn statvfs_diffs(sysnum: u32, e: &[u8], a: &[u8]) -> Option<Vec<String>> {
         483..=485 => Statvfs::NEW_SIZE,
         _ => return None,
     };
-    if e.is_empty() || e.len() % size != 0 || a.len() % size != 0 {
+    if e.is_empty() || !e.len().is_multiple_of(size) || !a.len().is_multiple_of(size) {
         return None;
     }
     let mut out = Vec::new();
