@@ -165,6 +165,12 @@ fn mkdir_p_fails_on_a_non_directory() {
     assert!(put.wait().unwrap().success());
     let (out, _, _) = text(&s.run(&["cat", "/f"]));
     assert_eq!(out, "from stdin\n");
+    let (out, _, code) = text(&s.run(&["get", "/f", "-"]));
+    assert_eq!(
+        (out.as_str(), code),
+        ("from stdin\n", Some(0)),
+        "get - writes stdout"
+    );
 
     let (_, err, code) = text(&s.run(&["mkdir", "-p", "/f"]));
     assert_eq!(code, Some(1));

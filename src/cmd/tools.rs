@@ -66,13 +66,13 @@ pub enum Tool {
         /// Path in the rump kernel.
         path: String,
     },
-    /// Copy a file out of the rump kernel.
+    /// Copy a file out of the rump kernel (- for standard output).
     Get {
         #[command(flatten)]
         target: Target,
         /// Path in the rump kernel.
         path: String,
-        /// Host file.
+        /// Host file, or - for standard output.
         host: std::path::PathBuf,
     },
     /// Make directories.
@@ -756,9 +756,17 @@ pub fn run(tool: Tool) -> anyhow::Result<u8> {
             }
             Tool::Get { path, host, .. } => match c.open(&path, 0, 0).await {
                 Ok(fd) => {
-                    let mut f = std::fs::File::create(&host)
-                        .with_context(|| format!("get: creating {}", host.display()))?;
-                    if let Err(e) = copy_out(&c, fd, &mut f).await? {
+                    let mut f: Box<dyn Write> = if host.as_os_str() == "-" {
+                        Box::new(std::io::stdout().lock())
+                    } else {
+                        Box::new(
+                            std::fs::File::create(&host)
+                                .with_context(|| format!("get: creating {}", host.display()))?,
+                        )
+                    };
+                    let copied = copy_out(&c, fd, &mut f).await?;
+                    f.flush()?;
+                    if let Err(e) = copied {
                         eprintln!("get: {path}: {}", strerror(&e));
                         failed = true;
                     }
