@@ -1002,6 +1002,8 @@ mod tests {
         assert_eq!(Errno::from_name("EWOULDBLOCK"), Some(Errno(35)));
         assert_eq!(Errno(2).to_string(), "No such file or directory (ENOENT)");
         assert_eq!(Errno(200).to_string(), "errno 200");
+        let t = Timespec { sec: 17, nsec: 5 };
+        assert_eq!(t.to_string(), "17.000000005");
     }
 }
 
@@ -1015,6 +1017,13 @@ pub struct Timespec {
     pub sec: i64,
     /// Nanoseconds.
     pub nsec: i64,
+}
+
+impl std::fmt::Display for Timespec {
+    /// `sec.nnnnnnnnn`, e.g. `1796230480.650574411`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{:09}", self.sec, self.nsec)
+    }
 }
 
 /// NetBSD's `struct stat` (`__stat50`), amd64 layout: what the simulated

@@ -226,10 +226,10 @@ fn stat_diffs(e: &StatBuf, a: &StatBuf, out: &mut Vec<String>) {
     field!("st_uid", uid, "{}");
     field!("st_gid", gid, "{}");
     field!("st_rdev", rdev, "{}");
-    field!("st_atim", atime, "{:?}");
-    field!("st_mtim", mtime, "{:?}");
-    field!("st_ctim", ctime, "{:?}");
-    field!("st_birthtim", birthtime, "{:?}");
+    field!("st_atim", atime, "{}");
+    field!("st_mtim", mtime, "{}");
+    field!("st_ctim", ctime, "{}");
+    field!("st_birthtim", birthtime, "{}");
     field!("st_size", size, "{}");
     field!("st_blocks", blocks, "{}");
     field!("st_blksize", blksize, "{}");
