@@ -30,6 +30,14 @@ enum Command {
     Tool(cmd::tools::Tool),
     /// Serve the simulated kernel over rump_sp on a unix or TCP URL.
     Serve(cmd::serve::ServeArgs),
+    /// Run an unmodified Linux program as a rump kernel client: its calls on
+    /// paths under --path (default /rump) go to the kernel (system-call hijacking).
+    Run {
+        #[command(flatten)]
+        target: cmd::tools::Target,
+        #[command(flatten)]
+        args: cmd::run::RunArgs,
+    },
     /// Replay recorded traces (JSON-lines captures) against a server and compare.
     Replay {
         #[command(flatten)]
@@ -192,6 +200,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Tool(t) => cmd::tools::run(t),
         Command::Serve(a) => cmd::serve::run(a).map(|_| 0),
+        Command::Run { target, args } => cmd::run::run(args, server_or_env(target)),
         Command::Record {
             listen,
             upstream,

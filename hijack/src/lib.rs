@@ -15,6 +15,8 @@
 
 pub mod config;
 pub mod conn;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+pub mod hooks;
 pub mod rump;
 pub mod state;
 pub mod xlate;

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod conformance;
 pub mod mutants;
 pub mod replay;
+pub mod run;
 pub mod seeds;
 pub mod serve;
 pub mod simulate;
