@@ -1,10 +1,15 @@
-//! # rumpsp-hijack (core only, work in progress)
+//! # rumpsp-hijack: unmodified Linux programs as rump kernel clients
 //!
-//! The parts of a future `LD_PRELOAD` library (issue 19) that run unmodified
-//! Linux programs as rump kernel clients. It has no interposed glibc symbols
-//! yet and builds no `librumpsp_hijack.so`. What is here:
+//! `librumpsp_hijack.so` (this crate's cdylib) is an `LD_PRELOAD` library in
+//! the manner of NetBSD's rumphijack(3): calls on paths under the prefix
+//! (`RUMPHIJACK=path=/rump`, the default; the prefix is stripped) and on the
+//! descriptors opened there go to the rump kernel named by `RUMP_SERVER`;
+//! everything else goes to the next definition (glibc). `rumpsp run -- CMD`
+//! runs a program under it. Linux x86_64 with glibc only.
 //!
-//! * [`config`]: `RUMPHIJACK` parsing (`path=/rump`) and the prefix test.
+//! * [`hooks`]: the interposed functions (files, metadata, directories, the
+//!   current directory, stdio streams, fork and exec).
+//! * [`config`]: `RUMPHIJACK` parsing and the prefix test.
 //! * [`xlate`]: Linux <-> NetBSD translation of open/AT_* flags, fcntl locks,
 //!   errno, struct stat/statx, dirent64, statvfs/statfs, timespecs.
 //! * [`conn`]: one blocking connection that drives the project's sans-IO
@@ -12,6 +17,13 @@
 //! * [`state`]: the process state (connection, descriptor table, cwd) and its
 //!   encoding for hand-over across exec.
 //! * [`rump`]: syscalls by NetBSD number, with errno translated to Linux.
+//!
+//! Not hijacked: sockets (no network stack yet), signals, mmap of rump files
+//! beyond private read copies (MAP_SHARED is ENODEV), ioctls other than
+//! FIOCLEX/FIONCLEX (ENOTTY), and children made by `posix_spawn`/`system`
+//! (glibc spawns them through internal calls: they start without the
+//! parent's rump descriptors). A hijacked path never falls back to the host:
+//! a lost connection makes it fail with EIO.
 
 pub mod config;
 pub mod conn;

@@ -160,9 +160,9 @@ pub unsafe extern "C" fn close(fd: c_int) -> c_int {
     match r {
         None => real_close(fd),
         Some(r) => {
-            let res = call(nr::CLOSE, vec![Arg::Int(r)]);
             real_close(fd);
-            ret(res.map(|_| 0))
+            super::stdio::drain(fd);
+            ret(call(nr::CLOSE, vec![Arg::Int(r)]).map(|_| 0))
         }
     }
 }
@@ -497,11 +497,6 @@ fn do_dup3(old: c_int, new: c_int, flags: c_int) -> c_int {
     } else {
         None
     };
-    // the old holder of `new`, if a rump descriptor, is closed in the rump kernel
-    let prev = state::lock().fds.remove(&new);
-    if let Some(prev) = prev {
-        let _ = call(nr::CLOSE, vec![Arg::Int(prev)]);
-    }
     // SAFETY: dup3 with integer arguments
     let h = unsafe { real_dup3(old, new, flags) };
     if h < 0 {
@@ -510,8 +505,18 @@ fn do_dup3(old: c_int, new: c_int, flags: c_int) -> c_int {
         }
         return h;
     }
+    // The old holder of `new`: its pump (if any) drains, then a rump
+    // descriptor is closed in the rump kernel.
+    let prev = state::lock().fds.remove(&new);
+    super::stdio::drain(new);
+    if let Some(prev) = prev {
+        let _ = call(nr::CLOSE, vec![Arg::Int(prev)]);
+    }
     if let Some(n) = new_r {
         state::lock().fds.insert(new, n);
+        if super::stdio::is_std_out(new) {
+            super::stdio::attach(new, n);
+        }
     }
     h
 }

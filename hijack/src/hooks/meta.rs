@@ -871,3 +871,95 @@ macro_rules! xattr_fd {
 
 xattr_fd!(fgetxattr, name: *const c_char, value: *mut c_void, size: usize);
 xattr_fd!(flistxattr, list: *mut c_char, size: usize);
+
+/// mkostemps(3) on a rump template: the `XXXXXX` before `suffix_len` bytes
+/// are replaced (in the caller's buffer) until an O_CREAT|O_EXCL open
+/// succeeds; the host versions open through glibc-internal calls.
+///
+/// # Safety
+/// `template` is a writable NUL-terminated string.
+unsafe fn do_mkostemps(template: *mut c_char, suffix_len: c_int, flags: c_int) -> c_int {
+    let real_fn = real!(mkostemps: fn(*mut c_char, c_int, c_int) -> c_int);
+    let Some(_g) = Guard::enter() else {
+        return real_fn(template, suffix_len, flags);
+    };
+    // SAFETY: forwarded
+    let Route::Rump(..) = (unsafe { route(libc::AT_FDCWD, template) }) else {
+        return real_fn(template, suffix_len, flags);
+    };
+    // SAFETY: the caller's string
+    let len = unsafe { bytes(template) }.len();
+    let suffix = usize::try_from(suffix_len).unwrap_or(usize::MAX);
+    if suffix > len || len - suffix < 6 {
+        return ret(Err(libc::EINVAL));
+    }
+    let x = len - suffix - 6;
+    // SAFETY: the caller's buffer of len bytes
+    let t = unsafe { std::slice::from_raw_parts_mut(template.cast::<u8>(), len) };
+    if &t[x..x + 6] != b"XXXXXX" {
+        return ret(Err(libc::EINVAL));
+    }
+    const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    for _ in 0..100 {
+        let mut rnd = [0u8; 6];
+        // SAFETY: a 6-byte buffer
+        if unsafe { libc::getrandom(rnd.as_mut_ptr().cast(), 6, 0) } != 6 {
+            return ret(Err(libc::EIO));
+        }
+        for (dst, r) in t[x..x + 6].iter_mut().zip(rnd) {
+            *dst = CHARS[r as usize % CHARS.len()];
+        }
+        // SAFETY: still NUL-terminated
+        let Route::Rump(d, p) = (unsafe { route(libc::AT_FDCWD, template) }) else {
+            return ret(Err(libc::EINVAL));
+        };
+        let oflags = libc::O_RDWR
+            | libc::O_CREAT
+            | libc::O_EXCL
+            | (flags & (libc::O_CLOEXEC | libc::O_APPEND | libc::O_SYNC));
+        match crate::hooks::file::rump_openat(d, &p, oflags, 0o600) {
+            Err(libc::EEXIST) => continue,
+            r => return ret(r),
+        }
+    }
+    ret(Err(libc::EEXIST))
+}
+
+/// mkstemp(3).
+#[no_mangle]
+pub unsafe extern "C" fn mkstemp(template: *mut c_char) -> c_int {
+    // SAFETY: forwarded
+    unsafe { do_mkostemps(template, 0, 0) }
+}
+
+/// mkstemp64(3).
+#[no_mangle]
+pub unsafe extern "C" fn mkstemp64(template: *mut c_char) -> c_int {
+    // SAFETY: forwarded
+    unsafe { do_mkostemps(template, 0, 0) }
+}
+
+/// mkostemp(3).
+#[no_mangle]
+pub unsafe extern "C" fn mkostemp(template: *mut c_char, flags: c_int) -> c_int {
+    // SAFETY: forwarded
+    unsafe { do_mkostemps(template, 0, flags) }
+}
+
+/// mkstemps(3).
+#[no_mangle]
+pub unsafe extern "C" fn mkstemps(template: *mut c_char, suffix_len: c_int) -> c_int {
+    // SAFETY: forwarded
+    unsafe { do_mkostemps(template, suffix_len, 0) }
+}
+
+/// mkostemps(3).
+#[no_mangle]
+pub unsafe extern "C" fn mkostemps(
+    template: *mut c_char,
+    suffix_len: c_int,
+    flags: c_int,
+) -> c_int {
+    // SAFETY: forwarded
+    unsafe { do_mkostemps(template, suffix_len, flags) }
+}

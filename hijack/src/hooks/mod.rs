@@ -25,9 +25,11 @@ use crate::xlate::flags::nb;
 
 pub mod dir;
 pub mod file;
+pub mod fopen;
 pub mod meta;
 pub mod path;
 pub mod proc;
+pub mod stdio;
 
 thread_local! {
     static INSIDE: Cell<bool> = const { Cell::new(false) };

@@ -49,7 +49,8 @@ pub unsafe extern "C" fn fork() -> c_int {
     if pid != 0 || cookie.is_none() {
         return pid;
     }
-    // The child: the parent's socket is not ours to use.
+    // The child: the parent's socket and pumps are not ours to use.
+    super::stdio::forget_after_fork();
     let mut st = state::lock();
     if let Some(old) = st.conn.take() {
         let fd = old.into_fd();
@@ -78,6 +79,7 @@ pub unsafe extern "C" fn vfork() -> c_int {
 /// What the next image inherits, and the socket made inheritable; `None`
 /// without a connection.
 fn prepare_exec() -> Option<(String, c_int)> {
+    super::stdio::before_exec();
     let st = state::lock();
     let c = st.conn.as_ref()?;
     let sock = c.fd();
@@ -228,6 +230,16 @@ extern "C" fn attach_after_exec() {
             st.conn = Some(c);
             st.fds = inh.fds;
             st.cwd_in_rump = inh.cwd_in_rump;
+            let std_out: Vec<(c_int, i32)> = st
+                .fds
+                .iter()
+                .filter(|(h, _)| super::stdio::is_std_out(**h))
+                .map(|(h, r)| (*h, *r))
+                .collect();
+            drop(st);
+            for (h, r) in std_out {
+                super::stdio::attach(h, r);
+            }
             let real_fcntl = real!(fcntl: fn(c_int, c_int, c_int) -> c_int);
             // SAFETY: fcntl with integer arguments
             unsafe { real_fcntl(inh.sock, libc::F_SETFD, libc::FD_CLOEXEC) };
