@@ -963,3 +963,79 @@ pub unsafe extern "C" fn mkostemps(
     // SAFETY: forwarded
     unsafe { do_mkostemps(template, suffix_len, flags) }
 }
+
+/// `__xstat` (what binaries built against glibc before 2.33 call for stat).
+#[no_mangle]
+pub unsafe extern "C" fn __xstat(_ver: c_int, path: *const c_char, out: *mut libc::stat) -> c_int {
+    // SAFETY: forwarded
+    unsafe { do_fstatat(libc::AT_FDCWD, path, out, 0) }
+}
+
+/// `__xstat64`.
+#[no_mangle]
+pub unsafe extern "C" fn __xstat64(
+    _ver: c_int,
+    path: *const c_char,
+    out: *mut libc::stat,
+) -> c_int {
+    // SAFETY: forwarded
+    unsafe { do_fstatat(libc::AT_FDCWD, path, out, 0) }
+}
+
+/// `__lxstat`.
+#[no_mangle]
+pub unsafe extern "C" fn __lxstat(_ver: c_int, path: *const c_char, out: *mut libc::stat) -> c_int {
+    // SAFETY: forwarded
+    unsafe { do_fstatat(libc::AT_FDCWD, path, out, libc::AT_SYMLINK_NOFOLLOW) }
+}
+
+/// `__lxstat64`.
+#[no_mangle]
+pub unsafe extern "C" fn __lxstat64(
+    _ver: c_int,
+    path: *const c_char,
+    out: *mut libc::stat,
+) -> c_int {
+    // SAFETY: forwarded
+    unsafe { do_fstatat(libc::AT_FDCWD, path, out, libc::AT_SYMLINK_NOFOLLOW) }
+}
+
+/// `__fxstat`.
+#[no_mangle]
+pub unsafe extern "C" fn __fxstat(_ver: c_int, fd: c_int, out: *mut libc::stat) -> c_int {
+    // SAFETY: forwarded
+    unsafe { fstat(fd, out) }
+}
+
+/// `__fxstat64`.
+#[no_mangle]
+pub unsafe extern "C" fn __fxstat64(_ver: c_int, fd: c_int, out: *mut libc::stat) -> c_int {
+    // SAFETY: forwarded
+    unsafe { fstat(fd, out) }
+}
+
+/// `__fxstatat`.
+#[no_mangle]
+pub unsafe extern "C" fn __fxstatat(
+    _ver: c_int,
+    dirfd: c_int,
+    path: *const c_char,
+    out: *mut libc::stat,
+    flags: c_int,
+) -> c_int {
+    // SAFETY: forwarded
+    unsafe { do_fstatat(dirfd, path, out, flags) }
+}
+
+/// `__fxstatat64`.
+#[no_mangle]
+pub unsafe extern "C" fn __fxstatat64(
+    _ver: c_int,
+    dirfd: c_int,
+    path: *const c_char,
+    out: *mut libc::stat,
+    flags: c_int,
+) -> c_int {
+    // SAFETY: forwarded
+    unsafe { do_fstatat(dirfd, path, out, flags) }
+}
