@@ -1,12 +1,10 @@
 //! # rumpsp-protocol
 //!
-//! The wire layer of NetBSD's rump_sp ("sysproxy") protocol, version 0.4,
-//! byte-compatible with `librumpuser`/`librumpclient`.
+//! NetBSD's rump_sp ("sysproxy") protocol, version 0.4, byte-compatible with
+//! `librumpuser`/`librumpclient`: the wire format, the sans-IO protocol
+//! state machines of both sides, and tokio adapters on top of them.
 //!
-//! This crate is sans-IO: it opens no sockets, reads no clocks and draws no
-//! random numbers. It turns bytes into typed frames and back; the tokio
-//! adapters, the sessions and the kernel live elsewhere.
-//!
+//! The wire layer (no I/O, no clocks, no randomness):
 //! * [`header`]: the 24-byte frame header.
 //! * [`frame`]: one [`Message`] enum for every frame, one module per frame kind.
 //! * [`decoder`]: incremental framing with size limits checked before allocation.
@@ -14,6 +12,16 @@
 //! * [`url`]: `tcp://`, `unix://` and `tcp6://` server URLs with the reference's rules.
 //! * [`args`]: syscall argument slots, PAD slots included.
 //! * [`abi`]: the data model (LP64 little-endian) every layout depends on.
+//! * [`netbsd`]: syscall numbers and names, errno, and the struct layouts
+//!   (stat, statvfs, dirent, timespec).
+//! * [`auth`]: the optional AUTH handshake extension (HMAC-SHA256).
+//!
+//! The sans-IO sessions (they take bytes and a time from their caller):
+//! * [`client`]: `ClientSession`, a client's calls and memory requests.
+//! * [`server`]: `ServerCore`, the server side, over any [`kernel::Kernel`].
+//!
+//! The I/O adapters (tokio, sockets, the host clock): [`net`], the production
+//! `Server` and `Client`. Splitting these into crates of their own is issue 16.
 //!
 //! ```
 //! use rumpsp_protocol::{Abi, Frame, FrameDecoder, Message, SyscallReq};
