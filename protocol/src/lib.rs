@@ -16,7 +16,9 @@
 //!   (stat, statvfs, dirent, timespec).
 //! * [`auth`]: the optional AUTH handshake extension (HMAC-SHA256).
 //!
-//! The sans-IO sessions (they take bytes and a time from their caller):
+//! The sans-IO sessions (bytes in, bytes out, driven by method calls; the
+//! server draws prefork cookies from a source its caller picks: the OS in
+//! `serve`, a seeded stream in simulation):
 //! * [`client`]: `ClientSession`, a client's calls and memory requests.
 //! * [`server`]: `ServerCore`, the server side, over any [`kernel::Kernel`].
 //!
