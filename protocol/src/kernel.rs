@@ -102,6 +102,23 @@ impl CallMemory {
     }
 }
 
+impl MemoryCursor<'_> {
+    /// Of `reqs`, the ones not fetched yet, given that the next requests of
+    /// this execution are `reqs` in order: empty when all are in (the cursor
+    /// does not move; the caller then takes them one by one), the missing tail
+    /// otherwise. A different request than was fetched is a fault.
+    pub fn missing(&self, reqs: &[MemRequest]) -> Result<Vec<MemRequest>, MemError> {
+        for (i, want) in reqs.iter().enumerate() {
+            match self.mem.items.get(self.next + i) {
+                Some((r, _)) if r == want => {}
+                Some(_) => return Err(MemError::Fault),
+                None => return Ok(reqs[i..].to_vec()),
+            }
+        }
+        Ok(Vec::new())
+    }
+}
+
 /// Sequential access to a call's fetched memory during one execution.
 #[derive(Debug)]
 pub struct MemoryCursor<'a> {
@@ -191,6 +208,10 @@ pub enum SyscallStep {
     Done(SyscallDone),
     /// Needs this client memory first; the kernel's state is unchanged.
     Need(MemRequest),
+    /// Needs all of these, in this order, before it can go on (e.g. every
+    /// buffer of a writev): the server asks for them at once and runs the
+    /// call again only when every answer is in. The kernel's state is unchanged.
+    NeedAll(Vec<MemRequest>),
     /// Must wait (empty pipe, sleep, …); try again after the kernel changed. State unchanged.
     Blocked,
 }

@@ -191,6 +191,48 @@ fn copyin_answers_short_long_empty_and_wrong_type() {
 }
 
 #[test]
+fn a_batch_of_memory_requests_goes_out_at_once_and_runs_the_call_once_all_are_in() {
+    let mut s = server(ServerLimits::default());
+    let mut p = ready(&mut s);
+    let a = args(&[0x7f00_0000_1000, 0x7f00_0000_2000]);
+    // both COPYINs before any answer
+    assert_eq!(
+        p.syscall(&mut s, 2, SYS_TEST_BATCH, &a),
+        [
+            Got::Copyin {
+                reqno: 0,
+                str: false,
+                len: 8,
+                addr: 0x7f00_0000_1000
+            },
+            Got::Copyin {
+                reqno: 1,
+                str: false,
+                len: 8,
+                addr: 0x7f00_0000_2000
+            }
+        ]
+    );
+    // answered in the other order: nothing until both are in, then the
+    // answers are used in the order they were asked for
+    assert_eq!(p.answer(&mut s, 1, &[2; 8]), []);
+    assert_eq!(p.answer(&mut s, 0, &[1; 8]), [ok(2, 256 + 2, 0)]);
+    // a short answer in a batch faults the call (EFAULT), after the other one came
+    p.syscall(&mut s, 3, SYS_TEST_BATCH, &a);
+    assert_eq!(p.answer(&mut s, 2, &[1; 3]), []);
+    assert_eq!(p.answer(&mut s, 3, &[1; 8]), [errno(3, 14)]);
+    // a late duplicate answer to a finished batch is dropped
+    assert_eq!(p.answer(&mut s, 3, &[1; 8]), []);
+    // the wait expires as a whole: the call fails, the server goes on
+    p.syscall(&mut s, 4, SYS_TEST_BATCH, &a);
+    assert_eq!(p.answer(&mut s, 4, &[1; 8]), []);
+    s.set_time(60_000);
+    s.expire_waits(1_000);
+    assert_eq!(p.recv(&mut s), [errno(4, 14)]);
+    assert_eq!(p.syscall(&mut s, 5, SYS_GETPID, &[]).len(), 1);
+}
+
+#[test]
 fn copyinstr_answers() {
     let mut s = server(ServerLimits::default());
     let mut p = ready(&mut s);

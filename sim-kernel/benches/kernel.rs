@@ -44,6 +44,15 @@ fn call(k: &mut SimKernel, pid: i32, nr: u32, args: &[u8], data: &[u8]) -> i32 {
                 };
                 mem.push(req, got);
             }
+            SyscallStep::NeedAll(reqs) => {
+                for req in reqs {
+                    let len = match req {
+                        MemRequest::Bytes { len, .. } => len as usize,
+                        _ => 0,
+                    };
+                    mem.push(req, Fetched::Data(data[..len].to_vec()));
+                }
+            }
             SyscallStep::Blocked => return -1,
         }
     }

@@ -74,6 +74,9 @@ pub enum Stop {
     ErrnoWith(i32, [i64; 2]),
     /// Needs client memory first.
     Need(MemRequest),
+    /// Needs every request of [`Ctx::prefetch`]'s batch first (they are in the
+    /// context: a `Stop` stays `Copy`).
+    NeedBatch,
     /// Must wait.
     Blocked,
 }
@@ -100,6 +103,8 @@ pub struct Ctx<'m, 'a> {
     pub mem: MemoryCursor<'m>,
     /// Copyouts and signals so far.
     pub out: SyscallDone,
+    /// The memory requests of a [`Stop::NeedBatch`].
+    pub batch: Vec<MemRequest>,
 }
 
 impl Ctx<'_, '_> {
@@ -119,6 +124,37 @@ impl Ctx<'_, '_> {
             return Err(Stop::Errno(EFAULT));
         }
         Ok(self.mem.copyin(addr, len)?.to_vec())
+    }
+
+    /// Makes sure the next copyins of this execution, `ranges` (address,
+    /// length) in order, are fetched: when some are not, all the missing ones
+    /// are asked for in one round ([`Stop::NeedBatch`]), so a handler that
+    /// gathers many buffers (writev) runs a constant number of times, not once
+    /// per buffer. Empty ranges need nothing. The ranges are then read with
+    /// [`Ctx::copyin`] in the same order.
+    pub fn prefetch(&mut self, ranges: &[(u64, u64)]) -> Result<(), Stop> {
+        let reqs: Vec<MemRequest> = ranges
+            .iter()
+            .filter(|(_, len)| *len > 0)
+            .map(|&(addr, len)| MemRequest::Bytes { addr, len })
+            .collect();
+        if reqs
+            .iter()
+            .any(|r| matches!(r, MemRequest::Bytes { addr: 0, .. }))
+        {
+            // A NULL buffer faults at its turn (copyin says EFAULT): fetch
+            // one by one, as without a batch.
+            return Ok(());
+        }
+        let missing = self.mem.missing(&reqs)?;
+        match missing.len() {
+            0 => Ok(()),
+            1 => Err(Stop::Need(missing[0])),
+            _ => {
+                self.batch = missing;
+                Err(Stop::NeedBatch)
+            }
+        }
     }
 
     /// Copies a NUL-terminated string of at most `max` bytes in (without the NUL);
@@ -586,6 +622,7 @@ impl Kernel for SimKernel {
             args,
             mem: mem.cursor(),
             out: SyscallDone::default(),
+            batch: Vec::new(),
         };
         match handler(self, &mut ctx) {
             Ok((r0, r1)) => {
@@ -606,6 +643,7 @@ impl Kernel for SimKernel {
                 SyscallStep::Done(ctx.out)
             }
             Err(Stop::Need(r)) => SyscallStep::Need(r),
+            Err(Stop::NeedBatch) => SyscallStep::NeedAll(std::mem::take(&mut ctx.batch)),
             Err(Stop::Blocked) => SyscallStep::Blocked,
         }
     }

@@ -119,6 +119,12 @@ pub fn run_syscall<K: Kernel>(
                 let got = mem.fetch(req);
                 fetched.push(req, got);
             }
+            SyscallStep::NeedAll(reqs) => {
+                for req in reqs {
+                    let got = mem.fetch(req);
+                    fetched.push(req, got);
+                }
+            }
             SyscallStep::Blocked => return Outcome::Blocked,
         }
     }

@@ -325,3 +325,53 @@ fn dup3_refuses_flags_other_than_cloexec_and_nonblock() {
         "O_NOSIGPIPE"
     );
 }
+
+#[test]
+fn writev_gathers_every_buffer_in_one_memory_round() {
+    use rumpsp_protocol::kernel::{CallMemory, Kernel, SyscallStep};
+    use rumpsp_protocol::{Abi, SyscallArgs};
+    let mut t = T::new();
+    let (_, fd) = t.open("/tmp/v", O_WRONLY | O_CREAT, 0o644);
+    let parts: Vec<(u64, u64)> = (0..960u64)
+        .map(|i| (t.put(&[(i % 251) as u8; 64]), 64))
+        .collect();
+    let v = iov(&mut t, &parts);
+    let words = [fd as u64, v, parts.len() as u64];
+    let args: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    // Drive the call by hand, counting executions and memory rounds.
+    let mut mem = CallMemory::default();
+    let (mut runs, mut rounds, mut largest) = (0, 0, 0);
+    let done = loop {
+        runs += 1;
+        match t
+            .k
+            .syscall(t.pid, 121, SyscallArgs::new(&args, Abi::Lp64Le), &mem)
+        {
+            SyscallStep::Done(d) => break d,
+            SyscallStep::Need(r) => {
+                rounds += 1;
+                largest = largest.max(1);
+                mem.push(r, t.mem.fetch(r));
+            }
+            SyscallStep::NeedAll(rs) => {
+                rounds += 1;
+                largest = largest.max(rs.len());
+                for r in rs {
+                    mem.push(r, t.mem.fetch(r));
+                }
+            }
+            SyscallStep::Blocked => panic!("writev blocked"),
+        }
+        assert!(runs < 100, "writev re-ran {runs} times");
+    };
+    assert_eq!((done.error, done.retval[0]), (0, 960 * 64));
+    // the iovec array, then all 960 buffers at once
+    assert_eq!((rounds, runs, largest), (2, 3, 960));
+    let (_, rfd) = t.open("/tmp/v", O_RDONLY, 0);
+    let (e, data) = t.read(rfd, 960 * 64);
+    assert_eq!((e, data.len()), (0, 960 * 64));
+    assert!(data
+        .chunks(64)
+        .enumerate()
+        .all(|(i, c)| c.iter().all(|&b| b == (i % 251) as u8)));
+}

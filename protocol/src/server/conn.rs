@@ -38,12 +38,25 @@ pub struct PendingCall {
     pub args: Bytes,
     /// Client memory fetched so far.
     pub mem: CallMemory,
-    /// The server request (reqno, what) whose answer the call waits for.
-    pub awaiting: Option<(u64, MemRequest)>,
+    /// The server requests (reqno, what, the answer once in) whose answers
+    /// the call waits for, in the order the kernel asked; one for a plain
+    /// memory round, several for a batch (`SyscallStep::NeedAll`).
+    pub awaiting: Vec<Awaited>,
     /// When that request was sent (the core's injected clock).
     pub asked_at_ms: u64,
     /// The kernel reported the call blocked.
     pub blocked: bool,
+}
+
+/// One memory request of a call, sent to the client.
+#[derive(Debug, Clone)]
+pub struct Awaited {
+    /// The server-side reqno of the COPYIN/ANONMMAP request.
+    pub sreq: u64,
+    /// What was asked.
+    pub req: MemRequest,
+    /// The client's answer, once it came.
+    pub got: Option<crate::kernel::Fetched>,
 }
 
 /// An EXEC handshake waiting for the connection's syscalls to finish.

@@ -22,7 +22,7 @@ use crate::frame::{
 use crate::kernel::{Fetched, Kernel, MemRequest, Pid, SyscallStep};
 use crate::netbsd::{syscall, SYS_NSYSENT};
 
-use super::conn::{AuthState, Conn, ConnState, PendingCall, PendingExec};
+use super::conn::{AuthState, Awaited, Conn, ConnState, PendingCall, PendingExec};
 use super::cookies::CookieSource;
 use super::inject::{Injected, InjectedBug};
 use super::limits::ServerLimits;
@@ -68,6 +68,65 @@ fn clamp_read_count(sysnum: u32, args: Bytes, max: u64) -> Bytes {
 /// refused unbuffered; an unmatched RESP may carry at most this many.
 const RESP_SLACK: u64 = 4096;
 
+/// Sends a call's memory requests (one round: all at once) and records them
+/// as awaited. `false` when they are faulted instead (the exec started, or the
+/// call would hold more than `max_mem` bytes): the caller runs the call again.
+fn ask(
+    c: &mut Conn,
+    creq: u64,
+    reqs: Vec<MemRequest>,
+    exec_started: bool,
+    max_mem: u64,
+    now: u64,
+) -> bool {
+    let Some(call) = c.calls.get_mut(&creq) else {
+        return true;
+    };
+    let wanted = reqs
+        .iter()
+        .map(|r| match *r {
+            MemRequest::Bytes { len, .. } => len,
+            MemRequest::Str { max, .. } => max,
+            MemRequest::Mmap { .. } => 0,
+        })
+        .fold(0u64, u64::saturating_add);
+    let over = (call.mem.bytes_held() as u64).saturating_add(wanted) > max_mem;
+    if exec_started || over || reqs.is_empty() {
+        for r in reqs {
+            call.mem.push(r, Fetched::Fault);
+        }
+        return false;
+    }
+    for req in reqs {
+        let r = c.take_reqno();
+        let Some(call) = c.calls.get_mut(&creq) else {
+            return true;
+        };
+        call.awaiting.push(Awaited {
+            sreq: r,
+            req,
+            got: None,
+        });
+        call.asked_at_ms = now;
+        c.waiting.insert(r, creq);
+        let msg = match req {
+            MemRequest::Bytes { addr, len } => Message::Copyin(CopyinReq {
+                kind: CopyinKind::Bytes,
+                len,
+                addr,
+            }),
+            MemRequest::Str { addr, max } => Message::Copyin(CopyinReq {
+                kind: CopyinKind::Str,
+                len: max,
+                addr,
+            }),
+            MemRequest::Mmap { len } => Message::Anonmmap(AnonmmapReq { len }),
+        };
+        c.send(Frame::new(r, msg));
+    }
+    true
+}
+
 /// True unless `h` is a RESP whose body exceeds what the connection asked for
 /// by that reqno (plus [`RESP_SLACK`]).
 fn resp_fits(c: &Conn, h: &crate::header::Header) -> bool {
@@ -79,8 +138,8 @@ fn resp_fits(c: &Conn, h: &crate::header::Header) -> bool {
         .waiting
         .get(&h.reqno)
         .and_then(|creq| c.calls.get(creq))
-        .and_then(|call| call.awaiting)
-        .map_or(0, |(_, req)| match req {
+        .and_then(|call| call.awaiting.iter().find(|a| a.sreq == h.reqno))
+        .map_or(0, |a| match a.req {
             MemRequest::Bytes { len, .. } => len,
             MemRequest::Str { max, .. } => max,
             MemRequest::Mmap { .. } => 8,
@@ -418,28 +477,19 @@ impl<K: Kernel> ServerCore<K> {
     /// gets EFAULT): a client that never answers a COPYIN stalls only its own call.
     pub fn expire_waits(&mut self, timeout_ms: u64) {
         let now = self.now_ms;
-        let expired: Vec<(ConnId, u64, u64)> = self
+        let expired: Vec<(ConnId, u64)> = self
             .conns
             .iter()
             .flat_map(|(id, c)| {
                 c.calls.iter().filter_map(move |(creq, call)| {
-                    let (sreq, _) = call.awaiting?;
-                    (now.saturating_sub(call.asked_at_ms) >= timeout_ms)
-                        .then_some((*id, *creq, sreq))
+                    (!call.awaiting.is_empty()
+                        && now.saturating_sub(call.asked_at_ms) >= timeout_ms)
+                        .then_some((*id, *creq))
                 })
             })
             .collect();
-        for (id, creq, sreq) in expired {
-            let Some(c) = self.conns.get_mut(&id) else {
-                continue;
-            };
-            c.waiting.remove(&sreq);
-            let Some(call) = c.calls.get_mut(&creq) else {
-                continue;
-            };
-            if let Some((_, req)) = call.awaiting.take() {
-                call.mem.push(req, Fetched::Fault);
-            }
+        for (id, creq) in expired {
+            self.fault_awaited(id, creq);
             self.drive(id, creq);
         }
         self.run_blocked();
@@ -718,10 +768,24 @@ impl<K: Kernel> ServerCore<K> {
             c.send(Frame::new(creq, Message::SyscallResp(resp)));
             return;
         }
-        if let Some((sreq, req)) = call.awaiting.take() {
-            c.waiting.remove(&sreq);
-            call.mem.push(req, Fetched::Fault);
+        if !call.awaiting.is_empty() {
+            self.fault_awaited(id, creq);
             self.drive(id, creq);
+        }
+    }
+
+    /// Ends a call's memory wait: what came is kept, the rest faults (the
+    /// call then gets EFAULT from the kernel), and late answers are dropped.
+    fn fault_awaited(&mut self, id: ConnId, creq: u64) {
+        let Some(c) = self.conns.get_mut(&id) else {
+            return;
+        };
+        let Some(call) = c.calls.get_mut(&creq) else {
+            return;
+        };
+        for a in std::mem::take(&mut call.awaiting) {
+            c.waiting.remove(&a.sreq);
+            call.mem.push(a.req, a.got.unwrap_or(Fetched::Fault));
         }
     }
 
@@ -785,7 +849,7 @@ impl<K: Kernel> ServerCore<K> {
                 sysnum,
                 args,
                 mem: Default::default(),
-                awaiting: None,
+                awaiting: Vec::new(),
                 asked_at_ms: 0,
                 blocked: false,
             },
@@ -840,38 +904,15 @@ impl<K: Kernel> ServerCore<K> {
                     return;
                 }
                 SyscallStep::Need(req) => {
-                    let wanted = match req {
-                        MemRequest::Bytes { len, .. } => len,
-                        MemRequest::Str { max, .. } => max,
-                        MemRequest::Mmap { .. } => 0,
-                    };
-                    let over = (call.mem.bytes_held() as u64).saturating_add(wanted) > max_mem;
-                    if exec_started || over {
-                        call.mem.push(req, Fetched::Fault);
+                    if !ask(c, creq, vec![req], exec_started, max_mem, now) {
                         continue;
                     }
-                    let r = c.take_reqno();
-                    let call = match c.calls.get_mut(&creq) {
-                        Some(call) => call,
-                        None => return,
-                    };
-                    call.awaiting = Some((r, req));
-                    call.asked_at_ms = now;
-                    c.waiting.insert(r, creq);
-                    let msg = match req {
-                        MemRequest::Bytes { addr, len } => Message::Copyin(CopyinReq {
-                            kind: CopyinKind::Bytes,
-                            len,
-                            addr,
-                        }),
-                        MemRequest::Str { addr, max } => Message::Copyin(CopyinReq {
-                            kind: CopyinKind::Str,
-                            len: max,
-                            addr,
-                        }),
-                        MemRequest::Mmap { len } => Message::Anonmmap(AnonmmapReq { len }),
-                    };
-                    c.send(Frame::new(r, msg));
+                    return;
+                }
+                SyscallStep::NeedAll(reqs) => {
+                    if !ask(c, creq, reqs, exec_started, max_mem, now) {
+                        continue;
+                    }
                     return;
                 }
                 SyscallStep::Blocked => {
@@ -903,9 +944,10 @@ impl<K: Kernel> ServerCore<K> {
         let Some(call) = c.calls.get_mut(&creq) else {
             return;
         };
-        let Some((_, req)) = call.awaiting.take() else {
+        let Some(slot) = call.awaiting.iter().position(|a| a.sreq == f.header.reqno) else {
             return;
         };
+        let req = call.awaiting[slot].req;
         let body = &f.body[..];
         let got = match req {
             // Longer answers are cut to the length asked for (the reference does the
@@ -929,8 +971,15 @@ impl<K: Kernel> ServerCore<K> {
                 _ => Fetched::Fault,
             },
         };
-        call.mem.push(req, got);
-        self.drive(id, creq);
+        call.awaiting[slot].got = Some(got);
+        // Run the call again once every answer of the round is in, in the
+        // order the kernel asked.
+        if call.awaiting.iter().all(|a| a.got.is_some()) {
+            for a in std::mem::take(&mut call.awaiting) {
+                call.mem.push(a.req, a.got.unwrap_or(Fetched::Fault));
+            }
+            self.drive(id, creq);
+        }
     }
 
     /// Retries blocked calls, in connection and reqno order, while the kernel keeps changing.

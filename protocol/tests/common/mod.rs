@@ -20,6 +20,8 @@ pub const SYS_REBOOT: u32 = 208;
 pub const SYS_TEST_MMAP: u32 = 500;
 /// Test-only: copies in 8 bytes from slot 0, then 8 from slot 1 (two memory requests).
 pub const SYS_TEST_TWO_COPYINS: u32 = 501;
+/// Test-only: the same two copyins, asked for in one batch (`SyscallStep::NeedAll`).
+pub const SYS_TEST_BATCH: u32 = 502;
 
 /// The pipe fd every process shares in the test kernel.
 pub const PIPE_FD: i32 = 100;
@@ -29,6 +31,7 @@ pub const BROKEN_PIPE_FD: i32 = 101;
 /// Why a test syscall stopped before finishing.
 pub enum Stop {
     Mem(MemError),
+    Batch(Vec<rumpsp_protocol::kernel::MemRequest>),
     Blocked,
 }
 
@@ -139,6 +142,21 @@ impl TestKernel {
                 let second = m.copyin(a.ptr(1).unwrap(), 8)?;
                 SyscallDone::ok(i64::from(first[0]) + i64::from(second[0]), 0)
             }
+            SYS_TEST_BATCH => {
+                use rumpsp_protocol::kernel::MemRequest;
+                let (x, y) = (a.ptr(0).unwrap(), a.ptr(1).unwrap());
+                let reqs = [
+                    MemRequest::Bytes { addr: x, len: 8 },
+                    MemRequest::Bytes { addr: y, len: 8 },
+                ];
+                let missing = m.missing(&reqs)?;
+                if !missing.is_empty() {
+                    return Err(Stop::Batch(missing));
+                }
+                let first = m.copyin(x, 8)?.to_vec();
+                let second = m.copyin(y, 8)?;
+                SyscallDone::ok(i64::from(first[0]) * 256 + i64::from(second[0]), 0)
+            }
             SYS_TEST_MMAP => {
                 let addr = m.anonmmap(4096)?;
                 if addr == 0 {
@@ -196,6 +214,7 @@ impl Kernel for TestKernel {
         match self.run(pid, sysnum, args, mem) {
             Ok(d) => SyscallStep::Done(d),
             Err(Stop::Blocked) => SyscallStep::Blocked,
+            Err(Stop::Batch(v)) => SyscallStep::NeedAll(v),
             Err(Stop::Mem(MemError::Need(r))) => SyscallStep::Need(r),
             Err(Stop::Mem(MemError::Fault)) => SyscallStep::Done(SyscallDone::err(14)),
         }

@@ -411,6 +411,8 @@ fn do_writev(k: &mut SimKernel, c: &mut Ctx<'_, '_>, at: Option<i64>) -> SysResu
     let (id, target) = write_target(k, c.pid, fd, at, total, &mut c.out)?;
     let mut data = Vec::new();
     if !matches!(target, WriteTarget::Nothing) {
+        // Every buffer in one memory round, then read in order.
+        c.prefetch(&v)?;
         for (base, len) in v {
             data.extend(c.copyin(base, len)?);
         }
