@@ -14,6 +14,11 @@ root=$PWD
 server=""
 if [[ "${1:-}" == "--server" ]]; then server="${2:?--server needs a URL}"; fi
 
+# sqlite3 is part of the list (it needs fcntl locks and fsync); install it where missing.
+if ! command -v sqlite3 >/dev/null && command -v apt-get >/dev/null; then
+    (apt-get install -y -q sqlite3 >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q sqlite3 >/dev/null 2>&1; }) \
+        || echo "hijack: could not install sqlite3; its step compares 'not installed'"
+fi
 cargo build --release --quiet --bin rumpsp
 cargo build --release --quiet -p rumpsp-hijack
 bin=$root/target/release/rumpsp
