@@ -214,6 +214,10 @@ pub enum SyscallStep {
     NeedAll(Vec<MemRequest>),
     /// Must wait (empty pipe, sleep, …); try again after the kernel changed. State unchanged.
     Blocked,
+    /// Must wait on one object, named by a key the kernel picks (a pipe, say):
+    /// tried again only when [`Kernel::take_changed`] names that key, or cannot
+    /// say what changed. State unchanged.
+    BlockedOn(u64),
 }
 
 /// Why the kernel could not create a process.
@@ -261,6 +265,14 @@ pub trait Kernel {
 
     /// True once a reboot syscall has asked the server to shut down.
     fn shutdown_requested(&self) -> bool;
+
+    /// The keys of the objects that changed since the last call (see
+    /// [`SyscallStep::BlockedOn`]), or `None` when the kernel cannot say, and
+    /// every blocked call must be tried again. Calls blocked without a key
+    /// are tried again whenever the generation moved.
+    fn take_changed(&mut self) -> Option<Vec<u64>> {
+        None
+    }
 }
 
 #[cfg(test)]

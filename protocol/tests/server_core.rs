@@ -233,6 +233,45 @@ fn a_batch_of_memory_requests_goes_out_at_once_and_runs_the_call_once_all_are_in
 }
 
 #[test]
+fn a_change_wakes_only_the_calls_blocked_on_that_object() {
+    let mut s = server(ServerLimits::default());
+    let mut p = ready(&mut s);
+    for key in 1..=3u64 {
+        assert_eq!(
+            p.syscall(&mut s, 10 + key, SYS_TEST_WAIT_KEY, &args(&[key])),
+            []
+        );
+    }
+    assert_eq!(
+        s.kernel().wait_runs.values().copied().collect::<Vec<_>>(),
+        [1, 1, 1]
+    );
+    // releasing key 2 runs call 12 again, and only it
+    assert_eq!(
+        p.syscall(&mut s, 20, SYS_TEST_RELEASE_KEY, &args(&[2])),
+        [ok(20, 0, 0), ok(12, 2, 0)]
+    );
+    assert_eq!(
+        s.kernel().wait_runs.values().copied().collect::<Vec<_>>(),
+        [1, 2, 1]
+    );
+    // a change to an object nobody waits on wakes nobody
+    p.syscall(&mut s, 21, SYS_TEST_RELEASE_KEY, &args(&[9]));
+    assert_eq!(
+        s.kernel().wait_runs.values().copied().collect::<Vec<_>>(),
+        [1, 2, 1]
+    );
+    // a call blocked without a key still wakes on any change (the pipe read)
+    let r = args(&[u64::from(PIPE_FD as u32), 0x7f00_0000_1000, 4]);
+    assert_eq!(p.syscall(&mut s, 22, SYS_READ, &r), []);
+    p.syscall(&mut s, 23, SYS_TEST_RELEASE_KEY, &args(&[3]));
+    assert_eq!(
+        s.kernel().wait_runs.values().copied().collect::<Vec<_>>(),
+        [1, 2, 2]
+    );
+}
+
+#[test]
 fn copyinstr_answers() {
     let mut s = server(ServerLimits::default());
     let mut p = ready(&mut s);

@@ -53,7 +53,7 @@ fn call(k: &mut SimKernel, pid: i32, nr: u32, args: &[u8], data: &[u8]) -> i32 {
                     mem.push(req, Fetched::Data(data[..len].to_vec()));
                 }
             }
-            SyscallStep::Blocked => return -1,
+            SyscallStep::Blocked | SyscallStep::BlockedOn(_) => return -1,
         }
     }
 }

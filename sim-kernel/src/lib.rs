@@ -65,6 +65,10 @@ impl Default for SimConfig {
     }
 }
 
+/// A wait key no blocked call uses: changes that can only wake calls blocked
+/// on nothing in particular (a process exit, a vnode closed).
+pub const NO_WAITER_KEY: u64 = u64::MAX;
+
 /// Why a syscall handler stopped before finishing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stop {
@@ -79,6 +83,8 @@ pub enum Stop {
     NeedBatch,
     /// Must wait.
     Blocked,
+    /// Must wait on the object with this key (a pipe: [`SimKernel::pipe_key`]).
+    BlockedOn(u64),
 }
 
 impl From<MemError> for Stop {
@@ -214,6 +220,10 @@ pub struct SimKernel {
     /// fuzzers do per input, does not copy its hundreds of nodes).
     pub sysctl: std::sync::Arc<sysctl::Tree>,
     generation: u64,
+    /// Wait keys changed since the server last asked ([`SimKernel::bump_key`]).
+    changed: std::collections::BTreeSet<u64>,
+    /// Something changed that wakes every blocked call ([`SimKernel::bump`]).
+    changed_all: bool,
     shutdown: bool,
 }
 
@@ -258,6 +268,8 @@ impl SimKernel {
             vfs,
             clock,
             generation: 0,
+            changed: Default::default(),
+            changed_all: false,
             shutdown: false,
         };
         if let Some(n) = k.vfs.nodes.get_mut(&root) {
@@ -266,9 +278,23 @@ impl SimKernel {
         k
     }
 
-    /// Something that might unblock a call changed.
+    /// Something that might unblock any call changed (every blocked call is
+    /// tried again).
     pub fn bump(&mut self) {
         self.generation += 1;
+        self.changed_all = true;
+    }
+
+    /// The object with this key changed: calls blocked on it, and calls
+    /// blocked on nothing in particular, are tried again.
+    pub fn bump_key(&mut self, key: u64) {
+        self.generation += 1;
+        self.changed.insert(key);
+    }
+
+    /// The wait key of a pipe.
+    pub fn pipe_key(p: proc::PipeId) -> u64 {
+        p
     }
 
     /// Marks the kernel as shutting down (reboot).
@@ -334,7 +360,10 @@ impl SimKernel {
                 self.drop_dead_pipe(p);
             }
         }
-        self.bump();
+        self.bump_key(match kind {
+            FileKind::PipeRead(p) | FileKind::PipeWrite(p) => Self::pipe_key(p),
+            FileKind::Node(_) => NO_WAITER_KEY,
+        });
     }
 
     fn drop_dead_pipe(&mut self, p: proc::PipeId) {
@@ -601,7 +630,8 @@ impl Kernel for SimKernel {
             }
             self.t.adopt(1, child);
         }
-        self.bump();
+        // What its descriptors held was woken above, by key.
+        self.bump_key(NO_WAITER_KEY);
     }
 
     fn syscall(
@@ -645,6 +675,7 @@ impl Kernel for SimKernel {
             Err(Stop::Need(r)) => SyscallStep::Need(r),
             Err(Stop::NeedBatch) => SyscallStep::NeedAll(std::mem::take(&mut ctx.batch)),
             Err(Stop::Blocked) => SyscallStep::Blocked,
+            Err(Stop::BlockedOn(key)) => SyscallStep::BlockedOn(key),
         }
     }
 
@@ -654,5 +685,14 @@ impl Kernel for SimKernel {
 
     fn shutdown_requested(&self) -> bool {
         self.shutdown
+    }
+
+    fn take_changed(&mut self) -> Option<Vec<u64>> {
+        let keys = std::mem::take(&mut self.changed);
+        if std::mem::take(&mut self.changed_all) {
+            None
+        } else {
+            Some(keys.into_iter().collect())
+        }
     }
 }

@@ -125,7 +125,7 @@ pub fn run_syscall<K: Kernel>(
                     fetched.push(req, got);
                 }
             }
-            SyscallStep::Blocked => return Outcome::Blocked,
+            SyscallStep::Blocked | SyscallStep::BlockedOn(_) => return Outcome::Blocked,
         }
     }
     Outcome::Done(SyscallDone::err(crate::consts::EFAULT))

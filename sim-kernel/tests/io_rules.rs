@@ -360,7 +360,7 @@ fn writev_gathers_every_buffer_in_one_memory_round() {
                     mem.push(r, t.mem.fetch(r));
                 }
             }
-            SyscallStep::Blocked => panic!("writev blocked"),
+            SyscallStep::Blocked | SyscallStep::BlockedOn(_) => panic!("writev blocked"),
         }
         assert!(runs < 100, "writev re-ran {runs} times");
     };

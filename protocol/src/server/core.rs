@@ -193,8 +193,9 @@ pub struct ServerCore<K: Kernel> {
     seen_generation: u64,
     /// Connections with output queued since the last [`ServerCore::drain`].
     dirty: BTreeSet<ConnId>,
-    /// Calls the kernel reported blocked: (connection, client reqno).
-    blocked: BTreeSet<(ConnId, u64)>,
+    /// Calls the kernel reported blocked: (connection, client reqno) -> the
+    /// key of the object each waits on (`None`: anything may wake it).
+    blocked: BTreeMap<(ConnId, u64), Option<u64>>,
     /// Milliseconds on the caller's clock (injected; the core reads no clock).
     now_ms: u64,
     /// The AUTH extension's shared key; None: no authentication (NetBSD-compatible).
@@ -223,7 +224,7 @@ impl<K: Kernel> ServerCore<K> {
             cookies,
             seen_generation,
             dirty: BTreeSet::new(),
-            blocked: BTreeSet::new(),
+            blocked: BTreeMap::new(),
             now_ms: 0,
             auth_key: None,
             injected_bug: None,
@@ -917,7 +918,12 @@ impl<K: Kernel> ServerCore<K> {
                 }
                 SyscallStep::Blocked => {
                     call.blocked = true;
-                    self.blocked.insert((id, creq));
+                    self.blocked.insert((id, creq), None);
+                    return;
+                }
+                SyscallStep::BlockedOn(key) => {
+                    call.blocked = true;
+                    self.blocked.insert((id, creq), Some(key));
                     return;
                 }
             }
@@ -982,7 +988,9 @@ impl<K: Kernel> ServerCore<K> {
         }
     }
 
-    /// Retries blocked calls, in connection and reqno order, while the kernel keeps changing.
+    /// Retries blocked calls, in connection and reqno order, while the kernel
+    /// keeps changing: those waiting on an object the kernel says changed,
+    /// and those waiting on nothing in particular.
     fn run_blocked(&mut self) {
         loop {
             let g = self.kernel.generation();
@@ -990,8 +998,21 @@ impl<K: Kernel> ServerCore<K> {
                 return;
             }
             self.seen_generation = g;
-            let blocked = std::mem::take(&mut self.blocked);
-            for (id, creq) in blocked {
+            let changed: Option<BTreeSet<u64>> =
+                self.kernel.take_changed().map(|v| v.into_iter().collect());
+            let wake: Vec<(ConnId, u64)> = self
+                .blocked
+                .iter()
+                .filter(|(_, key)| match (key, &changed) {
+                    (Some(k), Some(c)) => c.contains(k),
+                    _ => true,
+                })
+                .map(|(w, _)| *w)
+                .collect();
+            for w in &wake {
+                self.blocked.remove(w);
+            }
+            for (id, creq) in wake {
                 if let Some(call) = self.conns.get_mut(&id).and_then(|c| c.calls.get_mut(&creq)) {
                     call.blocked = false;
                     self.drive(id, creq);

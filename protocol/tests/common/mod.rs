@@ -22,6 +22,10 @@ pub const SYS_TEST_MMAP: u32 = 500;
 pub const SYS_TEST_TWO_COPYINS: u32 = 501;
 /// Test-only: the same two copyins, asked for in one batch (`SyscallStep::NeedAll`).
 pub const SYS_TEST_BATCH: u32 = 502;
+/// Test-only: waits on the object with key slot 0 until it is released.
+pub const SYS_TEST_WAIT_KEY: u32 = 503;
+/// Test-only: releases the object with key slot 0 (and says it changed).
+pub const SYS_TEST_RELEASE_KEY: u32 = 504;
 
 /// The pipe fd every process shares in the test kernel.
 pub const PIPE_FD: i32 = 100;
@@ -33,6 +37,7 @@ pub enum Stop {
     Mem(MemError),
     Batch(Vec<rumpsp_protocol::kernel::MemRequest>),
     Blocked,
+    BlockedOn(u64),
 }
 
 impl From<MemError> for Stop {
@@ -58,6 +63,12 @@ pub struct TestKernel {
     pub generation: u64,
     pub shutdown: bool,
     pub refuse_spawn: bool,
+    /// Keys released by SYS_TEST_RELEASE_KEY.
+    pub released: std::collections::BTreeSet<u64>,
+    /// Keys changed since the core last asked.
+    pub changed: Vec<u64>,
+    /// How many times each wait key's call was run.
+    pub wait_runs: BTreeMap<u64, u32>,
 }
 
 impl TestKernel {
@@ -157,6 +168,22 @@ impl TestKernel {
                 let second = m.copyin(y, 8)?;
                 SyscallDone::ok(i64::from(first[0]) * 256 + i64::from(second[0]), 0)
             }
+            SYS_TEST_WAIT_KEY => {
+                let key = a.word(0).unwrap_or(0);
+                *self.wait_runs.entry(key).or_default() += 1;
+                if self.released.contains(&key) {
+                    SyscallDone::ok(key as i64, 0)
+                } else {
+                    return Err(Stop::BlockedOn(key));
+                }
+            }
+            SYS_TEST_RELEASE_KEY => {
+                let key = a.word(0).unwrap_or(0);
+                self.released.insert(key);
+                self.changed.push(key);
+                self.generation += 1;
+                SyscallDone::ok(0, 0)
+            }
             SYS_TEST_MMAP => {
                 let addr = m.anonmmap(4096)?;
                 if addr == 0 {
@@ -215,6 +242,7 @@ impl Kernel for TestKernel {
             Ok(d) => SyscallStep::Done(d),
             Err(Stop::Blocked) => SyscallStep::Blocked,
             Err(Stop::Batch(v)) => SyscallStep::NeedAll(v),
+            Err(Stop::BlockedOn(k)) => SyscallStep::BlockedOn(k),
             Err(Stop::Mem(MemError::Need(r))) => SyscallStep::Need(r),
             Err(Stop::Mem(MemError::Fault)) => SyscallStep::Done(SyscallDone::err(14)),
         }
@@ -224,6 +252,9 @@ impl Kernel for TestKernel {
     }
     fn shutdown_requested(&self) -> bool {
         self.shutdown
+    }
+    fn take_changed(&mut self) -> Option<Vec<u64>> {
+        Some(std::mem::take(&mut self.changed))
     }
 }
 

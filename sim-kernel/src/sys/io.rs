@@ -45,12 +45,12 @@ fn do_read(k: &mut SimKernel, pid: i32, fd: i32, n: u64, at: Option<u64>) -> Res
                 return if f.flags & O_NONBLOCK != 0 {
                     err(EAGAIN)
                 } else {
-                    Err(Stop::Blocked)
+                    Err(Stop::BlockedOn(SimKernel::pipe_key(p)))
                 };
             }
             let take = (n as usize).min(pipe.buf.len());
             let data: Vec<u8> = pipe.buf.drain(..take).collect();
-            k.bump();
+            k.bump_key(SimKernel::pipe_key(p));
             Ok(data)
         }
         FileKind::Node(node) => {
@@ -173,7 +173,7 @@ fn write_target(
                 return if f.flags & O_NONBLOCK != 0 {
                     err(EAGAIN)
                 } else {
-                    Err(Stop::Blocked)
+                    Err(Stop::BlockedOn(SimKernel::pipe_key(p)))
                 };
             }
             Ok((id, WriteTarget::Pipe(p)))
@@ -238,12 +238,12 @@ fn commit_write(
                 return if nonblock {
                     err(EAGAIN)
                 } else {
-                    Err(Stop::Blocked)
+                    Err(Stop::BlockedOn(SimKernel::pipe_key(p)))
                 };
             }
             let n = data.len().min(room);
             pipe.buf.extend(&data[..n]);
-            k.bump();
+            k.bump_key(SimKernel::pipe_key(p));
             Ok(n as u64)
         }
         WriteTarget::Node(node) => {
