@@ -48,6 +48,7 @@ fn a_url_typo_is_not_an_unreachable_kernel() {
 
 #[test]
 fn no_ansi_codes_in_a_pipe() {
+    use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
     // info-level logging on: the log line "listening" is written to stderr (a pipe here)
     let url = format!("unix://{}", dir.path().join("s.sock").display());
@@ -57,17 +58,31 @@ fn no_ansi_codes_in_a_pipe() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let t = std::time::Instant::now();
-    while !dir.path().join("s.sock").exists() && t.elapsed().as_secs() < 10 {
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    // Read stderr until the "listening" line (the socket file can appear
+    // before it is logged), then stop the server and read the rest.
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains("listening") {
+                let _ = tx.send(());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let _ = rx.recv_timeout(std::time::Duration::from_secs(30));
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
-    let mut err = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
     child.wait().unwrap();
+    let err = reader.join().unwrap();
     assert!(err.contains("listening"), "{err}");
     assert!(!err.contains('\u{1b}'), "{err:?}");
 }
