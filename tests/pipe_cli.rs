@@ -13,23 +13,21 @@ fn rumpsp() -> Command {
 }
 
 /// Runs `cmd` with stdout (or stderr) a pipe whose reader is closed before
-/// the command writes; returns (exit code, what it wrote to the other stream).
+/// the command starts (so even its first write meets EPIPE, however short its
+/// output); returns (exit code, what it wrote to the other stream).
 fn closed_early(mut cmd: Command, close_stderr: bool) -> (Option<i32>, String) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
     if close_stderr {
-        cmd.stderr(Stdio::piped()).stdout(Stdio::null());
+        cmd.stderr(writer).stdout(Stdio::null());
     } else {
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.stdout(writer).stderr(Stdio::piped());
     }
     let mut child = cmd.spawn().unwrap();
-    let other = if close_stderr {
-        drop(child.stderr.take());
-        None
-    } else {
-        drop(child.stdout.take());
-        child.stderr.take()
-    };
+    // the parent's copy of the write end went into the Command, dropped with it
+    drop(cmd);
     let mut text = String::new();
-    if let Some(mut e) = other {
+    if let Some(mut e) = child.stderr.take() {
         use std::io::Read;
         e.read_to_string(&mut text).unwrap();
     }
