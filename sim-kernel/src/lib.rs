@@ -359,10 +359,11 @@ impl SimKernel {
                 }
                 self.drop_dead_pipe(p);
             }
+            FileKind::Console => {}
         }
         self.bump_key(match kind {
             FileKind::PipeRead(p) | FileKind::PipeWrite(p) => Self::pipe_key(p),
-            FileKind::Node(_) => NO_WAITER_KEY,
+            FileKind::Node(_) | FileKind::Console => NO_WAITER_KEY,
         });
     }
 
@@ -451,6 +452,7 @@ impl SimKernel {
                 FileKind::PipeRead(p) => *readers.entry(p).or_default() += 1,
                 FileKind::PipeWrite(p) => *writers.entry(p).or_default() += 1,
                 FileKind::Node(n) => *node_refs.entry(n).or_default() += 1,
+                FileKind::Console => {}
             }
         }
         for (id, p) in &self.t.pipes {
@@ -529,30 +531,21 @@ impl Kernel for SimKernel {
         if let Some(n) = self.vfs.nodes.get_mut(&cwd) {
             n.cwd_refs += 1;
         }
-        // fds 0, 1 and 2 on the console, as a child of init gets them.
-        let console = self
-            .vfs
-            .resolve(cwd, b"/dev/console", true, &Cred::default())
-            .ok()
-            .and_then(|r| r.node);
+        // fds 0, 1 and 2 on the console, as rump_consdev_init sets them up
+        // (one file, FWRITE only, dup'ed to 1 and 2) and a new process copies them.
         let mut fds = std::collections::BTreeMap::new();
-        if let Some(c) = console {
-            let f = self.t.new_file(FileKind::Node(c), O_RDWR);
-            if let Some(file) = self.t.files.get_mut(&f) {
-                file.refs = 3;
-            }
-            if let Some(n) = self.vfs.nodes.get_mut(&c) {
-                n.open_refs += 1;
-            }
-            for fd in 0..3 {
-                fds.insert(
-                    fd,
-                    Fd {
-                        file: f,
-                        cloexec: false,
-                    },
-                );
-            }
+        let f = self.t.new_file(FileKind::Console, O_WRONLY);
+        if let Some(file) = self.t.files.get_mut(&f) {
+            file.refs = 3;
+        }
+        for fd in 0..3 {
+            fds.insert(
+                fd,
+                Fd {
+                    file: f,
+                    cloexec: false,
+                },
+            );
         }
         self.t.procs.insert(
             pid,

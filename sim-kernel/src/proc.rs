@@ -20,6 +20,9 @@ pub enum FileKind {
     PipeRead(PipeId),
     /// The write end of a pipe.
     PipeWrite(PipeId),
+    /// The rump console (`rumpkern/cons.c`): a DTYPE_MISC file, not a vnode,
+    /// open for writing only, on fds 0, 1 and 2 of every new process.
+    Console,
 }
 
 /// An open file, shared by the descriptors that dup'ed it.

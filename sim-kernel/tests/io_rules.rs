@@ -375,3 +375,66 @@ fn writev_gathers_every_buffer_in_one_memory_round() {
         .enumerate()
         .all(|(i, c)| c.iter().all(|&b| b == (i % 251) as u8)));
 }
+
+/// fds 0, 1 and 2 are the rump console (rumpkern/cons.c): one write-only
+/// DTYPE_MISC file, not a vnode. Every answer below is one the real kernel
+/// gave in the differential captures or follows from cons.c.
+#[test]
+fn fds_0_1_2_are_the_write_only_console_not_a_vnode() {
+    let mut t = T::new();
+    // write works, read is EBADF (FWRITE only), fcntl F_GETFL says O_WRONLY.
+    assert_eq!(t.write(1, b"hello\n"), (0, 6));
+    assert_eq!(t.read(0, 4).0, EBADF);
+    assert_eq!(t.sys(nr::FCNTL, &[2, 3, 0]), (0, 1, 0));
+    // fstat: S_IFCHR | 0600, nlink 0, blksize 0, no inode.
+    let b = t.buf(152);
+    t.ok(nr::FSTAT, &[0, b]);
+    let st = t.mem.read(b, 152).unwrap();
+    assert_eq!(u32::from_le_bytes(st[8..12].try_into().unwrap()), 0o020600);
+    assert_eq!(
+        u32::from_le_bytes(st[24..28].try_into().unwrap()),
+        0,
+        "nlink"
+    );
+    assert_eq!(u64::from_le_bytes(st[16..24].try_into().unwrap()), 0, "ino");
+    assert_eq!(
+        i32::from_le_bytes(st[128..132].try_into().unwrap()),
+        0,
+        "blksize"
+    );
+    // Calls that need a vnode (fd_getvnode): EINVAL.
+    let (fchmod, fchown, fsync, fchdir) = (124, 123, 95, 13);
+    assert_eq!(t.e(fchmod, &[1, 0o644]), EINVAL);
+    assert_eq!(t.e(fchown, &[1, 0, 0]), EINVAL);
+    assert_eq!(t.e(fsync, &[2]), EINVAL);
+    assert_eq!(t.e(fchdir, &[0]), EINVAL);
+    assert_eq!(t.e(nr::FTRUNCATE, &[1, 0, 0]), EINVAL);
+    let b = t.buf(4096);
+    assert_eq!(t.e(nr::GETDENTS, &[1, b, 4096]), EINVAL);
+    // Not seekable: ESPIPE, whatever the whence.
+    assert_eq!(t.e(nr::LSEEK, &[1, 0, 0, 0]), ESPIPE);
+    assert_eq!(t.e(nr::LSEEK, &[1, 0, 0, 99]), ESPIPE);
+    let d = t.put(b"x");
+    assert_eq!(t.e(nr::PWRITE, &[1, d, 1, 0, 0]), ESPIPE);
+    // fpathconf: neither vnode nor pipe.
+    assert_eq!(t.e(192, &[1, 1]), EOPNOTSUPP);
+    // A console dirfd: EINVAL, even for an absolute path; a bad one EBADF.
+    let abs = t.s("/tmp");
+    assert_eq!(t.e(nr::OPENAT, &[0, abs, 0, 0]), EINVAL);
+    assert_eq!(t.e(nr::OPENAT, &[999, abs, 0, 0]), EBADF);
+    // ioctl: TIOCGETA succeeds (isatty), FIONREAD is ENOTTY; F_SETFL of
+    // O_NONBLOCK asks the file (FIONBIO): ENOTTY, and the flags stay.
+    let tio = t.buf(44);
+    t.ok(54, &[1, 0x402c_7413, tio]);
+    assert_eq!(t.e(54, &[1, 0x4004_667f, tio]), ENOTTY);
+    assert_eq!(t.e(nr::FCNTL, &[1, 4, O_NONBLOCK]), ENOTTY);
+    assert_eq!(t.sys(nr::FCNTL, &[1, 3, 0]), (0, 1, 0));
+    assert_eq!(t.e(nr::FCNTL, &[1, 4, O_APPEND]), 0);
+    // The console stays the console after dup, and closing one of the three
+    // leaves the others.
+    let d = t.ok(nr::DUP, &[2]);
+    t.ok(nr::CLOSE, &[2]);
+    assert_eq!(t.write(d, b"x"), (0, 1));
+    assert_eq!(t.write(0, b"x"), (0, 1));
+    t.k.check_invariants().unwrap();
+}

@@ -13,12 +13,13 @@ pub(crate) fn getdents(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     let (fd, buf, count) = (c.int(0), c.word(1), c.word(2).min(65536));
     let id = file_of(k, c.pid, fd)?;
     let f = k.t.files.get(&id).cloned().ok_or(Stop::Errno(EBADF))?;
-    if f.flags & O_ACCMODE == O_WRONLY {
-        return err(EBADF);
-    }
+    // sys___getdents30: fd_getvnode (EINVAL for a pipe or the console), then FREAD.
     let FileKind::Node(dir) = f.kind else {
         return err(EINVAL);
     };
+    if f.flags & O_ACCMODE == O_WRONLY {
+        return err(EBADF);
+    }
     let d = k.vfs.nodes.get(&dir).ok_or(Stop::Errno(EBADF))?;
     let NodeKind::Dir {
         entries, parent, ..

@@ -8,16 +8,27 @@ use crate::sys::io::{file_of, node_stat, set_size};
 use crate::vfs::{Cred, DirEntries, FsType, NodeId, NodeKind, Resolved, Timespec};
 use crate::{err, Ctx, SimKernel, Stop, SysResult};
 
-/// The directory a relative path starts from: the cwd, or the directory open as `dirfd`.
+/// The directory a path starts from, as `fd_nameiat`: with a `dirfd` other
+/// than AT_FDCWD, the descriptor is checked even for an absolute path
+/// (`fd_getvnode`: EBADF without a file, EINVAL for a pipe or the console);
+/// a relative path then starts at that vnode, which must be a directory (ENOTDIR).
 pub(crate) fn start_dir(k: &SimKernel, pid: i32, dirfd: i32, path: &[u8]) -> Result<NodeId, Stop> {
     let p = k.proc(pid)?;
-    if dirfd == AT_FDCWD || path.first() == Some(&b'/') {
+    if dirfd == AT_FDCWD {
         return Ok(p.cwd);
     }
     let id = file_of(k, pid, dirfd)?;
-    match k.t.files.get(&id).map(|f| f.kind) {
-        Some(FileKind::Node(n)) if k.vfs.nodes.get(&n).is_some_and(|x| x.is_dir()) => Ok(n),
-        _ => err(ENOTDIR),
+    let node = match k.t.files.get(&id).map(|f| f.kind) {
+        Some(FileKind::Node(n)) => n,
+        _ => return err(EINVAL),
+    };
+    if path.first() == Some(&b'/') {
+        return Ok(p.cwd);
+    }
+    if k.vfs.nodes.get(&node).is_some_and(|x| x.is_dir()) {
+        Ok(node)
+    } else {
+        err(ENOTDIR)
     }
 }
 

@@ -33,6 +33,8 @@ fn do_read(k: &mut SimKernel, pid: i32, fd: i32, n: u64, at: Option<u64>) -> Res
     }
     match f.kind {
         FileKind::PipeWrite(_) => err(EBADF),
+        // fo_read is nullop; unreachable while the console is write-only.
+        FileKind::Console => Ok(vec![]),
         FileKind::PipeRead(p) => {
             if at.is_some() {
                 return err(ESPIPE);
@@ -150,6 +152,8 @@ fn write_target(
     }
     match f.kind {
         FileKind::PipeRead(_) => err(EBADF),
+        FileKind::Console if at.is_some() => err(ESPIPE),
+        FileKind::Console => Ok((id, WriteTarget::Console)),
         FileKind::PipeWrite(p) => {
             if at.is_some() {
                 return err(ESPIPE);
@@ -563,7 +567,12 @@ pub(crate) fn fcntl(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
         if cmd & F_FSIN != 0 && size > 0 {
             c.copyin(c.word(2), size)?;
         }
-        return err(EINVAL);
+        // A vnode passes the command to its file system (EINVAL from tmpfs);
+        // other files answer with fnullop_fcntl (EOPNOTSUPP).
+        return match k.t.files.get(&id).map(|f| f.kind) {
+            Some(FileKind::Node(_)) => err(EINVAL),
+            _ => err(EOPNOTSUPP),
+        };
     }
     match cmd {
         F_DUPFD | F_DUPFD_CLOEXEC => {
@@ -595,7 +604,14 @@ pub(crate) fn fcntl(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
         F_GETFL => Ok((i64::from(k.t.files.get(&id).map_or(0, |f| f.flags)), 0)),
         F_SETFL => {
             if let Some(f) = k.t.files.get_mut(&id) {
-                f.flags = (f.flags & !SETFL_MASK) | (arg & SETFL_MASK);
+                let new = (f.flags & !SETFL_MASK) | (arg & SETFL_MASK);
+                // sys_fcntl tells the file of a FNONBLOCK or FASYNC change
+                // (FIONBIO, FIOASYNC); the console refuses both with ENOTTY
+                // and the flags stay as they were.
+                if f.kind == FileKind::Console && (new ^ f.flags) & (O_NONBLOCK | O_ASYNC) != 0 {
+                    return err(ENOTTY);
+                }
+                f.flags = new;
             }
             Ok((0, 0))
         }
@@ -787,15 +803,67 @@ pub(crate) fn fstat(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
                 ..Default::default()
             }
         }
+        FileKind::Console => console_stat(k),
     };
     c.copyout(buf, st.encode())?;
     Ok((0, 0))
 }
 
-/// FIONREAD, FIONBIO, FIOCLEX, FIONCLEX; anything else ENOTTY.
+/// `rumpcons_stat`: all zero but the mode (S_IFCHR | 0600) and the four
+/// times, which are the boot time.
+fn console_stat(k: &SimKernel) -> Stat {
+    let boot = crate::vfs::Timespec {
+        sec: k.clock.boot_realtime,
+        nsec: 0,
+    };
+    Stat {
+        mode: S_IFCHR | 0o600,
+        atime: boot,
+        mtime: boot,
+        ctime: boot,
+        birthtime: boot,
+        ..Default::default()
+    }
+}
+
+/// TIOCGETA: `_IOR('t', 19, struct termios)`, 44 bytes.
+const TIOCGETA: u32 = 0x402c_7413;
+/// FIONBIO: `_IOW('f', 126, int)`.
+const FIONBIO: u32 = 0x8004_667e;
+
+/// FIONREAD, FIONBIO, FIOCLEX, FIONCLEX; anything else ENOTTY. On the console
+/// (`rumpcons_ioctl`) only TIOCGETA succeeds (a zeroed termios, enough for
+/// isatty); FIONBIO still sets the flag, as `sys_ioctl` does before it asks
+/// the file, and then fails with ENOTTY.
 pub(crate) fn ioctl(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     let (fd, com, data) = (c.int(0), c.word(1) as u32, c.word(2));
     let id = file_of(k, c.pid, fd)?;
+    let console =
+        k.t.files
+            .get(&id)
+            .is_some_and(|f| f.kind == FileKind::Console);
+    if console {
+        match com {
+            0x2000_6601 | 0x2000_6602 => {}
+            TIOCGETA => {
+                c.copyout(data, vec![0; 44])?;
+                return Ok((0, 0));
+            }
+            FIONBIO => {
+                let v = c.copyin(data, 4)?;
+                let on = i32::from_le_bytes([v[0], v[1], v[2], v[3]]) != 0;
+                if let Some(f) = k.t.files.get_mut(&id) {
+                    if on {
+                        f.flags |= O_NONBLOCK;
+                    } else {
+                        f.flags &= !O_NONBLOCK;
+                    }
+                }
+                return err(ENOTTY);
+            }
+            _ => return err(ENOTTY),
+        }
+    }
     match com {
         0x2000_6601 | 0x2000_6602 => {
             if let Some(f) = k.proc_mut(c.pid)?.fds.get_mut(&fd) {
@@ -803,7 +871,7 @@ pub(crate) fn ioctl(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
             }
             Ok((0, 0))
         }
-        0x8004_667e => {
+        FIONBIO => {
             let v = c.copyin(data, 4)?;
             let on = i32::from_le_bytes([v[0], v[1], v[2], v[3]]) != 0;
             if let Some(f) = k.t.files.get_mut(&id) {
@@ -828,7 +896,7 @@ pub(crate) fn ioctl(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
                         .map_or(0, |n| n.size(k.vfs.fstype(node)) as i64 - off)
                         .max(0)
                 }
-                None => 0,
+                Some(FileKind::Console) | None => 0,
             };
             c.copyout(data, (n as i32).to_le_bytes().to_vec())?;
             Ok((0, 0))
