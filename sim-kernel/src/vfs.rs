@@ -137,8 +137,16 @@ pub enum NodeKind {
     File(Vec<u8>),
     /// A symbolic link and its target.
     Symlink(Vec<u8>),
-    /// A character device (the console).
-    Chr,
+    /// A character (`block` false) or block device node and its device number
+    /// (the console, or one made by mknod).
+    Device {
+        /// S_IFBLK rather than S_IFCHR.
+        block: bool,
+        /// st_rdev.
+        rdev: u64,
+    },
+    /// A named pipe (mkfifo, or mknod's S_IFIFO refused, see sys/file.rs).
+    Fifo,
 }
 
 /// A file-system node.
@@ -181,7 +189,9 @@ impl Node {
             NodeKind::Dir { .. } => S_IFDIR,
             NodeKind::File(_) => S_IFREG,
             NodeKind::Symlink(_) => S_IFLNK,
-            NodeKind::Chr => S_IFCHR,
+            NodeKind::Device { block: false, .. } => S_IFCHR,
+            NodeKind::Device { block: true, .. } => S_IFBLK,
+            NodeKind::Fifo => S_IFIFO,
         }
     }
 
@@ -191,7 +201,9 @@ impl Node {
             NodeKind::Dir { .. } => DT_DIR,
             NodeKind::File(_) => DT_REG,
             NodeKind::Symlink(_) => DT_LNK,
-            NodeKind::Chr => DT_CHR,
+            NodeKind::Device { block: false, .. } => DT_CHR,
+            NodeKind::Device { block: true, .. } => DT_BLK,
+            NodeKind::Fifo => DT_FIFO,
         }
     }
 
@@ -207,7 +219,7 @@ impl Node {
             (NodeKind::Dir { entries, .. }, FsType::Tmpfs) => 48 * entries.len() as u64,
             (NodeKind::File(d), _) => d.len() as u64,
             (NodeKind::Symlink(t), _) => t.len() as u64,
-            (NodeKind::Chr, _) => 0,
+            (NodeKind::Device { .. } | NodeKind::Fifo, _) => 0,
         }
     }
 }
@@ -366,7 +378,17 @@ impl Vfs {
             now,
         );
         v.link(root, b"dev", dev);
-        let console = v.alloc(m, NodeKind::Chr, 0o600, 0, 0, now);
+        let console = v.alloc(
+            m,
+            NodeKind::Device {
+                block: false,
+                rdev: 0,
+            },
+            0o600,
+            0,
+            0,
+            now,
+        );
         v.link(dev, b"console", console);
         let tmp = v.alloc(
             m,

@@ -704,3 +704,74 @@ fn link_linkat_lchmod_and_posix_rename() {
     assert_eq!(t.stat("/tmp/h1").0, ENOENT);
     assert_eq!(t.stat("/tmp/b").3, 2);
 }
+
+/// mknod and mkfifo in `do_sys_mknodat`/`do_sys_mkfifoat` order: the path
+/// first (ENOENT, EEXIST), then the type (EINVAL), then a VNOVAL device number
+/// (EINVAL); the nodes they make stat as their type, and open as the recorded
+/// server opens them (no fifofs: EOPNOTSUPP; no driver: ENXIO).
+#[test]
+fn mknod_and_mkfifo_make_devices_files_and_fifos() {
+    const MKFIFO: u32 = 132;
+    const MKNOD: u32 = 450;
+    const MKNODAT: u32 = 460;
+    const MKFIFOAT: u32 = 459;
+    let vnoval = u64::MAX;
+    let mut t = T::new();
+    let (c, b, r, f, w) = (
+        t.s("/tmp/c"),
+        t.s("/tmp/b"),
+        t.s("/tmp/r"),
+        t.s("/tmp/f"),
+        t.s("/tmp/w"),
+    );
+    t.ok(MKNOD, &[c, 0o020644, 0xfff07]);
+    t.ok(MKNOD, &[b, 0o060600, 0xfff07]);
+    t.ok(MKNOD, &[r, 0o100640, vnoval]);
+    t.ok(MKFIFO, &[f, 0o7777]);
+    assert_eq!(t.stat("/tmp/c"), (0, 0o020644, 0, 1));
+    assert_eq!(t.stat("/tmp/b"), (0, 0o060600, 0, 1));
+    assert_eq!(t.stat("/tmp/r"), (0, 0o100640, 0, 1));
+    // ALLPERMS and the umask (022) apply to a fifo's mode.
+    assert_eq!(t.stat("/tmp/f"), (0, 0o017755, 0, 1));
+    // st_rdev: the number given, VNOVAL for a fifo or a file.
+    let (pc, bufp) = (t.s("/tmp/c"), t.buf(152));
+    t.ok(nr::STAT, &[pc, bufp]);
+    let st = t.mem.read(bufp, 152).unwrap();
+    assert_eq!(u64::from_le_bytes(st[40..48].try_into().unwrap()), 0xfff07);
+    let (pf, bufp) = (t.s("/tmp/f"), t.buf(152));
+    t.ok(nr::STAT, &[pf, bufp]);
+    let st = t.mem.read(bufp, 152).unwrap();
+    assert_eq!(u64::from_le_bytes(st[40..48].try_into().unwrap()), vnoval);
+    // Errors: an existing name wins over a bad type or device number, a
+    // missing directory over everything; the types mknod does not make are
+    // EINVAL, and so is a device numbered VNOVAL.
+    assert_eq!(t.e(MKNOD, &[c, 0o010644, 0]), EEXIST);
+    assert_eq!(t.e(MKNOD, &[c, 0o020644, vnoval]), EEXIST);
+    assert_eq!(t.e(MKFIFO, &[c, 0o644]), EEXIST);
+    let nx = t.s("/tmp/nx/x");
+    assert_eq!(t.e(MKNOD, &[nx, 0o040755, 0]), ENOENT);
+    assert_eq!(t.e(MKFIFO, &[nx, 0o644]), ENOENT);
+    for ty in [0o010000u64, 0o040000, 0o120000, 0o140000, 0, 0o170000] {
+        assert_eq!(t.e(MKNOD, &[w, ty | 0o644, 0]), EINVAL, "type {ty:o}");
+    }
+    assert_eq!(t.e(MKNOD, &[w, 0o020644, vnoval]), EINVAL);
+    assert_eq!(t.stat("/tmp/w").0, ENOENT, "nothing was made");
+    // S_IFWHT succeeds and leaves the name free.
+    t.ok(MKNOD, &[w, 0o160644, 0]);
+    assert_eq!(t.stat("/tmp/w").0, ENOENT);
+    // The *at forms check their dirfd (even before the type).
+    let at_fdcwd = (-100i64) as u64;
+    let rel = t.s("x");
+    assert_eq!(t.e(MKNODAT, &[999, rel, 0o010644, 0, 0]), EBADF);
+    assert_eq!(t.e(MKFIFOAT, &[999, rel, 0o644]), EBADF);
+    let (f2, c2) = (t.s("/tmp/f2"), t.s("/tmp/c2"));
+    t.ok(MKFIFOAT, &[at_fdcwd, f2, 0o600]);
+    t.ok(MKNODAT, &[at_fdcwd, c2, 0o020600, 0, 0xfff07]);
+    // Opening: no fifofs in the recorded server, no driver for 0xfff07.
+    assert_eq!(t.open("/tmp/f", O_RDONLY | O_NONBLOCK, 0).0, EOPNOTSUPP);
+    assert_eq!(t.open("/tmp/c", O_RDWR, 0).0, ENXIO);
+    // Only root makes nodes (EPERM before the path is fetched).
+    t.ok(nr::SETUID, &[1000]);
+    assert_eq!(t.e(MKNOD, &[0xdead_0000, 0o020644, 0]), EPERM);
+    t.k.check_invariants().unwrap();
+}

@@ -60,7 +60,7 @@ pub(crate) fn existing(
         .ok_or(Stop::Errno(ENOENT))
 }
 
-fn cred(k: &SimKernel, pid: i32) -> Result<Cred, Stop> {
+pub(crate) fn cred(k: &SimKernel, pid: i32) -> Result<Cred, Stop> {
     Ok(k.proc(pid)?.cred.clone())
 }
 
@@ -71,7 +71,7 @@ fn readonly(k: &SimKernel, node: NodeId) -> bool {
 }
 
 /// Checks that `cred` may add or remove entries in `dir`.
-fn may_modify_dir(k: &SimKernel, dir: NodeId, cred: &Cred) -> Result<(), Stop> {
+pub(crate) fn may_modify_dir(k: &SimKernel, dir: NodeId, cred: &Cred) -> Result<(), Stop> {
     // A removed directory (kept alive as somebody's cwd or open file) takes no new entries.
     if k.vfs.nodes.get(&dir).is_none_or(|d| d.nlink == 0) {
         return err(ENOENT);
@@ -93,7 +93,7 @@ fn sticky_ok(k: &SimKernel, dir: NodeId, node: NodeId, cred: &Cred) -> bool {
     cred.is_root() || d.perm & S_ISTXT == 0 || cred.euid == n.uid || cred.euid == d.uid
 }
 
-fn name_ok(k: &SimKernel, dir: NodeId, name: &[u8]) -> Result<(), Stop> {
+pub(crate) fn name_ok(k: &SimKernel, dir: NodeId, name: &[u8]) -> Result<(), Stop> {
     let max = match k.vfs.fstype(dir) {
         FsType::Tmpfs => TMPFS_NAME_MAX,
         FsType::Rumpfs => RUMPFS_NAME_MAX,
@@ -105,7 +105,7 @@ fn name_ok(k: &SimKernel, dir: NodeId, name: &[u8]) -> Result<(), Stop> {
 }
 
 /// Creates and links a node in `dir`; checks the tmpfs node limit.
-fn create(
+pub(crate) fn create(
     k: &mut SimKernel,
     dir: NodeId,
     name: &[u8],
@@ -198,6 +198,7 @@ fn do_open(
             {
                 set_size(k, n, 0)?;
             }
+            vop_open(k, n)?;
             n
         }
     };
@@ -212,6 +213,20 @@ fn do_open(
             k.file_unref(file);
             Err(e)
         }
+    }
+}
+
+/// `VOP_OPEN` of an existing node. A fifo fails with EOPNOTSUPP: the
+/// recorded server (`-lrumpvfs -lrumpfs_tmpfs`) has no fifofs, and the
+/// placeholder fifo ops in librumpvfs answer every call with EOPNOTSUPP
+/// (traces/net/README, fifo_stub). A device node opens only if a driver has
+/// its number: spec_open answers ENXIO for any other; the one driver modelled
+/// is the console's, device 0.
+fn vop_open(k: &SimKernel, node: NodeId) -> Result<(), Stop> {
+    match k.vfs.nodes.get(&node).map(|n| &n.kind) {
+        Some(NodeKind::Fifo) => err(EOPNOTSUPP),
+        Some(NodeKind::Device { rdev, .. }) if *rdev != 0 => err(ENXIO),
+        _ => Ok(()),
     }
 }
 

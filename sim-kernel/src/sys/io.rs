@@ -749,7 +749,7 @@ pub(crate) fn node_stat(k: &SimKernel, node: crate::vfs::NodeId) -> Result<Stat,
         FsType::Rumpfs => (n.ino, 512, size.div_ceil(512)),
     };
     let rdev = match n.kind {
-        NodeKind::Chr => 0,
+        NodeKind::Device { rdev, .. } => rdev,
         _ => VNOVAL,
     };
     Ok(Stat {

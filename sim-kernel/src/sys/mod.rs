@@ -10,6 +10,7 @@ mod mount;
 mod pathconf;
 mod pipe;
 mod procs;
+mod special;
 mod sysctl_call;
 mod time;
 
@@ -56,6 +57,7 @@ pub const TABLE: &[(u32, &str, Handler)] = &[
     (123, "fchown", file::fchown),
     (124, "fchmod", file::fchmod),
     (128, "rename", file::rename),
+    (132, "mkfifo", special::mkfifo),
     (136, "mkdir", file::mkdir),
     (137, "rmdir", file::rmdir),
     (173, "pread", io::pread),
@@ -94,10 +96,13 @@ pub const TABLE: &[(u32, &str, Handler)] = &[
     (439, "__stat50", file::stat),
     (440, "__fstat50", io::fstat),
     (441, "__lstat50", file::lstat),
+    (450, "__mknod50", special::mknod),
     (453, "pipe2", pipe::pipe2),
     (454, "dup3", io::dup3),
     (457, "linkat", file::linkat),
     (458, "renameat", file::renameat),
+    (459, "mkfifoat", special::mkfifoat),
+    (460, "mknodat", special::mknodat),
     (461, "mkdirat", file::mkdirat),
     (462, "faccessat", file::faccessat),
     (463, "fchmodat", file::fchmodat),

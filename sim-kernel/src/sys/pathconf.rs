@@ -25,7 +25,10 @@ const PC_FILESIZEBITS: i32 = 11;
 /// NO_TRUNC and SYNC_IO 1, FILESIZEBITS 64), spec_pathconf for character
 /// devices; any other name is EINVAL.
 fn vop_pathconf(k: &SimKernel, node: NodeId, name: i32) -> SysResult {
-    let chr = matches!(k.vfs.nodes.get(&node).map(|n| &n.kind), Some(NodeKind::Chr));
+    let chr = matches!(
+        k.vfs.nodes.get(&node).map(|n| &n.kind),
+        Some(NodeKind::Device { .. })
+    );
     let v = if chr {
         match name {
             PC_LINK_MAX => 32767,

@@ -78,6 +78,7 @@ pub const ENAMETOOLONG: i32 = 63;
 pub const ENOTEMPTY: i32 = 66;
 pub const ENOSYS: i32 = 78;
 pub const EPERM: i32 = 1;
+pub const ENXIO: i32 = 6;
 pub const ENOTTY: i32 = 25;
 
 pub const O_RDONLY: u64 = 0;
