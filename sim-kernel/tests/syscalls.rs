@@ -775,3 +775,52 @@ fn mknod_and_mkfifo_make_devices_files_and_fifos() {
     assert_eq!(t.e(MKNOD, &[0xdead_0000, 0o020644, 0]), EPERM);
     t.k.check_invariants().unwrap();
 }
+
+/// do_sys_unlinkat's order (rmdir and unlink are unlinkat): a file-system
+/// root is EBUSY before "." is EINVAL, a directory without AT_REMOVEDIR is
+/// EPERM whatever other flag bits say, a non-directory with it ENOTDIR.
+/// The calls built on fd_nameiat_simple_user check their dirfd before they
+/// fetch the path; fstatat ignores flag bits other than AT_SYMLINK_NOFOLLOW.
+#[test]
+fn unlinkat_order_and_dirfd_before_path() {
+    const FCHMODAT: u32 = 463;
+    const FCHOWNAT: u32 = 464;
+    const FSTATAT: u32 = 466;
+    const LINKAT: u32 = 457;
+    const AT_REMOVEDIR: u64 = 0x800;
+    let at_fdcwd = (-100i64) as u64;
+    let unmapped = 0xdead_0000;
+    let mut t = T::new();
+    assert_eq!(t.mkdir("/tmp/d", 0o755), 0);
+    let (_, f) = t.open("/tmp/f", O_RDWR | O_CREAT, 0o644);
+    let (tmp, root, dot, d, fp) = (
+        t.s("/tmp"),
+        t.s("/"),
+        t.s("/tmp/d/."),
+        t.s("/tmp/d"),
+        t.s("/tmp/f"),
+    );
+    assert_eq!(t.e(nr::RMDIR, &[tmp]), EBUSY);
+    assert_eq!(t.e(nr::RMDIR, &[root]), EBUSY);
+    assert_eq!(t.e(nr::UNLINK, &[tmp]), EBUSY);
+    assert_eq!(t.e(nr::RMDIR, &[dot]), EINVAL);
+    assert_eq!(t.e(nr::UNLINKAT, &[at_fdcwd, d, 0x1]), EPERM);
+    assert_eq!(
+        t.e(nr::UNLINKAT, &[at_fdcwd, fp, AT_REMOVEDIR | 0x1]),
+        ENOTDIR
+    );
+    assert_eq!(t.e(nr::RMDIR, &[fp]), ENOTDIR);
+    assert_eq!(t.e(nr::UNLINKAT, &[at_fdcwd, d, AT_REMOVEDIR | 0x200]), 0);
+    // dirfd before path: a bad dirfd with an unmapped path is EBADF (fetching
+    // the path first would be EFAULT); a file as dirfd with a relative path is
+    // ENOTDIR only after the path.
+    assert_eq!(t.e(FCHMODAT, &[999, unmapped, 0o644, 0]), EBADF);
+    assert_eq!(t.e(FCHOWNAT, &[999, unmapped, 0, 0, 0]), EBADF);
+    assert_eq!(t.e(LINKAT, &[999, unmapped, at_fdcwd, unmapped, 0]), EBADF);
+    assert_eq!(t.e(FCHMODAT, &[f as u64, unmapped, 0o644, 0]), EFAULT);
+    // fstatat fetches the path first, then checks the dirfd; flag bit 1 is ignored.
+    assert_eq!(t.e(FSTATAT, &[999, unmapped, 0, 0]), EFAULT);
+    let b = t.buf(152);
+    assert_eq!(t.e(FSTATAT, &[at_fdcwd, fp, b, 0x1]), 0);
+    t.k.check_invariants().unwrap();
+}

@@ -32,6 +32,19 @@ pub(crate) fn start_dir(k: &SimKernel, pid: i32, dirfd: i32, path: &[u8]) -> Res
     }
 }
 
+/// `fd_nameiat_simple_user` (chmodat, chownat, utimensat, linkat's first
+/// path): the dirfd is checked (`fd_getvnode`) before the path is fetched.
+fn dirfd_first(k: &SimKernel, pid: i32, dirfd: i32) -> Result<(), Stop> {
+    if dirfd == AT_FDCWD {
+        return Ok(());
+    }
+    let id = file_of(k, pid, dirfd)?;
+    match k.t.files.get(&id).map(|f| f.kind) {
+        Some(FileKind::Node(_)) => Ok(()),
+        _ => err(EINVAL),
+    }
+}
+
 /// Resolves a path for `pid`.
 pub(crate) fn lookup(
     k: &SimKernel,
@@ -287,37 +300,6 @@ pub(crate) fn mkdirat(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     do_mkdir(k, c, dirfd, path, mode)
 }
 
-fn do_rmdir(k: &mut SimKernel, pid: i32, dirfd: i32, path: &[u8]) -> SysResult {
-    let cr = cred(k, pid)?;
-    let r = lookup(k, pid, dirfd, path, false)?;
-    let node = r.node.ok_or(Stop::Errno(ENOENT))?;
-    let nd = k.vfs.nodes.get(&node).ok_or(Stop::Errno(ENOENT))?;
-    if !nd.is_dir() {
-        return err(ENOTDIR);
-    }
-    if r.name == b"." {
-        return err(EINVAL);
-    }
-    if r.name == b".." {
-        return err(ENOTEMPTY);
-    }
-    if k.vfs.mounts.values().any(|m| m.root == node) {
-        return err(EBUSY);
-    }
-    if let NodeKind::Dir { entries, .. } = &nd.kind {
-        if !entries.is_empty() {
-            return err(ENOTEMPTY);
-        }
-    }
-    may_modify_dir(k, r.parent, &cr)?;
-    if !sticky_ok(k, r.parent, node, &cr) {
-        return err(EPERM);
-    }
-    k.vfs.unlink_entry(r.parent, &r.name);
-    touch_dir(k, r.parent);
-    Ok((0, 0))
-}
-
 fn touch_dir(k: &mut SimKernel, dir: NodeId) {
     let now = k.clock.realtime();
     if let Some(d) = k.vfs.nodes.get_mut(&dir) {
@@ -326,48 +308,68 @@ fn touch_dir(k: &mut SimKernel, dir: NodeId) {
     }
 }
 
-pub(crate) fn rmdir(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
-    let path = c.path(0)?;
-    do_rmdir(k, c.pid, AT_FDCWD, &path)
-}
-
-fn do_unlink(k: &mut SimKernel, pid: i32, dirfd: i32, path: &[u8]) -> SysResult {
+/// unlink, rmdir and unlinkat as NetBSD's `do_sys_unlinkat` (rmdir is
+/// unlinkat with AT_REMOVEDIR; no other flag bit is looked at). After the
+/// lookup (and, for a name other than "." and "..", the parent's write
+/// permission and sticky bit, which tmpfs_lookup checks): the root of a file
+/// system or a covered directory is EBUSY, "." EINVAL, a directory without
+/// AT_REMOVEDIR EPERM, anything else with it ENOTDIR; then tmpfs_rmdir
+/// (ENOTEMPTY, which ".." always is) or tmpfs_remove.
+fn do_unlinkat(k: &mut SimKernel, pid: i32, dirfd: i32, path: &[u8], flags: i32) -> SysResult {
     let cr = cred(k, pid)?;
     let r = lookup(k, pid, dirfd, path, false)?;
     let node = r.node.ok_or(Stop::Errno(ENOENT))?;
-    if k.vfs.nodes.get(&node).is_some_and(|n| n.is_dir()) {
-        return err(EPERM);
+    let dot = r.name == b"." || r.name == b"..";
+    if !dot {
+        may_modify_dir(k, r.parent, &cr)?;
+        if !sticky_ok(k, r.parent, node, &cr) {
+            return err(EPERM);
+        }
     }
-    may_modify_dir(k, r.parent, &cr)?;
-    if !sticky_ok(k, r.parent, node, &cr) {
-        return err(EPERM);
+    let nd = k.vfs.nodes.get(&node).ok_or(Stop::Errno(ENOENT))?;
+    if k.vfs.mounts.values().any(|m| m.root == node) || nd.mounted_here.is_some() {
+        return err(EBUSY);
     }
-    let now = k.clock.realtime();
-    if let Some(n) = k.vfs.nodes.get_mut(&node) {
-        n.ctime = now;
+    if r.parent == node {
+        return err(EINVAL);
+    }
+    let removedir = flags & AT_REMOVEDIR != 0;
+    if nd.is_dir() {
+        if !removedir {
+            return err(EPERM);
+        }
+        let empty = matches!(&nd.kind, NodeKind::Dir { entries, .. } if entries.is_empty());
+        if r.name == b".." || !empty {
+            return err(ENOTEMPTY);
+        }
+    } else {
+        if removedir {
+            return err(ENOTDIR);
+        }
+        let now = k.clock.realtime();
+        if let Some(n) = k.vfs.nodes.get_mut(&node) {
+            n.ctime = now;
+        }
     }
     k.vfs.unlink_entry(r.parent, &r.name);
     touch_dir(k, r.parent);
     Ok((0, 0))
 }
 
+pub(crate) fn rmdir(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let path = c.path(0)?;
+    do_unlinkat(k, c.pid, AT_FDCWD, &path, AT_REMOVEDIR)
+}
+
 pub(crate) fn unlink(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     let path = c.path(0)?;
-    do_unlink(k, c.pid, AT_FDCWD, &path)
+    do_unlinkat(k, c.pid, AT_FDCWD, &path, 0)
 }
 
 pub(crate) fn unlinkat(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     let dirfd = c.int(0);
     let path = c.path(1)?;
-    let flags = c.int(2);
-    if flags & !AT_REMOVEDIR != 0 {
-        return err(EINVAL);
-    }
-    if flags & AT_REMOVEDIR != 0 {
-        do_rmdir(k, c.pid, dirfd, &path)
-    } else {
-        do_unlink(k, c.pid, dirfd, &path)
-    }
+    do_unlinkat(k, c.pid, dirfd, &path, c.int(2))
 }
 
 fn do_link(
@@ -414,6 +416,7 @@ fn link_common(
     to_slot: usize,
     follow: bool,
 ) -> SysResult {
+    dirfd_first(k, c.pid, fd1)?;
     let from = c.path(from_slot)?;
     existing(k, c.pid, fd1, &from, follow)?;
     let to = c.path(to_slot)?;
@@ -638,10 +641,8 @@ pub(crate) fn lstat(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
 pub(crate) fn fstatat(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     let dirfd = c.int(0);
     let path = c.path(1)?;
+    // sys_fstatat looks only at AT_SYMLINK_NOFOLLOW; other bits are ignored.
     let (buf, flag) = (c.word(2), c.int(3));
-    if flag & !AT_SYMLINK_NOFOLLOW != 0 {
-        return err(EINVAL);
-    }
     stat_out(k, c, dirfd, &path, flag & AT_SYMLINK_NOFOLLOW == 0, buf)
 }
 
@@ -734,6 +735,7 @@ pub(crate) fn fchmod(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
 
 pub(crate) fn fchmodat(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     let dirfd = c.int(0);
+    dirfd_first(k, c.pid, dirfd)?;
     let path = c.path(1)?;
     let (mode, flag) = (c.int(2) as u32, c.int(3));
     let node = existing(k, c.pid, dirfd, &path, flag & AT_SYMLINK_NOFOLLOW == 0)?;
@@ -792,6 +794,7 @@ pub(crate) fn fchown(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
 
 pub(crate) fn fchownat(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     let dirfd = c.int(0);
+    dirfd_first(k, c.pid, dirfd)?;
     let path = c.path(1)?;
     let (uid, gid, flag) = (c.int(2) as u32, c.int(3) as u32, c.int(4));
     let node = existing(k, c.pid, dirfd, &path, flag & AT_SYMLINK_NOFOLLOW == 0)?;
@@ -916,6 +919,7 @@ pub(crate) fn futimes(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
 pub(crate) fn utimensat(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     let dirfd = c.int(0);
     let t = timespecs(c, c.word(2))?;
+    dirfd_first(k, c.pid, dirfd)?;
     let path = c.path(1)?;
     let flag = c.int(3);
     let node = existing(k, c.pid, dirfd, &path, flag & AT_SYMLINK_NOFOLLOW == 0)?;
