@@ -286,6 +286,10 @@ pub struct Resolved {
     pub node: Option<NodeId>,
     /// The path ended in '/'.
     pub trailing_slash: bool,
+    /// The last component is the root of a file system reached by crossing
+    /// the mount point it covers, or the path is "/" itself: namei refuses to
+    /// create (EEXIST), remove or rename (EBUSY) such a name.
+    pub crossed: bool,
 }
 
 /// Who is asking, for permission checks during lookup.
@@ -630,6 +634,7 @@ impl Vfs {
                     name: b".".to_vec(),
                     node: Some(cur),
                     trailing_slash: false,
+                    crossed: true,
                 });
             }
             let mut restart: Option<Vec<u8>> = None;
@@ -649,10 +654,15 @@ impl Vfs {
                 if comp.len() > name_max {
                     return Err(ENAMETOOLONG);
                 }
+                let mut crossed = false;
                 let found = match *comp {
                     b"." => Some(cur),
                     b".." => Some(self.dotdot(cur)),
-                    _ => self.child(cur, comp).map(|c| self.cross_mounts(c)),
+                    _ => self.child(cur, comp).map(|c| {
+                        let top = self.cross_mounts(c);
+                        crossed = top != c;
+                        top
+                    }),
                 };
                 // a symlink in the middle is always followed; the last one on request
                 // (or when a trailing slash asks for a directory)
@@ -691,6 +701,7 @@ impl Vfs {
                         name: comp.to_vec(),
                         node: found,
                         trailing_slash,
+                        crossed,
                     });
                 }
                 cur = found.ok_or(ENOENT)?;

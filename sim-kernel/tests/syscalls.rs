@@ -824,3 +824,61 @@ fn unlinkat_order_and_dirfd_before_path() {
     assert_eq!(t.e(FSTATAT, &[at_fdcwd, fp, b, 0x1]), 0);
     t.k.check_invariants().unwrap();
 }
+
+/// namei refuses to create ("EEXIST") or remove ("EBUSY") a name that is a
+/// file system's root reached across its mount point, or "/" itself; a
+/// rename target is found without crossing, so only "/" is EBUSY there.
+/// link(2) follows symlinks and checks the new name before the directory
+/// rule; renaming one link of a file onto another removes the source name;
+/// open checks its dirfd, then its flags, before any lookup.
+#[test]
+fn crossed_names_links_and_open_order() {
+    const RENAME: u32 = 128;
+    let at_fdcwd = (-100i64) as u64;
+    let mut t = T::new();
+    assert_eq!(t.open("/tmp", O_RDWR | O_CREAT, 0o644).0, EEXIST);
+    assert_eq!(t.open("/", O_RDONLY | O_CREAT, 0o644).0, EEXIST);
+    assert_eq!(t.open("/tmp", O_RDONLY, 0).0, 0, "a plain lookup crosses");
+    let (_, fd) = t.open("/tmp/a", O_RDWR | O_CREAT, 0o644);
+    assert!(fd >= 0);
+    let (tmp, root, a, c, d, s, b) = (
+        t.s("/tmp"),
+        t.s("/"),
+        t.s("/tmp/a"),
+        t.s("/tmp/c"),
+        t.s("/tmp/d"),
+        t.s("/tmp/s"),
+        t.s("/tmp/b"),
+    );
+    assert_eq!(t.e(RENAME, &[tmp, c]), EBUSY);
+    assert_eq!(t.e(RENAME, &[a, root]), EBUSY);
+    assert_ne!(t.e(RENAME, &[a, tmp]), EBUSY, "the target's parent is /");
+    // link follows a symlink to its target; a dangling one is ENOENT before
+    // the new name is fetched.
+    t.ok(nr::SYMLINK, &[a, s]);
+    t.ok(nr::LINK, &[s, b]);
+    assert_eq!(t.stat("/tmp/a").3, 2, "b links a, not the symlink");
+    let (nx, dangling) = (t.s("/tmp/nx"), t.s("/tmp/dl"));
+    t.ok(nr::SYMLINK, &[nx, dangling]);
+    assert_eq!(t.e(nr::LINK, &[dangling, 0xdead_0000]), ENOENT);
+    assert_eq!(t.mkdir("/tmp/d", 0o755), 0);
+    assert_eq!(t.e(nr::LINK, &[d, d]), EEXIST, "EEXIST before EPERM");
+    assert_eq!(t.e(nr::LINK, &[d, c]), EPERM);
+    // rename of one link onto the other: the source name goes.
+    t.ok(RENAME, &[b, a]);
+    assert_eq!(t.stat("/tmp/b").0, ENOENT);
+    assert_eq!(t.stat("/tmp/a").3, 1);
+    t.ok(RENAME, &[a, a]);
+    assert_eq!(t.stat("/tmp/a").3, 1, "the same name is left alone");
+    // open: the dirfd before the flags, the flags before the lookup.
+    let rel = t.s("nx/y");
+    assert_eq!(t.e(nr::OPENAT, &[999, rel, 3, 0]), EBADF);
+    assert_eq!(t.e(nr::OPENAT, &[at_fdcwd, rel, 3, 0]), EINVAL);
+    assert_eq!(
+        t.e(nr::OPENAT, &[at_fdcwd, rel, O_CREAT | O_DIRECTORY, 0]),
+        EINVAL
+    );
+    assert_eq!(t.open("/tmp/d", O_CREAT | O_DIRECTORY, 0).0, EINVAL);
+    assert_eq!(t.e(nr::OPENAT, &[at_fdcwd, rel, O_RDONLY, 0]), ENOENT);
+    t.k.check_invariants().unwrap();
+}

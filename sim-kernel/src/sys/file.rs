@@ -60,6 +60,36 @@ pub(crate) fn lookup(
         .map_err(Stop::Errno)
 }
 
+/// What a lookup is for, as namei's `nameiop`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Op {
+    /// CREATE: a name that crossed into another file system is EEXIST.
+    Create,
+    /// DELETE or RENAME: such a name is EBUSY.
+    Remove,
+}
+
+/// [`lookup`] for a creation or a removal: namei's rule for a last component
+/// that is a file system's root reached by crossing its mount point, or "/"
+/// itself (`searchdir->v_mount != foundobj->v_mount`).
+pub(crate) fn lookup_for(
+    k: &SimKernel,
+    pid: i32,
+    dirfd: i32,
+    path: &[u8],
+    follow: bool,
+    op: Op,
+) -> Result<Resolved, Stop> {
+    let r = lookup(k, pid, dirfd, path, follow)?;
+    if r.crossed {
+        return err(match op {
+            Op::Create => EEXIST,
+            Op::Remove => EBUSY,
+        });
+    }
+    Ok(r)
+}
+
 /// An existing node for a path.
 pub(crate) fn existing(
     k: &SimKernel,
@@ -157,12 +187,20 @@ fn do_open(
     mode: u32,
 ) -> SysResult {
     let flags = flags & !O_SEARCH;
-    if flags & O_ACCMODE == O_ACCMODE {
+    // do_sys_openat: the dirfd once the path is in, then vn_open's flag
+    // checks: no access mode (FFLAGS of O_ACCMODE) and O_CREAT with
+    // O_DIRECTORY are EINVAL before any lookup.
+    dirfd_first(k, c.pid, dirfd)?;
+    if flags & O_ACCMODE == O_ACCMODE || flags & (O_CREAT | O_DIRECTORY) == O_CREAT | O_DIRECTORY {
         return err(EINVAL);
     }
     let cr = cred(k, c.pid)?;
     let follow = flags & O_NOFOLLOW == 0 && flags & (O_CREAT | O_EXCL) != (O_CREAT | O_EXCL);
-    let r = lookup(k, c.pid, dirfd, &path, follow)?;
+    let r = if flags & O_CREAT != 0 {
+        lookup_for(k, c.pid, dirfd, &path, follow, Op::Create)?
+    } else {
+        lookup(k, c.pid, dirfd, &path, follow)?
+    };
     let wants_write = flags & O_ACCMODE != 0 || flags & O_TRUNC != 0;
     let node = match r.node {
         None => {
@@ -264,7 +302,7 @@ fn do_mkdir(
     mode: u32,
 ) -> SysResult {
     let cr = cred(k, c.pid)?;
-    let r = lookup(k, c.pid, dirfd, &path, false)?;
+    let r = lookup_for(k, c.pid, dirfd, &path, false, Op::Create)?;
     if r.node.is_some() {
         return err(EEXIST);
     }
@@ -317,7 +355,7 @@ fn touch_dir(k: &mut SimKernel, dir: NodeId) {
 /// (ENOTEMPTY, which ".." always is) or tmpfs_remove.
 fn do_unlinkat(k: &mut SimKernel, pid: i32, dirfd: i32, path: &[u8], flags: i32) -> SysResult {
     let cr = cred(k, pid)?;
-    let r = lookup(k, pid, dirfd, path, false)?;
+    let r = lookup_for(k, pid, dirfd, path, false, Op::Remove)?;
     let node = r.node.ok_or(Stop::Errno(ENOENT))?;
     let dot = r.name == b"." || r.name == b"..";
     if !dot {
@@ -383,12 +421,13 @@ fn do_link(
 ) -> SysResult {
     let cr = cred(k, pid)?;
     let src = existing(k, pid, fd1, from, follow)?;
-    if k.vfs.nodes.get(&src).is_some_and(|n| n.is_dir()) {
-        return err(EPERM);
-    }
-    let r = lookup(k, pid, fd2, to, false)?;
+    // do_sys_linkat: the new name first (EEXIST), then no directory (EPERM).
+    let r = lookup_for(k, pid, fd2, to, false, Op::Create)?;
     if r.node.is_some() {
         return err(EEXIST);
+    }
+    if k.vfs.nodes.get(&src).is_some_and(|n| n.is_dir()) {
+        return err(EPERM);
     }
     if k.vfs.nodes.get(&src).map(|n| n.mount) != k.vfs.nodes.get(&r.parent).map(|n| n.mount) {
         return err(EXDEV);
@@ -423,8 +462,9 @@ fn link_common(
     do_link(k, c.pid, fd1, &from, fd2, &to, follow)
 }
 
+/// link(2) is linkat with AT_SYMLINK_FOLLOW (`sys_link`).
 pub(crate) fn link(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
-    link_common(k, c, AT_FDCWD, 0, AT_FDCWD, 1, false)
+    link_common(k, c, AT_FDCWD, 0, AT_FDCWD, 1, true)
 }
 
 /// linkat(fd1, name1, fd2, name2, flags): follows a symlink in name1 only with AT_SYMLINK_FOLLOW.
@@ -436,7 +476,7 @@ pub(crate) fn linkat(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
 
 fn do_symlink(k: &mut SimKernel, pid: i32, target: Vec<u8>, dirfd: i32, path: &[u8]) -> SysResult {
     let cr = cred(k, pid)?;
-    let r = lookup(k, pid, dirfd, path, false)?;
+    let r = lookup_for(k, pid, dirfd, path, false, Op::Create)?;
     if r.node.is_some() {
         return err(EEXIST);
     }
@@ -517,9 +557,15 @@ fn is_ancestor(k: &SimKernel, anc: NodeId, mut node: NodeId) -> bool {
 
 fn do_rename(k: &mut SimKernel, pid: i32, fd1: i32, from: &[u8], fd2: i32, to: &[u8]) -> SysResult {
     let cr = cred(k, pid)?;
-    let a = lookup(k, pid, fd1, from, false)?;
+    let a = lookup_for(k, pid, fd1, from, false, Op::Remove)?;
     let src = a.node.ok_or(Stop::Errno(ENOENT))?;
+    // The target's parent is looked up and its last name found without
+    // crossing a mount (a covered directory is just a directory there), so
+    // only "/" itself is EBUSY.
     let b = lookup(k, pid, fd2, to, false)?;
+    if b.crossed && b.name == b"." {
+        return err(EBUSY);
+    }
     if k.vfs.fstype(a.parent) == FsType::Rumpfs || k.vfs.fstype(b.parent) == FsType::Rumpfs {
         return err(EOPNOTSUPP);
     }
@@ -545,6 +591,20 @@ fn do_rename(k: &mut SimKernel, pid: i32, fd1: i32, from: &[u8], fd2: i32, to: &
     name_ok(k, b.parent, &b.name)?;
     if let Some(dst) = b.node {
         if dst == src {
+            // Two names of one file (genfs_sane_rename): the same name is
+            // left alone, another one loses its source name, as unlink would.
+            if a.parent == b.parent && a.name == b.name {
+                return Ok((0, 0));
+            }
+            if src_dir {
+                return err(EINVAL);
+            }
+            k.vfs.unlink_entry(a.parent, &a.name);
+            let now = k.clock.realtime();
+            if let Some(n) = k.vfs.nodes.get_mut(&src) {
+                n.ctime = now;
+            }
+            touch_dir(k, a.parent);
             return Ok((0, 0));
         }
         let dn = k.vfs.nodes.get(&dst).ok_or(Stop::Errno(ENOENT))?;

@@ -4,7 +4,7 @@
 //! and the types `tmpfs_mknod` accepts.
 
 use crate::consts::*;
-use crate::sys::file::{create, cred, lookup, may_modify_dir, name_ok};
+use crate::sys::file::{create, cred, lookup_for, may_modify_dir, name_ok, Op};
 use crate::vfs::NodeKind;
 use crate::{err, Ctx, SimKernel, Stop, SysResult};
 
@@ -45,7 +45,7 @@ fn make(
     decide: impl FnOnce() -> Result<Special, Stop>,
 ) -> SysResult {
     let cr = cred(k, c.pid)?;
-    let r = lookup(k, c.pid, dirfd, path, false)?;
+    let r = lookup_for(k, c.pid, dirfd, path, false, Op::Create)?;
     if r.node.is_some() {
         return err(EEXIST);
     }
