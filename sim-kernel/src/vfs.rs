@@ -717,19 +717,22 @@ impl Vfs {
     /// The absolute path of a directory (for __getcwd).
     pub fn path_of(&self, mut dir: NodeId) -> Vec<u8> {
         let mut parts: Vec<Vec<u8>> = Vec::new();
-        for _ in 0..4096 {
+        // Every step goes one directory up a tree, so the walk ends within
+        // as many steps as there are nodes.
+        for _ in 0..=self.nodes.len() {
             let up = self.dotdot(dir);
             if up == dir {
                 break;
             }
-            // the name of `dir` (or of what its mount covers) in `up`
+            // the name of `dir` in `up`: for a mount root, of the directory it
+            // covers, down through file systems stacked on one another
             let mut me = dir;
-            if let Some(m) = self.mount_of(dir) {
-                if m.root == dir {
-                    if let Some(c) = m.covered {
-                        me = c;
-                    }
-                }
+            while let Some(c) = self
+                .mount_of(me)
+                .filter(|m| m.root == me)
+                .and_then(|m| m.covered)
+            {
+                me = c;
             }
             let name = match self.nodes.get(&self.raw_parent(me)).map(|n| &n.kind) {
                 Some(NodeKind::Dir { entries, .. }) => entries

@@ -882,3 +882,40 @@ fn crossed_names_links_and_open_order() {
     assert_eq!(t.e(nr::OPENAT, &[at_fdcwd, rel, O_RDONLY, 0]), ENOENT);
     t.k.check_invariants().unwrap();
 }
+
+/// __getcwd names a directory through stacked mounts, fails with ERANGE when
+/// the path does not fit (however deep), and reports the length even when
+/// its copyout faults.
+#[test]
+fn getcwd_through_stacked_mounts_deep_paths_and_faults() {
+    let mut t = T::new();
+    t.mount_tmpfs("/tmp");
+    assert_eq!(t.mkdir("/tmp/d", 0o755), 0);
+    assert_eq!(t.mkdir("/tmp/d/a", 0o755), 0);
+    let p = t.s("/tmp/d/a");
+    t.ok(nr::CHDIR, &[p]);
+    let b = t.buf(64);
+    assert_eq!(t.ok(nr::GETCWD, &[b, 64]), 9);
+    let got = t.mem.read(b, 9).unwrap();
+    assert_eq!(got, b"/tmp/d/a\0");
+    // A fault: EFAULT, with the length the kernel had set.
+    assert_eq!(t.sys(nr::GETCWD, &[0, 64]), (EFAULT, 9, 0));
+    // 300 levels of "dd": 901 bytes fit in 1024, 600 levels (1801) do not fit
+    // in 1024 but fit in 4096; the kernel caps the buffer at 4 * MAXPATHLEN.
+    let dd = t.s("dd");
+    for _ in 0..600 {
+        t.ok(nr::MKDIR, &[dd, 0o755]);
+        t.ok(nr::CHDIR, &[dd]);
+    }
+    let big = t.buf(8192);
+    assert_eq!(t.e(nr::GETCWD, &[big, 1024]), 34, "ERANGE");
+    let n = t.ok(nr::GETCWD, &[big, 8192]);
+    assert_eq!(n, 9 + 600 * 3);
+    let path = t.mem.read(big, n as usize).unwrap();
+    assert!(path.starts_with(b"/tmp/d/a/dd/dd/"));
+    for _ in 0..800 {
+        t.ok(nr::MKDIR, &[dd, 0o755]);
+        t.ok(nr::CHDIR, &[dd]);
+    }
+    assert_eq!(t.e(nr::GETCWD, &[big, 8192]), 34, "4201 bytes: past 4096");
+}

@@ -112,14 +112,24 @@ pub(crate) fn fchdir(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
 }
 
 pub(crate) fn getcwd(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    // sys___getcwd: a buffer under 2 bytes is ERANGE, one over
+    // MAXPATHLEN * 4 is used as that much; a path that does not fit is ERANGE.
     let (buf, len) = (c.word(0), c.word(1));
+    if len < 2 {
+        return err(ERANGE);
+    }
+    let len = len.min(4 * MAXPATHLEN);
     let cwd = k.proc(c.pid)?.cwd;
     let mut path = k.vfs.path_of(cwd);
     path.push(0);
-    if len < 2 || (path.len() as u64) > len {
+    if (path.len() as u64) > len {
         return err(ERANGE);
     }
+    // sys___getcwd sets the length before its copyout, so a fault still
+    // reports it (the captures show EFAULT with retval 5 for "/tmp").
     let n = path.len() as i64;
-    c.copyout(buf, path)?;
-    Ok((n, 0))
+    match c.copyout(buf, path) {
+        Err(Stop::Errno(e)) => Err(Stop::ErrnoWith(e, [n, 0])),
+        other => other.map(|_| (n, 0)),
+    }
 }
