@@ -919,3 +919,30 @@ fn getcwd_through_stacked_mounts_deep_paths_and_faults() {
     }
     assert_eq!(t.e(nr::GETCWD, &[big, 8192]), 34, "4201 bytes: past 4096");
 }
+
+/// rumpfs (the root file system) lists no "." or "..", newest entry first,
+/// with an entry index as offset, and keeps rump_vop_readdir's quirk: an
+/// entry that does not fit leaves the offset one below its index.
+#[test]
+fn rumpfs_readdir_has_no_dots_lists_newest_first_and_steps_back() {
+    let mut t = T::new();
+    assert_eq!(t.mkdir("/x", 0o755), 0);
+    assert_eq!(t.list("/"), ["x", "tmp", "dev"]);
+    assert!(
+        t.list("/x").is_empty(),
+        "an empty rumpfs directory lists nothing"
+    );
+    let (_, fd) = t.open("/", O_RDONLY | O_DIRECTORY, 0);
+    let b = t.buf(4096);
+    // 30 bytes hold the 16-byte record of "x", not the 24 of "tmp" too.
+    assert_eq!(t.ok(nr::GETDENTS, &[fd as u64, b, 30]), 16);
+    let again = t.ok(nr::GETDENTS, &[fd as u64, b, 4096]);
+    let data = t.mem.read(b, again as usize).unwrap();
+    assert_eq!(&data[13..14], b"x", "the offset went back to 0");
+    assert_eq!(again, 16 + 24 * 2);
+    assert_eq!(t.ok(nr::GETDENTS, &[fd as u64, b, 4096]), 0, "then the end");
+    // A buffer too small for the first record: nothing, and the index wraps.
+    t.ok(nr::LSEEK, &[fd as u64, 0, 0, 0]);
+    assert_eq!(t.ok(nr::GETDENTS, &[fd as u64, b, 8]), 0);
+    assert_eq!(t.ok(nr::LSEEK, &[fd as u64, 0, 0, 1]), u32::MAX as i64);
+}

@@ -1,11 +1,12 @@
 //! Directory calls: __getdents30 with tmpfs directory cookies, chdir, fchdir, __getcwd.
 
 use crate::consts::*;
+use crate::proc::FileId;
 use crate::proc::FileKind;
 use crate::structs::dirent;
 use crate::sys::file::{existing, fd_node};
 use crate::sys::io::file_of;
-use crate::vfs::NodeKind;
+use crate::vfs::{FsType, NodeId, NodeKind};
 use crate::{err, Ctx, SimKernel, Stop, SysResult};
 
 /// Cookies: 0 = ".", 1 = "..", 2 = end, 3… = entries in creation order.
@@ -27,6 +28,9 @@ pub(crate) fn getdents(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     else {
         return err(EINVAL);
     };
+    if k.vfs.fstype(dir) == FsType::Rumpfs {
+        return rumpfs_getdents(k, c, id, dir, buf, count);
+    }
     let parent_ino = k.vfs.nodes.get(parent).map_or(d.ino, |p| p.ino);
     // Resume at the offset's cookie without walking the entries before it.
     let dots: [(u64, u64, u8, &[u8]); 2] =
@@ -76,6 +80,56 @@ pub(crate) fn getdents(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     let now = k.clock.realtime();
     if let Some(n) = k.vfs.nodes.get_mut(&dir) {
         n.atime = now;
+    }
+    Ok((used as i64, 0))
+}
+
+/// `rump_vop_readdir`: no "." or "..", entries newest first (rumpfs inserts
+/// at the head of its list), the offset is an entry index. Its quirk is kept:
+/// an entry that does not fit leaves the offset one *below* its index (the
+/// loop's `i--`), so the next call returns the last entry again, and when the
+/// first entry does not fit the index wraps to 2^32 - 1 (an unsigned `i`).
+fn rumpfs_getdents(
+    k: &mut SimKernel,
+    c: &mut Ctx<'_, '_>,
+    id: FileId,
+    dir: NodeId,
+    buf: u64,
+    count: u64,
+) -> SysResult {
+    let offset = k.t.files.get(&id).map_or(0, |f| f.offset);
+    let Some(NodeKind::Dir { entries, .. }) = k.vfs.nodes.get(&dir).map(|d| &d.kind) else {
+        return err(EINVAL);
+    };
+    // The seek loop stops at the end of the list: past it the offset becomes
+    // the number of entries.
+    let mut i = offset.min(entries.len() as u64) as u32;
+    let mut records = Vec::new();
+    let mut used = 0u64;
+    let listing = entries.iter().rev().skip(i as usize);
+    let mut more = false;
+    for e in listing {
+        let n = k.vfs.nodes.get(&e.node);
+        let rec = dirent(n.map_or(0, |n| n.ino), n.map_or(0, |n| n.dtype()), &e.name);
+        if used + rec.len() as u64 > count {
+            more = true;
+            break;
+        }
+        used += rec.len() as u64;
+        records.push(rec);
+        i = i.wrapping_add(1);
+    }
+    if more {
+        i = i.wrapping_sub(1);
+    }
+    let mut at = buf;
+    for r in records {
+        let n = r.len() as u64;
+        c.copyout(at, r)?;
+        at += n;
+    }
+    if let Some(file) = k.t.files.get_mut(&id) {
+        file.offset = u64::from(i);
     }
     Ok((used as i64, 0))
 }
