@@ -153,6 +153,7 @@ pub const MNT_KEEP_MASK: i32 = 0x0c00_807f | 0x0010_0000 | 0x0400_0000;
 
 // signals
 pub const SIGPIPE: u32 = 13;
+pub const SIGXFSZ: u32 = 25;
 
 // clocks
 pub const CLOCK_REALTIME: i32 = 0;

@@ -195,6 +195,13 @@ fn write_target(
                 } else {
                     at.unwrap_or(f.offset)
                 };
+                // The file-size limit (RLIMIT_FSIZE, RLIM_INFINITY = 2^63 - 1
+                // here): a write reaching past it raises SIGXFSZ and fails
+                // with EFBIG before any data is fetched.
+                if start.saturating_add(n) > i64::MAX as u64 {
+                    ctx_out.signals.push(SIGXFSZ);
+                    return err(EFBIG);
+                }
                 let end = start.checked_add(n).ok_or(Stop::Errno(ENOSPC))?;
                 if m.size_max > 0
                     && round_page(m.bytes_used + end.saturating_sub(len)) + PAGE_SIZE > m.size_max
