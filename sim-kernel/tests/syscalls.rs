@@ -946,3 +946,22 @@ fn rumpfs_readdir_has_no_dots_lists_newest_first_and_steps_back() {
     assert_eq!(t.ok(nr::GETDENTS, &[fd as u64, b, 8]), 0);
     assert_eq!(t.ok(nr::LSEEK, &[fd as u64, 0, 0, 1]), u32::MAX as i64);
 }
+
+/// rename refuses a source of "." or ".." (EINVAL) before it looks at the
+/// target; a target of ".." at a file system's root belongs to the file
+/// system below (rumpfs here: EOPNOTSUPP), elsewhere it is EINVAL.
+#[test]
+fn rename_dot_dot_source_and_target() {
+    const RENAME: u32 = 128;
+    let mut t = T::new();
+    let tmp = t.s("/tmp");
+    t.ok(nr::CHDIR, &[tmp]);
+    let (_, fd) = t.open("a", O_RDWR | O_CREAT, 0o644);
+    assert!(fd >= 0);
+    assert_eq!(t.mkdir("x", 0o755), 0);
+    let (a, dd, xdd, nx) = (t.s("a"), t.s(".."), t.s("x/.."), t.s("nx/nx"));
+    assert_eq!(t.e(RENAME, &[dd, a]), EINVAL);
+    assert_eq!(t.e(RENAME, &[dd, nx]), EINVAL, "before the target's lookup");
+    assert_eq!(t.e(RENAME, &[a, dd]), EOPNOTSUPP);
+    assert_eq!(t.e(RENAME, &[a, xdd]), EINVAL);
+}

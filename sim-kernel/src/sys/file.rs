@@ -559,6 +559,11 @@ fn do_rename(k: &mut SimKernel, pid: i32, fd1: i32, from: &[u8], fd2: i32, to: &
     let cr = cred(k, pid)?;
     let a = lookup_for(k, pid, fd1, from, false, Op::Remove)?;
     let src = a.node.ok_or(Stop::Errno(ENOENT))?;
+    let dot = |n: &[u8]| n == b"." || n == b"..";
+    // A source of "." or ".." is refused before the target is looked up.
+    if dot(&a.name) {
+        return err(EINVAL);
+    }
     // The target's parent is looked up and its last name found without
     // crossing a mount (a covered directory is just a directory there), so
     // only "/" itself is EBUSY.
@@ -566,13 +571,27 @@ fn do_rename(k: &mut SimKernel, pid: i32, fd1: i32, from: &[u8], fd2: i32, to: &
     if b.crossed && b.name == b"." {
         return err(EBUSY);
     }
-    if k.vfs.fstype(a.parent) == FsType::Rumpfs || k.vfs.fstype(b.parent) == FsType::Rumpfs {
+    // ".." at a file system's root is looked up in the directory that root
+    // covers, so the rename belongs to that file system (the captures show
+    // rename(x, "..") from the root of /tmp answered by rumpfs: EOPNOTSUPP).
+    let fs_of = |r: &Resolved| {
+        let mut dir = r.parent;
+        if r.name == b".." {
+            while let Some(c) = k
+                .vfs
+                .mount_of(dir)
+                .filter(|m| m.root == dir)
+                .and_then(|m| m.covered)
+            {
+                dir = c;
+            }
+        }
+        k.vfs.fstype(dir)
+    };
+    if fs_of(&a) == FsType::Rumpfs || fs_of(&b) == FsType::Rumpfs {
         return err(EOPNOTSUPP);
     }
-    if [a.name.as_slice(), b.name.as_slice()]
-        .iter()
-        .any(|n| *n == b"." || *n == b"..")
-    {
+    if dot(&b.name) {
         return err(EINVAL);
     }
     let mount = |n: NodeId| k.vfs.nodes.get(&n).map(|x| x.mount);
