@@ -463,3 +463,29 @@ fn a_write_past_the_file_size_limit_is_efbig_with_sigxfsz() {
     assert_eq!(run(&mut t, i64::MAX as u64 - 1, 1), (ENOSPC, vec![]));
     t.k.check_invariants().unwrap();
 }
+
+/// dup3 in dodup's order: the target's range (EBADF), then the same
+/// descriptor (success whatever the flags, nothing changed), then the flags
+/// (EINVAL past O_CLOEXEC | O_NONBLOCK); retval[0] is the target throughout.
+#[test]
+fn dup3_checks_the_target_then_sameness_then_flags() {
+    let mut t = T::new();
+    let (_, fd) = t.open("/tmp/f", O_RDWR | O_CREAT, 0o644);
+    let fd = fd as u64;
+    let o_append = 0x8;
+    assert_eq!(t.sys(nr::DUP3, &[fd, fd, o_append]), (0, fd as i64, 0));
+    assert_eq!(t.sys(nr::DUP3, &[fd, fd, O_CLOEXEC]), (0, fd as i64, 0));
+    assert_eq!(t.sys(nr::FCNTL, &[fd, 1, 0]).1, 0, "FD_CLOEXEC untouched");
+    assert_eq!(
+        t.sys(nr::DUP3, &[fd, u32::MAX as u64, o_append]),
+        (EBADF, -1, 0)
+    );
+    assert_eq!(t.sys(nr::DUP3, &[fd, 9, o_append]), (EINVAL, 9, 0));
+    assert_eq!(
+        t.sys(nr::DUP3, &[fd, 9, 0x100_0000]),
+        (EINVAL, 9, 0),
+        "O_NOSIGPIPE"
+    );
+    assert_eq!(t.sys(nr::DUP3, &[fd, 9, O_CLOEXEC]), (0, 9, 0));
+    assert_eq!(t.sys(nr::FCNTL, &[9, 1, 0]).1, 1);
+}

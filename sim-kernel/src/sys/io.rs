@@ -493,10 +493,8 @@ fn dup_to(k: &mut SimKernel, pid: i32, from: i32, to: i32, cloexec: bool) -> Sys
     if !(0..OPEN_MAX).contains(&to) {
         return err(EBADF);
     }
+    // dodup: the same descriptor is left as it is (its close-on-exec too).
     if from == to {
-        if let Some(f) = k.proc_mut(pid)?.fds.get_mut(&to) {
-            f.cloexec = cloexec;
-        }
         return Ok((i64::from(to), 0));
     }
     if k.proc(pid)?.fds.contains_key(&to) {
@@ -533,10 +531,13 @@ pub(crate) fn dup2(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
 }
 
 pub(crate) fn dup3(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
-    let (flags, to) = (c.int(2), c.int(1));
-    file_of(k, c.pid, c.int(0))?;
-    // The captures show O_NOSIGPIPE refused too: only O_CLOEXEC and O_NONBLOCK pass.
-    if flags & !(O_CLOEXEC | O_NONBLOCK) != 0 {
+    let (from, flags, to) = (c.int(0), c.int(2), c.int(1));
+    file_of(k, c.pid, from)?;
+    // dodup's order: the target's range (EBADF), then the same descriptor
+    // (success, whatever the flags), and only then fd_dup2's flag check. The
+    // captures show O_NOSIGPIPE refused too: only O_CLOEXEC and O_NONBLOCK pass.
+    let bad_flags = flags & !(O_CLOEXEC | O_NONBLOCK) != 0;
+    if bad_flags && (0..OPEN_MAX).contains(&to) && from != to {
         return with_target(to, err(EINVAL));
     }
     with_target(to, dup_to(k, c.pid, c.int(0), to, flags & O_CLOEXEC != 0))
