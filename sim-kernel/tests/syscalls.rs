@@ -965,3 +965,61 @@ fn rename_dot_dot_source_and_target() {
     assert_eq!(t.e(RENAME, &[a, dd]), EOPNOTSUPP);
     assert_eq!(t.e(RENAME, &[a, xdd]), EINVAL);
 }
+
+/// Stat details from the captures and the sources: chown clears S_ISUID when
+/// a uid is given and S_ISGID when a gid is (NetBSD semantics, root
+/// included), __posix_chown only for non-root; a utimes time of -1 seconds
+/// (VNOVAL) is left alone; a pipe's write end reports st_blksize 0 once its
+/// reader is gone; a rumpfs file has one block whatever its size.
+#[test]
+fn setid_bits_vnoval_times_pipe_blksize_and_rumpfs_blocks() {
+    const FCHOWN: u32 = 123;
+    const POSIX_FCHOWN: u32 = 284;
+    const UTIMES: u32 = 420;
+    let mut t = T::new();
+    let (_, fd) = t.open("/tmp/s", O_RDWR | O_CREAT, 0o6755);
+    let fd = fd as u64;
+    let mode = |t: &mut T| t.stat("/tmp/s").1 & 0o7777;
+    assert_eq!(mode(&mut t), 0o6755);
+    t.ok(POSIX_FCHOWN, &[fd, 0, 0]);
+    assert_eq!(mode(&mut t), 0o6755, "root keeps them under POSIX rules");
+    t.ok(FCHOWN, &[fd, u32::MAX as u64, 0]);
+    assert_eq!(mode(&mut t), 0o4755, "a gid given clears S_ISGID");
+    t.ok(FCHOWN, &[fd, 0, u32::MAX as u64]);
+    assert_eq!(mode(&mut t), 0o0755, "a uid given clears S_ISUID");
+    // utimes: seconds -1 leave that time alone.
+    let p = t.s("/tmp/s");
+    let tv = t.put(&[5i64, 0, 7, 0].map(i64::to_le_bytes).concat());
+    t.ok(UTIMES, &[p, tv]);
+    let keep = t.put(&[-1i64, 500_000, -1, -1].map(i64::to_le_bytes).concat());
+    t.ok(UTIMES, &[p, keep]);
+    let b = t.buf(152);
+    t.ok(nr::STAT, &[p, b]);
+    let st = t.mem.read(b, 152).unwrap();
+    let sec = |off: usize| i64::from_le_bytes(st[off..off + 8].try_into().unwrap());
+    assert_eq!((sec(48), sec(64)), (5, 7), "atime and mtime kept");
+    // A pipe's write end: its reader's buffer size, 0 without a reader.
+    let fds = t.buf(8);
+    t.ok(nr::PIPE2, &[fds, 0]);
+    let pair = t.mem.read(fds, 8).unwrap();
+    let (r, w) = (
+        u32::from_le_bytes(pair[0..4].try_into().unwrap()) as u64,
+        u32::from_le_bytes(pair[4..8].try_into().unwrap()) as u64,
+    );
+    let blksize = |t: &mut T, fd: u64| {
+        let b = t.buf(152);
+        t.ok(nr::FSTAT, &[fd, b]);
+        let st = t.mem.read(b, 152).unwrap();
+        i32::from_le_bytes(st[128..132].try_into().unwrap())
+    };
+    assert_eq!(blksize(&mut t, w), 16384);
+    t.ok(nr::CLOSE, &[r]);
+    assert_eq!(blksize(&mut t, w), 0);
+    // rumpfs: one block for a file of any size.
+    let (_, rf) = t.open("/big", O_RDWR | O_CREAT, 0o644);
+    assert_eq!(t.write(rf, &vec![1; 70_000]).1, 70_000);
+    let (pb, b) = (t.s("/big"), t.buf(152));
+    t.ok(nr::STAT, &[pb, b]);
+    let st = t.mem.read(b, 152).unwrap();
+    assert_eq!(i64::from_le_bytes(st[120..128].try_into().unwrap()), 1);
+}

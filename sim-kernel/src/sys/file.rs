@@ -830,7 +830,25 @@ pub(crate) fn fd_node(k: &SimKernel, pid: i32, fd: i32) -> Result<NodeId, Stop> 
     }
 }
 
-fn do_chown(k: &mut SimKernel, pid: i32, node: NodeId, uid: u32, gid: u32) -> SysResult {
+/// Which set-id rule a chown follows (`change_owner` in vfs_syscalls.c).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SetIdRule {
+    /// chown, fchown, lchown, fchownat: a uid given (not -1) clears S_ISUID,
+    /// a gid given clears S_ISGID, whoever asks and even if unchanged.
+    NetBsd,
+    /// __posix_chown family: the bits go unless the caller may keep them
+    /// (root may).
+    Posix,
+}
+
+fn do_chown(
+    k: &mut SimKernel,
+    pid: i32,
+    node: NodeId,
+    uid: u32,
+    gid: u32,
+    rule: SetIdRule,
+) -> SysResult {
     let cr = cred(k, pid)?;
     let n = k.vfs.nodes.get(&node).ok_or(Stop::Errno(ENOENT))?;
     let new_uid = if uid == u32::MAX { n.uid } else { uid };
@@ -845,7 +863,18 @@ fn do_chown(k: &mut SimKernel, pid: i32, node: NodeId, uid: u32, gid: u32) -> Sy
     }
     let now = k.clock.realtime();
     if let Some(n) = k.vfs.nodes.get_mut(&node) {
-        n.perm &= !(S_ISUID | S_ISGID);
+        match rule {
+            SetIdRule::NetBsd => {
+                if uid != u32::MAX {
+                    n.perm &= !S_ISUID;
+                }
+                if gid != u32::MAX {
+                    n.perm &= !S_ISGID;
+                }
+            }
+            SetIdRule::Posix if !cr.is_root() => n.perm &= !(S_ISUID | S_ISGID),
+            SetIdRule::Posix => {}
+        }
         n.uid = new_uid;
         n.gid = new_gid;
         n.ctime = now;
@@ -856,19 +885,40 @@ fn do_chown(k: &mut SimKernel, pid: i32, node: NodeId, uid: u32, gid: u32) -> Sy
 pub(crate) fn chown(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     let path = c.path(0)?;
     let node = existing(k, c.pid, AT_FDCWD, &path, true)?;
-    do_chown(k, c.pid, node, c.int(1) as u32, c.int(2) as u32)
+    do_chown(
+        k,
+        c.pid,
+        node,
+        c.int(1) as u32,
+        c.int(2) as u32,
+        SetIdRule::NetBsd,
+    )
 }
 
 /// lchown: chown that does not follow a final symlink.
 pub(crate) fn lchown(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     let path = c.path(0)?;
     let node = existing(k, c.pid, AT_FDCWD, &path, false)?;
-    do_chown(k, c.pid, node, c.int(1) as u32, c.int(2) as u32)
+    do_chown(
+        k,
+        c.pid,
+        node,
+        c.int(1) as u32,
+        c.int(2) as u32,
+        SetIdRule::NetBsd,
+    )
 }
 
 pub(crate) fn fchown(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     let node = fd_node(k, c.pid, c.int(0))?;
-    do_chown(k, c.pid, node, c.int(1) as u32, c.int(2) as u32)
+    do_chown(
+        k,
+        c.pid,
+        node,
+        c.int(1) as u32,
+        c.int(2) as u32,
+        SetIdRule::NetBsd,
+    )
 }
 
 pub(crate) fn fchownat(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
@@ -877,7 +927,48 @@ pub(crate) fn fchownat(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     let path = c.path(1)?;
     let (uid, gid, flag) = (c.int(2) as u32, c.int(3) as u32, c.int(4));
     let node = existing(k, c.pid, dirfd, &path, flag & AT_SYMLINK_NOFOLLOW == 0)?;
-    do_chown(k, c.pid, node, uid, gid)
+    do_chown(k, c.pid, node, uid, gid, SetIdRule::NetBsd)
+}
+
+/// __posix_chown: chown with POSIX set-id semantics.
+pub(crate) fn posix_chown(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let path = c.path(0)?;
+    let node = existing(k, c.pid, AT_FDCWD, &path, true)?;
+    do_chown(
+        k,
+        c.pid,
+        node,
+        c.int(1) as u32,
+        c.int(2) as u32,
+        SetIdRule::Posix,
+    )
+}
+
+/// __posix_fchown: fchown with POSIX set-id semantics.
+pub(crate) fn posix_fchown(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let node = fd_node(k, c.pid, c.int(0))?;
+    do_chown(
+        k,
+        c.pid,
+        node,
+        c.int(1) as u32,
+        c.int(2) as u32,
+        SetIdRule::Posix,
+    )
+}
+
+/// __posix_lchown: lchown with POSIX set-id semantics.
+pub(crate) fn posix_lchown(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let path = c.path(0)?;
+    let node = existing(k, c.pid, AT_FDCWD, &path, false)?;
+    do_chown(
+        k,
+        c.pid,
+        node,
+        c.int(1) as u32,
+        c.int(2) as u32,
+        SetIdRule::Posix,
+    )
 }
 
 /// truncate: a negative length fails before the path is fetched (`sys_truncate`).
@@ -915,7 +1006,11 @@ fn set_times(k: &mut SimKernel, pid: i32, node: NodeId, times: Option<[Timespec;
             nsec: UTIME_NOW,
         }; 2],
     );
-    if t.iter().all(|x| x.nsec == UTIME_OMIT) {
+    // A time whose seconds are VNOVAL (-1) is not set: tmpfs_setattr and
+    // tmpfs_chtimes skip it, as they skip UTIME_OMIT (which do_sys_utimens
+    // turns into VNOVAL); with none left, nothing happens at all.
+    let omitted = |x: &Timespec| x.nsec == UTIME_OMIT || (x.nsec != UTIME_NOW && x.sec == -1);
+    if t.iter().all(omitted) {
         return Ok((0, 0));
     }
     let cr = cred(k, pid)?;
@@ -931,11 +1026,11 @@ fn set_times(k: &mut SimKernel, pid: i32, node: NodeId, times: Option<[Timespec;
     if let Some(n) = k.vfs.nodes.get_mut(&node) {
         let pick = |x: Timespec, old: Timespec| match x.nsec {
             UTIME_NOW => now,
-            UTIME_OMIT => old,
+            _ if omitted(&x) => old,
             _ => x,
         };
         n.atime = pick(t[0], n.atime);
-        if t[1].nsec != UTIME_OMIT {
+        if !omitted(&t[1]) {
             let m = pick(t[1], n.mtime);
             if (m.sec, m.nsec) < (n.birthtime.sec, n.birthtime.nsec) {
                 n.birthtime = m;

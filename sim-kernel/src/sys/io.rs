@@ -754,7 +754,9 @@ pub(crate) fn node_stat(k: &SimKernel, node: crate::vfs::NodeId) -> Result<Stat,
     let size = n.size(m.fstype);
     let (dev, blksize, blocks) = match m.fstype {
         FsType::Tmpfs => (m.dev, 4096, size.div_ceil(4096) * 8),
-        FsType::Rumpfs => (n.ino, 512, size.div_ceil(512)),
+        // rumpfs: st_dev is the file id too (va_fsid = va_fileid), and
+        // va_bytes stays the 512 makeprivate set: one block, whatever the size.
+        FsType::Rumpfs => (n.ino, 512, 1),
     };
     let rdev = match n.kind {
         NodeKind::Device { rdev, .. } => rdev,
@@ -796,6 +798,14 @@ pub(crate) fn fstat(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
                 FileKind::PipeRead(_) => k.t.pipes.get(&p).map_or(0, |x| x.buf.len()) as i64,
                 _ => 0,
             };
+            // pipe_stat: st_blksize is this end's buffer size, else its
+            // peer's; only the read end has a buffer, so a write end whose
+            // reader is gone reports 0.
+            let blksize = match f.kind {
+                FileKind::PipeRead(_) => PIPE_SIZE as i32,
+                _ if k.t.pipes.get(&p).is_some_and(|x| x.readers > 0) => PIPE_SIZE as i32,
+                _ => 0,
+            };
             let cred = &k.proc(c.pid)?.cred;
             Stat {
                 mode: S_IFIFO | 0o600,
@@ -803,7 +813,7 @@ pub(crate) fn fstat(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
                 gid: cred.egid,
                 size: buffered,
                 blocks: i64::from(buffered > 0),
-                blksize: PIPE_SIZE as i32,
+                blksize,
                 atime: k.clock.realtime(),
                 mtime: k.clock.realtime(),
                 ctime: k.clock.realtime(),
