@@ -949,7 +949,8 @@ fn rumpfs_readdir_has_no_dots_lists_newest_first_and_steps_back() {
 
 /// rename refuses a source of "." or ".." (EINVAL) before it looks at the
 /// target; a target of ".." at a file system's root belongs to the file
-/// system below (rumpfs here: EOPNOTSUPP), elsewhere it is EINVAL.
+/// system below (rumpfs here: EOPNOTSUPP); elsewhere a file renamed onto it
+/// is EISDIR.
 #[test]
 fn rename_dot_dot_source_and_target() {
     const RENAME: u32 = 128;
@@ -963,7 +964,7 @@ fn rename_dot_dot_source_and_target() {
     assert_eq!(t.e(RENAME, &[dd, a]), EINVAL);
     assert_eq!(t.e(RENAME, &[dd, nx]), EINVAL, "before the target's lookup");
     assert_eq!(t.e(RENAME, &[a, dd]), EOPNOTSUPP);
-    assert_eq!(t.e(RENAME, &[a, xdd]), EINVAL);
+    assert_eq!(t.e(RENAME, &[a, xdd]), EISDIR, "a file onto a directory");
 }
 
 /// Stat details from the captures and the sources: chown clears S_ISUID when
@@ -1022,4 +1023,39 @@ fn setid_bits_vnoval_times_pipe_blksize_and_rumpfs_blocks() {
     t.ok(nr::STAT, &[pb, b]);
     let st = t.mem.read(b, 152).unwrap();
     assert_eq!(i64::from_le_bytes(st[120..128].try_into().unwrap()), 1);
+}
+
+/// An empty path is ENOENT even with a file as dirfd (namei checks it
+/// before the starting directory); a missing name with a trailing slash can
+/// only become a directory (rename of a file, symlink and link to it are
+/// ENOENT); rename of a file onto "." is EISDIR.
+#[test]
+fn empty_paths_trailing_slashes_and_rename_onto_dot() {
+    const RENAME: u32 = 128;
+    const RENAMEAT: u32 = 458;
+    let mut t = T::new();
+    let (_, f) = t.open("/tmp/f", O_RDWR | O_CREAT, 0o644);
+    assert_eq!(t.mkdir("/tmp/d", 0o755), 0);
+    let (empty, c, fp, dot, ns, d, nd) = (
+        t.s(""),
+        t.s("c"),
+        t.s("/tmp/f"),
+        t.s("/tmp/."),
+        t.s("/tmp/n/"),
+        t.s("/tmp/d"),
+        t.s("/tmp/nd/"),
+    );
+    assert_eq!(t.e(RENAMEAT, &[f as u64, empty, f as u64, c]), ENOENT);
+    assert_eq!(t.e(RENAMEAT, &[f as u64, c, f as u64, c]), ENOTDIR);
+    assert_eq!(t.e(RENAME, &[fp, ns]), ENOENT);
+    assert_eq!(t.e(nr::SYMLINK, &[fp, ns]), ENOENT);
+    assert_eq!(t.e(nr::LINK, &[fp, ns]), ENOENT);
+    assert_eq!(t.e(RENAME, &[fp, dot]), EISDIR);
+    assert_eq!(t.e(RENAME, &[d, dot]), EINVAL);
+    assert_eq!(
+        t.e(RENAME, &[d, nd]),
+        0,
+        "a directory may take a slashed name"
+    );
+    assert_eq!(t.stat("/tmp/nd").0, 0);
 }

@@ -25,6 +25,10 @@ pub(crate) fn start_dir(k: &SimKernel, pid: i32, dirfd: i32, path: &[u8]) -> Res
     if path.first() == Some(&b'/') {
         return Ok(p.cwd);
     }
+    // namei refuses an empty path (ENOENT) before it looks at where it starts.
+    if path.is_empty() {
+        return err(ENOENT);
+    }
     if k.vfs.nodes.get(&node).is_some_and(|x| x.is_dir()) {
         Ok(node)
     } else {
@@ -429,6 +433,10 @@ fn do_link(
     if k.vfs.nodes.get(&src).is_some_and(|n| n.is_dir()) {
         return err(EPERM);
     }
+    // Only a directory may be created under a name with a trailing slash.
+    if r.trailing_slash {
+        return err(ENOENT);
+    }
     if k.vfs.nodes.get(&src).map(|n| n.mount) != k.vfs.nodes.get(&r.parent).map(|n| n.mount) {
         return err(EXDEV);
     }
@@ -479,6 +487,10 @@ fn do_symlink(k: &mut SimKernel, pid: i32, target: Vec<u8>, dirfd: i32, path: &[
     let r = lookup_for(k, pid, dirfd, path, false, Op::Create)?;
     if r.node.is_some() {
         return err(EEXIST);
+    }
+    // Only a directory may be created under a name with a trailing slash.
+    if r.trailing_slash {
+        return err(ENOENT);
     }
     name_ok(k, r.parent, &r.name)?;
     may_modify_dir(k, r.parent, &cr)?;
@@ -591,8 +603,15 @@ fn do_rename(k: &mut SimKernel, pid: i32, fd1: i32, from: &[u8], fd2: i32, to: &
     if fs_of(&a) == FsType::Rumpfs || fs_of(&b) == FsType::Rumpfs {
         return err(EOPNOTSUPP);
     }
+    // A target of "." or "..": a non-directory source is EISDIR first (the
+    // captures show rename(file, ".") = EISDIR), a directory EINVAL.
     if dot(&b.name) {
-        return err(EINVAL);
+        let src_dir = k.vfs.nodes.get(&src).is_some_and(|n| n.is_dir());
+        return err(if src_dir { EINVAL } else { EISDIR });
+    }
+    // A missing target named with a trailing slash must become a directory.
+    if b.node.is_none() && b.trailing_slash && !k.vfs.nodes.get(&src).is_some_and(|n| n.is_dir()) {
+        return err(ENOENT);
     }
     let mount = |n: NodeId| k.vfs.nodes.get(&n).map(|x| x.mount);
     if mount(src) != mount(b.parent) {
