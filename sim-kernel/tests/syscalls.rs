@@ -941,6 +941,10 @@ fn rumpfs_readdir_has_no_dots_lists_newest_first_and_steps_back() {
     assert_eq!(&data[13..14], b"x", "the offset went back to 0");
     assert_eq!(again, 16 + 24 * 2);
     assert_eq!(t.ok(nr::GETDENTS, &[fd as u64, b, 4096]), 0, "then the end");
+    // An empty buffer: nothing, and the offset stays.
+    t.ok(nr::LSEEK, &[fd as u64, 0, 0, 0]);
+    assert_eq!(t.ok(nr::GETDENTS, &[fd as u64, b, 0]), 0);
+    assert_eq!(t.ok(nr::LSEEK, &[fd as u64, 0, 0, 1]), 0);
     // A buffer too small for the first record: nothing, and the index wraps.
     t.ok(nr::LSEEK, &[fd as u64, 0, 0, 0]);
     assert_eq!(t.ok(nr::GETDENTS, &[fd as u64, b, 8]), 0);
@@ -1058,4 +1062,19 @@ fn empty_paths_trailing_slashes_and_rename_onto_dot() {
         "a directory may take a slashed name"
     );
     assert_eq!(t.stat("/tmp/nd").0, 0);
+}
+
+/// tmpfs lists nothing, not even "." and "..", for a directory removed
+/// while it is open.
+#[test]
+fn a_removed_open_directory_lists_nothing() {
+    let mut t = T::new();
+    assert_eq!(t.mkdir("/tmp/d", 0o755), 0);
+    let (_, fd) = t.open("/tmp/d", O_RDONLY | O_DIRECTORY, 0);
+    let b = t.buf(4096);
+    assert_eq!(t.ok(nr::GETDENTS, &[fd as u64, b, 4096]), 32, ". and ..");
+    t.ok(nr::LSEEK, &[fd as u64, 0, 0, 0]);
+    let d = t.s("/tmp/d");
+    t.ok(nr::RMDIR, &[d]);
+    assert_eq!(t.ok(nr::GETDENTS, &[fd as u64, b, 4096]), 0);
 }

@@ -31,6 +31,11 @@ pub(crate) fn getdents(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     if k.vfs.fstype(dir) == FsType::Rumpfs {
         return rumpfs_getdents(k, c, id, dir, buf, count);
     }
+    // tmpfs_readdir lists nothing, not even the dots, for a directory that
+    // has been removed (tn_links 0) while open.
+    if d.nlink == 0 {
+        return Ok((0, 0));
+    }
     let parent_ino = k.vfs.nodes.get(parent).map_or(d.ino, |p| p.ino);
     // Resume at the offset's cookie without walking the entries before it.
     let dots: [(u64, u64, u8, &[u8]); 2] =
@@ -111,6 +116,11 @@ fn rumpfs_getdents(
     for e in listing {
         let n = k.vfs.nodes.get(&e.node);
         let rec = dirent(n.map_or(0, |n| n.ino), n.map_or(0, |n| n.dtype()), &e.name);
+        // The loop runs while the buffer has room left (`uio_resid > 0`):
+        // a full (or empty) buffer ends it without the step back.
+        if used >= count {
+            break;
+        }
         if used + rec.len() as u64 > count {
             more = true;
             break;
