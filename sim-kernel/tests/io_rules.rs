@@ -307,10 +307,15 @@ fn fcntl_closem_maxfd_locks_and_fs_commands() {
     assert_eq!(t.e(nr::FCNTL, &[fd as u64, 8, wr]), 0);
     let (rd, _) = pipe(&mut t);
     assert_eq!(t.e(nr::FCNTL, &[rd as u64, 8, wr]), EINVAL, "not a vnode");
-    // file-system commands: EFAULT for a NULL parameter, EINVAL after the copy
+    // file-system commands: EFAULT for a NULL parameter, then the file
+    // system's answer after the copy: EOPNOTSUPP from tmpfs (genfs_fcntl),
+    // EINVAL for a rumpfs directory, EOPNOTSUPP for a pipe (fnullop_fcntl).
     assert_eq!(t.e(nr::FCNTL, &[fd as u64, 0xffff_ffff, 0]), EFAULT);
     let p = t.buf(4096);
-    assert_eq!(t.e(nr::FCNTL, &[fd as u64, 0xffff_ffff, p]), EINVAL);
+    assert_eq!(t.e(nr::FCNTL, &[fd as u64, 0xffff_ffff, p]), EOPNOTSUPP);
+    let (_, root) = t.open("/", O_RDONLY, 0);
+    assert_eq!(t.e(nr::FCNTL, &[root as u64, 0xffff_ffff, p]), EINVAL);
+    assert_eq!(t.e(nr::FCNTL, &[rd as u64, 0xffff_ffff, p]), EOPNOTSUPP);
     assert_eq!(t.e(nr::FCNTL, &[fd as u64, 99, 0]), EINVAL);
 }
 
@@ -488,4 +493,23 @@ fn dup3_checks_the_target_then_sameness_then_flags() {
     );
     assert_eq!(t.sys(nr::DUP3, &[fd, 9, O_CLOEXEC]), (0, 9, 0));
     assert_eq!(t.sys(nr::FCNTL, &[9, 1, 0]).1, 1);
+}
+
+/// rumpfs refuses a read that starts past the end of a file (EINVAL: its
+/// chunk, MIN(resid, dlen - offset), is negative); at the end it reads 0, and
+/// tmpfs reads 0 past the end too.
+#[test]
+fn a_rumpfs_read_past_the_end_is_einval() {
+    let mut t = T::new();
+    let (_, rf) = t.open("/r", O_RDWR | O_CREAT, 0o644);
+    assert_eq!(t.write(rf, b"abc").1, 3);
+    let b = t.buf(16);
+    assert_eq!(t.e(nr::PREAD, &[rf as u64, b, 16, 0, 4]), EINVAL);
+    assert_eq!(t.sys(nr::PREAD, &[rf as u64, b, 16, 0, 3]), (0, 0, 0));
+    assert_eq!(t.sys(nr::PREAD, &[rf as u64, b, 16, 0, 1]), (0, 2, 0));
+    t.ok(nr::LSEEK, &[rf as u64, 0, 100, 0]);
+    assert_eq!(t.read(rf, 4).0, EINVAL);
+    let (_, tf) = t.open("/tmp/t", O_RDWR | O_CREAT, 0o644);
+    assert_eq!(t.write(tf, b"abc").1, 3);
+    assert_eq!(t.sys(nr::PREAD, &[tf as u64, b, 16, 0, 100]), (0, 0, 0));
 }

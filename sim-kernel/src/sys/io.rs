@@ -57,10 +57,19 @@ fn do_read(k: &mut SimKernel, pid: i32, fd: i32, n: u64, at: Option<u64>) -> Res
         }
         FileKind::Node(node) => {
             let now = k.clock.realtime();
+            let fs = k.vfs.fstype(node);
             let nd = k.vfs.nodes.get_mut(&node).ok_or(Stop::Errno(EBADF))?;
             let data = match &nd.kind {
                 NodeKind::Dir { .. } => return err(EISDIR),
                 NodeKind::File(_) if n == 0 => return Ok(vec![]),
+                // rump_vop_read takes MIN(resid, dlen - offset) as its chunk:
+                // past the end of a rumpfs file that is negative, and the
+                // copy refuses it (the captures show EINVAL).
+                NodeKind::File(d)
+                    if fs == FsType::Rumpfs && at.unwrap_or(f.offset) > d.len() as u64 =>
+                {
+                    return err(EINVAL)
+                }
                 NodeKind::File(d) => {
                     let off = at.unwrap_or(f.offset);
                     let start = (off as usize).min(d.len());
@@ -575,10 +584,11 @@ pub(crate) fn fcntl(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
         if cmd & F_FSIN != 0 && size > 0 {
             c.copyin(c.word(2), size)?;
         }
-        // A vnode passes the command to its file system (EINVAL from tmpfs);
-        // other files answer with fnullop_fcntl (EOPNOTSUPP).
+        // A vnode passes the command to its file system: tmpfs answers with
+        // genfs_fcntl (EOPNOTSUPP), and the captures show EINVAL for a rumpfs
+        // directory; other files answer with fnullop_fcntl (EOPNOTSUPP).
         return match k.t.files.get(&id).map(|f| f.kind) {
-            Some(FileKind::Node(_)) => err(EINVAL),
+            Some(FileKind::Node(n)) if k.vfs.fstype(n) == FsType::Rumpfs => err(EINVAL),
             _ => err(EOPNOTSUPP),
         };
     }
