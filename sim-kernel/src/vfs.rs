@@ -253,6 +253,11 @@ pub struct Mount {
     pub next_ino: u64,
     /// Root uid/gid/mode as given at mount time (for MNT_GETARGS).
     pub args: (u32, u32, u32),
+    /// The usage statistics last taken (`mnt_stat`): pages in use (counting
+    /// one for the file system itself) and nodes in use, as at mount time or
+    /// at the last statvfs with MNT_WAIT or 0. MNT_NOWAIT, MNT_LAZY and any
+    /// other flag value get these, not the live counts (`dostatvfs`).
+    pub stat_cache: (u64, u64),
 }
 
 /// Unlimited tmpfs: free pages and free nodes as a rump kernel with the default memory reports them.
@@ -348,6 +353,7 @@ impl Vfs {
                 bytes_used: 0,
                 next_ino: 3,
                 args: (0, 0, 0o755),
+                stat_cache: (1, 1),
             },
         );
         let root = v.alloc(
@@ -802,6 +808,7 @@ impl Vfs {
                 bytes_used: 0,
                 next_ino: 2,
                 args: root,
+                stat_cache: (1, 1),
             },
         );
         let r = self.alloc(

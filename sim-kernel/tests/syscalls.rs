@@ -1078,3 +1078,31 @@ fn a_removed_open_directory_lists_nothing() {
     t.ok(nr::RMDIR, &[d]);
     assert_eq!(t.ok(nr::GETDENTS, &[fd as u64, b, 4096]), 0);
 }
+
+/// statvfs1 takes the statistics only with MNT_WAIT or 0 (and keeps them);
+/// MNT_NOWAIT, MNT_LAZY and other values report the ones kept, as at mount
+/// time (dostatvfs), which the captures show after files were created.
+#[test]
+fn statvfs_nowait_reports_the_statistics_last_taken() {
+    let mut t = T::new();
+    let p = t.s("/tmp");
+    let files = |t: &mut T, flags: u64| {
+        let b = t.buf(2256);
+        t.ok(nr::STATVFS1, &[p, b, flags]);
+        let st = t.mem.read(b, 2256).unwrap();
+        u64::from_le_bytes(st[64..72].try_into().unwrap())
+    };
+    let at_mount = files(&mut t, 2);
+    for name in ["/tmp/a", "/tmp/b", "/tmp/c"] {
+        let (e, _) = t.open(name, O_RDWR | O_CREAT, 0o644);
+        assert_eq!(e, 0);
+    }
+    assert_eq!(files(&mut t, 2), at_mount, "MNT_NOWAIT: as at mount");
+    assert_eq!(files(&mut t, 3), at_mount, "MNT_LAZY");
+    assert_eq!(files(&mut t, 0x63), at_mount, "another value");
+    assert_eq!(files(&mut t, 1), at_mount + 3, "MNT_WAIT: taken now");
+    assert_eq!(files(&mut t, 2), at_mount + 3, "and kept");
+    let (e, _) = t.open("/tmp/d", O_RDWR | O_CREAT, 0o644);
+    assert_eq!(e, 0);
+    assert_eq!(files(&mut t, 0), at_mount + 4, "0 takes them too");
+}

@@ -174,7 +174,42 @@ pub(crate) fn unmount(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
 }
 
 /// The statvfs of a mount, with the numbers a rump kernel reports.
-fn statvfs_of(k: &SimKernel, m: &Mount) -> Statvfs {
+/// Pages (plus one for the file system) and nodes a tmpfs uses now.
+fn live_usage(k: &SimKernel, m: &Mount) -> (u64, u64) {
+    let pages: u64 = 1 + k
+        .vfs
+        .nodes
+        .values()
+        .filter(|n| k.vfs.mounts.get(&n.mount).is_some_and(|x| x.root == m.root))
+        .map(|n| match &n.kind {
+            NodeKind::File(d) => (d.len() as u64).div_ceil(PAGE_SIZE),
+            _ => 0,
+        })
+        .sum::<u64>();
+    (pages, m.nodes_used)
+}
+
+/// `dostatvfs`'s flags: MNT_WAIT (1) or 0 take the statistics now (and keep
+/// them as the mount's); anything else reports the kept ones.
+fn takes_stats_now(flags: i32) -> bool {
+    flags == 0 || flags == 1
+}
+
+/// The statvfs of mount `id`: live statistics (which become the kept ones)
+/// when `now`, else those last kept.
+fn statvfs_for(k: &mut SimKernel, id: crate::vfs::MountId, now: bool) -> Option<Statvfs> {
+    let m = k.vfs.mounts.get(&id)?;
+    let usage = if now { live_usage(k, m) } else { m.stat_cache };
+    let st = statvfs_of(m, usage);
+    if now {
+        if let Some(m) = k.vfs.mounts.get_mut(&id) {
+            m.stat_cache = usage;
+        }
+    }
+    Some(st)
+}
+
+fn statvfs_of(m: &Mount, (pages, nodes_used): (u64, u64)) -> Statvfs {
     match m.fstype {
         FsType::Rumpfs => Statvfs {
             flag: m.flags,
@@ -192,16 +227,6 @@ fn statvfs_of(k: &SimKernel, m: &Mount) -> Statvfs {
             ..Default::default()
         },
         FsType::Tmpfs => {
-            let pages: u64 = 1 + k
-                .vfs
-                .nodes
-                .values()
-                .filter(|n| k.vfs.mounts.get(&n.mount).is_some_and(|x| x.root == m.root))
-                .map(|n| match &n.kind {
-                    NodeKind::File(d) => (d.len() as u64).div_ceil(PAGE_SIZE),
-                    _ => 0,
-                })
-                .sum::<u64>();
             let (blocks, bfree) = if m.size_max > 0 {
                 let b = m.size_max / PAGE_SIZE;
                 (b, b.saturating_sub(1))
@@ -211,7 +236,7 @@ fn statvfs_of(k: &SimKernel, m: &Mount) -> Statvfs {
             let (files, ffree) = if m.nodes_max > 0 {
                 (m.nodes_max, m.nodes_max.saturating_sub(1))
             } else {
-                (TMPFS_FREE_NODES + m.nodes_used, TMPFS_FREE_NODES)
+                (TMPFS_FREE_NODES + nodes_used, TMPFS_FREE_NODES)
             };
             Statvfs {
                 flag: m.flags,
@@ -237,39 +262,49 @@ fn statvfs_of(k: &SimKernel, m: &Mount) -> Statvfs {
     }
 }
 
-fn statvfs_node(k: &SimKernel, node: crate::vfs::NodeId, new: bool) -> Result<Vec<u8>, Stop> {
-    let m = k.vfs.mount_of(node).ok_or(Stop::Errno(ENOENT))?;
-    Ok(statvfs_of(k, m).encode(new))
+fn statvfs_node(
+    k: &mut SimKernel,
+    node: crate::vfs::NodeId,
+    flags: i32,
+    new: bool,
+) -> Result<Vec<u8>, Stop> {
+    let id = k.vfs.nodes.get(&node).ok_or(Stop::Errno(ENOENT))?.mount;
+    let st = statvfs_for(k, id, takes_stats_now(flags)).ok_or(Stop::Errno(ENOENT))?;
+    Ok(st.encode(new))
 }
 
 fn statvfs1(k: &mut SimKernel, c: &mut Ctx<'_, '_>, new: bool) -> SysResult {
     let path = c.path(0)?;
-    let buf = c.word(1);
+    let (buf, flags) = (c.word(1), c.int(2));
     let node = existing(k, c.pid, AT_FDCWD, &path, true)?;
-    let out = statvfs_node(k, node, new)?;
+    let out = statvfs_node(k, node, flags, new)?;
     c.copyout(buf, out)?;
     Ok((0, 0))
 }
 
 fn fstatvfs1(k: &mut SimKernel, c: &mut Ctx<'_, '_>, new: bool) -> SysResult {
     let node = fd_node(k, c.pid, c.int(0))?;
-    let out = statvfs_node(k, node, new)?;
+    let out = statvfs_node(k, node, c.int(2), new)?;
     c.copyout(c.word(1), out)?;
     Ok((0, 0))
 }
 
 fn getvfsstat(k: &mut SimKernel, c: &mut Ctx<'_, '_>, new: bool) -> SysResult {
-    let (buf, bufsize) = (c.word(0), c.word(1));
+    let (buf, bufsize, flags) = (c.word(0), c.word(1), c.int(2));
     let size = if new {
         Statvfs::NEW_SIZE
     } else {
         Statvfs::OLD_SIZE
     } as u64;
-    let all: Vec<Vec<u8>> = k
-        .vfs
-        .mounts
-        .values()
-        .map(|m| statvfs_of(k, m).encode(new))
+    let ids: Vec<crate::vfs::MountId> = k.vfs.mounts.keys().copied().collect();
+    // Without a buffer only the number of mounts is asked for: nothing is taken.
+    if buf == 0 {
+        return Ok((ids.len() as i64, 0));
+    }
+    let all: Vec<Vec<u8>> = ids
+        .into_iter()
+        .filter_map(|id| statvfs_for(k, id, takes_stats_now(flags)))
+        .map(|st| st.encode(new))
         .collect();
     if buf == 0 {
         return Ok((all.len() as i64, 0));
