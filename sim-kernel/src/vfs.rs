@@ -256,8 +256,10 @@ pub struct Mount {
     /// The usage statistics last taken (`mnt_stat`): pages in use (counting
     /// one for the file system itself) and nodes in use, as at mount time or
     /// at the last statvfs with MNT_WAIT or 0. MNT_NOWAIT, MNT_LAZY and any
-    /// other flag value get these, not the live counts (`dostatvfs`).
-    pub stat_cache: (u64, u64),
+    /// other flag value get these, not the live counts (`dostatvfs`). None
+    /// until first taken: the root rumpfs is mounted without a VFS_STATVFS, so
+    /// until then it reports only what mounting set (no block sizes).
+    pub stat_cache: Option<(u64, u64)>,
 }
 
 /// Unlimited tmpfs: free pages and free nodes as a rump kernel with the default memory reports them.
@@ -353,7 +355,7 @@ impl Vfs {
                 bytes_used: 0,
                 next_ino: 3,
                 args: (0, 0, 0o755),
-                stat_cache: (1, 1),
+                stat_cache: None,
             },
         );
         let root = v.alloc(
@@ -808,7 +810,7 @@ impl Vfs {
                 bytes_used: 0,
                 next_ino: 2,
                 args: root,
-                stat_cache: (1, 1),
+                stat_cache: Some((1, 1)),
             },
         );
         let r = self.alloc(

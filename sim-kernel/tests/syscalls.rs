@@ -1106,3 +1106,25 @@ fn statvfs_nowait_reports_the_statistics_last_taken() {
     assert_eq!(e, 0);
     assert_eq!(files(&mut t, 0), at_mount + 4, "0 takes them too");
 }
+
+/// The root rumpfs is mounted without taking its statistics: until a
+/// statvfs with MNT_WAIT, MNT_NOWAIT reports no block size and no blocks.
+#[test]
+fn the_root_rumpfs_reports_no_block_size_until_its_statistics_are_taken() {
+    let mut t = T::new();
+    let root = t.s("/");
+    let sizes = |t: &mut T, flags: u64| {
+        let b = t.buf(2256);
+        t.ok(nr::STATVFS1, &[root, b, flags]);
+        let st = t.mem.read(b, 2256).unwrap();
+        let w = |i: usize| u64::from_le_bytes(st[i * 8..i * 8 + 8].try_into().unwrap());
+        (w(1), w(2), w(3), w(4))
+    };
+    assert_eq!(
+        sizes(&mut t, 2),
+        (0, 0, 512, 0),
+        "bsize, frsize, iosize, blocks"
+    );
+    assert_eq!(sizes(&mut t, 1), (512, 512, 512, 2));
+    assert_eq!(sizes(&mut t, 2), (512, 512, 512, 2), "kept");
+}

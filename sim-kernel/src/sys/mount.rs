@@ -199,7 +199,11 @@ fn takes_stats_now(flags: i32) -> bool {
 /// when `now`, else those last kept.
 fn statvfs_for(k: &mut SimKernel, id: crate::vfs::MountId, now: bool) -> Option<Statvfs> {
     let m = k.vfs.mounts.get(&id)?;
-    let usage = if now { live_usage(k, m) } else { m.stat_cache };
+    let usage = if now {
+        Some(live_usage(k, m))
+    } else {
+        m.stat_cache
+    };
     let st = statvfs_of(m, usage);
     if now {
         if let Some(m) = k.vfs.mounts.get_mut(&id) {
@@ -209,14 +213,19 @@ fn statvfs_for(k: &mut SimKernel, id: crate::vfs::MountId, now: bool) -> Option<
     Some(st)
 }
 
-fn statvfs_of(m: &Mount, (pages, nodes_used): (u64, u64)) -> Statvfs {
+/// A mount's statvfs from its usage (pages, nodes); None: never taken.
+fn statvfs_of(m: &Mount, usage: Option<(u64, u64)>) -> Statvfs {
+    let taken = usage.is_some();
+    let (pages, nodes_used) = usage.unwrap_or((1, m.nodes_used));
     match m.fstype {
+        // genfs_statvfs's block size and two blocks once taken; before that
+        // only the I/O size rumpfs_mountfs set.
         FsType::Rumpfs => Statvfs {
             flag: m.flags,
-            bsize: 512,
-            frsize: 512,
+            bsize: if taken { 512 } else { 0 },
+            frsize: if taken { 512 } else { 0 },
             iosize: 512,
-            blocks: 2,
+            blocks: if taken { 2 } else { 0 },
             fsidx: [m.dev as i32, 106_667],
             fsid: m.dev,
             namemax: 255,
