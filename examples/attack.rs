@@ -4,7 +4,8 @@
 //! health check's p99 and worst stall. `ci/attacks.sh` runs every attack.
 //!
 //! Usage: attack ATTACK SOCKET_PATH SERVER_PID SECONDS
-//! ATTACK: amplification | silent | copyin-flood | prefork-flood | blocked-storm | none
+//! ATTACK: amplification | silent | copyin-flood | prefork-flood | blocked-storm |
+//! symlink-flood | none
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -22,6 +23,7 @@ const SYS_READ: u32 = 3;
 const SYS_OPEN: u32 = 5;
 const SYS_GETPID: u32 = 20;
 const SYS_PIPE: u32 = 42;
+const SYS_SYMLINK: u32 = 57;
 const SYS_PREAD: u32 = 173;
 const SYS_FTRUNCATE: u32 = 201;
 
@@ -156,7 +158,7 @@ fn vmhwm_kib(pid: u32) -> u64 {
 }
 
 /// Runs the attack until `stop`, keeping whatever it opened alive meanwhile.
-fn attack(name: &str, path: &Path, stop: &AtomicBool) -> Result<String, String> {
+fn attack(name: &str, path: &Path, stop: &Arc<AtomicBool>) -> Result<String, String> {
     let e = |e: std::io::Error| e.to_string();
     let mut held: Vec<UnixStream> = Vec::new();
     let mut note = String::new();
@@ -271,6 +273,64 @@ fn attack(name: &str, path: &Path, stop: &AtomicBool) -> Result<String, String> 
             note = format!("parked={}", conns.len() * 256);
             std::thread::sleep(Duration::from_millis(500));
             drop(conns);
+        }
+        "symlink-flood" => {
+            // symlinks with long targets (SYMLINK_TARGET bytes, default 1000) from
+            // SYMLINK_CONNS connections (default 4), 64 calls per burst, until
+            // the time is up; the kernel's memory pool must end it with ENOSPC
+            let env = |k: &str, d: usize| {
+                std::env::var(k)
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(d)
+            };
+            let (tlen, nconns) = (env("SYMLINK_TARGET", 1000), env("SYMLINK_CONNS", 4));
+            let made = Arc::new(std::sync::atomic::AtomicU64::new(0));
+            let refused = Arc::new(std::sync::atomic::AtomicU64::new(0));
+            let mut threads = Vec::new();
+            for ci in 0..nconns {
+                let mut c = Raw::connect(path, Duration::from_secs(30)).map_err(e)?;
+                let (made, refused) = (made.clone(), refused.clone());
+                let stop = stop.clone();
+                threads.push(std::thread::spawn(move || {
+                    let mut t = vec![b'x'; tlen];
+                    t.push(0);
+                    c.mem.insert(0x1000, t);
+                    let mut reqno = 10u64;
+                    let mut n = 0u64;
+                    while !stop.load(Ordering::SeqCst) {
+                        let mut burst = Vec::new();
+                        for _ in 0..64 {
+                            let addr = 0x10_0000 + reqno * 0x100;
+                            c.mem.insert(addr, format!("/tmp/s{ci}-{n}\0").into_bytes());
+                            burst.extend(syscall(reqno, SYS_SYMLINK, &[0x1000, addr]));
+                            reqno += 1;
+                            n += 1;
+                        }
+                        if c.s.write_all(&burst).is_err() {
+                            break;
+                        }
+                        match c.wait(reqno - 1) {
+                            Ok((0, _)) => {
+                                made.fetch_add(64, Ordering::SeqCst);
+                            }
+                            Ok(_) => {
+                                refused.fetch_add(1, Ordering::SeqCst);
+                            }
+                            Err(_) => break,
+                        }
+                        c.mem.retain(|a, _| *a == 0x1000);
+                    }
+                }));
+            }
+            for t in threads {
+                let _ = t.join();
+            }
+            note = format!(
+                "symlinks~{} refused_bursts={} target={tlen} conns={nconns}",
+                made.load(Ordering::SeqCst),
+                refused.load(Ordering::SeqCst)
+            );
         }
         other => return Err(format!("unknown attack {other:?}")),
     }

@@ -44,6 +44,14 @@ pub struct ServeArgs {
     /// Processes the simulated kernel holds at once.
     #[arg(long, default_value_t = 32768)]
     pub max_procs: usize,
+    /// MiB of memory the simulated kernel gives its file systems and pipes
+    /// (file data, nodes, names, symlink targets, pipe buffers; past it tmpfs
+    /// says ENOSPC and pipe(2) ENOMEM). 256 by default: with the protocol's
+    /// 192 MiB of buffers (ServerLimits::max_buffered_total) a server under
+    /// any attack stays under 512 MiB resident. statvfs still reports what a
+    /// real rump kernel does (512 MiB free).
+    #[arg(long, default_value_t = 256)]
+    pub memory_pool_mib: u64,
     /// Testing fuzzers: behave as having this bug (see protocol/src/server/inject.rs).
     #[arg(long, hide = true)]
     pub inject_bug: Option<rumpsp_protocol::server::inject::InjectedBug>,
@@ -124,6 +132,7 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
         seed: a.seed,
         hostname: a.hostname,
         max_procs: a.max_procs,
+        memory_pool: a.memory_pool_mib.saturating_mul(1 << 20),
         ..Default::default()
     });
     let mut builder = tokio::runtime::Builder::new_multi_thread();
