@@ -4,8 +4,8 @@
 //! health check's p99 and worst stall. `ci/attacks.sh` runs every attack.
 //!
 //! Usage: attack ATTACK SOCKET_PATH SERVER_PID SECONDS
-//! ATTACK: amplification | silent | copyin-flood | prefork-flood | blocked-storm |
-//! symlink-flood | none
+//! ATTACK: amplification | silent | copyin-flood | copyout-flood | prefork-flood |
+//! blocked-storm | symlink-flood | none
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -204,23 +204,32 @@ fn attack(name: &str, path: &Path, stop: &Arc<AtomicBool>) -> Result<String, Str
             }
             note = format!("opened={opened}");
         }
-        "copyin-flood" => {
+        "copyin-flood" | "copyout-flood" => {
             // 30 connections each send a 64 MiB COPYIN answer nobody asked for
+            // (copyout-flood: a 64 MiB COPYOUT request, a type only the server sends)
+            let (class, ty) = if name == "copyin-flood" {
+                (1u16, 2u16)
+            } else {
+                (0, 4)
+            };
             let mut sent = 0u64;
             for _ in 0..30 {
                 let mut c = Raw::connect(path, Duration::from_secs(10)).map_err(e)?;
                 let mut h = Vec::new();
-                h.extend((24u64 + (64 << 20)).to_le_bytes());
+                // the largest frame the limits let through (64 MiB, 64 bytes under the data limit)
+                h.extend(((64u64 << 20) - 40).to_le_bytes());
                 h.extend(7u64.to_le_bytes());
-                h.extend(1u16.to_le_bytes());
-                h.extend(2u16.to_le_bytes());
+                h.extend(class.to_le_bytes());
+                h.extend(ty.to_le_bytes());
                 h.extend(0u32.to_le_bytes());
                 let _ = c.s.write_all(&h);
                 c.s.set_write_timeout(Some(Duration::from_millis(200)))
                     .map_err(e)?;
+                // all of the body but its last byte: the frame is never complete
                 let chunk = vec![0u8; 1 << 20];
-                for _ in 0..64 {
-                    if c.s.write_all(&chunk).is_err() {
+                for i in 0..64 {
+                    let n = if i == 63 { (1 << 20) - 65 } else { 1 << 20 };
+                    if c.s.write_all(&chunk[..n]).is_err() {
                         break;
                     }
                     sent += 1;
