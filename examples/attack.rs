@@ -5,7 +5,7 @@
 //!
 //! Usage: attack ATTACK SOCKET_PATH SERVER_PID SECONDS
 //! ATTACK: amplification | silent | copyin-flood | copyout-flood | prefork-flood |
-//! blocked-storm | symlink-flood | none
+//! blocked-storm | symlink-flood | held-writes | none
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -20,6 +20,7 @@ use rumpsp_protocol::limits::FrameLimits;
 use rumpsp_protocol::{Abi, CopyinResp, Frame, Handshake, Message, PreforkReq, SyscallReq};
 
 const SYS_READ: u32 = 3;
+const SYS_WRITE: u32 = 4;
 const SYS_OPEN: u32 = 5;
 const SYS_GETPID: u32 = 20;
 const SYS_PIPE: u32 = 42;
@@ -282,6 +283,44 @@ fn attack(name: &str, path: &Path, stop: &Arc<AtomicBool>) -> Result<String, Str
             note = format!("parked={}", conns.len() * 256);
             std::thread::sleep(Duration::from_millis(500));
             drop(conns);
+        }
+        "held-writes" => {
+            // HELD_CONNS (4) connections each pipeline 16 writes of 64 MiB into
+            // their own pipe and answer every COPYIN: the pipe fills after the
+            // first, and each later write would block holding its 64 MiB
+            let conns = std::env::var("HELD_CONNS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(4);
+            let (mut enomem, mut answered) = (0, 0);
+            for _ in 0..conns {
+                let mut c = Raw::connect(path, Duration::from_secs(10)).map_err(e)?;
+                let (_, rfd) = c.call(2, SYS_PIPE, &[]).map_err(e)?;
+                let wfd = rfd as u64 + 1;
+                c.mem.insert(0x10_0000, vec![7u8; (64 << 20) - 64]);
+                let mut burst = Vec::new();
+                for r in 0..16 {
+                    burst.extend(syscall(
+                        10 + r,
+                        SYS_WRITE,
+                        &[wfd, 0x10_0000, (64 << 20) - 64],
+                    ));
+                }
+                c.s.write_all(&burst).map_err(e)?;
+                c.s.set_read_timeout(Some(Duration::from_millis(1500)))
+                    .map_err(e)?;
+                // answers COPYINs until nothing more comes; counts the answers
+                for r in 10..26 {
+                    match c.wait(r) {
+                        Ok((12, _)) => enomem += 1,
+                        Ok(_) => answered += 1,
+                        Err(_) => break,
+                    }
+                }
+                c.mem.clear();
+                held.push(c.s);
+            }
+            note = format!("conns={conns} writes_done={answered} enomem={enomem}");
         }
         "symlink-flood" => {
             // symlinks with long targets (SYMLINK_TARGET bytes, default 1000) from

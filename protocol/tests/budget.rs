@@ -151,3 +151,23 @@ fn over_the_budget_only_a_connection_not_reading_its_output_is_named() {
     s.set_backlog(q.id, 2048);
     assert!(!s.output_over_budget(q.id));
 }
+
+#[test]
+fn a_large_answer_asked_for_gets_its_whole_buffer_when_its_header_arrives() {
+    let mut s = server(ServerLimits::default());
+    let mut p = ready(&mut s);
+    let n = 8u64 << 20;
+    let w = args(&[3, 0x2000, n]);
+    assert_eq!(p.syscall(&mut s, 2, SYS_WRITE, &w), [copyin(0, n)]);
+    let mut h = header(24 + n, 0, 1, 2, 0);
+    h.extend([1; 100]);
+    p.send_raw(&mut s, &h);
+    let u = s.usage(p.id).unwrap();
+    assert!(u.input_capacity >= 24 + n as usize, "{u:?}");
+    // an answer nobody asked for is not given room (it closes the connection)
+    let mut q = ready(&mut s);
+    q.send_raw(&mut s, &header(24 + n, 5, 1, 2, 0));
+    assert!(s.usage(q.id).unwrap().input_capacity < 1 << 20);
+    assert_eq!(q.recv(&mut s), []);
+    assert!(q.closed);
+}

@@ -65,6 +65,10 @@ fn clamp_read_count(sysnum: u32, args: Bytes, max: u64) -> Bytes {
     Bytes::from(v)
 }
 
+/// An answer with more than this still to come is given its whole buffer
+/// at once ([`FrameDecoder::reserve_pending`]).
+const RESERVE_AHEAD: u64 = 1 << 20;
+
 /// Bytes beyond what was asked that an answer (RESP) may carry before it is
 /// refused unbuffered; an unmatched RESP may carry at most this many.
 const RESP_SLACK: u64 = 4096;
@@ -235,6 +239,8 @@ pub struct ConnUsage {
     pub calls: usize,
     /// Client memory bytes held by the call holding the most.
     pub largest_call_memory: usize,
+    /// Room the input buffer has (all of an awaited large answer once its header is in).
+    pub input_capacity: usize,
 }
 
 /// The server: connections, preforks and the kernel.
@@ -349,6 +355,7 @@ impl<K: Kernel> ServerCore<K> {
                 .map(|call| call.mem.bytes_held())
                 .max()
                 .unwrap_or(0),
+            input_capacity: c.decoder.capacity(),
         })
     }
 
@@ -551,6 +558,11 @@ impl<K: Kernel> ServerCore<K> {
                 if large && more > 0 && !self.budget.fits(more) {
                     c.fail(h.reqno, ErrorCode::NoMem);
                     break;
+                }
+                if more > RESERVE_AHEAD && c.waiting.contains_key(&h.reqno) {
+                    // An answer asked for (its size is in the budget already):
+                    // received into one buffer, not one that doubles as it grows.
+                    c.decoder.reserve_pending();
                 }
             }
             match c.decoder.next_frame() {
@@ -1123,6 +1135,8 @@ impl<K: Kernel> ServerCore<K> {
             },
         };
         call.awaiting[slot].got = Some(got);
+        // The frame's buffer goes before the call runs (the answer is copied).
+        drop(f);
         // Run the call again once every answer of the round is in, in the
         // order the kernel asked.
         if call.awaiting.iter().all(|a| a.got.is_some()) {
