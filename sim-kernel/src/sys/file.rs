@@ -95,10 +95,8 @@ fn name_ok(k: &SimKernel, dir: NodeId, name: &[u8]) -> Result<(), Stop> {
     Ok(())
 }
 
-/// Creates and links a node in `dir`; checks the tmpfs node limit and the
-/// memory pool (the node, its entry's name and a symlink's target), both
-/// ENOSPC as tmpfs_alloc_node/tmpfs_alloc_dirent fail when tmpfs_mem_incr does.
-fn create(
+/// Creates and links a node in `dir`; checks the tmpfs node limit.
+pub(crate) fn create(
     k: &mut SimKernel,
     dir: NodeId,
     name: &[u8],
@@ -113,6 +111,8 @@ fn create(
     if m.nodes_max > 0 && m.nodes_used >= m.nodes_max {
         return err(ENOSPC);
     }
+    // The memory pool: the node, its entry's name and a symlink's target,
+    // ENOSPC as tmpfs_alloc_node/tmpfs_alloc_dirent fail when tmpfs_mem_incr does.
     k.check_pool(node_meta(&kind) + dirent_mem(name), ENOSPC)?;
     let is_dir = matches!(kind, NodeKind::Dir { .. });
     let node = k.vfs.alloc(mount, kind, perm, cred.euid, gid, now);
