@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=5
 [[ "${1:-}" == "--long" ]] && secs=60
-attacks=${ATTACKS:-"none amplification silent copyin-flood prefork-flood blocked-storm"}
+attacks=${ATTACKS:-"none amplification silent copyin-flood copyout-flood prefork-flood blocked-storm symlink-flood held-writes"}
 cargo build --release --quiet --bin rumpsp --example attack
 bin=target/release/rumpsp
 drv=target/release/examples/attack

@@ -4,7 +4,8 @@
 //! health check's p99 and worst stall. `ci/attacks.sh` runs every attack.
 //!
 //! Usage: attack ATTACK SOCKET_PATH SERVER_PID SECONDS
-//! ATTACK: amplification | silent | copyin-flood | prefork-flood | blocked-storm | none
+//! ATTACK: amplification | silent | copyin-flood | copyout-flood | prefork-flood |
+//! blocked-storm | symlink-flood | held-writes | none
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -19,9 +20,11 @@ use rumpsp_protocol::limits::FrameLimits;
 use rumpsp_protocol::{Abi, CopyinResp, Frame, Handshake, Message, PreforkReq, SyscallReq};
 
 const SYS_READ: u32 = 3;
+const SYS_WRITE: u32 = 4;
 const SYS_OPEN: u32 = 5;
 const SYS_GETPID: u32 = 20;
 const SYS_PIPE: u32 = 42;
+const SYS_SYMLINK: u32 = 57;
 const SYS_PREAD: u32 = 173;
 const SYS_FTRUNCATE: u32 = 201;
 
@@ -156,7 +159,7 @@ fn vmhwm_kib(pid: u32) -> u64 {
 }
 
 /// Runs the attack until `stop`, keeping whatever it opened alive meanwhile.
-fn attack(name: &str, path: &Path, stop: &AtomicBool) -> Result<String, String> {
+fn attack(name: &str, path: &Path, stop: &Arc<AtomicBool>) -> Result<String, String> {
     let e = |e: std::io::Error| e.to_string();
     let mut held: Vec<UnixStream> = Vec::new();
     let mut note = String::new();
@@ -202,23 +205,32 @@ fn attack(name: &str, path: &Path, stop: &AtomicBool) -> Result<String, String> 
             }
             note = format!("opened={opened}");
         }
-        "copyin-flood" => {
+        "copyin-flood" | "copyout-flood" => {
             // 30 connections each send a 64 MiB COPYIN answer nobody asked for
+            // (copyout-flood: a 64 MiB COPYOUT request, a type only the server sends)
+            let (class, ty) = if name == "copyin-flood" {
+                (1u16, 2u16)
+            } else {
+                (0, 4)
+            };
             let mut sent = 0u64;
             for _ in 0..30 {
                 let mut c = Raw::connect(path, Duration::from_secs(10)).map_err(e)?;
                 let mut h = Vec::new();
-                h.extend((24u64 + (64 << 20)).to_le_bytes());
+                // the largest frame the limits let through (64 MiB, 64 bytes under the data limit)
+                h.extend(((64u64 << 20) - 40).to_le_bytes());
                 h.extend(7u64.to_le_bytes());
-                h.extend(1u16.to_le_bytes());
-                h.extend(2u16.to_le_bytes());
+                h.extend(class.to_le_bytes());
+                h.extend(ty.to_le_bytes());
                 h.extend(0u32.to_le_bytes());
                 let _ = c.s.write_all(&h);
                 c.s.set_write_timeout(Some(Duration::from_millis(200)))
                     .map_err(e)?;
+                // all of the body but its last byte: the frame is never complete
                 let chunk = vec![0u8; 1 << 20];
-                for _ in 0..64 {
-                    if c.s.write_all(&chunk).is_err() {
+                for i in 0..64 {
+                    let n = if i == 63 { (1 << 20) - 65 } else { 1 << 20 };
+                    if c.s.write_all(&chunk[..n]).is_err() {
                         break;
                     }
                     sent += 1;
@@ -271,6 +283,102 @@ fn attack(name: &str, path: &Path, stop: &AtomicBool) -> Result<String, String> 
             note = format!("parked={}", conns.len() * 256);
             std::thread::sleep(Duration::from_millis(500));
             drop(conns);
+        }
+        "held-writes" => {
+            // HELD_CONNS (4) connections each pipeline 16 writes of 64 MiB into
+            // their own pipe and answer every COPYIN: the pipe fills after the
+            // first, and each later write would block holding its 64 MiB
+            let conns = std::env::var("HELD_CONNS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(4);
+            let (mut enomem, mut answered) = (0, 0);
+            for _ in 0..conns {
+                let mut c = Raw::connect(path, Duration::from_secs(10)).map_err(e)?;
+                let (_, rfd) = c.call(2, SYS_PIPE, &[]).map_err(e)?;
+                let wfd = rfd as u64 + 1;
+                c.mem.insert(0x10_0000, vec![7u8; (64 << 20) - 64]);
+                let mut burst = Vec::new();
+                for r in 0..16 {
+                    burst.extend(syscall(
+                        10 + r,
+                        SYS_WRITE,
+                        &[wfd, 0x10_0000, (64 << 20) - 64],
+                    ));
+                }
+                c.s.write_all(&burst).map_err(e)?;
+                c.s.set_read_timeout(Some(Duration::from_millis(1500)))
+                    .map_err(e)?;
+                // answers COPYINs until nothing more comes; counts the answers
+                for r in 10..26 {
+                    match c.wait(r) {
+                        Ok((12, _)) => enomem += 1,
+                        Ok(_) => answered += 1,
+                        Err(_) => break,
+                    }
+                }
+                c.mem.clear();
+                held.push(c.s);
+            }
+            note = format!("conns={conns} writes_done={answered} enomem={enomem}");
+        }
+        "symlink-flood" => {
+            // symlinks with long targets (SYMLINK_TARGET bytes, default 1000) from
+            // SYMLINK_CONNS connections (default 4), 64 calls per burst, until
+            // the time is up; the kernel's memory pool must end it with ENOSPC
+            let env = |k: &str, d: usize| {
+                std::env::var(k)
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(d)
+            };
+            let (tlen, nconns) = (env("SYMLINK_TARGET", 1000), env("SYMLINK_CONNS", 4));
+            let made = Arc::new(std::sync::atomic::AtomicU64::new(0));
+            let refused = Arc::new(std::sync::atomic::AtomicU64::new(0));
+            let mut threads = Vec::new();
+            for ci in 0..nconns {
+                let mut c = Raw::connect(path, Duration::from_secs(30)).map_err(e)?;
+                let (made, refused) = (made.clone(), refused.clone());
+                let stop = stop.clone();
+                threads.push(std::thread::spawn(move || {
+                    let mut t = vec![b'x'; tlen];
+                    t.push(0);
+                    c.mem.insert(0x1000, t);
+                    let mut reqno = 10u64;
+                    let mut n = 0u64;
+                    while !stop.load(Ordering::SeqCst) {
+                        let mut burst = Vec::new();
+                        for _ in 0..64 {
+                            let addr = 0x10_0000 + reqno * 0x100;
+                            c.mem.insert(addr, format!("/tmp/s{ci}-{n}\0").into_bytes());
+                            burst.extend(syscall(reqno, SYS_SYMLINK, &[0x1000, addr]));
+                            reqno += 1;
+                            n += 1;
+                        }
+                        if c.s.write_all(&burst).is_err() {
+                            break;
+                        }
+                        match c.wait(reqno - 1) {
+                            Ok((0, _)) => {
+                                made.fetch_add(64, Ordering::SeqCst);
+                            }
+                            Ok(_) => {
+                                refused.fetch_add(1, Ordering::SeqCst);
+                            }
+                            Err(_) => break,
+                        }
+                        c.mem.retain(|a, _| *a == 0x1000);
+                    }
+                }));
+            }
+            for t in threads {
+                let _ = t.join();
+            }
+            note = format!(
+                "symlinks~{} refused_bursts={} target={tlen} conns={nconns}",
+                made.load(Ordering::SeqCst),
+                refused.load(Ordering::SeqCst)
+            );
         }
         other => return Err(format!("unknown attack {other:?}")),
     }

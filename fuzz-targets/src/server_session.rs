@@ -464,6 +464,7 @@ fn limits() -> ServerLimits {
         handshake_deadline_ms: 2_000,
         max_startups: 2,
         max_preforks_per_conn: 2,
+        max_buffered_total: 48 << 10,
     }
 }
 

@@ -130,9 +130,29 @@ impl FrameDecoder {
         self.buf.extend_from_slice(data);
     }
 
+    /// Reserves room for all of the pending frame at once (nothing when no
+    /// header is buffered, the frame is complete or over the limits), so a
+    /// large frame is received into one allocation instead of a buffer that
+    /// doubles and copies as it grows. For a caller that has already decided
+    /// to take the frame (the server, for an answer it asked for and counted
+    /// in its memory budget): [`FrameDecoder::next_frame`] alone never
+    /// reserves more than a read's worth ahead.
+    pub fn reserve_pending(&mut self) {
+        if let Ok(Split::NeedMore { need }) = split_frame(&self.buf, &self.limits) {
+            if self.buf.len() >= HEADER_LEN {
+                self.buf.reserve(need.saturating_sub(self.buf.len()));
+            }
+        }
+    }
+
     /// The buffer, for an I/O adapter that reads straight into it.
     pub fn buffer_mut(&mut self) -> &mut BytesMut {
         &mut self.buf
+    }
+
+    /// Bytes the buffer can hold without growing.
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity()
     }
 
     /// Bytes buffered and not yet returned as frames.
@@ -163,6 +183,12 @@ impl FrameDecoder {
             Ok(Split::Complete { header, frame_len }) => {
                 let mut frame = self.buf.split_to(frame_len);
                 frame.advance(HEADER_LEN);
+                if frame_len > RESERVE_STEP {
+                    // What is left shares the large frame's allocation and would
+                    // keep it alive after the frame is dropped: it moves to a buffer
+                    // of its own (it is at most what was read past the frame).
+                    self.buf = BytesMut::from(&self.buf[..]);
+                }
                 Ok(Some(RawFrame {
                     header,
                     body: frame.freeze(),
@@ -278,6 +304,50 @@ mod tests {
         d.feed(&h);
         assert_eq!(d.next_frame(), Ok(None));
         assert!(d.buffer_mut().capacity() <= 2 * RESERVE_STEP);
+    }
+
+    #[test]
+    fn reserve_pending_takes_room_for_the_whole_frame_once_its_header_is_in() {
+        let len = 24 + (1 << 20);
+        let h = Header::new(1 << 20, 1, Class::Resp, MsgType::Copyin, 0).to_bytes();
+        let mut d = FrameDecoder::default();
+        d.reserve_pending();
+        assert!(
+            d.buffer_mut().capacity() < 4096,
+            "no header, nothing reserved"
+        );
+        d.feed(&h);
+        d.reserve_pending();
+        assert!(d.buffer_mut().capacity() >= len);
+        // over the limits: nothing
+        let mut d = FrameDecoder::default();
+        let big = Header::new(1 << 40, 1, Class::Resp, MsgType::Copyin, 0).to_bytes();
+        d.feed(&big);
+        d.reserve_pending();
+        assert!(d.buffer_mut().capacity() < 4096);
+    }
+
+    #[test]
+    fn bytes_after_a_large_frame_do_not_keep_its_buffer_alive() {
+        let body = vec![5u8; 2 * RESERVE_STEP];
+        let h = Header::new(body.len(), 1, Class::Resp, MsgType::Copyin, 0);
+        let mut d = FrameDecoder::default();
+        d.feed(&h.to_bytes());
+        d.feed(&body);
+        d.feed(&getpid(2)[..10]);
+        let f = d.next_frame().unwrap().unwrap();
+        assert_eq!(f.body.len(), body.len());
+        // the 10 bytes left are in a buffer of their own, not the frame's tail
+        let tail = f.body.as_ptr().wrapping_add(f.body.len());
+        assert_ne!(d.buffer_mut().as_ptr(), tail);
+        assert_eq!(d.buffered(), 10);
+        // a small frame's leftovers stay where they are (no copy)
+        let mut d = FrameDecoder::default();
+        d.feed(&getpid(1));
+        d.feed(&getpid(2)[..10]);
+        let f = d.next_frame().unwrap().unwrap();
+        let tail = f.body.as_ptr().wrapping_add(f.body.len());
+        assert_eq!(d.buffer_mut().as_ptr(), tail);
     }
 
     #[test]

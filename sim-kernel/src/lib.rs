@@ -47,9 +47,13 @@ pub struct SimConfig {
     pub boot_realtime: i64,
     /// The most processes at once.
     pub max_procs: usize,
-    /// Bytes of file data all tmpfs mounts may hold together; growth past it
-    /// fails with ENOSPC (default: the 512 MiB a rump kernel with the default
-    /// memory reports; fuzzers use less, so one input cannot allocate hundreds of MiB).
+    /// Bytes of kernel memory everything the file systems and pipes hold may
+    /// take together ([`SimKernel::pool_used`]): file data, nodes, directory
+    /// entries and their names, symlink targets and pipe buffers. Growth past
+    /// it fails as NetBSD fails when kernel memory runs out: ENOSPC for the
+    /// file systems (tmpfs_mem_incr), ENOMEM for a new pipe (pipespace).
+    /// Default: the 512 MiB a rump kernel with the default memory reports;
+    /// fuzzers use less, so one input cannot allocate hundreds of MiB.
     pub memory_pool: u64,
 }
 
@@ -64,6 +68,11 @@ impl Default for SimConfig {
         }
     }
 }
+
+/// Pool bytes one pipe holds from its creation to its last close: its
+/// buffer, allocated whole by pipe(2) as NetBSD's pipespace does, so a write
+/// never needs more memory and a pipe(2) that finds no room fails with ENOMEM.
+pub const PIPE_MEM: u64 = PIPE_SIZE as u64;
 
 /// A wait key no blocked call uses: changes that can only wake calls blocked
 /// on nothing in particular (a process exit, a vnode closed).
@@ -292,6 +301,22 @@ impl SimKernel {
         self.changed.insert(key);
     }
 
+    /// Pool bytes in use: file data, [`vfs::Vfs::meta_bytes`] and
+    /// [`PIPE_MEM`] per pipe.
+    pub fn pool_used(&self) -> u64 {
+        let data: u64 = self.vfs.mounts.values().map(|m| m.bytes_used).sum();
+        data.saturating_add(self.vfs.meta_bytes)
+            .saturating_add((self.t.pipes.len() as u64).saturating_mul(PIPE_MEM))
+    }
+
+    /// `Ok` when `grow` more pool bytes fit, else the errno given.
+    pub(crate) fn check_pool(&self, grow: u64, errno: i32) -> Result<(), Stop> {
+        if self.pool_used().saturating_add(grow) > self.config.memory_pool {
+            return err(errno);
+        }
+        Ok(())
+    }
+
     /// The wait key of a pipe.
     pub fn pipe_key(p: proc::PipeId) -> u64 {
         p
@@ -404,8 +429,9 @@ impl SimKernel {
     /// Checks the kernel's invariants: every descriptor names a live open file,
     /// every open file's reference count equals the descriptors naming it, pipe end
     /// counts match, node open counts match, link counts of directories add up,
-    /// and each mount's file-data accounting equals the data its files hold,
-    /// which together stays within the configured memory pool.
+    /// each mount's file-data accounting equals the data its files hold, the
+    /// node and name accounting equals what the nodes hold, and all of it with
+    /// the pipes' buffers stays within the configured memory pool.
     pub fn check_invariants(&self) -> Result<(), String> {
         let mut refs: std::collections::BTreeMap<proc::FileId, u32> = Default::default();
         for (pid, p) in &self.t.procs {
@@ -513,10 +539,17 @@ impl SimKernel {
                 ));
             }
         }
-        let total: u64 = data.values().sum();
+        let meta = self.vfs.recount_meta();
+        if meta != self.vfs.meta_bytes {
+            return Err(format!(
+                "{} node and name bytes accounted, the nodes hold {meta}",
+                self.vfs.meta_bytes
+            ));
+        }
+        let total: u64 = data.values().sum::<u64>() + meta + self.t.pipes.len() as u64 * PIPE_MEM;
         if total > self.config.memory_pool {
             return Err(format!(
-                "files hold {total} data bytes, past the {}-byte pool",
+                "files, nodes and pipes hold {total} bytes, past the {}-byte pool",
                 self.config.memory_pool
             ));
         }

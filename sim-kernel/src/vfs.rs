@@ -267,6 +267,33 @@ pub const TMPFS_FREE_PAGES: u64 = 131_072;
 /// See [`TMPFS_FREE_PAGES`].
 pub const TMPFS_FREE_NODES: u64 = 2_485_513;
 
+/// Bytes of the memory pool one node costs besides its contents: what
+/// tmpfs_node_get charges with tmpfs_mem_incr (the node structure). Set to
+/// what a node really takes in this process (the Node, its slot in the node
+/// map and the allocator's overhead: about 450 bytes measured with
+/// `SYMLINK_TARGET=1 ATTACKS=symlink-flood ci/attacks.sh`), so that a full
+/// pool is about as much resident memory as it says.
+pub const NODE_MEM: u64 = 512;
+/// Bytes one directory entry costs besides its name (tmpfs_dirent_get); the
+/// name is counted twice, as it is held twice (the listing and the index).
+pub const DIRENT_MEM: u64 = 96;
+
+/// Pool bytes a directory entry called `name` holds.
+pub fn dirent_mem(name: &[u8]) -> u64 {
+    DIRENT_MEM + 2 * name.len() as u64
+}
+
+/// Pool bytes a node holds besides file data: its structure, a symlink's
+/// target and a directory's entries (file data is counted per mount).
+pub fn node_meta(n: &NodeKind) -> u64 {
+    NODE_MEM
+        + match n {
+            NodeKind::Symlink(t) => t.len() as u64,
+            NodeKind::Dir { entries, .. } => entries.iter().map(|e| dirent_mem(&e.name)).sum(),
+            _ => 0,
+        }
+}
+
 /// The file systems.
 #[derive(Debug, Clone)]
 pub struct Vfs {
@@ -276,6 +303,9 @@ pub struct Vfs {
     pub mounts: BTreeMap<MountId, Mount>,
     /// The root directory.
     pub root: NodeId,
+    /// Pool bytes held by nodes, names and symlink targets (everything but
+    /// file data): the sum of [`node_meta`] over every node.
+    pub meta_bytes: u64,
     next_node: NodeId,
     next_mount: MountId,
     /// vfs_getnewfsid's counter: it advances only past numbers in use by a mount of the same type.
@@ -333,6 +363,7 @@ impl Vfs {
             nodes: BTreeMap::new(),
             mounts: BTreeMap::new(),
             root: 0,
+            meta_bytes: 0,
             next_node: 1,
             next_mount: 1,
             mntid: 1,
@@ -434,6 +465,7 @@ impl Vfs {
         let ino = mt.next_ino;
         mt.next_ino += 1;
         mt.nodes_used += 1;
+        self.meta_bytes += node_meta(&kind);
         let nlink = if matches!(kind, NodeKind::Dir { .. }) {
             1
         } else {
@@ -476,6 +508,7 @@ impl Vfs {
                 cookie: *next_cookie,
             });
             *next_cookie += 1;
+            self.meta_bytes += dirent_mem(name);
         }
         if let Some(n) = self.nodes.get_mut(&node) {
             n.nlink += 1;
@@ -496,6 +529,7 @@ impl Vfs {
             return None;
         };
         let node = entries.remove(name)?.node;
+        self.meta_bytes = self.meta_bytes.saturating_sub(dirent_mem(name));
         let is_dir = self.nodes.get(&node).is_some_and(Node::is_dir);
         if let Some(n) = self.nodes.get_mut(&node) {
             n.nlink = n.nlink.saturating_sub(if is_dir { 2 } else { 1 });
@@ -520,12 +554,30 @@ impl Vfs {
                 NodeKind::File(d) => d.len() as u64,
                 _ => 0,
             };
+            let meta = node_meta(&n.kind);
+            self.meta_bytes = self.meta_bytes.saturating_sub(meta);
             self.nodes.remove(&node);
             if let Some(m) = self.mounts.get_mut(&mount) {
                 m.nodes_used = m.nodes_used.saturating_sub(1);
                 m.bytes_used = m.bytes_used.saturating_sub(bytes);
             }
         }
+    }
+
+    /// Renames the entry `from` of `dir` to `to` in place (it keeps its cookie
+    /// and listing position, as tmpfs does), keeping the pool count.
+    pub fn rename_entry(&mut self, dir: NodeId, from: &[u8], to: &[u8]) {
+        if let Some(NodeKind::Dir { entries, .. }) = self.nodes.get_mut(&dir).map(|n| &mut n.kind) {
+            if entries.get(from).is_some() {
+                entries.rename(from, to);
+                self.meta_bytes = self.meta_bytes.saturating_sub(dirent_mem(from)) + dirent_mem(to);
+            }
+        }
+    }
+
+    /// The sum of [`node_meta`] over every node: what [`Vfs::meta_bytes`] must equal.
+    pub fn recount_meta(&self) -> u64 {
+        self.nodes.values().map(|n| node_meta(&n.kind)).sum()
     }
 
     /// Looks `name` up in directory `dir` (no "." / ".." handling, no mount crossing).
@@ -855,6 +907,13 @@ impl Vfs {
         if let Some(c) = mt.covered.and_then(|c| self.nodes.get_mut(&c)) {
             c.mounted_here = None;
         }
+        let freed: u64 = self
+            .nodes
+            .values()
+            .filter(|n| n.mount == m)
+            .map(|n| node_meta(&n.kind))
+            .sum();
+        self.meta_bytes = self.meta_bytes.saturating_sub(freed);
         self.nodes.retain(|_, n| n.mount != m);
     }
 }

@@ -44,6 +44,14 @@ pub struct ServeArgs {
     /// Processes the simulated kernel holds at once.
     #[arg(long, default_value_t = 32768)]
     pub max_procs: usize,
+    /// MiB of memory the simulated kernel gives its file systems and pipes
+    /// (file data, nodes, names, symlink targets, pipe buffers; past it tmpfs
+    /// says ENOSPC and pipe(2) ENOMEM). 256 by default: with the protocol's
+    /// 192 MiB of buffers (ServerLimits::max_buffered_total) a server under
+    /// any attack stays under 512 MiB resident. statvfs still reports what a
+    /// real rump kernel does (512 MiB free).
+    #[arg(long, default_value_t = 256)]
+    pub memory_pool_mib: u64,
     /// Testing fuzzers: behave as having this bug (see protocol/src/server/inject.rs).
     #[arg(long, hide = true)]
     pub inject_bug: Option<rumpsp_protocol::server::inject::InjectedBug>,
@@ -97,6 +105,17 @@ fn parse_octal(s: &str) -> Result<u32, String> {
         .map_err(|e| format!("not an octal mode: {e}"))
 }
 
+/// The simulated kernel's configuration from the options.
+fn sim_config(a: &ServeArgs) -> SimConfig {
+    SimConfig {
+        seed: a.seed,
+        hostname: a.hostname.clone(),
+        max_procs: a.max_procs,
+        memory_pool: a.memory_pool_mib.saturating_mul(1 << 20),
+        ..Default::default()
+    }
+}
+
 /// Runs the server until SIGINT/SIGTERM or a client's reboot.
 pub fn run(a: ServeArgs) -> anyhow::Result<()> {
     let addr = parse_url(&a.url, Role::Server)
@@ -120,12 +139,7 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
     };
     config.limits.max_connections = a.max_connections;
     apply_access(&a.access, &addr, &mut config)?;
-    let kernel = SimKernel::new(SimConfig {
-        seed: a.seed,
-        hostname: a.hostname,
-        max_procs: a.max_procs,
-        ..Default::default()
-    });
+    let kernel = SimKernel::new(sim_config(&a));
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = a.threads {
         builder.worker_threads(n.max(1));
@@ -192,6 +206,33 @@ async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    fn parse(args: &[&str]) -> ServeArgs {
+        use clap::Parser;
+        let mut v = vec!["serve", "unix:///tmp/x.sock"];
+        v.extend_from_slice(args);
+        Cli::parse_from(v).serve
+    }
+
+    #[test]
+    fn the_kernel_pool_is_256_mib_by_default_and_set_in_mib() {
+        assert_eq!(sim_config(&parse(&[])).memory_pool, 256 << 20);
+        let a = parse(&["--memory-pool-mib", "1"]);
+        assert_eq!(sim_config(&a).memory_pool, 1 << 20);
+        // a kernel booted with it refuses growth past the pool
+        let mut k = SimKernel::new(sim_config(&a));
+        assert!(k.pool_used() < 1 << 20);
+        k.config.memory_pool = k.pool_used();
+        assert!(k.check_invariants().is_ok());
+        k.config.memory_pool -= 1;
+        assert!(k.check_invariants().is_err());
+    }
 
     #[test]
     fn the_stop_line_says_why_and_how_many() {

@@ -152,6 +152,7 @@ impl<K: Kernel> Shared<K> {
     }
 
     fn with_core_then(&self, f: impl FnOnce(&mut ServerCore<K>)) {
+        let mut over_budget = Vec::new();
         let outputs = {
             let mut core = self.core.lock().unwrap_or_else(|p| p.into_inner());
             core.set_time(self.started.elapsed().as_millis() as u64);
@@ -165,12 +166,18 @@ impl<K: Kernel> Shared<K> {
                     core.set_backlog(*id, backlog);
                 }
             }
+            // Over the server-wide budget, whoever is not reading its output goes.
+            for (id, _) in &outputs {
+                if core.output_over_budget(*id) {
+                    over_budget.push(*id);
+                }
+            }
             outputs
         };
-        self.deliver(outputs);
+        self.deliver(outputs, &over_budget);
     }
 
-    fn deliver(&self, outputs: Vec<(ConnId, Output)>) {
+    fn deliver(&self, outputs: Vec<(ConnId, Output)>, over_budget: &[ConnId]) {
         let mut too_slow = Vec::new();
         {
             let mut writers = self.writers.lock().unwrap_or_else(|p| p.into_inner());
@@ -179,8 +186,8 @@ impl<K: Kernel> Shared<K> {
                 if !out.bytes.is_empty() {
                     let queued =
                         w.queued.fetch_add(out.bytes.len(), Ordering::SeqCst) + out.bytes.len();
-                    if queued > self.max_pending {
-                        warn!(conn = id, queued, "client is not reading: disconnecting it");
+                    if queued > self.max_pending || over_budget.contains(&id) {
+                        warn!(conn = id, queued, "client is not reading (its queue is over max_pending_output, or over output_pause with the server over max_buffered_total): disconnecting it");
                         too_slow.push(id);
                         if let Some(w) = writers.remove(&id) {
                             w.tasks.iter().for_each(tokio::task::AbortHandle::abort);

@@ -46,6 +46,9 @@ pub struct PendingCall {
     pub asked_at_ms: u64,
     /// The kernel reported the call blocked.
     pub blocked: bool,
+    /// Bytes of the server-wide budget its memory requests reserved
+    /// (returned when the call finishes).
+    pub reserved: u64,
 }
 
 /// One memory request of a call, sent to the client.
@@ -94,6 +97,8 @@ pub struct Conn {
     pub heard: bool,
     /// Where the AUTH extension stands (always `Passed` when the server needs none).
     pub auth: AuthState,
+    /// This connection's input and output bytes as the server-wide budget last counted them.
+    pub counted: u64,
 }
 
 /// The AUTH handshake's progress on one connection.
@@ -122,6 +127,7 @@ impl Conn {
             opened_ms: 0,
             heard: false,
             auth: AuthState::Passed,
+            counted: 0,
         }
     }
 

@@ -32,6 +32,7 @@ pub type ConnId = u64;
 
 /// NetBSD errno values the server itself produces.
 const EINTR: i32 = 4;
+const ENOMEM: i32 = 12;
 const EFAULT: i32 = 14;
 const EBUSY: i32 = 16;
 const ENOSYS: i32 = 78;
@@ -64,23 +65,65 @@ fn clamp_read_count(sysnum: u32, args: Bytes, max: u64) -> Bytes {
     Bytes::from(v)
 }
 
+/// An answer with more than this still to come is given its whole buffer
+/// at once ([`FrameDecoder::reserve_pending`]).
+const RESERVE_AHEAD: u64 = 1 << 20;
+
 /// Bytes beyond what was asked that an answer (RESP) may carry before it is
 /// refused unbuffered; an unmatched RESP may carry at most this many.
 const RESP_SLACK: u64 = 4096;
 
-/// Sends a call's memory requests (one round: all at once) and records them
-/// as awaited. `false` when they are faulted instead (the exec started, or the
-/// call would hold more than `max_mem` bytes): the caller runs the call again.
+/// What [`ask`] did with a call's memory requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Asked {
+    /// Sent to the client (or the call is gone): wait for the answers.
+    Sent,
+    /// Faulted (the exec started, or the call would hold more than
+    /// [`ServerLimits::max_call_memory`]): run the call again.
+    Faulted,
+    /// The answers would take the server past
+    /// [`ServerLimits::max_buffered_total`]: the call fails with ENOMEM.
+    OverBudget,
+}
+
+/// The server-wide budget of [`ServerLimits::max_buffered_total`]: bytes
+/// reserved for calls' client memory, and bytes buffered on connections.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Budget {
+    /// Bytes asked for by outstanding calls (each call's reservation is kept
+    /// until it finishes: what came back stays held while it runs or blocks).
+    reserved: u64,
+    /// Input not yet framed and output not yet written, over every connection
+    /// (as last counted by [`ServerCore::recount`]).
+    io: u64,
+    /// The limit.
+    max: u64,
+}
+
+impl Budget {
+    fn used(&self) -> u64 {
+        self.reserved.saturating_add(self.io)
+    }
+
+    /// True if `more` bytes still fit.
+    fn fits(&self, more: u64) -> bool {
+        self.used().saturating_add(more) <= self.max
+    }
+}
+
+/// Sends a call's memory requests (one round: all at once), records them as
+/// awaited and reserves their size in `budget`; see [`Asked`] for the rest.
 fn ask(
     c: &mut Conn,
     creq: u64,
     reqs: Vec<MemRequest>,
     exec_started: bool,
     max_mem: u64,
+    budget: &mut Budget,
     now: u64,
-) -> bool {
+) -> Asked {
     let Some(call) = c.calls.get_mut(&creq) else {
-        return true;
+        return Asked::Sent;
     };
     let wanted = reqs
         .iter()
@@ -95,12 +138,17 @@ fn ask(
         for r in reqs {
             call.mem.push(r, Fetched::Fault);
         }
-        return false;
+        return Asked::Faulted;
     }
+    if !budget.fits(wanted) {
+        return Asked::OverBudget;
+    }
+    call.reserved = call.reserved.saturating_add(wanted);
+    budget.reserved = budget.reserved.saturating_add(wanted);
     for req in reqs {
         let r = c.take_reqno();
         let Some(call) = c.calls.get_mut(&creq) else {
-            return true;
+            return Asked::Sent;
         };
         call.awaiting.push(Awaited {
             sreq: r,
@@ -124,7 +172,21 @@ fn ask(
         };
         c.send(Frame::new(r, msg));
     }
-    true
+    Asked::Sent
+}
+
+/// True unless `h` is a request of a type only a server sends (COPYIN,
+/// COPYOUT, ANONMMAP, RAISE and unknown ones) with a body over
+/// `max_control_body`: the server answers such a request MALFORMED whatever
+/// it carries, so a large one is refused before its body is buffered.
+fn req_fits(h: &crate::header::Header, limits: &crate::limits::FrameLimits) -> bool {
+    if Class::from_u16(h.class) != Some(Class::Req) {
+        return true;
+    }
+    match MsgType::from_u16(h.ty) {
+        Some(MsgType::Handshake | MsgType::Syscall | MsgType::Prefork) => true,
+        _ => h.len.saturating_sub(crate::header::HEADER_LEN as u64) <= limits.max_control_body,
+    }
 }
 
 /// True unless `h` is a RESP whose body exceeds what the connection asked for
@@ -177,6 +239,8 @@ pub struct ConnUsage {
     pub calls: usize,
     /// Client memory bytes held by the call holding the most.
     pub largest_call_memory: usize,
+    /// Room the input buffer has (all of an awaited large answer once its header is in).
+    pub input_capacity: usize,
 }
 
 /// The server: connections, preforks and the kernel.
@@ -202,6 +266,8 @@ pub struct ServerCore<K: Kernel> {
     auth_key: Option<Vec<u8>>,
     /// A bug to behave as having, for testing fuzzers (none by default).
     injected_bug: Option<InjectedBug>,
+    /// The server-wide memory budget.
+    budget: Budget,
 }
 
 impl<K: Kernel> ServerCore<K> {
@@ -228,6 +294,10 @@ impl<K: Kernel> ServerCore<K> {
             now_ms: 0,
             auth_key: None,
             injected_bug: None,
+            budget: Budget {
+                max: limits.max_buffered_total,
+                ..Default::default()
+            },
         })
     }
 
@@ -285,7 +355,45 @@ impl<K: Kernel> ServerCore<K> {
                 .map(|call| call.mem.bytes_held())
                 .max()
                 .unwrap_or(0),
+            input_capacity: c.decoder.capacity(),
         })
+    }
+
+    /// Bytes counted against [`ServerLimits::max_buffered_total`]: client
+    /// memory reserved by outstanding calls, plus every connection's unframed
+    /// input and unwritten output as last counted.
+    pub fn buffered_total(&self) -> u64 {
+        self.budget.used()
+    }
+
+    /// True when the server is over [`ServerLimits::max_buffered_total`] and
+    /// this connection has more than [`ServerLimits::output_pause`] bytes of
+    /// output unwritten: it is the one not reading what it asked for, and the
+    /// I/O adapter drops it (as it drops one over `max_pending_output`)
+    /// rather than let it hold the memory every other client needs.
+    pub fn output_over_budget(&self, id: ConnId) -> bool {
+        self.budget.used() > self.budget.max
+            && self
+                .conns
+                .get(&id)
+                .is_some_and(|c| c.out.len().saturating_add(c.backlog) > self.limits.output_pause)
+    }
+
+    /// Updates the budget's count of a connection's buffered input and output.
+    fn recount(&mut self, id: ConnId) {
+        let Some(c) = self.conns.get_mut(&id) else {
+            return;
+        };
+        let now = (c.decoder.buffered() + c.out.len()).saturating_add(c.backlog) as u64;
+        self.budget.io = self.budget.io.saturating_sub(c.counted).saturating_add(now);
+        c.counted = now;
+    }
+
+    /// Removes a call, returning its reservation to the budget.
+    fn remove_call(&mut self, id: ConnId, creq: u64) -> Option<PendingCall> {
+        let call = self.conns.get_mut(&id)?.calls.remove(&creq)?;
+        self.budget.reserved = self.budget.reserved.saturating_sub(call.reserved);
+        Some(call)
     }
 
     /// The connection's state, if it is open.
@@ -375,6 +483,7 @@ impl<K: Kernel> ServerCore<K> {
         c.heard |= !bytes.is_empty();
         self.dirty.insert(id);
         self.pump(id);
+        self.recount(id);
         self.run_blocked();
     }
 
@@ -390,6 +499,7 @@ impl<K: Kernel> ServerCore<K> {
             self.pump(id);
             self.run_blocked();
         }
+        self.recount(id);
     }
 
     /// Records how many of a connection's output bytes, already taken by
@@ -399,6 +509,7 @@ impl<K: Kernel> ServerCore<K> {
         if let Some(c) = self.conns.get_mut(&id) {
             c.backlog = backlog;
         }
+        self.recount(id);
     }
 
     /// True while the connection's input is paused because its queued output is
@@ -414,6 +525,7 @@ impl<K: Kernel> ServerCore<K> {
     /// closing, or its queued output reaches the pause threshold.
     fn pump(&mut self, id: ConnId) {
         let pause = self.limits.output_pause;
+        let frame_limits = self.limits.frame;
         while let Some(c) = self.conns.get_mut(&id) {
             if c.is_closing() || c.output_full(pause) {
                 break;
@@ -424,6 +536,33 @@ impl<K: Kernel> ServerCore<K> {
                     // before its body is buffered.
                     c.close();
                     break;
+                }
+                // Frames past the decoder's limits are closed by it, without an
+                // ERROR frame (as the reference); the checks below are for the others.
+                let body = h.len.saturating_sub(crate::header::HEADER_LEN as u64);
+                let legal = h.len <= frame_limits.max_frame_len
+                    && h.len >= crate::header::HEADER_LEN as u64
+                    && body <= frame_limits.body_limit(&h);
+                if legal && !req_fits(&h, &frame_limits) {
+                    // A request only a server sends, with a large body.
+                    c.fail(h.reqno, ErrorCode::MalformedRequest);
+                    break;
+                }
+                // A large request's body (an answer's is reserved when it is
+                // asked for; small requests do not matter) must fit the
+                // server-wide budget before it is buffered.
+                let more = h.len.saturating_sub(c.decoder.buffered() as u64);
+                let large = legal
+                    && Class::from_u16(h.class) == Some(Class::Req)
+                    && body > frame_limits.max_control_body;
+                if large && more > 0 && !self.budget.fits(more) {
+                    c.fail(h.reqno, ErrorCode::NoMem);
+                    break;
+                }
+                if more > RESERVE_AHEAD && c.waiting.contains_key(&h.reqno) {
+                    // An answer asked for (its size is in the budget already):
+                    // received into one buffer, not one that doubles as it grows.
+                    c.decoder.reserve_pending();
                 }
             }
             match c.decoder.next_frame() {
@@ -441,10 +580,13 @@ impl<K: Kernel> ServerCore<K> {
     /// What to send to a client now (taking it out of the queue).
     pub fn take_output(&mut self, id: ConnId) -> Option<Output> {
         let c = self.conns.get_mut(&id)?;
-        Some(Output {
+        let out = Output {
             bytes: std::mem::take(&mut c.out),
             close: c.is_closing(),
-        })
+        };
+        // Taken bytes count again once the adapter reports them as backlog.
+        self.recount(id);
+        Some(out)
     }
 
     /// Output for every connection that has some (or must close), in connection order.
@@ -517,9 +659,11 @@ impl<K: Kernel> ServerCore<K> {
     /// (a forked child may still redeem them).
     pub fn disconnect(&mut self, id: ConnId) {
         if let Some(c) = self.conns.remove(&id) {
-            for creq in c.calls.keys() {
+            for (creq, call) in &c.calls {
                 self.blocked.remove(&(id, *creq));
+                self.budget.reserved = self.budget.reserved.saturating_sub(call.reserved);
             }
+            self.budget.io = self.budget.io.saturating_sub(c.counted);
             if let Some(pid) = c.process() {
                 self.kernel.exit(pid);
             }
@@ -763,10 +907,10 @@ impl<K: Kernel> ServerCore<K> {
             return;
         };
         if call.blocked {
-            c.calls.remove(&creq);
-            self.blocked.remove(&(id, creq));
             let resp = SyscallResp::err(EINTR);
             c.send(Frame::new(creq, Message::SyscallResp(resp)));
+            self.remove_call(id, creq);
+            self.blocked.remove(&(id, creq));
             return;
         }
         if !call.awaiting.is_empty() {
@@ -853,6 +997,7 @@ impl<K: Kernel> ServerCore<K> {
                 awaiting: Vec::new(),
                 asked_at_ms: 0,
                 blocked: false,
+                reserved: 0,
             },
         );
         self.drive(id, reqno);
@@ -864,6 +1009,7 @@ impl<K: Kernel> ServerCore<K> {
         let now = self.now_ms;
         self.dirty.insert(id);
         for _ in 0..=MAX_FAULT_RETRIES {
+            let budget = &mut self.budget;
             let Some(c) = self.conns.get_mut(&id) else {
                 return;
             };
@@ -875,7 +1021,9 @@ impl<K: Kernel> ServerCore<K> {
             let args = SyscallArgs::new(&call.args, Abi::Lp64Le);
             match self.kernel.syscall(pid, call.sysnum, args, &call.mem) {
                 SyscallStep::Done(done) => {
-                    c.calls.remove(&creq);
+                    if let Some(call) = c.calls.remove(&creq) {
+                        budget.reserved = budget.reserved.saturating_sub(call.reserved);
+                    }
                     for (addr, data) in &done.copyouts {
                         let r = c.take_reqno();
                         c.send(Frame::new(
@@ -905,16 +1053,18 @@ impl<K: Kernel> ServerCore<K> {
                     return;
                 }
                 SyscallStep::Need(req) => {
-                    if !ask(c, creq, vec![req], exec_started, max_mem, now) {
-                        continue;
+                    match ask(c, creq, vec![req], exec_started, max_mem, budget, now) {
+                        Asked::Faulted => continue,
+                        Asked::Sent => return,
+                        Asked::OverBudget => return self.fail_call(id, creq, ENOMEM),
                     }
-                    return;
                 }
                 SyscallStep::NeedAll(reqs) => {
-                    if !ask(c, creq, reqs, exec_started, max_mem, now) {
-                        continue;
+                    match ask(c, creq, reqs, exec_started, max_mem, budget, now) {
+                        Asked::Faulted => continue,
+                        Asked::Sent => return,
+                        Asked::OverBudget => return self.fail_call(id, creq, ENOMEM),
                     }
-                    return;
                 }
                 SyscallStep::Blocked => {
                     call.blocked = true;
@@ -929,12 +1079,19 @@ impl<K: Kernel> ServerCore<K> {
             }
         }
         // The kernel kept asking after repeated faults: fail the call.
-        if let Some(c) = self.conns.get_mut(&id) {
-            c.calls.remove(&creq);
-            c.send(Frame::new(
-                creq,
-                Message::SyscallResp(SyscallResp::err(EFAULT)),
-            ));
+        self.fail_call(id, creq, EFAULT);
+    }
+
+    /// Ends a call with `errno` (the kernel changes nothing before it has
+    /// everything it asked for, so nothing is left half done).
+    fn fail_call(&mut self, id: ConnId, creq: u64, errno: i32) {
+        if self.remove_call(id, creq).is_some() {
+            self.with_conn(id, |c| {
+                c.send(Frame::new(
+                    creq,
+                    Message::SyscallResp(SyscallResp::err(errno)),
+                ))
+            });
         }
         self.finish_exec_if_idle(id);
     }
@@ -978,6 +1135,8 @@ impl<K: Kernel> ServerCore<K> {
             },
         };
         call.awaiting[slot].got = Some(got);
+        // The frame's buffer goes before the call runs (the answer is copied).
+        drop(f);
         // Run the call again once every answer of the round is in, in the
         // order the kernel asked.
         if call.awaiting.iter().all(|a| a.got.is_some()) {

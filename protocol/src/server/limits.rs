@@ -33,6 +33,17 @@ pub struct ServerLimits {
     /// Milliseconds a connection may take from accept to a finished handshake
     /// before it is closed (see [`crate::server::ServerCore::expire_handshakes`]).
     pub handshake_deadline_ms: u64,
+    /// Bytes the server holds for all its clients together, at most: client
+    /// memory asked for by outstanding calls (reserved when the COPYINs are
+    /// sent, returned when the call finishes, so a call blocked on a full pipe
+    /// keeps its 64 MiB counted), requests being received, and output not yet
+    /// written. A call whose memory would not fit fails with ENOMEM; a request
+    /// that would not fit closes its connection (ERROR NOMEM) before its body
+    /// is buffered; a connection that does not read its output while the
+    /// server is over the budget is dropped. Default 192 MiB: with `rumpsp
+    /// serve`'s 256 MiB kernel pool the server stays under 512 MiB resident,
+    /// and three 64 MiB calls ([`ServerLimits::max_call_memory`]) still fit at once.
+    pub max_buffered_total: u64,
     /// Connections that have not finished their handshake, at most (like sshd's
     /// MaxStartups): a new one past it sheds the oldest idle one (no byte received)
     /// first, else the oldest one.
@@ -54,6 +65,7 @@ impl Default for ServerLimits {
             max_answer: 16 << 20,
             handshake_deadline_ms: 5_000,
             max_startups: 1024,
+            max_buffered_total: 192 << 20,
         }
     }
 }

@@ -5,7 +5,9 @@ use crate::consts::*;
 use crate::proc::FileKind;
 use crate::structs::{read_timespec, read_timeval};
 use crate::sys::io::{file_of, node_stat, set_size};
-use crate::vfs::{Cred, DirEntries, FsType, NodeId, NodeKind, Resolved, Timespec};
+use crate::vfs::{
+    dirent_mem, node_meta, Cred, DirEntries, FsType, NodeId, NodeKind, Resolved, Timespec,
+};
 use crate::{err, Ctx, SimKernel, Stop, SysResult};
 
 /// The directory a path starts from, as `fd_nameiat`: with a `dirfd` other
@@ -167,6 +169,9 @@ pub(crate) fn create(
     if m.nodes_max > 0 && m.nodes_used >= m.nodes_max {
         return err(ENOSPC);
     }
+    // The memory pool: the node, its entry's name and a symlink's target,
+    // ENOSPC as tmpfs_alloc_node/tmpfs_alloc_dirent fail when tmpfs_mem_incr does.
+    k.check_pool(node_meta(&kind) + dirent_mem(name), ENOSPC)?;
     let is_dir = matches!(kind, NodeKind::Dir { .. });
     let node = k.vfs.alloc(mount, kind, perm, cred.euid, gid, now);
     if is_dir {
@@ -442,6 +447,8 @@ fn do_link(
     }
     name_ok(k, r.parent, &r.name)?;
     may_modify_dir(k, r.parent, &cr)?;
+    // The new entry and its name come out of the pool (tmpfs_alloc_dirent: ENOSPC).
+    k.check_pool(dirent_mem(&r.name), ENOSPC)?;
     k.vfs.link(r.parent, &r.name, src);
     let now = k.clock.realtime();
     if let Some(n) = k.vfs.nodes.get_mut(&src) {
@@ -627,6 +634,14 @@ fn do_rename(k: &mut SimKernel, pid: i32, fd1: i32, from: &[u8], fd2: i32, to: &
         return err(EINVAL);
     }
     name_ok(k, b.parent, &b.name)?;
+    if b.node != Some(src) {
+        // A longer name needs pool room for the difference (the old entry's
+        // name is freed as the new one is taken): ENOSPC as tmpfs_rename.
+        k.check_pool(
+            dirent_mem(&b.name).saturating_sub(dirent_mem(&a.name)),
+            ENOSPC,
+        )?;
+    }
     if let Some(dst) = b.node {
         if dst == src {
             // Two names of one file (genfs_sane_rename): the same name is
@@ -666,11 +681,7 @@ fn do_rename(k: &mut SimKernel, pid: i32, fd1: i32, from: &[u8], fd2: i32, to: &
     }
     if a.parent == b.parent {
         // Same directory: the entry keeps its place (and cookie), as tmpfs does.
-        if let Some(NodeKind::Dir { entries, .. }) =
-            k.vfs.nodes.get_mut(&a.parent).map(|n| &mut n.kind)
-        {
-            entries.rename(&a.name, &b.name);
-        }
+        k.vfs.rename_entry(a.parent, &a.name, &b.name);
     } else {
         // Keep the node alive across the move.
         if let Some(n) = k.vfs.nodes.get_mut(&src) {

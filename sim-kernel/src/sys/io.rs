@@ -319,14 +319,11 @@ fn round_page(n: u64) -> u64 {
 }
 
 /// File data lives in the rump kernel's memory: growth past the pool (by
-/// default what the real kernel reports, 131072 free pages, 512 MiB) fails with
+/// default what the real kernel reports, 131072 free pages, 512 MiB; shared
+/// with nodes, names and pipes, see [`SimKernel::pool_used`]) fails with
 /// ENOSPC, as there.
 fn check_pool(k: &SimKernel, grow: u64) -> Result<(), Stop> {
-    let used: u64 = k.vfs.mounts.values().map(|m| m.bytes_used).sum();
-    if used.saturating_add(grow) > k.config.memory_pool {
-        return err(ENOSPC);
-    }
-    Ok(())
+    k.check_pool(grow, ENOSPC)
 }
 
 /// NetBSD refuses byte counts above SSIZE_MAX with EINVAL.

@@ -138,6 +138,8 @@ pub(crate) fn mount(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     let nodes_max = if a.nodes_max <= 3 { 0 } else { a.nodes_max };
     let kept =
         (flags & MNT_KEEP_MASK) as u64 & 0xffff_ffff & !(MNT_UPDATE as u64 | MNT_FORCE as u64);
+    // The new root node comes out of the memory pool (tmpfs_alloc_node: ENOSPC).
+    k.check_pool(crate::vfs::NODE_MEM, ENOSPC)?;
     k.vfs.mount_tmpfs(
         node,
         on,

@@ -4,8 +4,13 @@ use crate::consts::*;
 use crate::proc::{FileKind, Pipe};
 use crate::{err, Ctx, SimKernel, Stop, SysResult};
 
+/// A pipe's buffer is taken from the memory pool whole when it is created
+/// ([`crate::PIPE_MEM`]), as NetBSD's pipe_create allocates it with
+/// pipespace: no room fails pipe(2) with ENOMEM, and a write never needs
+/// more memory (a full pipe blocks or says EAGAIN, as before).
 fn make(k: &mut SimKernel, pid: i32, flags: i32) -> Result<(i32, i32), Stop> {
     let extra = flags & (O_NONBLOCK | O_NOSIGPIPE);
+    k.check_pool(crate::PIPE_MEM, ENOMEM)?;
     let id = k.t.next_pipe;
     k.t.next_pipe += 1;
     k.t.pipes.insert(
