@@ -125,8 +125,10 @@ fn ls_hides_dot_files_without_a_and_prints_a_total() {
     let (out, _, code) = text(&s.run(&["ls", "/d"]));
     assert_eq!(code, Some(0));
     assert_eq!(out, "sub\n");
+    // -a shows what the directory lists: rumpfs (the root file system)
+    // lists no "." or ".." (rump_vop_readdir), so neither does ls there.
     let (out, _, _) = text(&s.run(&["ls", "-a", "/d"]));
-    assert_eq!(out, ".\n..\n.hidden\nsub\n");
+    assert_eq!(out, ".hidden\nsub\n");
     let (out, _, _) = text(&s.run(&["ls", "-l", "/d"]));
     let lines: Vec<&str> = out.lines().collect();
     assert!(lines[0].starts_with("total "), "{out}");
