@@ -513,3 +513,29 @@ fn a_rumpfs_read_past_the_end_is_einval() {
     assert_eq!(t.write(tf, b"abc").1, 3);
     assert_eq!(t.sys(nr::PREAD, &[tf as u64, b, 16, 0, 100]), (0, 0, 0));
 }
+
+/// A write into a pipe fetches only what fits in the pipe's free space
+/// (pipe_write moves no more): with the client's buffer mapped only that far,
+/// the write succeeds short instead of faulting. truncate(2) of a fifo or a
+/// device ignores the size (tmpfs_chsize).
+#[test]
+fn a_pipe_write_fetches_only_what_fits_and_truncate_ignores_special_files() {
+    let mut t = T::new();
+    let fds = t.buf(8);
+    t.ok(nr::PIPE2, &[fds, O_NONBLOCK]);
+    let pair = t.mem.read(fds, 8).unwrap();
+    let w = u32::from_le_bytes(pair[4..8].try_into().unwrap()) as u64;
+    assert_eq!(t.write(w as i64, &[1; 5000]).1, 5000);
+    // 11384 bytes of room; the buffer is mapped for exactly that much.
+    let base = 0x5000_0000u64 - 11_384;
+    t.mem.write(base, &[2; 11_384]);
+    assert_eq!(t.sys(nr::WRITE, &[w, base, 20_000]), (0, 11_384, 0));
+    assert_eq!(t.e(nr::WRITE, &[w, base, 1]), EAGAIN);
+    // truncate of a fifo and of a device node: success, nothing changes.
+    let (f, d) = (t.s("/tmp/fifo"), t.s("/tmp/dev"));
+    t.ok(132, &[f, 0o644]);
+    t.ok(450, &[d, 0o020644, 0xfff07]);
+    t.ok(TRUNCATE, &[f, 0, 4096]);
+    t.ok(TRUNCATE, &[d, 0, 4096]);
+    assert_eq!(t.stat("/tmp/fifo").2, 0);
+}

@@ -227,6 +227,19 @@ fn write_target(
     }
 }
 
+/// How many of `n` bytes a write fetches from the client: a pipe takes only
+/// what fits in its free space (pipe_write moves no more than that), anything
+/// else all of them.
+fn fetch_limit(k: &SimKernel, target: &WriteTarget, n: u64) -> u64 {
+    match target {
+        WriteTarget::Pipe(p) => {
+            let used = k.t.pipes.get(p).map_or(0, |x| x.buf.len());
+            n.min(PIPE_SIZE.saturating_sub(used) as u64)
+        }
+        _ => n,
+    }
+}
+
 /// Writes `data` (already fetched) to the target; returns the count written.
 fn commit_write(
     k: &mut SimKernel,
@@ -359,7 +372,7 @@ pub(crate) fn write(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     io_checks(k, c.pid, fd, true, None)?;
     let n = count(c.word(2))?;
     let (id, target) = write_target(k, c.pid, fd, None, n, &mut c.out)?;
-    let data = c.copyin(buf, n)?;
+    let data = c.copyin(buf, fetch_limit(k, &target, n))?;
     let w = commit_write(k, id, target, &data, None)?;
     Ok((w as i64, 0))
 }
@@ -426,6 +439,16 @@ fn do_writev(k: &mut SimKernel, c: &mut Ctx<'_, '_>, at: Option<i64>) -> SysResu
     let v = iovecs(c, iov, cnt)?;
     let total: u64 = v.iter().map(|x| x.1).sum();
     let (id, target) = write_target(k, c.pid, fd, at, total, &mut c.out)?;
+    // Only what fits is fetched (a pipe's free space): the buffers are cut there.
+    let mut left = fetch_limit(k, &target, total);
+    let v: Vec<(u64, u64)> = v
+        .into_iter()
+        .filter_map(|(base, len)| {
+            let take = len.min(left);
+            left -= take;
+            (take > 0).then_some((base, take))
+        })
+        .collect();
     let mut data = Vec::new();
     if !matches!(target, WriteTarget::Nothing) {
         // Every buffer in one memory round, then read in order.
