@@ -171,7 +171,7 @@ fn a_server_command_that_never_serves_exits_2_but_a_wrong_server_exits_1() {
 }
 
 #[test]
-fn suites_are_reported_apart_and_differential_only_by_name() {
+fn suites_are_reported_apart_and_differential_runs_by_default() {
     let out = rumpsp().args(["conformance"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
@@ -181,7 +181,10 @@ fn suites_are_reported_apart_and_differential_only_by_name() {
         "{text}"
     );
     assert!(text.contains("catalog: 42 run, 42 pass, 0 fail"), "{text}");
-    assert!(!text.contains("differential:"), "{text}");
+    assert!(
+        text.contains("differential: 200 run, 200 pass, 0 fail"),
+        "{text}"
+    );
     assert!(
         text.contains("against the simulated server (in-process)"),
         "{text}"

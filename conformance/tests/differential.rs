@@ -1,8 +1,8 @@
 //! The 200 differential captures (random syscall programs recorded against a
 //! fresh real NetBSD 7.99.34 rump kernel), each replayed against a fresh
-//! simulated kernel served in-process. Not all steps pass yet (issue 21): this
-//! test holds the floor of passing steps measured on this branch, so a change
-//! that makes the kernel less like NetBSD on these programs fails here.
+//! simulated kernel served in-process: every step of every capture must pass
+//! (exactly or after a normalisation rule), so a change that makes the kernel
+//! less like NetBSD on these programs fails here, naming the captures.
 
 use std::path::Path;
 
@@ -12,17 +12,8 @@ use rumpsp_conformance::wire::InProcess;
 use rumpsp_conformance::Capture;
 use rumpsp_sim_kernel::{SimConfig, SimKernel};
 
-/// Steps passing (exactly or after normalisation) when this floor was set,
-/// measured with `rumpsp replay conformance/traces/differential/gen-*.jsonl`
-/// (12190 pass + 662 pass after normalisation of 12856, once fds 0-2 became
-/// the console, mknod/mkfifo were served and namei, unlinkat, link, rename,
-/// open, getcwd and the *at calls followed NetBSD's order of checks, and
-/// rumpfs listed its directories as rump_vop_readdir does, and statvfs kept
-/// the statistics dostatvfs keeps).
-const PASSING_STEPS_FLOOR: usize = 12_852;
-
 #[test]
-fn differential_captures_keep_their_passing_steps() {
+fn every_differential_capture_passes_every_step() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("traces/differential");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
@@ -31,22 +22,25 @@ fn differential_captures_keep_their_passing_steps() {
         .collect();
     files.sort();
     assert_eq!(files.len(), 200, "the 200 differential captures");
-    let (mut total, mut passing) = (0, 0);
+    let (mut total, mut failing) = (0, Vec::new());
     for p in &files {
         let cap = Capture::load(p).unwrap();
         let script = build_script(&cap, &p.file_stem().unwrap().to_string_lossy());
         let mut wire = InProcess::with_kernel(SimKernel::new(SimConfig::default())).unwrap();
         let r = replay(&script, &mut wire);
         total += r.steps.len();
-        passing += r
+        let bad = r
             .steps
             .iter()
-            .filter(|s| s.verdict <= Verdict::PassNormalised)
+            .filter(|s| s.verdict > Verdict::PassNormalised)
             .count();
+        if bad > 0 {
+            failing.push(format!("{} ({bad} steps)", p.display()));
+        }
     }
     assert_eq!(total, 12_856, "steps in the 200 captures");
     assert!(
-        passing >= PASSING_STEPS_FLOOR,
-        "{passing} of {total} steps pass, below the floor of {PASSING_STEPS_FLOOR}"
+        failing.is_empty(),
+        "captures with failing steps: {failing:?}"
     );
 }

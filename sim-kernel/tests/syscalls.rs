@@ -873,6 +873,10 @@ fn crossed_names_links_and_open_order() {
     assert_eq!(t.stat("/tmp/a").3, 1);
     t.ok(RENAME, &[a, a]);
     assert_eq!(t.stat("/tmp/a").3, 1, "the same name is left alone");
+    // __posix_rename keeps both names of one file.
+    t.ok(nr::LINK, &[a, b]);
+    t.ok(270, &[b, a]);
+    assert_eq!(t.stat("/tmp/b").3, 2, "both names stay");
     // open: the dirfd before the flags, the flags before the lookup.
     let rel = t.s("nx/y");
     assert_eq!(t.e(nr::OPENAT, &[999, rel, 3, 0]), EBADF);
@@ -1079,6 +1083,10 @@ fn a_removed_open_directory_lists_nothing() {
     let d = t.s("/tmp/d");
     t.ok(nr::RMDIR, &[d]);
     assert_eq!(t.ok(nr::GETDENTS, &[fd as u64, b, 4096]), 0);
+    // Nothing can be removed from it either, "." included.
+    t.ok(13, &[fd as u64]);
+    let dot = t.s(".");
+    assert_eq!(t.e(nr::RMDIR, &[dot]), ENOENT);
 }
 
 /// statvfs1 takes the statistics only with MNT_WAIT or 0 (and keeps them);
@@ -1129,4 +1137,18 @@ fn the_root_rumpfs_reports_no_block_size_until_its_statistics_are_taken() {
     );
     assert_eq!(sizes(&mut t, 1), (512, 512, 512, 2));
     assert_eq!(sizes(&mut t, 2), (512, 512, 512, 2), "kept");
+}
+
+/// O_TRUNC empties a file whatever the access mode (vn_open), after asking
+/// for write permission.
+#[test]
+fn o_trunc_empties_a_file_opened_read_only() {
+    let mut t = T::new();
+    let (_, fd) = t.open("/tmp/a", O_RDWR | O_CREAT, 0o644);
+    assert_eq!(t.write(fd, b"hello").1, 5);
+    let (e, _) = t.open("/tmp/a", O_RDONLY | O_TRUNC, 0);
+    assert_eq!(e, 0);
+    assert_eq!(t.stat("/tmp/a").2, 0);
+    t.ok(nr::SETUID, &[1000]);
+    assert_eq!(t.open("/tmp/a", O_RDONLY | O_TRUNC, 0).0, EACCES);
 }

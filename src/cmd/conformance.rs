@@ -6,7 +6,7 @@
 //! NetBSD 7.99.34 rump kernel), `regression` (recordings of rumpsp's own
 //! client and server, the corpus's `own_*` traces), `catalog` (the robustness
 //! catalogue) and `differential` (200 random programs recorded against the real
-//! kernel, each on a fresh server; only when selected by name). `corpus` selects
+//! kernel, each on a fresh server). `corpus` selects
 //! `real` and `regression` together.
 //!
 //! Exit codes: 0 everything selected passed, 1 at least one failure, 2 the
@@ -36,7 +36,7 @@ use rumpsp_sim_kernel::{SimConfig, SimKernel};
 pub struct ConformanceArgs {
     /// What to run: case ids (`frame/3`), areas (`frame`), recording or trace
     /// names, `trace/NAME`, or a whole suite (`real`, `regression`, `catalog`,
-    /// `differential`; `corpus` = real + regression). Default: everything but `differential`.
+    /// `differential`; `corpus` = real + regression). Default: every suite.
     pub select: Vec<String>,
     /// Leave these out (same forms as the selection).
     #[arg(long, value_name = "CASE")]
@@ -139,11 +139,7 @@ fn matches(keys: &[String], suite: &str, id: &str, name: &str) -> bool {
 
 pub(crate) fn plan(a: &ConformanceArgs) -> anyhow::Result<Plan> {
     let pick = |suite: &str, id: &str, name: &str| {
-        let chosen = if a.select.is_empty() {
-            suite != "differential"
-        } else {
-            matches(&a.select, suite, id, name)
-        };
+        let chosen = a.select.is_empty() || matches(&a.select, suite, id, name);
         chosen && !matches(&a.exclude, suite, id, name)
     };
     let files = super::replay::corpus(&a.corpus)?;
@@ -162,7 +158,7 @@ pub(crate) fn plan(a: &ConformanceArgs) -> anyhow::Result<Plan> {
         }
     }
     // Each differential capture ran on its own fresh server.
-    if !a.select.is_empty() && a.differential.is_dir() {
+    if a.differential.is_dir() {
         for f in super::replay::corpus(&a.differential)? {
             for s in super::replay::load(std::slice::from_ref(&f))? {
                 let chosen = pick("differential", &format!("trace/{}", s.name), &s.name);

@@ -252,10 +252,10 @@ fn do_open(
             if wants_write && readonly(k, n) {
                 return err(EROFS);
             }
-            if flags & O_TRUNC != 0
-                && matches!(nd.kind, NodeKind::File(_))
-                && flags & O_ACCMODE != 0
-            {
+            // vn_open truncates for O_TRUNC whatever the access mode (it
+            // asked for write permission above): the captures show an
+            // O_RDONLY|O_TRUNC open emptying a file.
+            if flags & O_TRUNC != 0 && matches!(nd.kind, NodeKind::File(_)) {
                 set_size(k, n, 0)?;
             }
             vop_open(k, n)?;
@@ -366,6 +366,12 @@ fn do_unlinkat(k: &mut SimKernel, pid: i32, dirfd: i32, path: &[u8], flags: i32)
     let cr = cred(k, pid)?;
     let r = lookup_for(k, pid, dirfd, path, false, Op::Remove)?;
     let node = r.node.ok_or(Stop::Errno(ENOENT))?;
+    // Nothing can be removed from a directory that has itself been removed
+    // (kept alive as a cwd or an open file): the captures show rmdir(".")
+    // there answered ENOENT.
+    if k.vfs.nodes.get(&r.parent).is_none_or(|d| d.nlink == 0) {
+        return err(ENOENT);
+    }
     let dot = r.name == b"." || r.name == b"..";
     if !dot {
         may_modify_dir(k, r.parent, &cr)?;
@@ -574,7 +580,15 @@ fn is_ancestor(k: &SimKernel, anc: NodeId, mut node: NodeId) -> bool {
     false
 }
 
-fn do_rename(k: &mut SimKernel, pid: i32, fd1: i32, from: &[u8], fd2: i32, to: &[u8]) -> SysResult {
+/// rename as `do_sys_renameat`; `retain` (__posix_rename) keeps both names
+/// when they are links to one file, where rename(2) removes the source name.
+fn do_rename(
+    k: &mut SimKernel,
+    pid: i32,
+    (fd1, from): (i32, &[u8]),
+    (fd2, to): (i32, &[u8]),
+    retain: bool,
+) -> SysResult {
     let cr = cred(k, pid)?;
     let a = lookup_for(k, pid, fd1, from, false, Op::Remove)?;
     let src = a.node.ok_or(Stop::Errno(ENOENT))?;
@@ -649,7 +663,7 @@ fn do_rename(k: &mut SimKernel, pid: i32, fd1: i32, from: &[u8], fd2: i32, to: &
         if dst == src {
             // Two names of one file (genfs_sane_rename): the same name is
             // left alone, another one loses its source name, as unlink would.
-            if a.parent == b.parent && a.name == b.name {
+            if retain || (a.parent == b.parent && a.name == b.name) {
                 return Ok((0, 0));
             }
             if src_dir {
@@ -713,7 +727,14 @@ fn do_rename(k: &mut SimKernel, pid: i32, fd1: i32, from: &[u8], fd2: i32, to: &
 pub(crate) fn rename(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     let from = c.path(0)?;
     let to = c.path(1)?;
-    do_rename(k, c.pid, AT_FDCWD, &from, AT_FDCWD, &to)
+    do_rename(k, c.pid, (AT_FDCWD, &from), (AT_FDCWD, &to), false)
+}
+
+/// __posix_rename: rename with POSIX semantics for two links of one file.
+pub(crate) fn posix_rename(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let from = c.path(0)?;
+    let to = c.path(1)?;
+    do_rename(k, c.pid, (AT_FDCWD, &from), (AT_FDCWD, &to), true)
 }
 
 pub(crate) fn renameat(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
@@ -721,7 +742,7 @@ pub(crate) fn renameat(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     let from = c.path(1)?;
     let fd2 = c.int(2);
     let to = c.path(3)?;
-    do_rename(k, c.pid, fd1, &from, fd2, &to)
+    do_rename(k, c.pid, (fd1, &from), (fd2, &to), false)
 }
 
 fn stat_out(

@@ -73,7 +73,7 @@ pub const TABLE: &[(u32, &str, Handler)] = &[
     (202, "__sysctl", sysctl_call::sysctl),
     (208, "reboot", procs::reboot),
     (241, "fdatasync", io::fdatasync),
-    (270, "__posix_rename", file::rename),
+    (270, "__posix_rename", file::posix_rename),
     (274, "lchmod", file::lchmod),
     (275, "lchown", file::lchown),
     (283, "__posix_chown", file::posix_chown),
