@@ -29,9 +29,11 @@ pub struct ServeArgs {
     /// Banner machine.
     #[arg(long, default_value = "amd64")]
     pub machine: String,
-    /// kern.hostname at boot.
-    #[arg(long, default_value = "rump-00001.rumpsp")]
-    pub hostname: String,
+    /// kern.hostname at boot [default: rump-<pid>.<host name>, as a real
+    /// rump_server names itself: its process id in five digits and the host's
+    /// name].
+    #[arg(long)]
+    pub hostname: Option<String>,
     /// Seconds a client may take to answer a COPYIN before the call fails with EFAULT.
     #[arg(long, default_value_t = 30)]
     pub copyin_timeout: u64,
@@ -105,11 +107,33 @@ fn parse_octal(s: &str) -> Result<u32, String> {
         .map_err(|e| format!("not an octal mode: {e}"))
 }
 
+/// `rump-%05d.%s` of the server's process id and the host's name, as
+/// rumpkern's hostname initialisation makes it (a host name that cannot be
+/// read is "localhost").
+fn default_hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its whole length; gethostname writes
+    // at most that many bytes.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    let host = if rc == 0 {
+        let n = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    } else {
+        String::new()
+    };
+    let host = if host.is_empty() {
+        "localhost".to_owned()
+    } else {
+        host
+    };
+    format!("rump-{:05}.{host}", std::process::id())
+}
+
 /// The simulated kernel's configuration from the options.
 fn sim_config(a: &ServeArgs) -> SimConfig {
     SimConfig {
         seed: a.seed,
-        hostname: a.hostname.clone(),
+        hostname: a.hostname.clone().unwrap_or_else(default_hostname),
         max_procs: a.max_procs,
         memory_pool: a.memory_pool_mib.saturating_mul(1 << 20),
         ..Default::default()
@@ -232,6 +256,15 @@ mod tests {
         assert!(k.check_invariants().is_ok());
         k.config.memory_pool -= 1;
         assert!(k.check_invariants().is_err());
+    }
+
+    #[test]
+    fn kern_hostname_is_rump_pid_dot_host_unless_given() {
+        let h = sim_config(&parse(&[])).hostname;
+        let pid = format!("rump-{:05}.", std::process::id());
+        assert!(h.starts_with(&pid), "{h}");
+        assert!(h.len() > pid.len(), "a host name follows: {h}");
+        assert_eq!(sim_config(&parse(&["--hostname", "box"])).hostname, "box");
     }
 
     #[test]
