@@ -6,8 +6,9 @@
 #   ci/attacks.sh --long     60 s per attack (the issue's "Done when")
 #   ATTACKS="silent none" ci/attacks.sh   a subset
 # Fails if an attack pushes peak RSS over 512 MiB, the health check's p99 over
-# 100 ms or its worst stall over 1 s, makes a health check fail, or loses the
-# victim's prefork.
+# 100 ms or its worst stall over 1 s, makes a health check fail, loses the
+# victim's prefork, or loses the 64 KiB a victim client wrote before the
+# attack (read back on a fresh connection afterwards).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=5
@@ -31,7 +32,8 @@ for a in $attacks; do
         n = split(l, kv, " "); for (i = 1; i <= n; i++) { split(kv[i], p, "="); v[p[1]] = p[2] }
         bad = ("driver_failed" in v) || ("attack_error" in v) || v["vmhwm_mib"] + 0 > 512 ||
               v["p99_ms"] + 0 > 100 || v["max_stall_ms"] + 0 > 1000 ||
-              v["health_failures"] + 0 > 0 || v["victim_cookie_redeemed"] == "false"
+              v["health_failures"] + 0 > 0 || v["victim_cookie_redeemed"] == "false" ||
+              v["victim_data_intact"] != "true"
         exit bad }'; then
         echo "attacks: $a crossed a limit"; failed=1
     fi

@@ -42,6 +42,8 @@ struct Raw {
     s: UnixStream,
     dec: FrameDecoder,
     mem: BTreeMap<u64, Vec<u8>>,
+    /// What the server wrote (COPYOUT), by address.
+    out: BTreeMap<u64, Vec<u8>>,
 }
 
 impl Raw {
@@ -66,6 +68,7 @@ impl Raw {
             s,
             dec: FrameDecoder::new(FrameLimits::unlimited()),
             mem: BTreeMap::new(),
+            out: BTreeMap::new(),
         };
         r.wait(1)?;
         Ok(r)
@@ -100,6 +103,9 @@ impl Raw {
                         )
                         .to_vec(Abi::Lp64Le);
                         self.s.write_all(&resp)?;
+                    }
+                    Message::Copyout(req) => {
+                        self.out.insert(req.addr, req.data.to_vec());
                     }
                     _ => {}
                 }
@@ -144,6 +150,48 @@ fn health(path: PathBuf, stop: Arc<AtomicBool>) -> (Vec<Duration>, u64) {
         std::thread::sleep(Duration::from_millis(10));
     }
     (lat, failures)
+}
+
+/// The victim's file: written before the attack, read back after it.
+const VICTIM: &[u8] = b"/victim-data\0";
+
+/// 64 KiB that are not all alike.
+fn victim_payload() -> Vec<u8> {
+    (0..65_536u32)
+        .map(|i| (i.wrapping_mul(7) ^ (i >> 8)) as u8)
+        .collect()
+}
+
+/// Writes the victim's file and closes it (the data is then the kernel's).
+fn write_victim(path: &Path) -> std::io::Result<()> {
+    let mut c = Raw::connect(path, Duration::from_secs(10))?;
+    c.mem.insert(0x1000, VICTIM.to_vec());
+    c.mem.insert(0x10_0000, victim_payload());
+    let (e, fd) = c.call(2, SYS_OPEN, &[0x1000, 0x202, 0o644])?;
+    let (e2, n) = c.call(3, SYS_WRITE, &[fd as u64, 0x10_0000, 65_536])?;
+    if e != 0 || e2 != 0 || n != 65_536 {
+        return Err(std::io::Error::other(format!("open {e}, write {e2} {n}")));
+    }
+    Ok(())
+}
+
+/// Reads the victim's file back on a fresh connection: is every byte there?
+fn victim_intact(path: &Path) -> bool {
+    let check = || -> std::io::Result<bool> {
+        let mut c = Raw::connect(path, Duration::from_secs(10))?;
+        c.mem.insert(0x1000, VICTIM.to_vec());
+        let (e, fd) = c.call(2, SYS_OPEN, &[0x1000, 0, 0])?;
+        let (e2, n) = c.call(3, SYS_READ, &[fd as u64, 0x20_0000, 65_536])?;
+        let mut got = vec![0u8; 65_536];
+        for (addr, data) in &c.out {
+            let off = addr.saturating_sub(0x20_0000) as usize;
+            if off + data.len() <= got.len() {
+                got[off..off + data.len()].copy_from_slice(data);
+            }
+        }
+        Ok(e == 0 && e2 == 0 && n == 65_536 && got == victim_payload())
+    };
+    check().unwrap_or(false)
 }
 
 fn vmhwm_kib(pid: u32) -> u64 {
@@ -422,6 +470,7 @@ fn main() {
         eprintln!("attack: SERVER_PID and SECONDS are numbers");
         std::process::exit(2);
     };
+    let victim = write_victim(&path);
     let stop = Arc::new(AtomicBool::new(false));
     let h = {
         let (p, s) = (path.clone(), stop.clone());
@@ -443,8 +492,10 @@ fn main() {
         .copied()
         .unwrap_or_default();
     let max = lat.last().copied().unwrap_or_default();
+    // The victim's data, written before the attack, must still be there.
+    let intact = victim.is_ok() && victim_intact(&path);
     println!(
-        "attack={name} secs={secs} vmhwm_mib={:.1} health_calls={} health_failures={failures} p99_ms={:.1} max_stall_ms={:.1} {}",
+        "attack={name} secs={secs} vmhwm_mib={:.1} health_calls={} health_failures={failures} p99_ms={:.1} max_stall_ms={:.1} victim_data_intact={intact} {}",
         vmhwm_kib(pid) as f64 / 1024.0,
         lat.len(),
         p99.as_secs_f64() * 1e3,
