@@ -72,13 +72,7 @@ pub(crate) fn getdents(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     if records.is_empty() {
         return Ok((0, 0));
     }
-    // One COPYOUT per record, as tmpfs does.
-    let mut at = buf;
-    for r in records {
-        let n = r.len() as u64;
-        c.copyout(at, r)?;
-        at += n;
-    }
+    copy_records(c, buf, records)?;
     if let Some(file) = k.t.files.get_mut(&id) {
         file.offset = next;
     }
@@ -132,16 +126,23 @@ fn rumpfs_getdents(
     if more {
         i = i.wrapping_sub(1);
     }
+    copy_records(c, buf, records)?;
+    if let Some(file) = k.t.files.get_mut(&id) {
+        file.offset = u64::from(i);
+    }
+    Ok((used as i64, 0))
+}
+
+/// One COPYOUT per directory record, back to back from `buf`, as both file
+/// systems do.
+fn copy_records(c: &mut Ctx<'_, '_>, buf: u64, records: Vec<Vec<u8>>) -> Result<(), Stop> {
     let mut at = buf;
     for r in records {
         let n = r.len() as u64;
         c.copyout(at, r)?;
         at += n;
     }
-    if let Some(file) = k.t.files.get_mut(&id) {
-        file.offset = u64::from(i);
-    }
-    Ok((used as i64, 0))
+    Ok(())
 }
 
 fn set_cwd(k: &mut SimKernel, pid: i32, node: crate::vfs::NodeId) -> SysResult {

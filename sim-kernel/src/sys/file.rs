@@ -936,43 +936,30 @@ fn do_chown(
     Ok((0, 0))
 }
 
-pub(crate) fn chown(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+/// chown(path, uid, gid) in slots 0-2, following a final symlink or not.
+fn chown_path(k: &mut SimKernel, c: &mut Ctx<'_, '_>, follow: bool, rule: SetIdRule) -> SysResult {
     let path = c.path(0)?;
-    let node = existing(k, c.pid, AT_FDCWD, &path, true)?;
-    do_chown(
-        k,
-        c.pid,
-        node,
-        c.int(1) as u32,
-        c.int(2) as u32,
-        SetIdRule::NetBsd,
-    )
+    let node = existing(k, c.pid, AT_FDCWD, &path, follow)?;
+    do_chown(k, c.pid, node, c.int(1) as u32, c.int(2) as u32, rule)
+}
+
+/// chown(fd, uid, gid) in slots 0-2.
+fn chown_fd(k: &mut SimKernel, c: &mut Ctx<'_, '_>, rule: SetIdRule) -> SysResult {
+    let node = fd_node(k, c.pid, c.int(0))?;
+    do_chown(k, c.pid, node, c.int(1) as u32, c.int(2) as u32, rule)
+}
+
+pub(crate) fn chown(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    chown_path(k, c, true, SetIdRule::NetBsd)
 }
 
 /// lchown: chown that does not follow a final symlink.
 pub(crate) fn lchown(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
-    let path = c.path(0)?;
-    let node = existing(k, c.pid, AT_FDCWD, &path, false)?;
-    do_chown(
-        k,
-        c.pid,
-        node,
-        c.int(1) as u32,
-        c.int(2) as u32,
-        SetIdRule::NetBsd,
-    )
+    chown_path(k, c, false, SetIdRule::NetBsd)
 }
 
 pub(crate) fn fchown(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
-    let node = fd_node(k, c.pid, c.int(0))?;
-    do_chown(
-        k,
-        c.pid,
-        node,
-        c.int(1) as u32,
-        c.int(2) as u32,
-        SetIdRule::NetBsd,
-    )
+    chown_fd(k, c, SetIdRule::NetBsd)
 }
 
 pub(crate) fn fchownat(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
@@ -986,43 +973,17 @@ pub(crate) fn fchownat(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
 
 /// __posix_chown: chown with POSIX set-id semantics.
 pub(crate) fn posix_chown(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
-    let path = c.path(0)?;
-    let node = existing(k, c.pid, AT_FDCWD, &path, true)?;
-    do_chown(
-        k,
-        c.pid,
-        node,
-        c.int(1) as u32,
-        c.int(2) as u32,
-        SetIdRule::Posix,
-    )
+    chown_path(k, c, true, SetIdRule::Posix)
 }
 
 /// __posix_fchown: fchown with POSIX set-id semantics.
 pub(crate) fn posix_fchown(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
-    let node = fd_node(k, c.pid, c.int(0))?;
-    do_chown(
-        k,
-        c.pid,
-        node,
-        c.int(1) as u32,
-        c.int(2) as u32,
-        SetIdRule::Posix,
-    )
+    chown_fd(k, c, SetIdRule::Posix)
 }
 
 /// __posix_lchown: lchown with POSIX set-id semantics.
 pub(crate) fn posix_lchown(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
-    let path = c.path(0)?;
-    let node = existing(k, c.pid, AT_FDCWD, &path, false)?;
-    do_chown(
-        k,
-        c.pid,
-        node,
-        c.int(1) as u32,
-        c.int(2) as u32,
-        SetIdRule::Posix,
-    )
+    chown_path(k, c, false, SetIdRule::Posix)
 }
 
 /// truncate: a negative length fails before the path is fetched (`sys_truncate`).

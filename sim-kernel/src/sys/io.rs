@@ -890,28 +890,6 @@ pub(crate) fn ioctl(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
         k.t.files
             .get(&id)
             .is_some_and(|f| f.kind == FileKind::Console);
-    if console {
-        match com {
-            0x2000_6601 | 0x2000_6602 => {}
-            TIOCGETA => {
-                c.copyout(data, vec![0; 44])?;
-                return Ok((0, 0));
-            }
-            FIONBIO => {
-                let v = c.copyin(data, 4)?;
-                let on = i32::from_le_bytes([v[0], v[1], v[2], v[3]]) != 0;
-                if let Some(f) = k.t.files.get_mut(&id) {
-                    if on {
-                        f.flags |= O_NONBLOCK;
-                    } else {
-                        f.flags &= !O_NONBLOCK;
-                    }
-                }
-                return err(ENOTTY);
-            }
-            _ => return err(ENOTTY),
-        }
-    }
     match com {
         0x2000_6601 | 0x2000_6602 => {
             if let Some(f) = k.proc_mut(c.pid)?.fds.get_mut(&fd) {
@@ -929,8 +907,16 @@ pub(crate) fn ioctl(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
                     f.flags &= !O_NONBLOCK;
                 }
             }
+            if console {
+                return err(ENOTTY);
+            }
             Ok((0, 0))
         }
+        TIOCGETA if console => {
+            c.copyout(data, vec![0; 44])?;
+            Ok((0, 0))
+        }
+        _ if console => err(ENOTTY),
         0x4004_667f => {
             let n = match k.t.files.get(&id).map(|f| f.kind) {
                 Some(FileKind::PipeRead(p)) | Some(FileKind::PipeWrite(p)) => {
