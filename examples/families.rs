@@ -5,6 +5,10 @@
 //!
 //! Usage: RUMP_SERVER=URL cargo run --example families -- FAMILY
 //! Families: files dirs links perms creds pipes fdops iovec sysctl time mount statvfs fork exec
+//! threads forks (the last two issue calls concurrently: two threads sharing
+//! one connection, and a parent and its forked child on two connections)
+
+use std::sync::Arc;
 
 use rumpsp_protocol::net::{Client, TmpfsArgs};
 
@@ -19,7 +23,17 @@ const F_GETFD: i32 = 1;
 const F_SETFD: i32 = 2;
 const F_GETFL: i32 = 3;
 
-async fn family(c: &Client, name: &str) -> anyhow::Result<()> {
+/// Eight 4 KiB pwrite/pread pairs on `fd`, each block filled with its own byte.
+async fn rounds(c: &Client, fd: i32, first: u8) {
+    for k in 0..8u8 {
+        let block = vec![first.wrapping_add(k); 4096];
+        let off = i64::from(k) * 4096;
+        let _ = c.pwrite(fd, &block, off).await;
+        let _ = c.pread(fd, 4096, off).await;
+    }
+}
+
+async fn family(c: &Arc<Client>, name: &str) -> anyhow::Result<()> {
     match name {
         "files" => {
             let fd = c.open("/f", O_RDWR | O_CREAT | O_TRUNC, 0o644).await?;
@@ -208,14 +222,71 @@ async fn family(c: &Client, name: &str) -> anyhow::Result<()> {
             let _ = c.fstat(keep).await;
             let _ = c.getpid().await;
         }
+        "threads" => {
+            // Two threads share the connection; 4 KiB pwrite/pread pairs
+            // interleave their COPYINs and COPYOUTs, and one thread's pipe
+            // read blocks until the other writes.
+            let (r, w) = c.pipe().await?;
+            let a = c.open("/thread-a", O_RDWR | O_CREAT, 0o644).await?;
+            let b = c.open("/thread-b", O_RDWR | O_CREAT, 0o644).await?;
+            let reader = {
+                let c = Arc::clone(c);
+                tokio::spawn(async move {
+                    rounds(&c, a, b'a').await;
+                    let _ = c.read(r, 64).await;
+                })
+            };
+            let writer = {
+                let c = Arc::clone(c);
+                tokio::spawn(async move {
+                    rounds(&c, b, b'A').await;
+                    for _ in 0..4 {
+                        let _ = c.fstat(b).await;
+                    }
+                    let _ = c.write(w, b"wake up").await;
+                })
+            };
+            reader.await?;
+            writer.await?;
+            let _ = c.fstat(a).await;
+            let _ = c.fstat(b).await;
+            for fd in [a, b, r, w] {
+                let _ = c.close(fd).await;
+            }
+        }
+        "forks" => {
+            // A parent and its child issue calls at the same time on their
+            // two connections; the child's pipe read waits for the parent.
+            let (r, w) = c.pipe().await?;
+            let a = c.open("/parent-file", O_RDWR | O_CREAT, 0o644).await?;
+            let b = c.open("/child-file", O_RDWR | O_CREAT, 0o644).await?;
+            let child = Arc::new(c.fork().await?);
+            let kid = {
+                let child = Arc::clone(&child);
+                tokio::spawn(async move {
+                    let _ = child.getpid().await;
+                    rounds(&child, b, b'k').await;
+                    let _ = child.read(r, 64).await;
+                    let _ = child.fstat(a).await;
+                })
+            };
+            rounds(c, a, b'p').await;
+            let _ = c.write(w, b"from the parent").await;
+            kid.await?;
+            let _ = c.fstat(b).await;
+            let _ = child.close(r).await;
+            for fd in [a, b, r, w] {
+                let _ = c.close(fd).await;
+            }
+        }
         other => anyhow::bail!("unknown family {other:?}"),
     }
     Ok(())
 }
 
-#[tokio::main(flavor = "current_thread")]
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let name = std::env::args().nth(1).unwrap_or_default();
-    let c = Client::from_env(&name).await?;
+    let c = Arc::new(Client::from_env(&name).await?);
     family(&c, &name).await
 }

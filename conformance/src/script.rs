@@ -201,25 +201,38 @@ pub fn build_script(cap: &Capture, name: &str) -> Script {
                 last_step.insert(conn, idx);
             }
             Dir::S2c => {
-                let owner = match typed.as_ref().map(|t| &t.message) {
-                    // Answers go to the request with their reqno.
-                    Some(
-                        Message::SyscallResp(_)
-                        | Message::HandshakeResp(_)
-                        | Message::PreforkResp(_)
-                        | Message::Error(_),
-                    ) => {
-                        let list = pending.entry(conn).or_default();
-                        let pos = list.iter().rposition(|p| p.reqno == f.header.reqno);
-                        pos.map(|i| list.remove(i).step_index)
-                            .or_else(|| last_step.get(&conn).copied())
-                    }
-                    // Server requests belong to the oldest outstanding syscall.
-                    _ => pending
-                        .get(&conn)
-                        .and_then(|l| l.iter().find(|p| p.is_req).map(|p| p.step_index))
-                        .or_else(|| last_step.get(&conn).copied()),
-                };
+                let owner =
+                    match typed.as_ref().map(|t| &t.message) {
+                        // Answers go to the request with their reqno.
+                        Some(
+                            Message::SyscallResp(_)
+                            | Message::HandshakeResp(_)
+                            | Message::PreforkResp(_)
+                            | Message::Error(_),
+                        ) => {
+                            let list = pending.entry(conn).or_default();
+                            let pos = list.iter().rposition(|p| p.reqno == f.header.reqno);
+                            pos.map(|i| list.remove(i).step_index)
+                                .or_else(|| last_step.get(&conn).copied())
+                        }
+                        // Server requests belong to the outstanding syscall whose
+                        // memory they touch (the oldest when they touch none).
+                        other => {
+                            let addr = match other {
+                                Some(Message::Copyin(c)) => Some(c.addr),
+                                Some(Message::Copyout(c)) => Some(c.addr),
+                                _ => None,
+                            };
+                            let calls = pending.get(&conn).into_iter().flatten().filter_map(|p| {
+                                match actions.get(p.step_index) {
+                                    Some(Action::Step(s)) if p.is_req => Some((p.step_index, s)),
+                                    _ => None,
+                                }
+                            });
+                            crate::replay::memory::owner(calls, addr)
+                                .or_else(|| last_step.get(&conn).copied())
+                        }
+                    };
                 let Some(idx) = owner else { continue };
                 if let Some(Message::Copyin(c)) = typed.as_ref().map(|t| t.message) {
                     let req = match c.kind {

@@ -44,14 +44,27 @@ impl Memory {
     }
 }
 
-/// The bytes a COPYIN/COPYINSTR asks for, from what the recording revealed.
-pub fn fetch(step: &Step, conn_mem: &Memory, kind: CopyinKind, addr: u64, len: u64) -> Vec<u8> {
+/// The bytes a COPYIN/COPYINSTR asks for, from what the recording revealed:
+/// the owner `step`'s answer to that very request, else that of another call
+/// in flight with it (`others`; the attribution of interleaved requests can
+/// differ between two schedules), else assembled from what this step and
+/// earlier ones revealed.
+pub fn fetch(
+    step: &Step,
+    others: &[&Step],
+    conn_mem: &Memory,
+    kind: CopyinKind,
+    addr: u64,
+    len: u64,
+) -> Vec<u8> {
     let want = match kind {
         CopyinKind::Bytes => MemRequest::Bytes { addr, len },
         CopyinKind::Str => MemRequest::Str { addr, max: len },
     };
-    if let Some((_, d)) = step.memory.iter().find(|(r, _)| *r == want) {
-        return d.clone();
+    for s in std::iter::once(step).chain(others.iter().copied()) {
+        if let Some((_, d)) = s.memory.iter().find(|(r, _)| *r == want) {
+            return d.clone();
+        }
     }
     // Assemble from everything this step and earlier ones revealed.
     let mut mem = conn_mem.clone();
@@ -71,18 +84,74 @@ pub fn fetch(step: &Step, conn_mem: &Memory, kind: CopyinKind, addr: u64, len: u
     }
 }
 
-/// Whether `addr` lies in client memory this step is known to hand the
-/// server: an argument pointer, or a range its recorded requests covered.
-pub fn step_covers(step: &Step, addr: u64) -> bool {
-    let in_range = |a: u64, len: u64| addr >= a && addr < a.saturating_add(len.max(1));
-    step.memory.iter().any(|(r, d)| match r {
-        MemRequest::Bytes { addr: a, len } => in_range(*a, *len),
-        MemRequest::Str { addr: a, .. } => in_range(*a, d.len() as u64),
-        MemRequest::Mmap { .. } => false,
-    }) || (0..8).any(|i| {
-        let a = step.arg(i);
-        a > 4096 && a == addr
-    })
+/// The largest extent an argument pointer is taken to cover (a size slot beyond it is not a size).
+const MAX_EXTENT: u64 = 64 << 20;
+
+/// How far `addr` lies into client memory this step is known to hand the
+/// server, or `None` when it lies in none: an argument pointer (with any
+/// later-or-earlier size slot as its extent), a {base, len} pair inside data
+/// the step copied in (an iovec array), or a range its earlier requests
+/// covered (and the byte just past it, where a split read continues).
+/// With several calls in flight, a memory request belongs to the call that
+/// gives the smallest distance.
+pub fn distance(step: &Step, addr: u64) -> Option<u64> {
+    let mut best: Option<u64> = None;
+    let mut consider = |base: u64, extent: u64, inclusive_end: bool| {
+        let end = base.saturating_add(extent.max(1));
+        if addr >= base && (addr < end || (inclusive_end && addr == end)) {
+            let d = addr - base;
+            best = Some(best.map_or(d, |b| b.min(d)));
+        }
+    };
+    let args: Vec<u64> = (0..8).map(|i| step.arg(i)).collect();
+    let sizes: Vec<u64> = args
+        .iter()
+        .copied()
+        .filter(|v| (1..=MAX_EXTENT).contains(v))
+        .collect();
+    for &p in args.iter().filter(|p| **p > 4096) {
+        consider(p, 1, false);
+        for &n in &sizes {
+            consider(p, n, false);
+        }
+    }
+    for (r, d) in &step.memory {
+        match r {
+            MemRequest::Bytes { addr: a, len } => {
+                consider(*a, *len, true);
+                for pair in d.chunks_exact(16) {
+                    let base = u64::from_le_bytes(pair[..8].try_into().unwrap_or([0; 8]));
+                    let len = u64::from_le_bytes(pair[8..].try_into().unwrap_or([0; 8]));
+                    if base > 4096 && len <= MAX_EXTENT {
+                        consider(base, len, false);
+                    }
+                }
+            }
+            MemRequest::Str { addr: a, .. } => consider(*a, d.len() as u64, false),
+            MemRequest::Mmap { .. } => {}
+        }
+    }
+    best
+}
+
+/// The call, among `calls` (oldest first), that a server frame touching
+/// `addr` belongs to: the smallest [`distance`], the oldest on a tie, and
+/// the oldest when no call covers the address.
+pub fn owner<'a>(
+    calls: impl IntoIterator<Item = (usize, &'a Step)>,
+    addr: Option<u64>,
+) -> Option<usize> {
+    let mut first = None;
+    let mut best: Option<(u64, usize)> = None;
+    for (i, s) in calls {
+        first.get_or_insert(i);
+        if let Some(d) = addr.and_then(|a| distance(s, a)) {
+            if best.is_none_or(|(bd, _)| d < bd) {
+                best = Some((d, i));
+            }
+        }
+    }
+    best.map(|(_, i)| i).or(first)
 }
 
 #[cfg(test)]

@@ -277,26 +277,15 @@ fn step_at(script: &Script, index: usize) -> Option<&Step> {
     }
 }
 
-/// The step a memory request belongs to: with one call in flight, that call;
-/// with several, the one whose arguments or recorded requests cover the
-/// address (else the most recent).
-fn memory_owner(script: &Script, c: &ConnState, addr: u64, fallback: usize) -> usize {
-    let calls: Vec<usize> = c
-        .outstanding
-        .iter()
-        .map(|(i, _)| *i)
-        .filter(|i| step_at(script, *i).is_some_and(|s| s.sysnum().is_some()))
-        .collect();
-    match calls.as_slice() {
-        [] => fallback,
-        [one] => *one,
-        many => many
-            .iter()
-            .rev()
-            .copied()
-            .find(|i| step_at(script, *i).is_some_and(|s| memory::step_covers(s, addr)))
-            .unwrap_or(fallback),
-    }
+/// The step a server request belongs to: the call in flight whose memory it
+/// touches ([`memory::owner`]), else `fallback`.
+fn memory_owner(script: &Script, c: &ConnState, addr: Option<u64>, fallback: usize) -> usize {
+    let calls = c.outstanding.iter().filter_map(|(i, _)| {
+        step_at(script, *i)
+            .filter(|s| s.sysnum().is_some())
+            .map(|s| (*i, s))
+    });
+    memory::owner(calls, addr).unwrap_or(fallback)
 }
 
 /// Receives and answers memory requests until step `index`'s answer is in
@@ -381,8 +370,9 @@ fn pump(
                         .map_or(index, |(i, _)| *i),
                 },
                 None => match typed {
-                    Some(Message::Copyin(req)) => memory_owner(script, c, req.addr, index),
-                    _ => memory_owner(script, c, 0, index),
+                    Some(Message::Copyin(req)) => memory_owner(script, c, Some(req.addr), index),
+                    Some(Message::Copyout(co)) => memory_owner(script, c, Some(co.addr), index),
+                    _ => memory_owner(script, c, None, index),
                 },
             };
             if owner == index && answer_reqno.is_some() {
@@ -391,7 +381,13 @@ fn pump(
             // Answer memory requests from the recording.
             let reply = match (typed, step_at(script, owner)) {
                 (Some(Message::Copyin(req)), Some(step)) => {
-                    let data = memory::fetch(step, &c.memory, req.kind, req.addr, req.len);
+                    let others: Vec<&Step> = c
+                        .outstanding
+                        .iter()
+                        .filter(|(i, _)| *i != owner)
+                        .filter_map(|(i, _)| step_at(script, *i))
+                        .collect();
+                    let data = memory::fetch(step, &others, &c.memory, req.kind, req.addr, req.len);
                     Some(
                         Frame::new(
                             f.header.reqno,
