@@ -2,7 +2,7 @@
 //! memory, used to answer the server's COPYIN/COPYINSTR requests.
 
 use rumpsp_protocol::kernel::MemRequest;
-use rumpsp_protocol::CopyinKind;
+use rumpsp_protocol::{Abi, CopyinKind, Frame, Message};
 
 use crate::script::Step;
 
@@ -91,7 +91,8 @@ const MAX_EXTENT: u64 = 64 << 20;
 /// server, or `None` when it lies in none: an argument pointer (with any
 /// later-or-earlier size slot as its extent), a {base, len} pair inside data
 /// the step copied in (an iovec array), or a range its earlier requests
-/// covered (and the byte just past it, where a split read continues).
+/// covered or the recording shows it writing (COPYOUT; each with the byte
+/// just past it, where a split request continues).
 /// With several calls in flight, a memory request belongs to the call that
 /// gives the smallest distance.
 pub fn distance(step: &Step, addr: u64) -> Option<u64> {
@@ -129,6 +130,15 @@ pub fn distance(step: &Step, addr: u64) -> Option<u64> {
             }
             MemRequest::Str { addr: a, .. } => consider(*a, d.len() as u64, false),
             MemRequest::Mmap { .. } => {}
+        }
+    }
+    for f in &step.recorded {
+        if let Ok(Frame {
+            message: Message::Copyout(co),
+            ..
+        }) = f.frame(Abi::Lp64Le)
+        {
+            consider(co.addr, co.data.len() as u64, true);
         }
     }
     best
