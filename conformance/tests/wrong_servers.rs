@@ -17,11 +17,14 @@ const RESP: u16 = 1;
 const SYSCALL: u16 = 1;
 const COPYOUT: u16 = 4;
 
-/// A recording by name: real NetBSD's (`traces/real/`), else one of ours (`traces/own/`).
+/// A recording by name: real NetBSD's (`traces/real/`, `traces/differential/`
+/// for `gen-*`), else one of ours (`traces/own/`).
 fn script(name: &str) -> Script {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("traces");
     let real = dir.join(format!("real/{name}.jsonl"));
-    let p = if real.exists() {
+    let p = if name.starts_with("gen-") {
+        dir.join(format!("differential/{name}.jsonl"))
+    } else if real.exists() {
         real
     } else {
         dir.join(format!("own/{name}.jsonl"))
@@ -578,6 +581,168 @@ fn rule_pids_an_inconsistent_pid_fails() {
         .steps
         .iter()
         .any(|s| s.verdict == Verdict::Fail && s.request.contains("getpid")));
+}
+
+/// Every stat time of every 152-byte COPYOUT becomes `time(n)`, `n` counting
+/// the answers.
+fn stat_times(mut time: impl FnMut(i64) -> (i64, i64) + 'static) -> Mutation {
+    let mut n = 0;
+    copyout_data_mut(152, move |d: &mut [u8]| {
+        n += 1;
+        let (sec, nsec) = time(n);
+        for at in [48usize, 64, 80, 96] {
+            d[at..at + 8].copy_from_slice(&sec.to_le_bytes());
+            d[at + 8..at + 16].copy_from_slice(&nsec.to_le_bytes());
+        }
+    })
+}
+
+/// As [`copyout_data`], with a stateful change.
+fn copyout_data_mut(len: usize, mut m: impl FnMut(&mut [u8]) + 'static) -> Mutation {
+    Box::new(move |f| {
+        let mut v = f.to_vec();
+        let n = v.len();
+        if is(f, 0, COPYOUT) && f.body.len() == 16 + len {
+            m(&mut v[n - len..]);
+        }
+        vec![v]
+    })
+}
+
+#[test]
+fn rule_times_a_time_the_client_set_compares_exactly() {
+    // A kernel that ignores utimes: every stat shows one plausible kernel time.
+    let ignores_utimes = || stat_times(|_| (1_796_230_000, 1));
+    // gen-000013 sets mtime and birthtime to 1000000000 with __utimes50 and
+    // stats the file afterwards.
+    let r = run("gen-000013", ignores_utimes(), 0);
+    assert_eq!(r.verdict(), Verdict::Fail, "{r:?}");
+    let s = r.steps.iter().find(|s| s.verdict == Verdict::Fail).unwrap();
+    assert!(
+        s.diffs.iter().any(|d| d.starts_with("st_mtim")),
+        "{:?}",
+        s.diffs
+    );
+    // The same answers pass where no time was set: the time is plausible for
+    // a kernel, so the failure above is the client-set rule's.
+    for name in ["fileops", "dirs"] {
+        let r = run(name, ignores_utimes(), 0);
+        assert!(r.verdict() < Verdict::Fail, "{name}: {r:?}");
+    }
+}
+
+#[test]
+fn rule_times_a_kernel_time_going_backwards_fails() {
+    // dirs stats the same directories several times; the recording's times
+    // never go back, so the server's must not either.
+    let r = run("dirs", stat_times(|n| (1_900_000_000 - n, 0)), 0);
+    assert_eq!(r.verdict(), Verdict::Fail);
+    assert!(r
+        .steps
+        .iter()
+        .any(|s| s.verdict == Verdict::Fail && s.request.contains("stat")));
+    // Control: the same answers moving forwards pass.
+    let r = run("dirs", stat_times(|n| (1_800_000_000 + n, 0)), 0);
+    assert!(r.verdict() < Verdict::Fail, "{r:?}");
+}
+
+/// Every COPYOUT whose data is a whole number of 96-byte `sysctlnode`
+/// records has `m` applied to its first record.
+fn sysctl_nodes(m: fn(&mut [u8])) -> Mutation {
+    Box::new(move |f| {
+        let mut v = f.to_vec();
+        let data = f.body.len().saturating_sub(16);
+        if is(f, 0, COPYOUT) && data >= 96 && data % 96 == 0 {
+            let at = v.len() - data;
+            m(&mut v[at..at + 96]);
+        }
+        vec![v]
+    })
+}
+
+#[test]
+fn rule_kernel_pointers_a_wrong_node_number_fails() {
+    let r = run("sysctl", sysctl_nodes(|rec| rec[4] ^= 1), 0);
+    assert_eq!(r.verdict(), Verdict::Fail);
+    assert!(r
+        .steps
+        .iter()
+        .any(|s| s.verdict == Verdict::Fail && s.request.contains("sysctl")));
+    // Control: other kernel addresses in the pointer fields pass.
+    let r = run("sysctl", sysctl_nodes(|rec| rec[56..64].fill(0xa5)), 0);
+    assert!(r.verdict() < Verdict::Fail, "{r:?}");
+}
+
+/// COPYOUTs whose data is the recorded host name (with its NUL) get `m`.
+fn hostname_copyouts(name: &str, m: fn(&mut Vec<u8>)) -> Mutation {
+    let mut host = script(name).recorded_hostname().unwrap().into_bytes();
+    host.push(0);
+    Box::new(move |f| {
+        let mut v = f.to_vec();
+        if is(f, 0, COPYOUT) && f.body.get(16..) == Some(&host[..]) {
+            let mut data = f.body[16..].to_vec();
+            m(&mut data);
+            v.truncate(24 + 16);
+            v.extend_from_slice(&data);
+            let total = v.len() as u64;
+            v[0..8].copy_from_slice(&total.to_le_bytes());
+            v[24..32].copy_from_slice(&(data.len() as u64).to_le_bytes());
+        }
+        vec![v]
+    })
+}
+
+#[test]
+fn rule_volatile_sysctl_a_host_name_of_another_length_fails() {
+    let r = run(
+        "time_sysctl",
+        hostname_copyouts("time_sysctl", |d| d.insert(0, b'x')),
+        0,
+    );
+    assert_eq!(r.verdict(), Verdict::Fail);
+    // Control: another host name of the same length passes.
+    let r = run(
+        "time_sysctl",
+        hostname_copyouts("time_sysctl", |d| d[0] ^= 1),
+        0,
+    );
+    assert!(r.verdict() < Verdict::Fail, "{r:?}");
+}
+
+/// Every REQ/COPYIN (type 2) of at least 16 bytes asks for memory `by` bytes further on.
+fn shifted_copyins(by: u64) -> Mutation {
+    Box::new(move |f| {
+        let mut v = f.to_vec();
+        if is(f, 0, 2) && f.body.len() == 16 {
+            let len = u64::from_le_bytes(v[24..32].try_into().unwrap());
+            if len >= 16 {
+                let addr = u64::from_le_bytes(v[32..40].try_into().unwrap());
+                v[32..40].copy_from_slice(&addr.wrapping_add(by).to_le_bytes());
+            }
+        }
+        vec![v]
+    })
+}
+
+#[test]
+fn rule_copyin_split_reading_other_memory_fails() {
+    let r = run("bigio", shifted_copyins(8), 0);
+    assert_eq!(r.verdict(), Verdict::Fail);
+}
+
+#[test]
+fn rule_concurrent_order_reading_other_memory_fails() {
+    let r = run("threads", shifted_copyins(8), 0);
+    assert_eq!(r.verdict(), Verdict::Fail);
+}
+
+#[test]
+fn every_rule_has_a_test_in_which_a_wrong_server_fails() {
+    let src = include_str!("wrong_servers.rs");
+    for rule in rumpsp_conformance::replay::normalise::RULES {
+        let prefix = format!("fn rule_{}_", rule.name.replace('-', "_"));
+        assert!(src.contains(&prefix), "no test {prefix}…");
+    }
 }
 
 #[test]

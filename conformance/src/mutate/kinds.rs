@@ -41,6 +41,10 @@ pub enum Mutation {
     StatMode,
     /// stat results: all four timestamps zero.
     StatTimesZero,
+    /// stat results: every timestamp one plausible kernel time (a kernel that ignores utimes).
+    StatTimesFrozen,
+    /// stat results: every timestamp a second earlier than in the answer before.
+    StatTimesBackwards,
     /// stat results: st_nlink + 1.
     StatNlink,
     /// stat results: st_uid + 1.
@@ -57,7 +61,7 @@ pub enum Mutation {
     BannerVersion,
     /// Every successful handshake answer carries error EPERM.
     HandshakeError,
-    /// The server closes every connection after 5 frames.
+    /// The server closes every connection after 3 frames.
     CloseAfterN,
     /// Control: every frame's header and body arrive 1 ms apart, in separate reads.
     ControlDelay,
@@ -90,6 +94,8 @@ pub const MUTATIONS: &[Mutation] = &[
     Mutation::StatSize,
     Mutation::StatMode,
     Mutation::StatTimesZero,
+    Mutation::StatTimesFrozen,
+    Mutation::StatTimesBackwards,
     Mutation::StatNlink,
     Mutation::StatUid,
     Mutation::RaiseSignal,
@@ -132,6 +138,8 @@ impl Mutation {
             StatSize => "stat-size",
             StatMode => "stat-mode",
             StatTimesZero => "stat-times-zero",
+            StatTimesFrozen => "stat-times-frozen",
+            StatTimesBackwards => "stat-times-backwards",
             DirentName => "dirent-name",
             DirentType => "dirent-type",
             SysctlValue => "sysctl-value",

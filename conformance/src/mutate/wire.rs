@@ -76,6 +76,14 @@ impl ConnState {
     }
 }
 
+/// Every timestamp of a `struct stat` set to (sec, nsec).
+fn set_stat_times(data: &mut [u8], (sec, nsec): (i64, i64)) {
+    for t in data[STAT_TIMES].chunks_exact_mut(16) {
+        t[..8].copy_from_slice(&sec.to_le_bytes());
+        t[8..].copy_from_slice(&nsec.to_le_bytes());
+    }
+}
+
 /// Wraps the wire to a correct server and injects one [`Mutation`].
 pub struct MutWire {
     inner: Box<dyn Wire>,
@@ -83,6 +91,8 @@ pub struct MutWire {
     conns: BTreeMap<WireConn, ConnState>,
     injected: MutationCounter,
     rng: u64,
+    /// stat answers seen (stat-times-backwards).
+    stats: i64,
 }
 
 impl MutWire {
@@ -94,6 +104,7 @@ impl MutWire {
             conns: BTreeMap::new(),
             injected,
             rng: 0x9e37_79b9_7f4a_7c15,
+            stats: 0,
         }
     }
 
@@ -300,6 +311,13 @@ impl MutWire {
                     }
                     Mutation::StatUid if is_stat => data[STAT_UID] = data[STAT_UID].wrapping_add(1),
                     Mutation::StatTimesZero if is_stat => data[STAT_TIMES].fill(0),
+                    Mutation::StatTimesFrozen if is_stat => {
+                        set_stat_times(&mut data, (1_796_230_000, 1))
+                    }
+                    Mutation::StatTimesBackwards if is_stat => {
+                        self.stats += 1;
+                        set_stat_times(&mut data, (1_900_000_000 - self.stats, 0))
+                    }
                     Mutation::DirentName | Mutation::DirentType | Mutation::ControlPadding
                         if is_dents =>
                     {

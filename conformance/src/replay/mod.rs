@@ -468,6 +468,7 @@ fn compare(step: &Step, index: usize, g: &Got, norm: &mut Norm) -> StepResult {
         act.unexpected.push(m.clone());
     }
     let mut rules = Vec::new();
+    norm.observe(step, &exp, &act);
     if exp == act {
         return StepResult {
             index,

@@ -2,7 +2,7 @@
 //! correct kernels, and the comparison used for each instead of a byte match.
 //! `rumpsp replay --rules` prints [`RULES`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rumpsp_protocol::kernel::MemRequest;
 
@@ -34,7 +34,7 @@ pub const RULES: &[Rule] = &[
         name: "times",
         field: "StatBuf.atime, mtime, ctime, birthtime (Timespec)",
         why: "the kernel stamps nodes with its own clock at the time of the call",
-        comparison: "tv_nsec < 1e9; not zero where the recording's is not zero; zero where it is zero; negative only where the recording's is. Not yet: times the client set (utimes, futimens) compared exactly, and kernel-set times compared across steps (mtime advancing after a write)",
+        comparison: "a time the client set (a value an earlier __utimes50, __futimes50, __lutimes50, utimensat or futimens of the trace passed; timevals as usec * 1000; UTIME_NOW and UTIME_OMIT excluded) compares exactly. A time the kernel set: tv_nsec < 1e9; zero exactly where the recording's is zero; negative only where the recording's is; and relationally, per node (the recording's st_dev and st_ino, not 0) and field: never earlier than the same field in an earlier answer where the recording's is not earlier. A write need not advance mtime strictly: the kernel stamps with getnanotime, which moves once per clock tick (__clock_getres50 answers 10 ms), and two calls in one tick get the same stamp",
     },
     Rule {
         name: "clock",
@@ -96,6 +96,9 @@ impl IdMap {
     }
 }
 
+/// A timestamp: seconds and sub-second part.
+type Time = (i64, i64);
+
 /// State carried across the steps of one trace.
 #[derive(Debug, Default)]
 pub struct Norm {
@@ -105,6 +108,73 @@ pub struct Norm {
     pub inos: IdMap,
     /// Last actual clock reading per syscall number and clock id.
     clocks: BTreeMap<(u32, u64), (i64, i64)>,
+    /// Times the client set so far in the trace (utimes family).
+    set_times: BTreeSet<(i64, i64)>,
+    /// Last (recorded, actual) stat time per recorded node (dev, ino) and field offset.
+    node_times: BTreeMap<(u64, u64, usize), (Time, Time)>,
+}
+
+/// The utimes-family syscalls: sysnum, argument slot of the times pointer,
+/// and whether it points at two `timeval`s (else two `timespec`s).
+const SET_TIMES: &[(u32, usize, bool)] = &[
+    (420, 1, true),
+    (423, 1, true),
+    (424, 1, true),
+    (467, 2, false),
+    (472, 1, false),
+];
+
+/// `UTIME_NOW` and `UTIME_OMIT`, in tv_nsec: not a time the client set.
+const UTIME_SPECIAL: [i64; 2] = [0x3fff_ffff, 0x3fff_fffe];
+
+/// The stat fields holding times: atime, mtime, ctime, birthtime.
+const STAT_TIMES: [usize; 4] = [48, 64, 80, 96];
+
+impl Norm {
+    /// Learns what a step tells about later ones, whatever its verdict: the
+    /// times a utimes-family call passed, and the times a stat answer shows
+    /// when expected and actual agree (the other answers are learnt as they
+    /// are compared).
+    pub fn observe(&mut self, step: &Step, exp: &Outcome, act: &Outcome) {
+        let Some(sysnum) = step.sysnum() else { return };
+        if let Some(&(_, slot, timeval)) = SET_TIMES.iter().find(|t| t.0 == sysnum) {
+            let tptr = step.arg(slot);
+            let data = step.memory.iter().find_map(|(r, d)| match r {
+                MemRequest::Bytes { addr, .. } if *addr == tptr && tptr != 0 => Some(d),
+                _ => None,
+            });
+            for t in data.into_iter().flat_map(|d| d.chunks_exact(16)) {
+                let (sec, sub) = (i64_at(t, 0), i64_at(t, 8));
+                if timeval {
+                    self.set_times.insert((sec, sub.saturating_mul(1000)));
+                } else if !UTIME_SPECIAL.contains(&sub) {
+                    self.set_times.insert((sec, sub));
+                }
+            }
+        }
+        if exp == act {
+            if let Some(slot) = stat_slot(sysnum) {
+                if let Some((_, e)) = exp.memory.iter().find(|(a, _)| *a == step.arg(slot)) {
+                    for at in STAT_TIMES {
+                        let t = (i64_at(e, at), i64_at(e, at + 8));
+                        self.node_time(e, at, t, t);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Records a node's field time; whether the actual one keeps the order the
+    /// recording shows against the previous answer for that node.
+    fn node_time(&mut self, e: &[u8], at: usize, et: Time, t: Time) -> bool {
+        let (dev, ino) = (u64_at(e, 0), u64_at(e, 16));
+        if ino == 0 || e.len() < 152 {
+            // Pipes and sockets all answer st_ino 0: not one node.
+            return true;
+        }
+        let prev = self.node_times.insert((dev, ino, at), (et, t));
+        prev.is_none_or(|(pe, pa)| et < pe || t >= pa)
+    }
 }
 
 fn u64_at(d: &[u8], at: usize) -> u64 {
@@ -188,6 +258,18 @@ pub fn normalise_pair(
 }
 
 fn stat(e: &mut [u8], a: &mut [u8], st: &mut Norm, rules: &mut Vec<&'static str>) {
+    for at in STAT_TIMES {
+        let et = (i64_at(e, at), i64_at(e, at + 8));
+        let t = (i64_at(a, at), i64_at(a, at + 8));
+        let ordered = st.node_time(e, at, et, t);
+        if et == t || st.set_times.contains(&et) {
+            continue;
+        }
+        if ordered && plausible(et, t, 1_000_000_000) {
+            a[at..at + 16].copy_from_slice(&e[at..at + 16]);
+            rules.push("times");
+        }
+    }
     let (eino, aino) = (u64_at(e, 16), u64_at(a, 16));
     if st.inos.matches(eino as i64, aino as i64) {
         if eino != aino {
@@ -198,17 +280,6 @@ fn stat(e: &mut [u8], a: &mut [u8], st: &mut Norm, rules: &mut Vec<&'static str>
             a[0..8].copy_from_slice(&e[0..8]);
         }
         a[16..24].copy_from_slice(&e[16..24]);
-    }
-    for at in [48usize, 64, 80, 96] {
-        let et = (i64_at(e, at), i64_at(e, at + 8));
-        let t = (i64_at(a, at), i64_at(a, at + 8));
-        if et == t {
-            continue;
-        }
-        if plausible(et, t, 1_000_000_000) {
-            a[at..at + 16].copy_from_slice(&e[at..at + 16]);
-            rules.push("times");
-        }
     }
 }
 
