@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use rumpsp_conformance::replay::{replay, Verdict};
+use rumpsp_conformance::replay::{replay_with, ReplayOptions, Verdict};
 use rumpsp_conformance::script::build_script;
 use rumpsp_conformance::wire::InProcess;
 use rumpsp_conformance::Capture;
@@ -27,7 +27,7 @@ fn every_differential_capture_passes_every_step() {
         let cap = Capture::load(p).unwrap();
         let script = build_script(&cap, &p.file_stem().unwrap().to_string_lossy());
         let mut wire = InProcess::with_kernel(SimKernel::new(SimConfig::default())).unwrap();
-        let r = replay(&script, &mut wire);
+        let r = replay_with(&script, &mut wire, ReplayOptions { same_history: true });
         total += r.steps.len();
         let bad = r
             .steps

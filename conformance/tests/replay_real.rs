@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use rumpsp_conformance::replay::{replay, Verdict};
+use rumpsp_conformance::replay::{replay_with, ReplayOptions, Verdict};
 use rumpsp_conformance::script::{build_script, Script};
 use rumpsp_conformance::wire::InProcess;
 use rumpsp_conformance::Capture;
@@ -43,7 +43,7 @@ fn real_captures_replay_against_the_simulated_kernel() {
         }
         let mut wire = InProcess::with_kernel(SimKernel::new(config)).unwrap();
         while i < all.len() && all[i].server_run == run {
-            let r = replay(&all[i], &mut wire);
+            let r = replay_with(&all[i], &mut wire, ReplayOptions { same_history: true });
             for s in &r.steps {
                 total += 1;
                 if s.verdict >= Verdict::Fail {

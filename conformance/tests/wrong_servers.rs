@@ -6,7 +6,7 @@
 use std::collections::VecDeque;
 use std::path::Path;
 
-use rumpsp_conformance::replay::{replay, ScriptResult, Verdict};
+use rumpsp_conformance::replay::{replay_with, ReplayOptions, ScriptResult, Verdict};
 use rumpsp_conformance::script::{build_script, Script};
 use rumpsp_conformance::wire::{InProcess, Wire, WireConn, WireError};
 use rumpsp_conformance::Capture;
@@ -144,15 +144,20 @@ fn run(name: &str, mutate: Mutation, chunk: usize) -> ScriptResult {
     judged(&s, &mut w)
 }
 
-/// Replays the set-up recordings unmutated, then `s` through the mutant.
+/// Replays the set-up recordings unmutated, then `s` through the mutant: a
+/// server with the recording's history.
 fn judged(s: &Script, w: &mut Mutant) -> ScriptResult {
+    judged_with(s, w, ReplayOptions { same_history: true })
+}
+
+fn judged_with(s: &Script, w: &mut Mutant, opts: ReplayOptions) -> ScriptResult {
     w.armed = false;
     for b in before(s) {
-        let r = replay(&b, w);
+        let r = replay_with(&b, w, opts);
         assert!(r.verdict() < Verdict::Fail, "set-up {} failed", b.name);
     }
     w.armed = true;
-    replay(s, w)
+    replay_with(s, w, opts)
 }
 
 fn honest() -> Mutation {
@@ -581,6 +586,33 @@ fn rule_pids_an_inconsistent_pid_fails() {
         .steps
         .iter()
         .any(|s| s.verdict == Verdict::Fail && s.request.contains("getpid")));
+}
+
+/// Every successful getpid answer of the `getpid` trace (its only call) gets pid + 1.
+fn shifted_pids() -> Mutation {
+    Box::new(|f| {
+        let mut v = f.to_vec();
+        if is(f, RESP, SYSCALL) && v.len() >= 48 && v[24..28] == [0; 4] {
+            let pid = i64::from_le_bytes(v[32..40].try_into().unwrap());
+            v[32..40].copy_from_slice(&(pid + 1).to_le_bytes());
+        }
+        vec![v]
+    })
+}
+
+#[test]
+fn rule_pids_a_consistently_shifted_pid_fails_on_a_server_with_the_recording_history() {
+    let r = run("getpid", shifted_pids(), 0);
+    assert_eq!(r.verdict(), Verdict::Fail);
+    assert!(r
+        .steps
+        .iter()
+        .any(|s| s.diffs.iter().any(|d| d.contains("expected 2 got 3"))));
+    // Control: on a server of unknown history the same answers are mapped.
+    let s = script("getpid");
+    let mut w = Mutant::new(server(&s), shifted_pids(), 0);
+    let r = judged_with(&s, &mut w, ReplayOptions::default());
+    assert!(r.verdict() < Verdict::Fail, "{r:?}");
 }
 
 /// Every stat time of every 152-byte COPYOUT becomes `time(n)`, `n` counting

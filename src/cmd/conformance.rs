@@ -22,7 +22,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use rumpsp_conformance::catalog::{self, Case};
 use rumpsp_conformance::mutate::{MutWire, Mutation, MutationCounter};
-use rumpsp_conformance::replay::{replay, ScriptResult, Verdict};
+use rumpsp_conformance::replay::{replay_with, ReplayOptions, ScriptResult, Verdict};
 use rumpsp_conformance::script::Script;
 use rumpsp_conformance::socket::SocketWire;
 use rumpsp_conformance::watch::BannerWatch;
@@ -246,19 +246,24 @@ impl Spawned {
         let t = Instant::now();
         let mut reachable_since = None;
         loop {
+            // Ready once it sends a whole banner. No handshake: a guest
+            // handshake makes a process, which would take the pid the
+            // recording's first client had (the pids rule compares pids
+            // exactly on a server with the recording's history).
             let mut probe = SocketWire::new(me.addr.clone());
-            match catalog::health_check(&mut probe) {
-                Ok(()) => {
+            match probe.connect() {
+                Ok((c, banner)) if banner.ends_with(b"\n") => {
+                    probe.close(c);
                     SERVERS_SERVED.fetch_add(1, Ordering::Relaxed);
                     return Ok(me);
                 }
                 Err(e) if t.elapsed() > Duration::from_secs(10) => {
                     bail!("the server started by {cmd:?} did not serve within 10 s: {e}")
                 }
-                Err(_) => {}
+                _ => {}
             }
-            // It accepts and sends a banner but answers wrongly: a server
-            // under test, not a harness failure; the verdicts will say so.
+            // It accepts but sends no banner: a server under test, not a
+            // harness failure; the verdicts will say so.
             if SocketWire::new(me.addr.clone()).connect().is_ok() {
                 let since = *reachable_since.get_or_insert_with(Instant::now);
                 if since.elapsed() > Duration::from_secs(1) {
@@ -516,6 +521,8 @@ fn run_group(
         .filter(|(_, r)| *r)
         .map(|(s, _)| s)
         .collect();
+    // A fresh server per run, given the run's recordings in order.
+    let same_history = !matches!(target, Target::Shared(_));
     let target = target.clone();
     let inject_job = inject.clone();
     let job = move || -> anyhow::Result<Vec<(ScriptResult, Duration, usize, BannerDiff)>> {
@@ -534,7 +541,7 @@ fn run_group(
             let t = Instant::now();
             let before = injected();
             let mut watch = BannerWatch::new(wire.as_mut());
-            let r = replay(s, &mut watch);
+            let r = replay_with(s, &mut watch, ReplayOptions { same_history });
             let banner = s.banner.as_deref().and_then(|want| {
                 watch
                     .mismatch(want)

@@ -6,7 +6,8 @@
 //! A mutant is *killed* by a column (corpus = real + regression, catalog,
 //! differential) when an item that passed the baseline fails under it,
 //! *survived* when the mutation changed something there and everything still
-//! passed, *n.a.* when it changed nothing there. A control passes when no item
+//! passed, *n.a.* when it changed nothing there (or the column cannot judge
+//! that bug: [`Mutation::catalog_judges`]). A control passes when no item
 //! that passed the baseline fails under it. Exit 1 on a survivor, a failing
 //! control, or a mutant no column exercised.
 
@@ -24,7 +25,7 @@ const COLUMNS: [(&str, &[&str]); 3] = [
 ];
 
 /// One cell: how a mutation fared against one column.
-fn cell(m: Mutation, items: &[&Outcome]) -> (String, bool) {
+fn cell(m: Mutation, column: &str, items: &[&Outcome]) -> (String, bool) {
     let failed: Vec<&str> = items
         .iter()
         .filter(|o| !o.pass)
@@ -48,6 +49,8 @@ fn cell(m: Mutation, items: &[&Outcome]) -> (String, bool) {
         }
     } else if !failed.is_empty() {
         (format!("killed {}/{}", failed.len(), items.len()), true)
+    } else if injected && column == "catalog" && !m.catalog_judges() {
+        ("n.a. (not judged)".to_owned(), true)
     } else if injected {
         (format!("SURVIVED 0/{}", items.len()), false)
     } else {
@@ -98,7 +101,7 @@ pub fn run(plan: &Plan, target: &Target, a: &ConformanceArgs, against: &str) -> 
                 .iter()
                 .filter(|o| suites.contains(&o.suite) && good.contains(&(o.suite, o.id.as_str())))
                 .collect();
-            let (text, ok) = cell(m, &items);
+            let (text, ok) = cell(m, name, &items);
             exercised |= items.iter().any(|o| o.injected > 0);
             if !ok {
                 problems.push(format!("{} on {name}: {text}", m.name()));

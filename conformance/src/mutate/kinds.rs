@@ -19,6 +19,8 @@ pub enum Mutation {
     NthErrno,
     /// getpid fails with ENOSYS (breaks every health check).
     GetpidBroken,
+    /// getpid answers pid + 1, consistently (a kernel that numbers processes differently).
+    GetpidShift,
     /// The first byte of every COPYOUT is flipped.
     CopyoutFlip,
     /// Every COPYOUT is dropped.
@@ -83,6 +85,7 @@ pub const MUTATIONS: &[Mutation] = &[
     Mutation::ErrorCodeChange,
     Mutation::NthErrno,
     Mutation::GetpidBroken,
+    Mutation::GetpidShift,
     Mutation::CopyoutFlip,
     Mutation::CopyoutDrop,
     Mutation::CopyoutTruncate,
@@ -127,6 +130,7 @@ impl Mutation {
             RaiseSignal => "raise-signal",
             NthErrno => "nth-errno",
             GetpidBroken => "getpid-broken",
+            GetpidShift => "getpid-shift",
             CopyoutFlip => "copyout-flip",
             CopyoutDrop => "copyout-drop",
             CopyoutTruncate => "copyout-truncate",
@@ -162,6 +166,14 @@ impl Mutation {
                 | Mutation::ControlPadding
                 | Mutation::ControlCopyoutSplit
         )
+    }
+
+    /// Whether the robustness catalogue can judge this bug. Its recordings
+    /// were made case after case on one real server, so pids grow from case
+    /// to case and the catalogue shows them as `pid`: a consistent pid shift
+    /// is only the corpus's and the differential suite's to catch.
+    pub fn catalog_judges(self) -> bool {
+        self != Mutation::GetpidShift
     }
 
     /// Looks a mutation up by name.

@@ -236,6 +236,9 @@ impl MutWire {
                             retval: [-1, -1],
                         }
                     }
+                    Mutation::GetpidShift if sysnum == Some(SYS_GETPID) && r.error == 0 => {
+                        r2.retval[0] = r.retval[0].wrapping_add(1)
+                    }
                     Mutation::ControlPadding => {
                         for b in &mut r2.pad {
                             *b = self.random_byte();

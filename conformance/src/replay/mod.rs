@@ -125,9 +125,26 @@ pub const STEP_TIME_LIMIT: Duration = Duration::from_secs(20);
 /// Frames the server may send within one step (beyond that it is flooding).
 pub const STEP_FRAME_LIMIT: usize = 1 << 20;
 
-/// Plays a script.
+/// How the server being judged relates to the recording.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ReplayOptions {
+    /// The server has exactly the history the recording had: freshly started
+    /// and given the recordings of the same server run that came before, in
+    /// order. Then pids compare exactly where no calls overlapped (see the
+    /// `pids` rule); without it (a server shared by everything) they are mapped.
+    pub same_history: bool,
+}
+
+/// Plays a script against a server of unknown history ([`ReplayOptions::default`]).
 pub fn replay(script: &Script, wire: &mut dyn Wire) -> ScriptResult {
+    replay_with(script, wire, ReplayOptions::default())
+}
+
+/// Plays a script.
+pub fn replay_with(script: &Script, wire: &mut dyn Wire, opts: ReplayOptions) -> ScriptResult {
     let abi = Abi::Lp64Le;
+    // Whether a call was sent while another (on any connection) was in flight.
+    let mut overlap = false;
     let mut conns: BTreeMap<u32, ConnState> = BTreeMap::new();
     let mut got: BTreeMap<usize, Got> = BTreeMap::new();
     let mut cookies: BTreeMap<[u8; 16], [u8; 16]> = BTreeMap::new();
@@ -151,6 +168,7 @@ pub fn replay(script: &Script, wire: &mut dyn Wire) -> ScriptResult {
                 }
             }
             Action::Step(step) => {
+                overlap |= conns.values().any(|o| !o.outstanding.is_empty());
                 let c = conns.entry(step.conn).or_insert_with(|| ConnState {
                     wire: None,
                     dec: FrameDecoder::new(FrameLimits::default()),
@@ -246,6 +264,7 @@ pub fn replay(script: &Script, wire: &mut dyn Wire) -> ScriptResult {
         }
     }
     let mut norm = Norm::default();
+    norm.exact_pids = opts.same_history && !overlap;
     let steps = script
         .actions
         .iter()
