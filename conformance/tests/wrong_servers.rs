@@ -741,6 +741,25 @@ fn rule_volatile_sysctl_a_host_name_of_another_length_fails() {
     assert!(r.verdict() < Verdict::Fail, "{r:?}");
 }
 
+#[test]
+fn rule_volatile_sysctl_a_host_name_the_client_set_compares_exactly() {
+    // time_sysctl writes kern.hostname "rumpsp-test" and reads it back.
+    let wrong = Box::new(|f: &RawFrame| {
+        let mut v = f.to_vec();
+        if is(f, 0, COPYOUT) && f.body.get(16..) == Some(&b"rumpsp-test\0"[..]) {
+            let n = v.len();
+            v[n - 2] = b'x';
+        }
+        vec![v]
+    });
+    let r = run("time_sysctl", wrong, 0);
+    assert_eq!(r.verdict(), Verdict::Fail);
+    assert!(r
+        .steps
+        .iter()
+        .any(|s| s.verdict == Verdict::Fail && s.request.contains("sysctl")));
+}
+
 /// Every REQ/COPYIN (type 2) of at least 16 bytes asks for memory `by` bytes further on.
 fn shifted_copyins(by: u64) -> Mutation {
     Box::new(move |f| {
@@ -836,4 +855,56 @@ fn a_split_copyout_with_several_calls_in_flight_stays_with_its_call() {
                 .collect::<Vec<_>>()
         );
     }
+}
+
+/// Every PREFORK answer carries `cookie` instead of its random one.
+fn fixed_cookie(cookie: [u8; 16]) -> Mutation {
+    Box::new(move |f| {
+        let mut v = f.to_vec();
+        if is(f, RESP, 7) && v.len() == 40 {
+            v[24..40].copy_from_slice(&cookie);
+        }
+        vec![v]
+    })
+}
+
+/// The fork recording with its PREFORK sent twice on the parent's connection.
+fn two_preforks() -> Script {
+    use rumpsp_conformance::script::Action;
+    let mut s = script("fork");
+    let at = s
+        .actions
+        .iter()
+        .position(|a| matches!(a, Action::Step(st) if st.frame.header.ty == 7))
+        .unwrap();
+    let again = s.actions[at].clone();
+    s.actions.insert(at + 1, again);
+    s
+}
+
+#[test]
+fn a_prefork_cookie_of_zero_bytes_fails() {
+    let r = run("fork", fixed_cookie([0; 16]), 0);
+    assert_eq!(r.verdict(), Verdict::Fail);
+    assert!(r
+        .steps
+        .iter()
+        .any(|s| s.verdict == Verdict::Fail && s.actual.contains("zero bytes")));
+}
+
+#[test]
+fn a_prefork_cookie_handed_out_twice_fails() {
+    let s = two_preforks();
+    let mut w = Mutant::new(server(&s), fixed_cookie([0x11; 16]), 0);
+    let r = judged(&s, &mut w);
+    assert_eq!(r.verdict(), Verdict::Fail, "{r:?}");
+    assert!(r
+        .steps
+        .iter()
+        .any(|s| s.verdict == Verdict::Fail && s.actual.contains("repeats")));
+    // Control: a right server's two cookies differ. (The extra PREFORK makes
+    // a process the recording did not have, so pids are mapped.)
+    let mut w = Mutant::new(server(&s), honest(), 0);
+    let r = judged_with(&s, &mut w, ReplayOptions::default());
+    assert!(r.verdict() < Verdict::Fail, "{r:?}");
 }

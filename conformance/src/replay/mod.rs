@@ -237,6 +237,12 @@ pub fn replay_with(script: &Script, wire: &mut dyn Wire, opts: ReplayOptions) ->
                             })
                     }),
                 ) {
+                    // Cookies are random: a server that hands out one twice
+                    // lets a client take over another's fork.
+                    if cookies.values().any(|ours| *ours == g) {
+                        got.entry(index).or_default().malformed =
+                            Some("PREFORK cookie repeats an earlier one".into());
+                    }
                     cookies.insert(rec, g);
                 }
                 // What the recording says the client memory holds afterwards.

@@ -58,7 +58,7 @@ pub const RULES: &[Rule] = &[
         name: "volatile-sysctl",
         field: "values of kern.hostname, urandom, arandom, hardclock_ticks, file, msgbuf, pool, curproc.corename",
         why: "host-, boot- or time-dependent values",
-        comparison: "ignored (blanked); the answer and the length written compare exactly",
+        comparison: "blanked, once the answer and the length written compare exactly and the value is plausible: a value the client wrote earlier in the trace (kern.hostname read back) compares exactly; urandom/arandom not all zero where the recording's is not and never a repeat of an earlier reading; hardclock_ticks never going back where the recording's does not",
     },
     Rule {
         name: "pids",
@@ -114,6 +114,12 @@ pub struct Norm {
     set_times: BTreeSet<(i64, i64)>,
     /// Last (recorded, actual) stat time per recorded node (dev, ino) and field offset.
     node_times: BTreeMap<(u64, u64, usize), (Time, Time)>,
+    /// The last value the client wrote to each sysctl MIB.
+    sysctl_written: BTreeMap<Vec<i32>, Vec<u8>>,
+    /// Actual kern.urandom / kern.arandom readings so far.
+    randoms: BTreeSet<Vec<u8>>,
+    /// Last (recorded, actual) kern.hardclock_ticks reading.
+    ticks: Option<(i64, i64)>,
 }
 
 /// The utimes-family syscalls: sysnum, argument slot of the times pointer,
@@ -152,6 +158,15 @@ impl Norm {
                 } else if !UTIME_SPECIAL.contains(&sub) {
                     self.set_times.insert((sec, sub));
                 }
+            }
+        }
+        if sysnum == 202 && step.arg(4) != 0 {
+            let newp = step.arg(4);
+            if let Some(d) = step.memory.iter().find_map(|(r, d)| match r {
+                MemRequest::Bytes { addr, .. } if *addr == newp => Some(d),
+                _ => None,
+            }) {
+                self.sysctl_written.insert(sysctl_mib(step), d.clone());
             }
         }
         if exp == act {
@@ -253,7 +268,7 @@ pub fn normalise_pair(
                     }
                 }
             }
-            202 => sysctl(step, *addr, e, a, rules),
+            202 => sysctl(step, *addr, e, a, st, rules),
             _ => {}
         }
     }
@@ -316,9 +331,9 @@ fn dirents(e: &mut [u8], a: &mut [u8], st: &mut Norm, rules: &mut Vec<&'static s
     }
 }
 
-fn sysctl(step: &Step, addr: u64, e: &mut [u8], a: &mut [u8], rules: &mut Vec<&'static str>) {
-    let mib = step
-        .memory
+/// The MIB a __sysctl step passed (from the client memory it read).
+fn sysctl_mib(step: &Step) -> Vec<i32> {
+    step.memory
         .iter()
         .find_map(|(r, d)| match r {
             MemRequest::Bytes { addr, .. } if *addr == step.arg(0) => Some(
@@ -328,7 +343,24 @@ fn sysctl(step: &Step, addr: u64, e: &mut [u8], a: &mut [u8], rules: &mut Vec<&'
             ),
             _ => None,
         })
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// A sysctl value without its trailing NULs.
+fn trimmed(d: &[u8]) -> &[u8] {
+    let end = d.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+    &d[..end]
+}
+
+fn sysctl(
+    step: &Step,
+    addr: u64,
+    e: &mut [u8],
+    a: &mut [u8],
+    st: &mut Norm,
+    rules: &mut Vec<&'static str>,
+) {
+    let mib = sysctl_mib(step);
     if mib.last() == Some(&-2) && addr == step.arg(2) {
         for d in [&mut *e, &mut *a] {
             for rec in d.chunks_mut(96) {
@@ -343,10 +375,45 @@ fn sysctl(step: &Step, addr: u64, e: &mut [u8], a: &mut [u8], rules: &mut Vec<&'
             }
         }
         rules.push("kernel-pointers");
-    } else if volatile_sysctl(&mib) && e.len() == a.len() {
+    } else if volatile_sysctl(&mib) && e.len() == a.len() && st.volatile_plausible(&mib, e, a) {
         e.fill(0);
         a.fill(0);
         rules.push("volatile-sysctl");
+    }
+}
+
+impl Norm {
+    /// Whether a volatile sysctl value may be blanked: not a value the client
+    /// wrote earlier (that compares exactly); random bytes neither all zero
+    /// nor a repeat of an earlier reading; hardclock_ticks never going back
+    /// where the recording's does not.
+    fn volatile_plausible(&mut self, mib: &[i32], e: &[u8], a: &[u8]) -> bool {
+        if self
+            .sysctl_written
+            .get(mib)
+            .is_some_and(|w| trimmed(w) == trimmed(e))
+        {
+            return false;
+        }
+        match mib {
+            [1, 61] | [1, 81] if e.len() >= 4 => {
+                let zero = |d: &[u8]| d.iter().all(|&b| b == 0);
+                (zero(e) || !zero(a)) && self.randoms.insert(a.to_vec())
+            }
+            [1, 80] if e.len() == 4 || e.len() == 8 => {
+                let int = |d: &[u8]| {
+                    if d.len() == 4 {
+                        i64::from(i32::from_le_bytes([d[0], d[1], d[2], d[3]]))
+                    } else {
+                        i64_at(d, 0)
+                    }
+                };
+                let now = (int(e), int(a));
+                let prev = self.ticks.replace(now);
+                prev.is_none_or(|(pe, pa)| now.0 < pe || now.1 >= pa)
+            }
+            _ => true,
+        }
     }
 }
 
@@ -412,4 +479,46 @@ pub fn coverage(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_sysctl_values_of_zero_bytes_or_repeated_are_not_blanked() {
+        let mut st = Norm::default();
+        let urandom = [1, 61];
+        let rec = [7u8, 1, 2, 3];
+        assert!(st.volatile_plausible(&urandom, &rec, &[9, 9, 9, 9]));
+        assert!(!st.volatile_plausible(&urandom, &rec, &[0; 4]), "all zero");
+        assert!(
+            !st.volatile_plausible(&urandom, &rec, &[9, 9, 9, 9]),
+            "a repeat"
+        );
+        assert!(st.volatile_plausible(&[1, 81], &[5; 16], &[6; 16]));
+    }
+
+    #[test]
+    fn hardclock_ticks_going_back_are_not_blanked() {
+        let mut st = Norm::default();
+        let ticks = [1, 80];
+        let v = |n: i32| n.to_le_bytes();
+        assert!(st.volatile_plausible(&ticks, &v(100), &v(500)));
+        assert!(st.volatile_plausible(&ticks, &v(120), &v(500)), "equal");
+        assert!(!st.volatile_plausible(&ticks, &v(130), &v(499)), "back");
+        // Where the recording's goes back too (a reboot), no order holds.
+        let mut st = Norm::default();
+        assert!(st.volatile_plausible(&ticks, &v(100), &v(500)));
+        assert!(st.volatile_plausible(&ticks, &v(50), &v(10)));
+    }
+
+    #[test]
+    fn a_value_the_client_wrote_is_not_blanked() {
+        let mut st = Norm::default();
+        st.sysctl_written
+            .insert(vec![1, 10], b"rumpsp-test".to_vec());
+        assert!(!st.volatile_plausible(&[1, 10], b"rumpsp-test\0", b"rumpsp-tesx\0"));
+        assert!(st.volatile_plausible(&[1, 10], b"vm\0", b"ab\0"));
+    }
 }

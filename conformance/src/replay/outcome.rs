@@ -24,8 +24,12 @@ pub enum Answer {
         /// The handshake error.
         error: i32,
     },
-    /// RESP of a PREFORK (the cookie itself is random).
-    Prefork,
+    /// RESP of a PREFORK. The cookie itself is random and not compared,
+    /// only whether it is all zero bytes (no 128-bit random value is).
+    Prefork {
+        /// The cookie is sixteen zero bytes.
+        zero: bool,
+    },
     /// An ERROR frame.
     Error(ErrorCode),
 }
@@ -84,7 +88,9 @@ pub fn outcome(frames: &[RawFrame], closed: bool) -> Outcome {
                 retval: r.retval,
             }),
             Ok(Message::HandshakeResp(r)) => o.answers.push(Answer::Handshake { error: r.error }),
-            Ok(Message::PreforkResp(_)) => o.answers.push(Answer::Prefork),
+            Ok(Message::PreforkResp(p)) => o.answers.push(Answer::Prefork {
+                zero: p.cookie.0 == [0; 16],
+            }),
             Ok(Message::Error(e)) => o.answers.push(Answer::Error(e.code)),
             Ok(Message::Copyin(c)) => o.copyins.push((
                 if c.kind == CopyinKind::Str {
@@ -143,7 +149,8 @@ fn show_answer(a: &Answer) -> String {
             retval[1]
         ),
         Answer::Handshake { error } => format!("handshake error={error}"),
-        Answer::Prefork => "prefork cookie".into(),
+        Answer::Prefork { zero: false } => "prefork cookie".into(),
+        Answer::Prefork { zero: true } => "prefork cookie of sixteen zero bytes".into(),
         Answer::Error(c) => format!("ERROR {c:?}"),
     }
 }
