@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 families=("$@")
 if [ ${#families[@]} -eq 0 ]; then
-  families=(files dirs links perms creds pipes fdops iovec sysctl time mount statvfs fork exec threads forks)
+  families=(files dirs links perms creds pipes fdops iovec sysctl time stamps mount statvfs fork exec threads forks)
 fi
 cargo build --release --quiet --example families
 bin=target/release/rumpsp

@@ -167,6 +167,31 @@ async fn family(c: &Arc<Client>, name: &str) -> anyhow::Result<()> {
             let _ = c.sysctl(&[1, 9999], 64, None).await; // ENOENT
             let _ = c.sysctl_resolve("kern.maxfiles").await;
         }
+        "stamps" => {
+            // Clock readings and the stamps of a node in one trace: the
+            // judge relates them (a stamp made after a reading is not
+            // earlier than it; times the client set compare exactly).
+            let fd = c.open("/stamped", O_RDWR | O_CREAT, 0o644).await?;
+            let _ = c.clock_gettime(0).await;
+            let _ = c.nanosleep(0, 20_000_000).await;
+            let _ = c.write(fd, b"first").await;
+            let _ = c.fstat(fd).await;
+            let _ = c.gettimeofday().await;
+            let _ = c.nanosleep(0, 20_000_000).await;
+            let _ = c.write(fd, b"second").await;
+            let _ = c.fstat(fd).await;
+            let _ = c
+                .futimens(fd, Some([(1_000_000_000, 5), (1_234_567_890, 250)]))
+                .await;
+            let _ = c.fstat(fd).await;
+            let _ = c
+                .utimes("/stamped", Some((1_500_000_000, 1_600_000_000)))
+                .await;
+            let _ = c.stat("/stamped").await;
+            let _ = c.clock_gettime(0).await;
+            let _ = c.close(fd).await;
+            let _ = c.unlink("/stamped").await;
+        }
         "time" => {
             let _ = c.clock_gettime(0).await;
             let _ = c.clock_gettime(3).await;

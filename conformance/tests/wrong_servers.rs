@@ -908,3 +908,91 @@ fn a_prefork_cookie_handed_out_twice_fails() {
     let r = judged_with(&s, &mut w, ReplayOptions::default());
     assert!(r.verdict() < Verdict::Fail, "{r:?}");
 }
+
+/// Every 16-byte COPYOUT (in own/stamps: the clock readings) moved by `secs`.
+fn clocks_moved(secs: i64) -> Mutation {
+    copyout_data_mut(16, move |d: &mut [u8]| {
+        let sec = i64::from_le_bytes(d[..8].try_into().unwrap());
+        d[..8].copy_from_slice(&(sec + secs).to_le_bytes());
+    })
+}
+
+/// The kernel-set stamps of own/stamps (its first two fstats) a nanosecond
+/// later, as a real kernel's differ from the recording.
+fn kernel_stamps_nudged() -> Mutation {
+    let mut n = 0;
+    copyout_data_mut(152, move |d: &mut [u8]| {
+        n += 1;
+        if n <= 2 {
+            for at in [48usize, 64, 80] {
+                let sub = i64::from_le_bytes(d[at + 8..at + 16].try_into().unwrap());
+                d[at + 8..at + 16].copy_from_slice(&((sub + 1) % 1_000_000_000).to_le_bytes());
+            }
+        }
+    })
+}
+
+#[test]
+fn rule_clock_a_realtime_clock_an_hour_off_the_file_stamps_fails() {
+    // own/stamps reads CLOCK_REALTIME and gettimeofday between writes and
+    // fstats of one file: the stamps and the readings share one timeline.
+    // A clock an hour behind: the later readings are earlier than the stamps.
+    let r = run("stamps", clocks_moved(-3600), 0);
+    assert_eq!(r.verdict(), Verdict::Fail, "{r:?}");
+    // A clock an hour ahead: the stamps made after the first reading are
+    // earlier than it. (A stat equal to the recording cannot fail, so the
+    // stamps here differ from it by a nanosecond, as a real kernel's do.)
+    let mut ahead = clocks_moved(3600);
+    let mut later = kernel_stamps_nudged();
+    let r = run(
+        "stamps",
+        Box::new(move |f| {
+            ahead(f)
+                .into_iter()
+                .flat_map(|v| {
+                    let (frames, _) = frame_all(&v, FrameLimits::unlimited());
+                    frames.iter().flat_map(&mut later).collect::<Vec<_>>()
+                })
+                .collect()
+        }),
+        0,
+    );
+    assert_eq!(r.verdict(), Verdict::Fail, "{r:?}");
+    // Control: those stamps alone pass.
+    let r = run("stamps", kernel_stamps_nudged(), 0);
+    assert!(r.verdict() < Verdict::Fail, "{r:?}");
+    // Control: readings a few nanoseconds off are within a clock tick's lag.
+    let r = run(
+        "stamps",
+        copyout_data_mut(16, |d: &mut [u8]| {
+            let sub = i64::from_le_bytes(d[8..16].try_into().unwrap());
+            d[8..16].copy_from_slice(&(sub + 3).to_le_bytes());
+        }),
+        0,
+    );
+    assert!(r.verdict() < Verdict::Fail, "{r:?}");
+}
+
+#[test]
+fn rule_times_a_stamp_before_the_clock_reading_it_follows_fails() {
+    // The first two fstats of own/stamps show kernel stamps made after the
+    // first CLOCK_REALTIME reading; a stamp a day earlier is wrong.
+    let mut n = 0;
+    let r = run(
+        "stamps",
+        copyout_data_mut(152, move |d: &mut [u8]| {
+            n += 1;
+            if n <= 2 {
+                for at in [48usize, 64, 80] {
+                    let sec = i64::from_le_bytes(d[at..at + 8].try_into().unwrap());
+                    d[at..at + 8].copy_from_slice(&(sec - 86_400).to_le_bytes());
+                }
+            }
+        }),
+        0,
+    );
+    assert_eq!(r.verdict(), Verdict::Fail, "{r:?}");
+    // And a server that ignores futimens and utimes fails on own/stamps too.
+    let r = run("stamps", stat_times(|_| (1_796_230_000, 1)), 0);
+    assert_eq!(r.verdict(), Verdict::Fail);
+}

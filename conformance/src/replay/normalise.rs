@@ -34,13 +34,13 @@ pub const RULES: &[Rule] = &[
         name: "times",
         field: "StatBuf.atime, mtime, ctime, birthtime (Timespec)",
         why: "the kernel stamps nodes with its own clock at the time of the call",
-        comparison: "a time the client set (a value an earlier __utimes50, __futimes50, __lutimes50, utimensat or futimens of the trace passed; timevals as usec * 1000; UTIME_NOW and UTIME_OMIT excluded) compares exactly. A time the kernel set: tv_nsec < 1e9; zero exactly where the recording's is zero; negative only where the recording's is; and relationally, per node (the recording's st_dev and st_ino, not 0) and field: never earlier than the same field in an earlier answer where the recording's is not earlier. A write need not advance mtime strictly: the kernel stamps with getnanotime, which moves once per clock tick (__clock_getres50 answers 10 ms), and two calls in one tick get the same stamp",
+        comparison: "a time the client set (a value an earlier __utimes50, __futimes50, __lutimes50, utimensat or futimens of the trace passed; timevals as usec * 1000; UTIME_NOW and UTIME_OMIT excluded) compares exactly. A time the kernel set: tv_nsec < 1e9; zero exactly where the recording's is zero; negative only where the recording's is; and relationally, per node (the recording's st_dev and st_ino, not 0) and field: never earlier than the same field in an earlier answer where the recording's is not earlier; not more than 1 s before a CLOCK_REALTIME or gettimeofday reading the recording shows it at or after. A write need not advance mtime strictly: the kernel stamps with getnanotime, which moves once per clock tick (__clock_getres50 answers 10 ms), and two calls in one tick get the same stamp",
     },
     Rule {
         name: "clock",
         field: "Timespec / timeval written by __clock_gettime50, __gettimeofday50",
         why: "a clock reads the host's time",
-        comparison: "range: sub-second part below 1e9 (1e6 for timeval), seconds not zero where the recording's is not, never earlier than the previous reading of the same call",
+        comparison: "range: sub-second part below 1e9 (1e6 for timeval), seconds not zero where the recording's is not; never earlier than the previous reading of the same clock where the recording's is not (gettimeofday and CLOCK_REALTIME are one clock); a realtime reading not more than 1 s before the latest kernel-set stat time the recording shows before it, and a kernel-set stat time the recording shows after a realtime reading not more than 1 s before that reading",
     },
     Rule {
         name: "padding",
@@ -108,8 +108,11 @@ pub struct Norm {
     pub exact_pids: bool,
     /// inode numbers, within the current step.
     pub inos: IdMap,
-    /// Last actual clock reading per syscall number and clock id.
-    clocks: BTreeMap<(u32, u64), (i64, i64)>,
+    /// Last (recorded, actual) clock reading in nanoseconds per clock:
+    /// (syscall number, clock id); gettimeofday and CLOCK_REALTIME are one.
+    clocks: BTreeMap<(u32, u64), (Time, Time)>,
+    /// The latest kernel-set stat time seen: (recorded, actual), each the maximum.
+    stamp_max: Option<(Time, Time)>,
     /// Times the client set so far in the trace (utimes family).
     set_times: BTreeSet<(i64, i64)>,
     /// Last (recorded, actual) stat time per recorded node (dev, ino) and field offset.
@@ -175,9 +178,26 @@ impl Norm {
                     for at in STAT_TIMES {
                         let t = (i64_at(e, at), i64_at(e, at + 8));
                         self.node_time(e, at, t, t);
+                        self.stamp(t, t);
                     }
                 }
             }
+            if matches!(sysnum, 418 | 427) {
+                let slot = usize::from(sysnum == 427);
+                if let Some((_, e)) = exp.memory.iter().find(|(a, _)| *a == step.arg(slot)) {
+                    if let Some((key, t)) = clock_reading(step, sysnum, e) {
+                        self.clocks.insert(key, (t, t));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Takes a stat time into the latest kernel stamp, unless the client set it.
+    fn stamp(&mut self, et: Time, t: Time) {
+        if et != (0, 0) && !self.set_times.contains(&et) {
+            let (se, sa) = self.stamp_max.unwrap_or((et, t));
+            self.stamp_max = Some((se.max(et), sa.max(t)));
         }
     }
 
@@ -250,27 +270,79 @@ pub fn normalise_pair(
         }
         match sysnum {
             390 => dirents(e, a, st, rules),
-            418 | 427 => {
-                let sub_max = if sysnum == 418 {
-                    1_000_000
-                } else {
-                    1_000_000_000
-                };
-                if e.len() == 16 && a.len() == 16 {
-                    let et = (i64_at(e, 0), i64_at(e, 8));
-                    let at = (i64_at(a, 0), i64_at(a, 8));
-                    let key = (sysnum, if sysnum == 427 { step.arg(0) } else { 0 });
-                    let monotonic = st.clocks.get(&key).is_none_or(|prev| at >= *prev);
-                    st.clocks.insert(key, at);
-                    if plausible(et, at, sub_max) && monotonic {
-                        a.copy_from_slice(e);
-                        rules.push("clock");
-                    }
-                }
-            }
+            418 | 427 => clock(step, sysnum, e, a, st, rules),
             202 => sysctl(step, *addr, e, a, st, rules),
             _ => {}
         }
+    }
+}
+
+/// How far a clock reading and a kernel stamp may disagree with the order the
+/// recording shows (a stamp made just after a reading can be a clock tick
+/// earlier: stamps come from getnanotime, readings from nanotime).
+const CLOCK_SLACK: Time = (1, 0);
+
+fn minus(t: Time, d: Time) -> Time {
+    let (mut sec, mut sub) = (t.0.saturating_sub(d.0), t.1 - d.1);
+    if sub < 0 {
+        sec = sec.saturating_sub(1);
+        sub += 1_000_000_000;
+    }
+    (sec, sub)
+}
+
+/// A clock answer as (clock key, time in nanoseconds): gettimeofday reads
+/// CLOCK_REALTIME (id 0) too, so both have the key (418, 0).
+fn clock_reading(step: &Step, sysnum: u32, d: &[u8]) -> Option<((u32, u64), Time)> {
+    if d.len() != 16 {
+        return None;
+    }
+    let (sec, sub) = (i64_at(d, 0), i64_at(d, 8));
+    match sysnum {
+        418 => Some(((418, 0), (sec, sub.saturating_mul(1000)))),
+        427 if step.arg(0) == 0 => Some(((418, 0), (sec, sub))),
+        427 => Some(((427, step.arg(0)), (sec, sub))),
+        _ => None,
+    }
+}
+
+/// __gettimeofday50 (timeval) and __clock_gettime50 (timespec) answers.
+fn clock(
+    step: &Step,
+    sysnum: u32,
+    e: &mut [u8],
+    a: &mut [u8],
+    st: &mut Norm,
+    rules: &mut Vec<&'static str>,
+) {
+    if e.len() != 16 || a.len() != 16 {
+        return;
+    }
+    let sub_max = if sysnum == 418 {
+        1_000_000
+    } else {
+        1_000_000_000
+    };
+    let (er, ar) = ((i64_at(e, 0), i64_at(e, 8)), (i64_at(a, 0), i64_at(a, 8)));
+    let (Some((key, et)), Some((_, at))) = (
+        clock_reading(step, sysnum, e),
+        clock_reading(step, sysnum, a),
+    ) else {
+        return;
+    };
+    let clock_id = key.1;
+    let ordered = st
+        .clocks
+        .insert(key, (et, at))
+        .is_none_or(|(pe, pa)| et < pe || at >= pa);
+    // Not earlier than a node's stamp that the recording shows before it.
+    let after_stamps = clock_id != 0
+        || st
+            .stamp_max
+            .is_none_or(|(se, sa)| et < se || at >= minus(sa, CLOCK_SLACK));
+    if plausible(er, ar, sub_max) && ordered && after_stamps {
+        a.copy_from_slice(e);
+        rules.push("clock");
     }
 }
 
@@ -280,9 +352,17 @@ fn stat(e: &mut [u8], a: &mut [u8], st: &mut Norm, rules: &mut Vec<&'static str>
         let t = (i64_at(a, at), i64_at(a, at + 8));
         let ordered = st.node_time(e, at, et, t);
         if et == t || st.set_times.contains(&et) {
+            st.stamp(et, t);
             continue;
         }
-        if ordered && plausible(et, t, 1_000_000_000) {
+        // A stamp the recording shows at or after the last realtime reading
+        // was made after it (up to a tick's lag).
+        let after_reading = st
+            .clocks
+            .get(&(418, 0))
+            .is_none_or(|(re, ra)| et < *re || t >= minus(*ra, CLOCK_SLACK));
+        st.stamp(et, t);
+        if ordered && after_reading && plausible(et, t, 1_000_000_000) {
             a[at..at + 16].copy_from_slice(&e[at..at + 16]);
             rules.push("times");
         }
