@@ -53,6 +53,14 @@ impl Step {
         .then_some(self.frame.header.word)
     }
 
+    /// The bytes the client supplied for a COPYIN at `addr` during this step.
+    pub fn copied_in(&self, addr: u64) -> Option<&[u8]> {
+        self.memory.iter().find_map(|(r, d)| match r {
+            MemRequest::Bytes { addr: a, .. } if *a == addr => Some(&d[..]),
+            _ => None,
+        })
+    }
+
     /// Argument slot `i` of a SYSCALL request as a word (0 when the block is shorter).
     pub fn arg(&self, i: usize) -> u64 {
         rumpsp_protocol::SyscallArgs::new(&self.frame.body, Abi::Lp64Le)

@@ -146,11 +146,16 @@ pub fn distance(step: &Step, addr: u64) -> Option<u64> {
 
 /// The call, among `calls` (oldest first), that a server frame touching
 /// `addr` belongs to: the smallest [`distance`], the oldest on a tie, and
-/// the oldest when no call covers the address.
+/// the oldest when no call covers the address. With one call in flight it is
+/// that call, and no distance is computed.
 pub fn owner<'a>(
     calls: impl IntoIterator<Item = (usize, &'a Step)>,
     addr: Option<u64>,
 ) -> Option<usize> {
+    let calls: Vec<(usize, &Step)> = calls.into_iter().collect();
+    if let [(only, _)] = calls[..] {
+        return Some(only);
+    }
     let mut first = None;
     let mut best: Option<(u64, usize)> = None;
     for (i, s) in calls {

@@ -4,8 +4,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rumpsp_protocol::kernel::MemRequest;
-
 use super::outcome::{Answer, Outcome};
 use crate::script::Step;
 
@@ -150,10 +148,7 @@ impl Norm {
         let Some(sysnum) = step.sysnum() else { return };
         if let Some(&(_, slot, timeval)) = SET_TIMES.iter().find(|t| t.0 == sysnum) {
             let tptr = step.arg(slot);
-            let data = step.memory.iter().find_map(|(r, d)| match r {
-                MemRequest::Bytes { addr, .. } if *addr == tptr && tptr != 0 => Some(d),
-                _ => None,
-            });
+            let data = (tptr != 0).then(|| step.copied_in(tptr)).flatten();
             for t in data.into_iter().flat_map(|d| d.chunks_exact(16)) {
                 let (sec, sub) = (i64_at(t, 0), i64_at(t, 8));
                 if timeval {
@@ -164,12 +159,8 @@ impl Norm {
             }
         }
         if sysnum == 202 && step.arg(4) != 0 {
-            let newp = step.arg(4);
-            if let Some(d) = step.memory.iter().find_map(|(r, d)| match r {
-                MemRequest::Bytes { addr, .. } if *addr == newp => Some(d),
-                _ => None,
-            }) {
-                self.sysctl_written.insert(sysctl_mib(step), d.clone());
+            if let Some(d) = step.copied_in(step.arg(4)) {
+                self.sysctl_written.insert(sysctl_mib(step), d.to_vec());
             }
         }
         if exp == act {
@@ -413,15 +404,11 @@ fn dirents(e: &mut [u8], a: &mut [u8], st: &mut Norm, rules: &mut Vec<&'static s
 
 /// The MIB a __sysctl step passed (from the client memory it read).
 fn sysctl_mib(step: &Step) -> Vec<i32> {
-    step.memory
-        .iter()
-        .find_map(|(r, d)| match r {
-            MemRequest::Bytes { addr, .. } if *addr == step.arg(0) => Some(
-                d.chunks_exact(4)
-                    .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                    .collect::<Vec<_>>(),
-            ),
-            _ => None,
+    step.copied_in(step.arg(0))
+        .map(|d| {
+            d.chunks_exact(4)
+                .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect()
         })
         .unwrap_or_default()
 }
