@@ -1,4 +1,4 @@
-//! A plain reference model of a directory tree, for checking the kernel:
+//! The tree model: a directory tree, for checking the kernel:
 //! path operations with the errno NetBSD gives for them, applied to a map
 //! from path to entry. The model-based proptest and the deterministic
 //! simulation feed it the operations they send to the kernel and compare.
