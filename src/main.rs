@@ -91,6 +91,12 @@ enum Command {
         /// Where to listen.
         url: String,
     },
+    /// Fuzz a live rump_sp server (--server-cmd 'CMD {url}' or --server URL):
+    /// protocol operations built from the traces and mutated; a finding is a
+    /// crash, a server that stops serving, a hang, or a protocol violation,
+    /// minimised and written as a capture that --reproduce replays.
+    /// Exit status 1 when something was found.
+    Fuzz(cmd::fuzz::FuzzArgs),
     /// Write seed corpora for the fuzz targets from the conformance traces.
     FuzzSeeds {
         /// Where to write (one directory per target).
@@ -248,6 +254,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             cmd::bench::run(args, server_or_env(target).as_deref()).map(|_| 0)
         }
         Command::BenchFloor { url } => cmd::bench::run_floor(&url).map(|_| 0),
+        Command::Fuzz(a) => cmd::fuzz::run(a),
         Command::FuzzSeeds { out } => {
             let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
             let real = root.join("conformance/traces/real");

@@ -2,10 +2,12 @@
 
 pub mod bench;
 pub mod conformance;
+pub mod fuzz;
 pub mod mutants;
 pub mod replay;
 pub mod run;
 pub mod seeds;
 pub mod serve;
 pub mod simulate;
+pub mod spawned;
 pub mod tools;
