@@ -153,3 +153,40 @@ fn a_url_server_and_bad_arguments_are_named() {
         .expect("rumpsp fuzz runs");
     assert!(String::from_utf8_lossy(&out.stderr).contains("--jobs 2 needs --server-cmd"));
 }
+
+/// `rumpsp conformance --catalog-extra DIR` runs findings as catalogue cases:
+/// a server without the bugs passes them, one with a bug fails its case.
+#[test]
+fn conformance_runs_findings_as_catalogue_cases() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/fuzz-findings");
+    let run = |extra: &[&str]| {
+        let out = Command::new(BIN)
+            .args(["conformance", "handshake/1", "--catalog-extra", dir])
+            .args(extra)
+            .output()
+            .expect("rumpsp conformance runs");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, text) = run(&[]);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("finding/guest-empty-crash") && text.contains("catalog: 3 run, 3 pass"),
+        "{text}"
+    );
+    for (bug, case) in [
+        ("guest-empty", "finding/guest-empty-crash"),
+        ("double-answer", "finding/double-answer"),
+    ] {
+        let cmd = serve(Some(bug));
+        let (code, text) = run(&["--server-cmd", &cmd]);
+        assert_eq!(code, 1, "{bug}: {text}");
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(case))
+            .unwrap_or_default();
+        assert!(line.contains("fail"), "{bug}: {line}\n{text}");
+    }
+}

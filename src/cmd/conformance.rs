@@ -83,6 +83,11 @@ pub struct ConformanceArgs {
     /// and the server (`--mutants` lists them).
     #[arg(long, value_name = "NAME", hide = true)]
     pub mutant: Option<String>,
+    /// Also run every finding of `rumpsp fuzz` in this directory (`*.jsonl`)
+    /// as a catalogue case `finding/NAME`: it passes when the server survives
+    /// it, serves a new client and answers every request exactly once.
+    #[arg(long, value_name = "DIR")]
+    pub catalog_extra: Option<PathBuf>,
     /// Run the mutation suite over the selection: every mutant must be killed
     /// and every control must pass; prints the kill table (exit 1 otherwise).
     #[arg(long)]
@@ -549,6 +554,76 @@ fn run_catalog_case(
     })
 }
 
+/// The findings of `rumpsp fuzz` in `dir`, each on a fresh server (`--catalog-extra`).
+fn extra_cases(dir: &Path, target: &Target, limit: Duration) -> anyhow::Result<Vec<Outcome>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    files.sort();
+    let mut out = Vec::new();
+    for path in files {
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let id = format!("finding/{name}");
+        let title = format!(
+            "the finding {} (no crash, served, one answer per request)",
+            path.display()
+        );
+        let target = target.clone();
+        let job_path = path.clone();
+        let job = move || -> anyhow::Result<(Result<(), String>, Duration)> {
+            let t = Instant::now();
+            let (mut wire, mut server) = open_plain_wire(&target, None)?;
+            let synchronous = matches!(target, Target::InProcess);
+            let mut exited = || {
+                server
+                    .as_mut()
+                    .and_then(|s| s.child.try_wait().ok().flatten())
+                    .map(|st| format!("the server ended: {st}"))
+            };
+            let r = super::fuzz::judge::judge(&job_path, wire.as_mut(), synchronous, &mut exited)?;
+            Ok((r, t.elapsed()))
+        };
+        out.push(match with_timeout(limit, job) {
+            Ok(Some(Ok((r, elapsed)))) => Outcome {
+                suite: "catalog",
+                id,
+                title,
+                verdict: if r.is_ok() { "pass" } else { "fail" },
+                pass: r.is_ok(),
+                details: match &r {
+                    Ok(()) => vec![],
+                    Err(why) => vec![format!("  actual:   {why}")],
+                },
+                expected: "no finding".to_owned(),
+                actual: r.err().unwrap_or_else(|| "no finding".to_owned()),
+                elapsed,
+                injected: 0,
+            },
+            Ok(Some(Err(e))) => errored(
+                "catalog",
+                id,
+                title,
+                String::new(),
+                format!("harness: {e:#}"),
+            ),
+            Err(panic) => errored(
+                "catalog",
+                id,
+                title,
+                String::new(),
+                format!("internal error: {panic}"),
+            ),
+            Ok(None) => timed_out("catalog", id, title, limit),
+        });
+    }
+    Ok(out)
+}
+
 /// Where the run goes, from `--server` / `--server-cmd`.
 pub(crate) fn resolve_target(a: &ConformanceArgs, server: Option<&str>) -> anyhow::Result<Target> {
     Ok(match (server, &a.server_cmd) {
@@ -703,6 +778,18 @@ pub(crate) fn execute(
             });
         outcomes.push(o);
         bar.inc(1);
+    }
+    if let Some(dir) = &a.catalog_extra {
+        match extra_cases(dir, target, limit) {
+            Ok(got) => outcomes.extend(got),
+            Err(e) => outcomes.push(errored(
+                "catalog",
+                "finding/*".to_owned(),
+                format!("the findings in {}", dir.display()),
+                String::new(),
+                format!("{e:#}"),
+            )),
+        }
     }
     traces(&halting, &mut outcomes);
     bar.finish_and_clear();

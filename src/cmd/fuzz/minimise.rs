@@ -14,7 +14,8 @@ pub(crate) fn minimise<T: Clone>(
     while ops.len() >= 2 && trials < max_trials {
         let chunk = ops.len().div_ceil(n);
         let mut reduced = false;
-        for i in 0..n {
+        let parts = n;
+        for i in 0..parts {
             let (a, b) = (i * chunk, ((i + 1) * chunk).min(ops.len()));
             if a >= b {
                 continue;

@@ -13,6 +13,7 @@
 
 mod exec;
 mod input;
+pub(crate) mod judge;
 mod minimise;
 mod report;
 mod rng;
