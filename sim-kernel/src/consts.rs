@@ -155,6 +155,36 @@ pub const MNT_KEEP_MASK: i32 = 0x0c00_807f | 0x0010_0000 | 0x0400_0000;
 pub const SIGPIPE: u32 = 13;
 pub const SIGXFSZ: u32 = 25;
 
+// resource limits (sys/resource.h)
+pub const RLIMIT_FSIZE: usize = 1;
+pub const RLIMIT_DATA: usize = 2;
+pub const RLIMIT_STACK: usize = 3;
+pub const RLIMIT_NPROC: usize = 7;
+pub const RLIMIT_NOFILE: usize = 8;
+pub const RLIMIT_NTHR: usize = 11;
+pub const RLIM_NLIMITS: usize = 12;
+pub const RLIM_INFINITY: u64 = i64::MAX as u64;
+/// MAXSSIZ (amd64): the ceiling setrlimit puts on RLIMIT_STACK (maxsmap).
+pub const MAXSSIZ: u64 = 134_217_728;
+/// maxfiles of the recorded kernel (its RLIMIT_NOFILE hard limit).
+pub const MAXFILES: u64 = 1772;
+/// maxproc of the recorded kernel (its RLIMIT_NPROC hard limit).
+pub const MAXPROC: u64 = 532;
+/// maxlwp of the recorded kernel (its RLIMIT_NTHR hard limit).
+pub const MAXLWP: u64 = 2048;
+
+// sessions
+/// MAXLOGNAME: the size of a session's login name (s_login).
+pub const MAXLOGNAME: usize = 16;
+
+// file flags (sys/stat.h)
+pub const UF_SETTABLE: u32 = 0x0000_ffff;
+pub const SF_SETTABLE: u32 = 0xffff_0000;
+pub const UF_IMMUTABLE: u32 = 0x2;
+pub const UF_APPEND: u32 = 0x4;
+pub const SF_IMMUTABLE: u32 = 0x2_0000;
+pub const SF_APPEND: u32 = 0x4_0000;
+
 // clocks
 pub const CLOCK_REALTIME: i32 = 0;
 pub const CLOCK_MONOTONIC: i32 = 3;

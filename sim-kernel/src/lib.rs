@@ -267,6 +267,20 @@ impl SimKernel {
                 umask: 0o022,
                 fds: Default::default(),
                 sugid: false,
+                rlimits: proc::BOOT_RLIMITS,
+                pgid: 0,
+                sid: 0,
+                root: None,
+            },
+        );
+        // proc0 and init share process group 0 of session 0 (proc0_init);
+        // proc0 never leaves it.
+        t.pgrps.insert(0, proc::Pgrp { sid: 0, members: 2 });
+        t.sessions.insert(
+            0,
+            proc::Session {
+                login: [0; MAXLOGNAME],
+                pgrps: 1,
             },
         );
         let mut k = SimKernel {
@@ -417,7 +431,7 @@ impl SimKernel {
     /// Installs an open file at the lowest free descriptor.
     pub fn install_fd(&mut self, pid: Pid, file: proc::FileId, cloexec: bool) -> Result<i32, Stop> {
         let p = self.proc_mut(pid)?;
-        match p.lowest_free(0, OPEN_MAX) {
+        match p.lowest_free(0, p.nofile()) {
             Some(fd) => {
                 p.fds.insert(fd, Fd { file, cloexec });
                 Ok(fd)
@@ -463,6 +477,7 @@ impl SimKernel {
                 }
             }
         }
+        self.check_sessions()?;
         let mut readers: std::collections::BTreeMap<proc::PipeId, u32> = Default::default();
         let mut writers: std::collections::BTreeMap<proc::PipeId, u32> = Default::default();
         let mut node_refs: std::collections::BTreeMap<vfs::NodeId, u32> = Default::default();
@@ -557,6 +572,43 @@ impl SimKernel {
     }
 }
 
+impl SimKernel {
+    /// Process groups count their members (proc0 too, in group 0), sessions
+    /// their groups, every process is in a group of its own session.
+    fn check_sessions(&self) -> Result<(), String> {
+        let mut members: std::collections::BTreeMap<Pid, u32> = Default::default();
+        members.insert(0, 1);
+        for (pid, p) in &self.t.procs {
+            *members.entry(p.pgid).or_default() += 1;
+            match self.t.pgrps.get(&p.pgid) {
+                Some(g) if g.sid == p.sid => {}
+                _ => {
+                    return Err(format!(
+                        "pid {pid} is in group {} of no session {}",
+                        p.pgid, p.sid
+                    ))
+                }
+            }
+        }
+        let mut groups: std::collections::BTreeMap<Pid, u32> = Default::default();
+        for (id, g) in &self.t.pgrps {
+            if members.get(id).copied().unwrap_or(0) != g.members {
+                return Err(format!("pgrp {id} counts {} members", g.members));
+            }
+            *groups.entry(g.sid).or_default() += 1;
+        }
+        for (id, s) in &self.t.sessions {
+            if groups.get(id).copied().unwrap_or(0) != s.pgrps {
+                return Err(format!("session {id} counts {} groups", s.pgrps));
+            }
+        }
+        if groups.keys().any(|sid| !self.t.sessions.contains_key(sid)) {
+            return Err("a process group names a missing session".into());
+        }
+        Ok(())
+    }
+}
+
 impl Kernel for SimKernel {
     fn spawn_guest(&mut self, comm: &[u8]) -> Result<Pid, ProcessError> {
         let pid = self.new_pid()?;
@@ -590,8 +642,14 @@ impl Kernel for SimKernel {
                 umask: 0o022,
                 fds,
                 sugid: false,
+                rlimits: proc::BOOT_RLIMITS,
+                pgid: 0,
+                sid: 0,
+                root: None,
             },
         );
+        // lwproc_newproc: the process group of its parent (init's, 0).
+        self.t.join_pgrp(0);
         self.t.adopt(1, pid);
         Ok(pid)
     }
@@ -607,9 +665,12 @@ impl Kernel for SimKernel {
         for f in p.fds.values() {
             self.file_ref(f.file);
         }
-        if let Some(n) = self.vfs.nodes.get_mut(&p.cwd) {
-            n.cwd_refs += 1;
+        for held in std::iter::once(p.cwd).chain(p.root) {
+            if let Some(n) = self.vfs.nodes.get_mut(&held) {
+                n.cwd_refs += 1;
+            }
         }
+        self.t.join_pgrp(p.pgid);
         self.t.procs.insert(pid, Process { ppid: parent, ..p });
         self.t.adopt(parent, pid);
         Ok(pid)
@@ -645,10 +706,13 @@ impl Kernel for SimKernel {
         for f in p.fds.values() {
             self.file_unref(f.file);
         }
-        if let Some(n) = self.vfs.nodes.get_mut(&p.cwd) {
-            n.cwd_refs = n.cwd_refs.saturating_sub(1);
+        for held in std::iter::once(p.cwd).chain(p.root) {
+            if let Some(n) = self.vfs.nodes.get_mut(&held) {
+                n.cwd_refs = n.cwd_refs.saturating_sub(1);
+            }
+            self.vfs.maybe_free(held);
         }
-        self.vfs.maybe_free(p.cwd);
+        self.t.leave_pgrp(p.pgid);
         self.t.disown(p.ppid, pid);
         for child in self.t.children.remove(&pid).unwrap_or_default() {
             if let Some(c) = self.t.procs.get_mut(&child) {

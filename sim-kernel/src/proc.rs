@@ -64,9 +64,75 @@ pub struct Process {
     pub fds: BTreeMap<i32, Fd>,
     /// Credentials changed since the process started (issetugid).
     pub sugid: bool,
+    /// Resource limits (soft, hard) by RLIMIT_* number.
+    pub rlimits: [Rlimit; crate::consts::RLIM_NLIMITS],
+    /// Process group.
+    pub pgid: Pid,
+    /// Session (the pid of its leader).
+    pub sid: Pid,
+    /// Root directory set by chroot/fchroot (`None`: the file system root).
+    pub root: Option<NodeId>,
+}
+
+/// One resource limit (`struct rlimit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rlimit {
+    /// Soft limit (rlim_cur).
+    pub cur: u64,
+    /// Hard limit (rlim_max).
+    pub max: u64,
+}
+
+/// The limits every process of the recorded kernel starts with
+/// (proc.curproc.rlimit in `sysctl_walk.txt`).
+pub const BOOT_RLIMITS: [Rlimit; crate::consts::RLIM_NLIMITS] = {
+    const INF: u64 = crate::consts::RLIM_INFINITY;
+    const fn l(cur: u64, max: u64) -> Rlimit {
+        Rlimit { cur, max }
+    }
+    [
+        l(INF, INF),                 // cputime
+        l(INF, INF),                 // filesize
+        l(INF, INF),                 // datasize
+        l(4_194_304, 134_217_728),   // stacksize
+        l(INF, INF),                 // coredumpsize
+        l(INF, INF),                 // memoryuse
+        l(178_956_970, 536_870_912), // memorylocked
+        l(160, 532),                 // maxproc
+        l(128, 1772),                // descriptors
+        l(INF, INF),                 // sbsize
+        l(INF, INF),                 // vmemoryuse
+        l(160, 2048),                // maxlwp
+    ]
+};
+
+/// A process group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pgrp {
+    /// Its session.
+    pub sid: Pid,
+    /// Processes in it (pgrp 0 also counts proc0, which never leaves).
+    pub members: u32,
+}
+
+/// A session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// s_login: the login name, NUL-padded.
+    pub login: [u8; crate::consts::MAXLOGNAME],
+    /// Process groups in it.
+    pub pgrps: u32,
 }
 
 impl Process {
+    /// How many descriptors it may have: the RLIMIT_NOFILE soft limit, at
+    /// most maxfiles (fd_alloc, dodup, fcntl F_DUPFD).
+    pub fn nofile(&self) -> i32 {
+        self.rlimits[crate::consts::RLIMIT_NOFILE]
+            .cur
+            .min(crate::consts::MAXFILES) as i32
+    }
+
     /// The lowest free descriptor at or above `from`, below `limit`.
     pub fn lowest_free(&self, from: i32, limit: i32) -> Option<i32> {
         (from.max(0)..limit).find(|fd| !self.fds.contains_key(fd))
@@ -107,9 +173,40 @@ pub struct Tables {
     pub next_pipe: PipeId,
     /// Children of each process (so an exit re-parents without scanning every process).
     pub children: BTreeMap<Pid, std::collections::BTreeSet<Pid>>,
+    /// Process groups by id.
+    pub pgrps: BTreeMap<Pid, Pgrp>,
+    /// Sessions by id.
+    pub sessions: BTreeMap<Pid, Session>,
 }
 
 impl Tables {
+    /// Adds a process to group `pgid` (which must exist).
+    pub fn join_pgrp(&mut self, pgid: Pid) {
+        if let Some(g) = self.pgrps.get_mut(&pgid) {
+            g.members += 1;
+        }
+    }
+
+    /// Takes a process out of group `pgid`; the last member takes the group
+    /// with it, and the last group its session (pgdelete, proc_sessrele).
+    pub fn leave_pgrp(&mut self, pgid: Pid) {
+        let Some(g) = self.pgrps.get_mut(&pgid) else {
+            return;
+        };
+        g.members = g.members.saturating_sub(1);
+        if g.members > 0 {
+            return;
+        }
+        let sid = g.sid;
+        self.pgrps.remove(&pgid);
+        if let Some(s) = self.sessions.get_mut(&sid) {
+            s.pgrps = s.pgrps.saturating_sub(1);
+            if s.pgrps == 0 {
+                self.sessions.remove(&sid);
+            }
+        }
+    }
+
     /// Records a new process's parent.
     pub fn adopt(&mut self, parent: Pid, child: Pid) {
         self.children.entry(parent).or_default().insert(child);

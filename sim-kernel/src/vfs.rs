@@ -178,8 +178,10 @@ pub struct Node {
     pub mounted_here: Option<MountId>,
     /// Open files referring to it (the node lives on after its last link while open).
     pub open_refs: u32,
-    /// Processes whose cwd it is.
+    /// Processes whose cwd or root (chroot) it is.
     pub cwd_refs: u32,
+    /// File flags (st_flags: UF_* and SF_*), as chflags set them.
+    pub flags: u32,
 }
 
 impl Node {
@@ -340,6 +342,10 @@ pub struct Cred {
     pub gid: u32,
     /// Effective gid.
     pub egid: u32,
+    /// Saved uid.
+    pub svuid: u32,
+    /// Saved gid.
+    pub svgid: u32,
     /// Supplementary groups.
     pub groups: Vec<u32>,
 }
@@ -488,6 +494,7 @@ impl Vfs {
                 mounted_here: None,
                 open_refs: 0,
                 cwd_refs: 0,
+                flags: 0,
             },
         );
         id
@@ -661,11 +668,20 @@ impl Vfs {
         (bits as i32 & want) == want
     }
 
-    /// Resolves `path` starting at `start` (the cwd or a directory fd).
+    /// The directory "/" names for a process whose chroot directory is
+    /// `chroot` (`None`: not chrooted).
+    pub fn root_for(&self, chroot: Option<NodeId>) -> NodeId {
+        chroot.unwrap_or_else(|| self.cross_mounts(self.root))
+    }
+
+    /// Resolves `path` starting at `start` (the cwd or a directory fd), with
+    /// `root` as "/" (absolute paths and symlinks start there, ".." there
+    /// stays there, as namei does with the process's cwdi_rdir).
     /// `follow_last`: follow a symlink in the last component.
     pub fn resolve(
         &self,
         start: NodeId,
+        root: NodeId,
         path: &[u8],
         follow_last: bool,
         cred: &Cred,
@@ -675,7 +691,7 @@ impl Vfs {
         }
         let mut pending: Vec<u8> = path.to_vec();
         let mut cur = if pending.first() == Some(&b'/') {
-            self.cross_mounts(self.root)
+            root
         } else {
             start
         };
@@ -717,6 +733,7 @@ impl Vfs {
                 let mut crossed = false;
                 let found = match *comp {
                     b"." => Some(cur),
+                    b".." if cur == root => Some(cur),
                     b".." => Some(self.dotdot(cur)),
                     _ => self.child(cur, comp).map(|c| {
                         let top = self.cross_mounts(c);
@@ -744,7 +761,7 @@ impl Vfs {
                             p.push(b'/');
                         }
                         if p.first() == Some(&b'/') {
-                            cur = self.cross_mounts(self.root);
+                            cur = root;
                         }
                         restart = Some(p);
                         break;
@@ -775,13 +792,40 @@ impl Vfs {
     }
 
     /// The absolute path of a directory (for __getcwd).
-    pub fn path_of(&self, mut dir: NodeId) -> Vec<u8> {
+    pub fn path_of(&self, dir: NodeId) -> Vec<u8> {
+        self.path_below(dir, None).unwrap_or_else(|| b"/".to_vec())
+    }
+
+    /// Is `dir` `root` or below it (`vn_isunder`)?
+    pub fn is_under(&self, mut dir: NodeId, root: NodeId) -> bool {
+        for _ in 0..=self.nodes.len() {
+            if dir == root {
+                return true;
+            }
+            let up = self.dotdot(dir);
+            if up == dir {
+                return false;
+            }
+            dir = up;
+        }
+        false
+    }
+
+    /// The path of a directory as seen from `root` (a chroot directory;
+    /// `None`: the file system root), or `None` when it is not below it.
+    pub fn path_below(&self, mut dir: NodeId, root: Option<NodeId>) -> Option<Vec<u8>> {
         let mut parts: Vec<Vec<u8>> = Vec::new();
         // Every step goes one directory up a tree, so the walk ends within
         // as many steps as there are nodes.
         for _ in 0..=self.nodes.len() {
+            if Some(dir) == root {
+                break;
+            }
             let up = self.dotdot(dir);
             if up == dir {
+                if root.is_some() {
+                    return None;
+                }
                 break;
             }
             // the name of `dir` in `up`: for a mount root, of the directory it
@@ -812,7 +856,7 @@ impl Vfs {
         if out.is_empty() {
             out.push(b'/');
         }
-        out
+        Some(out)
     }
 
     fn raw_parent(&self, dir: NodeId) -> NodeId {

@@ -173,6 +173,21 @@ pub(crate) fn chdir(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
 
 pub(crate) fn fchdir(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     let node = fd_node(k, c.pid, c.int(0))?;
+    // sys_fchdir: after the directory and search checks, a chrooted process
+    // may not move to a directory outside its root (EPERM).
+    if let Some(root) = k.proc(c.pid)?.root {
+        let n = k.vfs.nodes.get(&node).ok_or(Stop::Errno(ENOENT))?;
+        if !n.is_dir() {
+            return err(ENOTDIR);
+        }
+        let cred = k.proc(c.pid)?.cred.clone();
+        if !k.vfs.permits(node, &cred, X_OK) {
+            return err(EACCES);
+        }
+        if !k.vfs.is_under(k.vfs.cross_mounts(node), root) {
+            return err(EPERM);
+        }
+    }
     set_cwd(k, c.pid, node)
 }
 
@@ -184,8 +199,11 @@ pub(crate) fn getcwd(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
         return err(ERANGE);
     }
     let len = len.min(4 * MAXPATHLEN);
-    let cwd = k.proc(c.pid)?.cwd;
-    let mut path = k.vfs.path_of(cwd);
+    // getcwd_common walks up to the process's root (its chroot directory):
+    // the path is the one seen from there. A cwd moved out from under that
+    // root by a rename meets no entry naming it at the top: ENOENT.
+    let p = k.proc(c.pid)?;
+    let mut path = k.vfs.path_below(p.cwd, p.root).ok_or(Stop::Errno(ENOENT))?;
     path.push(0);
     if (path.len() as u64) > len {
         return err(ERANGE);

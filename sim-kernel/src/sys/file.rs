@@ -60,9 +60,10 @@ pub(crate) fn lookup(
     follow: bool,
 ) -> Result<Resolved, Stop> {
     let start = start_dir(k, pid, dirfd, path)?;
-    let cred = k.proc(pid)?.cred.clone();
+    let p = k.proc(pid)?;
+    let root = k.vfs.root_for(p.root);
     k.vfs
-        .resolve(start, path, follow, &cred)
+        .resolve(start, root, path, follow, &p.cred)
         .map_err(Stop::Errno)
 }
 

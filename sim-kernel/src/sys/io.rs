@@ -204,10 +204,12 @@ fn write_target(
                 } else {
                     at.unwrap_or(f.offset)
                 };
-                // The file-size limit (RLIMIT_FSIZE, RLIM_INFINITY = 2^63 - 1
-                // here): a write reaching past it raises SIGXFSZ and fails
-                // with EFBIG before any data is fetched.
-                if start.saturating_add(n) > i64::MAX as u64 {
+                // The file-size limit (RLIMIT_FSIZE's soft limit, set by
+                // setrlimit; RLIM_INFINITY = 2^63 - 1 at boot): a write
+                // reaching past it raises SIGXFSZ and fails with EFBIG before
+                // any data is fetched.
+                let fsize = k.proc(pid)?.rlimits[RLIMIT_FSIZE].cur;
+                if start.saturating_add(n) > fsize {
                     ctx_out.signals.push(SIGXFSZ);
                     return err(EFBIG);
                 }
@@ -519,7 +521,7 @@ pub(crate) fn close(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
 
 fn dup_to(k: &mut SimKernel, pid: i32, from: i32, to: i32, cloexec: bool) -> SysResult {
     let file = file_of(k, pid, from)?;
-    if !(0..OPEN_MAX).contains(&to) {
+    if !(0..k.proc(pid)?.nofile()).contains(&to) {
         return err(EBADF);
     }
     // dodup: the same descriptor is left as it is (its close-on-exec too).
@@ -566,7 +568,7 @@ pub(crate) fn dup3(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     // (success, whatever the flags), and only then fd_dup2's flag check. The
     // captures show O_NOSIGPIPE refused too: only O_CLOEXEC and O_NONBLOCK pass.
     let bad_flags = flags & !(O_CLOEXEC | O_NONBLOCK) != 0;
-    if bad_flags && (0..OPEN_MAX).contains(&to) && from != to {
+    if bad_flags && (0..k.proc(c.pid)?.nofile()).contains(&to) && from != to {
         return with_target(to, err(EINVAL));
     }
     with_target(to, dup_to(k, c.pid, c.int(0), to, flags & O_CLOEXEC != 0))
@@ -614,11 +616,11 @@ pub(crate) fn fcntl(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     }
     match cmd {
         F_DUPFD | F_DUPFD_CLOEXEC => {
-            if !(0..OPEN_MAX).contains(&arg) {
+            let p = k.proc(c.pid)?;
+            if !(0..p.nofile()).contains(&arg) {
                 return err(EINVAL);
             }
-            let p = k.proc(c.pid)?;
-            let new = p.lowest_free(arg, OPEN_MAX).ok_or(Stop::Errno(EMFILE))?;
+            let new = p.lowest_free(arg, p.nofile()).ok_or(Stop::Errno(EMFILE))?;
             k.file_ref(id);
             k.proc_mut(c.pid)?.fds.insert(
                 new,
@@ -811,7 +813,7 @@ pub(crate) fn node_stat(k: &SimKernel, node: crate::vfs::NodeId) -> Result<Stat,
         size: size as i64,
         blocks: blocks as i64,
         blksize,
-        flags: 0,
+        flags: n.flags,
         gen: 0,
     })
 }

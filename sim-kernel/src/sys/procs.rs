@@ -1,4 +1,5 @@
-//! Process and credential calls, umask, sync and reboot.
+//! Process and credential queries, setgroups, umask, sync and reboot (the
+//! set-id calls are in `setid`).
 
 use crate::consts::*;
 use crate::{err, Ctx, SimKernel, Stop, SysResult};
@@ -37,54 +38,6 @@ pub(crate) fn issetugid(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
 fn changed(k: &mut SimKernel, pid: i32) -> SysResult {
     k.proc_mut(pid)?.sugid = true;
     Ok((0, 0))
-}
-
-pub(crate) fn setuid(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
-    let uid = c.int(0) as u32;
-    let cr = &mut k.proc_mut(c.pid)?.cred;
-    if cr.is_root() {
-        cr.uid = uid;
-        cr.euid = uid;
-    } else if uid == cr.uid {
-        cr.euid = uid;
-    } else {
-        return err(EPERM);
-    }
-    changed(k, c.pid)
-}
-
-pub(crate) fn seteuid(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
-    let uid = c.int(0) as u32;
-    let cr = &mut k.proc_mut(c.pid)?.cred;
-    if !cr.is_root() && uid != cr.uid {
-        return err(EPERM);
-    }
-    cr.euid = uid;
-    changed(k, c.pid)
-}
-
-pub(crate) fn setgid(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
-    let gid = c.int(0) as u32;
-    let cr = &mut k.proc_mut(c.pid)?.cred;
-    if cr.is_root() {
-        cr.gid = gid;
-        cr.egid = gid;
-    } else if gid == cr.gid {
-        cr.egid = gid;
-    } else {
-        return err(EPERM);
-    }
-    changed(k, c.pid)
-}
-
-pub(crate) fn setegid(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
-    let gid = c.int(0) as u32;
-    let cr = &mut k.proc_mut(c.pid)?.cred;
-    if !cr.is_root() && gid != cr.gid {
-        return err(EPERM);
-    }
-    cr.egid = gid;
-    changed(k, c.pid)
 }
 
 pub(crate) fn setgroups(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {

@@ -88,8 +88,10 @@ fn lookup(
     }
     let is_root = k.proc(c.pid)?.cred.is_root();
     let (ctype, flags, size, dynamic) = (node.ctype(), node.flags, node.size, node.dynamic);
+    let limit = rlimit_node(k, c.pid, mib, &path)?;
     // The current value, and how much of it a reader gets.
     let current: Vec<u8> = match dynamic {
+        _ if limit.is_some() => limit.map_or(0, |l| l.value).to_le_bytes().to_vec(),
         Some(Dynamic::Urandom) => (k.rng.next_u64() as u32).to_le_bytes().to_vec(),
         Some(Dynamic::Arandom) => k.rng.bytes(oldlen.min(256) as usize),
         Some(Dynamic::HardclockTicks) => (k.clock.ticks() as i32).to_le_bytes().to_vec(),
@@ -146,11 +148,61 @@ fn lookup(
         c.copyout(oldp, current[..n].to_vec())?;
     }
     if let Some(v) = new_value {
-        if let Some(n) = std::sync::Arc::make_mut(&mut k.sysctl).get_mut(&path) {
+        if let Some(l) = limit {
+            // sysctl_proc_plimit: the new soft or hard value goes through
+            // dosetrlimit with the other one unchanged.
+            let mut new = k.proc(l.target)?.rlimits[l.which];
+            if l.hard {
+                new.max = read_u64(&v);
+            } else {
+                new.cur = read_u64(&v);
+            }
+            crate::sys::rlimit::set_rlimit(k, c.pid, l.target, l.which as i32, new)?;
+        } else if let Some(n) = std::sync::Arc::make_mut(&mut k.sysctl).get_mut(&path) {
             n.value = v;
         }
     }
     Ok(reported)
+}
+
+/// A proc.<pid>.rlimit.<limit>.{soft,hard} leaf: whose limit, which one.
+#[derive(Clone, Copy)]
+struct LimitNode {
+    target: i32,
+    which: usize,
+    hard: bool,
+    value: u64,
+}
+
+/// PROC_CURPROC: the caller's own node under proc.
+const PROC_CURPROC: i32 = 0x7fff_ffff;
+
+/// The process limit a proc.<pid>.rlimit leaf names (`sysctl_proc_plimit`):
+/// the caller for PROC_CURPROC, else the process with that pid (ESRCH).
+fn rlimit_node(
+    k: &SimKernel,
+    caller: i32,
+    mib: &[i32],
+    path: &[i32],
+) -> Result<Option<LimitNode>, Stop> {
+    let [10, PROC_CURPROC, 2, n, t] = *path else {
+        return Ok(None);
+    };
+    let which = match usize::try_from(n) {
+        Ok(n) if (1..=RLIM_NLIMITS).contains(&n) && (t == 1 || t == 2) => n - 1,
+        _ => return Ok(None),
+    };
+    let target = match mib.get(1) {
+        Some(&PROC_CURPROC) | None => caller,
+        Some(&pid) => pid,
+    };
+    let l = k.proc(target)?.rlimits[which];
+    Ok(Some(LimitNode {
+        target,
+        which,
+        hard: t == 2,
+        value: if t == 2 { l.max } else { l.cur },
+    }))
 }
 
 fn query(
