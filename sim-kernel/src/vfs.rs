@@ -683,10 +683,17 @@ impl Vfs {
         loop {
             let trailing_slash =
                 pending.last() == Some(&b'/') && pending.iter().any(|&b| b != b'/');
-            let comps: Vec<&[u8]> = pending
-                .split(|&b| b == b'/')
-                .filter(|c| !c.is_empty())
-                .collect();
+            // each component with the offset just past it in `pending`: what
+            // follows (its slashes included) is NetBSD's ni_next
+            let mut comps: Vec<(&[u8], usize)> = Vec::new();
+            let mut at = 0usize;
+            for part in pending.split(|&b| b == b'/') {
+                let end = at + part.len();
+                if !part.is_empty() {
+                    comps.push((part, end));
+                }
+                at = end + 1;
+            }
             if comps.is_empty() {
                 // "/" or "///": the root itself
                 return Ok(Resolved {
@@ -698,7 +705,7 @@ impl Vfs {
                 });
             }
             let mut restart: Option<Vec<u8>> = None;
-            for (i, comp) in comps.iter().enumerate() {
+            for (i, &(comp, end)) in comps.iter().enumerate() {
                 let last = i + 1 == comps.len();
                 let dir = self.nodes.get(&cur).ok_or(ENOENT)?;
                 if !dir.is_dir() {
@@ -715,7 +722,7 @@ impl Vfs {
                     return Err(ENAMETOOLONG);
                 }
                 let mut crossed = false;
-                let found = match *comp {
+                let found = match comp {
                     b"." => Some(cur),
                     b".." => Some(self.dotdot(cur)),
                     _ => self.child(cur, comp).map(|c| {
@@ -731,18 +738,23 @@ impl Vfs {
                     found.and_then(|f| self.nodes.get(&f)).map(|n| &n.kind)
                 {
                     if follow {
+                        // namei_follow: the loop count, then the link's
+                        // text: an empty one is ENOENT, and the text with the
+                        // rest of the path (ni_pathlen counts the NUL) must
+                        // stay under MAXPATHLEN
                         links += 1;
                         if links > MAXSYMLINKS {
                             return Err(ELOOP);
                         }
+                        if target.is_empty() {
+                            return Err(ENOENT);
+                        }
+                        let rest = pending.get(end..).unwrap_or_default();
+                        if target.len() + rest.len() + 1 >= MAXPATHLEN as usize {
+                            return Err(ENAMETOOLONG);
+                        }
                         let mut p = target.clone();
-                        for c in &comps[i + 1..] {
-                            p.push(b'/');
-                            p.extend_from_slice(c);
-                        }
-                        if trailing_slash {
-                            p.push(b'/');
-                        }
+                        p.extend_from_slice(rest);
                         if p.first() == Some(&b'/') {
                             cur = self.cross_mounts(self.root);
                         }
