@@ -4,7 +4,8 @@
 //! All state lives in ordered maps and nodes are numbered by counters, so the
 //! same calls always give the same numbers.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::consts::*;
 
@@ -310,6 +311,26 @@ pub struct Vfs {
     next_mount: MountId,
     /// vfs_getnewfsid's counter: it advances only past numbers in use by a mount of the same type.
     mntid: u64,
+    /// tmpfs directories whose "." the name cache holds (the `(dir, ".")`
+    /// entries tmpfs_lookup enters): the only name a removed directory still
+    /// answers. Interior so that a lookup, which only reads, can keep it.
+    dot_cache: RefCell<BTreeSet<NodeId>>,
+}
+
+/// namei's `cn_nameiop`: what the lookup is for. It decides whether the
+/// last component may be cached (`MAKEENTRY`: not for DELETE, nor for
+/// rename's target, which is looked up with NOCACHE) and whether tmpfs
+/// enters a "." it finds (not for CREATE).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nameiop {
+    /// LOOKUP.
+    Lookup,
+    /// CREATE.
+    Create,
+    /// DELETE (unlink, rmdir, rename's source).
+    Delete,
+    /// RENAME (rename's target, NOCACHE).
+    Rename,
 }
 
 /// The result of resolving a path.
@@ -367,6 +388,7 @@ impl Vfs {
             next_node: 1,
             next_mount: 1,
             mntid: 1,
+            dot_cache: RefCell::new(BTreeSet::new()),
         };
         let m = v.next_mount;
         v.next_mount += 1;
@@ -557,6 +579,8 @@ impl Vfs {
             let meta = node_meta(&n.kind);
             self.meta_bytes = self.meta_bytes.saturating_sub(meta);
             self.nodes.remove(&node);
+            // the vnode's reclaim purges its name-cache entries
+            self.dot_cache.borrow_mut().remove(&node);
             if let Some(m) = self.mounts.get_mut(&mount) {
                 m.nodes_used = m.nodes_used.saturating_sub(1);
                 m.bytes_used = m.bytes_used.saturating_sub(bytes);
@@ -669,6 +693,7 @@ impl Vfs {
         path: &[u8],
         follow_last: bool,
         cred: &Cred,
+        iop: Nameiop,
     ) -> Result<Resolved, i32> {
         if path.is_empty() {
             return Err(ENOENT);
@@ -720,6 +745,9 @@ impl Vfs {
                 };
                 if comp.len() > name_max {
                     return Err(ENAMETOOLONG);
+                }
+                if self.fstype(cur) == FsType::Tmpfs {
+                    self.tmpfs_cache_step(cur, dir.nlink == 0, comp, last, iop)?;
                 }
                 let mut crossed = false;
                 let found = match comp {
@@ -784,6 +812,47 @@ impl Vfs {
                 None => return Err(ENOENT),
             }
         }
+    }
+
+    /// What tmpfs_lookup does in tmpfs directory `dir` before it looks for
+    /// `comp`, with the name cache's `(dir, ".")` entry: `cache_lookup` drops
+    /// it for a last component that may not be cached (and misses), and hits
+    /// it otherwise; a miss in a removed directory (`tn_links` 0: "Treat an
+    /// unlinked directory as empty (no "." or "..")") is ENOENT, for any
+    /// name; a "." found in a live directory is entered (`done:`), unless the
+    /// lookup is a CREATE or may not cache.
+    fn tmpfs_cache_step(
+        &self,
+        dir: NodeId,
+        removed: bool,
+        comp: &[u8],
+        last: bool,
+        iop: Nameiop,
+    ) -> Result<(), i32> {
+        let makeentry = !last || matches!(iop, Nameiop::Lookup | Nameiop::Create);
+        if comp != b"." {
+            return if removed { Err(ENOENT) } else { Ok(()) };
+        }
+        let mut cache = self.dot_cache.borrow_mut();
+        let cached = cache.contains(&dir);
+        if cached && !makeentry {
+            cache.remove(&dir);
+        }
+        if cached && makeentry {
+            return Ok(());
+        }
+        if removed {
+            return Err(ENOENT);
+        }
+        if makeentry && iop != Nameiop::Create {
+            cache.insert(dir);
+        }
+        Ok(())
+    }
+
+    /// Whether the name cache holds tmpfs directory `dir`'s "." (tests).
+    pub fn dot_cached(&self, dir: NodeId) -> bool {
+        self.dot_cache.borrow().contains(&dir)
     }
 
     /// The absolute path of a directory (for __getcwd).

@@ -6,6 +6,7 @@ use crate::proc::FileKind;
 use crate::structs::{read_timespec, read_timeval};
 use crate::sys::io::{file_of, node_stat, set_size};
 use crate::vfs::{
+    Nameiop,
     dirent_mem, node_meta, Cred, DirEntries, FsType, NodeId, NodeKind, Resolved, Timespec,
 };
 use crate::{err, Ctx, SimKernel, Stop, SysResult};
@@ -51,7 +52,7 @@ fn dirfd_first(k: &SimKernel, pid: i32, dirfd: i32) -> Result<(), Stop> {
     }
 }
 
-/// Resolves a path for `pid`.
+/// Resolves a path for `pid` (a LOOKUP).
 pub(crate) fn lookup(
     k: &SimKernel,
     pid: i32,
@@ -59,10 +60,22 @@ pub(crate) fn lookup(
     path: &[u8],
     follow: bool,
 ) -> Result<Resolved, Stop> {
+    lookup_op(k, pid, dirfd, path, follow, Nameiop::Lookup)
+}
+
+/// Resolves a path for `pid` for the namei operation `iop`.
+pub(crate) fn lookup_op(
+    k: &SimKernel,
+    pid: i32,
+    dirfd: i32,
+    path: &[u8],
+    follow: bool,
+    iop: Nameiop,
+) -> Result<Resolved, Stop> {
     let start = start_dir(k, pid, dirfd, path)?;
     let cred = k.proc(pid)?.cred.clone();
     k.vfs
-        .resolve(start, path, follow, &cred)
+        .resolve(start, path, follow, &cred, iop)
         .map_err(Stop::Errno)
 }
 
@@ -86,7 +99,11 @@ pub(crate) fn lookup_for(
     follow: bool,
     op: Op,
 ) -> Result<Resolved, Stop> {
-    let r = lookup(k, pid, dirfd, path, follow)?;
+    let iop = match op {
+        Op::Create => Nameiop::Create,
+        Op::Remove => Nameiop::Delete,
+    };
+    let r = lookup_op(k, pid, dirfd, path, follow, iop)?;
     if r.crossed {
         return err(match op {
             Op::Create => EEXIST,
@@ -600,7 +617,7 @@ fn do_rename(
     // The target's parent is looked up and its last name found without
     // crossing a mount (a covered directory is just a directory there), so
     // only "/" itself is EBUSY.
-    let b = lookup(k, pid, fd2, to, false)?;
+    let b = lookup_op(k, pid, fd2, to, false, Nameiop::Rename)?;
     if b.crossed && b.name == b"." {
         return err(EBUSY);
     }
