@@ -850,6 +850,11 @@ impl Vfs {
         Ok(())
     }
 
+    /// `cache_purge` of a vnode: drops the `(dir, ".")` entry it heads.
+    pub fn purge_dot(&self, dir: NodeId) {
+        self.dot_cache.borrow_mut().remove(&dir);
+    }
+
     /// Whether the name cache holds tmpfs directory `dir`'s "." (tests).
     pub fn dot_cached(&self, dir: NodeId) -> bool {
         self.dot_cache.borrow().contains(&dir)

@@ -191,3 +191,26 @@ fn a_create_does_not_cache_dot_but_a_lookup_through_it_does() {
     assert_eq!(fstatat(&mut t, d, ".").0, ENOENT, "a CREATE entered nothing");
     assert_eq!(fstatat(&mut t, e, ".").0, 0);
 }
+
+#[test]
+fn rmdir_and_rename_purge_the_dot_entries_of_their_directories() {
+    // tmpfs_rmdir: cache_purge(dvp); genfs_rename_cache_purge: fdvp, tdvp
+    // and directory fvp/tvp
+    let mut t = T::new();
+    for d in ["/tmp/d", "/tmp/d/sub", "/tmp/e", "/tmp/f"] {
+        t.mkdir(d, 0o755);
+    }
+    let (_, d) = t.open("/tmp/d", O_RDONLY | O_DIRECTORY, 0);
+    let (_, e) = t.open("/tmp/e", O_RDONLY | O_DIRECTORY, 0);
+    assert_eq!(fstatat(&mut t, d, ".").0, 0);
+    assert_eq!(fstatat(&mut t, e, ".").0, 0);
+    let sub = t.s("/tmp/d/sub");
+    t.ok(nr::RMDIR, &[sub]);
+    let (pe, pe2) = (t.s("/tmp/e"), t.s("/tmp/e2"));
+    t.ok(nr::RENAME, &[pe, pe2]);
+    let (pd, pe2b) = (t.s("/tmp/d"), t.s("/tmp/e2"));
+    t.ok(nr::RMDIR, &[pd]);
+    t.ok(nr::RMDIR, &[pe2b]);
+    assert_eq!(fstatat(&mut t, d, ".").0, ENOENT, "purged by the rmdir in it");
+    assert_eq!(fstatat(&mut t, e, ".").0, ENOENT, "purged by its rename");
+}

@@ -412,6 +412,8 @@ fn do_unlinkat(k: &mut SimKernel, pid: i32, dirfd: i32, path: &[u8], flags: i32)
         if r.name == b".." || !empty {
             return err(ENOTEMPTY);
         }
+        // tmpfs_rmdir: cache_purge(dvp)
+        k.vfs.purge_dot(r.parent);
     } else {
         if removedir {
             return err(ENOTDIR);
@@ -735,6 +737,14 @@ fn do_rename(
     let now = k.clock.realtime();
     if let Some(n) = k.vfs.nodes.get_mut(&src) {
         n.ctime = now;
+    }
+    // genfs_rename_cache_purge: both directories, and the moved and the
+    // replaced node when they are directories
+    k.vfs.purge_dot(a.parent);
+    k.vfs.purge_dot(b.parent);
+    k.vfs.purge_dot(src);
+    if let Some(dst) = b.node {
+        k.vfs.purge_dot(dst);
     }
     touch_dir(k, a.parent);
     touch_dir(k, b.parent);
