@@ -4,8 +4,8 @@
 //! All state lives in ordered maps and nodes are numbered by counters, so the
 //! same calls always give the same numbers.
 
-use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Mutex, MutexGuard};
 
 use crate::consts::*;
 
@@ -314,7 +314,25 @@ pub struct Vfs {
     /// tmpfs directories whose "." the name cache holds (the `(dir, ".")`
     /// entries tmpfs_lookup enters): the only name a removed directory still
     /// answers. Interior so that a lookup, which only reads, can keep it.
-    dot_cache: RefCell<BTreeSet<NodeId>>,
+    dot_cache: DotCache,
+}
+
+/// The set behind [`Vfs`]'s name-cache model, behind a lock so that a
+/// lookup through `&Vfs` can keep it and the kernel stays `Sync`.
+#[derive(Debug, Default)]
+struct DotCache(Mutex<BTreeSet<NodeId>>);
+
+impl DotCache {
+    /// The set (a poisoned lock still holds a usable set).
+    fn set(&self) -> MutexGuard<'_, BTreeSet<NodeId>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Clone for DotCache {
+    fn clone(&self) -> DotCache {
+        DotCache(Mutex::new(self.set().clone()))
+    }
 }
 
 /// namei's `cn_nameiop`: what the lookup is for. It decides whether the
@@ -388,7 +406,7 @@ impl Vfs {
             next_node: 1,
             next_mount: 1,
             mntid: 1,
-            dot_cache: RefCell::new(BTreeSet::new()),
+            dot_cache: DotCache::default(),
         };
         let m = v.next_mount;
         v.next_mount += 1;
@@ -580,7 +598,7 @@ impl Vfs {
             self.meta_bytes = self.meta_bytes.saturating_sub(meta);
             self.nodes.remove(&node);
             // the vnode's reclaim purges its name-cache entries
-            self.dot_cache.borrow_mut().remove(&node);
+            self.dot_cache.set().remove(&node);
             if let Some(m) = self.mounts.get_mut(&mount) {
                 m.nodes_used = m.nodes_used.saturating_sub(1);
                 m.bytes_used = m.bytes_used.saturating_sub(bytes);
@@ -833,7 +851,7 @@ impl Vfs {
         if comp != b"." {
             return if removed { Err(ENOENT) } else { Ok(()) };
         }
-        let mut cache = self.dot_cache.borrow_mut();
+        let mut cache = self.dot_cache.set();
         let cached = cache.contains(&dir);
         if cached && !makeentry {
             cache.remove(&dir);
@@ -852,12 +870,12 @@ impl Vfs {
 
     /// `cache_purge` of a vnode: drops the `(dir, ".")` entry it heads.
     pub fn purge_dot(&self, dir: NodeId) {
-        self.dot_cache.borrow_mut().remove(&dir);
+        self.dot_cache.set().remove(&dir);
     }
 
     /// Whether the name cache holds tmpfs directory `dir`'s "." (tests).
     pub fn dot_cached(&self, dir: NodeId) -> bool {
-        self.dot_cache.borrow().contains(&dir)
+        self.dot_cache.set().contains(&dir)
     }
 
     /// The absolute path of a directory (for __getcwd).

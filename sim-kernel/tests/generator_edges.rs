@@ -62,7 +62,11 @@ fn pathconf_of_a_tmpfs_fifo_is_eopnotsupp_as_the_missing_fifofs_answers() {
     let p = t.s("/tmp/p");
     assert_eq!(t.e(MKFIFO, &[p, 0o644]), 0);
     for name in [1, 4, 5, 6, 99] {
-        assert_eq!(pathconf(&mut t, "/tmp/p", name).0, EOPNOTSUPP, "name {name}");
+        assert_eq!(
+            pathconf(&mut t, "/tmp/p", name).0,
+            EOPNOTSUPP,
+            "name {name}"
+        );
     }
     let (_, fd) = t.open("/tmp/f", O_RDWR | O_CREAT, 0o644);
     assert!(fd >= 0);
@@ -113,7 +117,11 @@ fn a_large_write_into_an_empty_pipe_grows_its_buffer_to_big_pipe_size() {
     let big = t.buf(70000);
     assert_eq!(t.sys(nr::WRITE, &[w as u64, big, 65536]).1, 65536);
     assert_eq!(blksize(&mut t, r), 65536);
-    assert_eq!(t.e(nr::WRITE, &[w as u64, big, 1]), EAGAIN, "full at 64 KiB");
+    assert_eq!(
+        t.e(nr::WRITE, &[w as u64, big, 1]),
+        EAGAIN,
+        "full at 64 KiB"
+    );
     assert_eq!(t.read(r, 70000).1.len(), 65536);
     // not empty: no resize, and a pipe stays big
     let (r2, w2) = pipe2(&mut t, O_NONBLOCK);
@@ -182,13 +190,21 @@ fn a_create_does_not_cache_dot_but_a_lookup_through_it_does() {
     let (_, e) = t.open("/tmp/e", O_RDONLY | O_DIRECTORY, 0);
     let (p1, p2) = (t.s("./x"), t.s("./x"));
     let (_, _, _) = t.sys(nr::OPENAT, &[d as u64, p1, O_RDWR | O_CREAT, 0o644]);
-    assert_eq!(fstatat(&mut t, e, "./nothing").0, ENOENT, "caches (e, \".\")");
+    assert_eq!(
+        fstatat(&mut t, e, "./nothing").0,
+        ENOENT,
+        "caches (e, \".\")"
+    );
     let _ = p2;
     let (x, pd, pe) = (t.s("/tmp/d/x"), t.s("/tmp/d"), t.s("/tmp/e"));
     t.ok(nr::UNLINK, &[x]);
     t.ok(nr::RMDIR, &[pd]);
     t.ok(nr::RMDIR, &[pe]);
-    assert_eq!(fstatat(&mut t, d, ".").0, ENOENT, "a CREATE entered nothing");
+    assert_eq!(
+        fstatat(&mut t, d, ".").0,
+        ENOENT,
+        "a CREATE entered nothing"
+    );
     assert_eq!(fstatat(&mut t, e, ".").0, 0);
 }
 
@@ -211,6 +227,10 @@ fn rmdir_and_rename_purge_the_dot_entries_of_their_directories() {
     let (pd, pe2b) = (t.s("/tmp/d"), t.s("/tmp/e2"));
     t.ok(nr::RMDIR, &[pd]);
     t.ok(nr::RMDIR, &[pe2b]);
-    assert_eq!(fstatat(&mut t, d, ".").0, ENOENT, "purged by the rmdir in it");
+    assert_eq!(
+        fstatat(&mut t, d, ".").0,
+        ENOENT,
+        "purged by the rmdir in it"
+    );
     assert_eq!(fstatat(&mut t, e, ".").0, ENOENT, "purged by its rename");
 }

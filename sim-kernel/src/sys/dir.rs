@@ -188,7 +188,11 @@ pub(crate) fn getcwd(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     // getcwd_common finds no name for a removed directory (rmdir purged its
     // cache entry) and its VOP_LOOKUP of ".." fails: ENOENT (tmpfs_lookup
     // treats an unlinked directory as empty, rumpfs has dropped rn_parent).
-    if k.vfs.nodes.get(&cwd).is_some_and(|n| n.is_dir() && n.nlink == 0) {
+    if k.vfs
+        .nodes
+        .get(&cwd)
+        .is_some_and(|n| n.is_dir() && n.nlink == 0)
+    {
         return err(ENOENT);
     }
     let mut path = k.vfs.path_of(cwd);

@@ -6,8 +6,7 @@ use crate::proc::FileKind;
 use crate::structs::{read_timespec, read_timeval};
 use crate::sys::io::{file_of, node_stat, set_size};
 use crate::vfs::{
-    Nameiop,
-    dirent_mem, node_meta, Cred, DirEntries, FsType, NodeId, NodeKind, Resolved, Timespec,
+    dirent_mem, node_meta, Cred, DirEntries, FsType, Nameiop, NodeId, NodeKind, Resolved, Timespec,
 };
 use crate::{err, Ctx, SimKernel, Stop, SysResult};
 
