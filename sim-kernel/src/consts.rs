@@ -135,6 +135,10 @@ pub const OPEN_MAX: i32 = 128;
 pub const IOV_MAX: i32 = 1024;
 pub const MAXSYMLINKS: usize = 32;
 pub const PIPE_SIZE: usize = 16384;
+/// The size pipe_write grows an empty pipe's buffer to for a large write.
+pub const BIG_PIPE_SIZE: usize = 65536;
+/// sys_pipe.c maxbigpipes (LIMITBIGPIPES): at most this many big pipes.
+pub const MAX_BIG_PIPES: usize = 32;
 pub const PIPE_BUF: usize = 512;
 pub const NGROUPS_MAX: usize = 16;
 pub const PAGE_SIZE: u64 = 4096;

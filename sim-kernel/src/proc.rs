@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use rumpsp_protocol::kernel::Pid;
 
+use crate::consts::{BIG_PIPE_SIZE, PIPE_SIZE};
 use crate::vfs::{Cred, NodeId};
 
 /// Open-file identifier.
@@ -148,6 +149,20 @@ pub struct Pipe {
     pub readers: u32,
     /// Open write ends.
     pub writers: u32,
+    /// pipe_write resized the buffer to BIG_PIPE_SIZE (a write of more than
+    /// PIPE_SIZE bytes found it empty).
+    pub big: bool,
+}
+
+impl Pipe {
+    /// The buffer size: PIPE_SIZE, or BIG_PIPE_SIZE once resized.
+    pub fn capacity(&self) -> usize {
+        if self.big {
+            BIG_PIPE_SIZE
+        } else {
+            PIPE_SIZE
+        }
+    }
 }
 
 /// `p_comm`: the name up to its first NUL, 16 significant characters.

@@ -4,7 +4,8 @@
 //! All state lives in ordered maps and nodes are numbered by counters, so the
 //! same calls always give the same numbers.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Mutex, MutexGuard};
 
 use crate::consts::*;
 
@@ -312,6 +313,44 @@ pub struct Vfs {
     next_mount: MountId,
     /// vfs_getnewfsid's counter: it advances only past numbers in use by a mount of the same type.
     mntid: u64,
+    /// tmpfs directories whose "." the name cache holds (the `(dir, ".")`
+    /// entries tmpfs_lookup enters): the only name a removed directory still
+    /// answers. Interior so that a lookup, which only reads, can keep it.
+    dot_cache: DotCache,
+}
+
+/// The set behind [`Vfs`]'s name-cache model, behind a lock so that a
+/// lookup through `&Vfs` can keep it and the kernel stays `Sync`.
+#[derive(Debug, Default)]
+struct DotCache(Mutex<BTreeSet<NodeId>>);
+
+impl DotCache {
+    /// The set (a poisoned lock still holds a usable set).
+    fn set(&self) -> MutexGuard<'_, BTreeSet<NodeId>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Clone for DotCache {
+    fn clone(&self) -> DotCache {
+        DotCache(Mutex::new(self.set().clone()))
+    }
+}
+
+/// namei's `cn_nameiop`: what the lookup is for. It decides whether the
+/// last component may be cached (`MAKEENTRY`: not for DELETE, nor for
+/// rename's target, which is looked up with NOCACHE) and whether tmpfs
+/// enters a "." it finds (not for CREATE).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nameiop {
+    /// LOOKUP.
+    Lookup,
+    /// CREATE.
+    Create,
+    /// DELETE (unlink, rmdir, rename's source).
+    Delete,
+    /// RENAME (rename's target, NOCACHE).
+    Rename,
 }
 
 /// The result of resolving a path.
@@ -373,6 +412,7 @@ impl Vfs {
             next_node: 1,
             next_mount: 1,
             mntid: 1,
+            dot_cache: DotCache::default(),
         };
         let m = v.next_mount;
         v.next_mount += 1;
@@ -564,6 +604,8 @@ impl Vfs {
             let meta = node_meta(&n.kind);
             self.meta_bytes = self.meta_bytes.saturating_sub(meta);
             self.nodes.remove(&node);
+            // the vnode's reclaim purges its name-cache entries
+            self.dot_cache.set().remove(&node);
             if let Some(m) = self.mounts.get_mut(&mount) {
                 m.nodes_used = m.nodes_used.saturating_sub(1);
                 m.bytes_used = m.bytes_used.saturating_sub(bytes);
@@ -685,6 +727,7 @@ impl Vfs {
         path: &[u8],
         follow_last: bool,
         cred: &Cred,
+        iop: Nameiop,
     ) -> Result<Resolved, i32> {
         if path.is_empty() {
             return Err(ENOENT);
@@ -699,10 +742,17 @@ impl Vfs {
         loop {
             let trailing_slash =
                 pending.last() == Some(&b'/') && pending.iter().any(|&b| b != b'/');
-            let comps: Vec<&[u8]> = pending
-                .split(|&b| b == b'/')
-                .filter(|c| !c.is_empty())
-                .collect();
+            // each component with the offset just past it in `pending`: what
+            // follows (its slashes included) is NetBSD's ni_next
+            let mut comps: Vec<(&[u8], usize)> = Vec::new();
+            let mut at = 0usize;
+            for part in pending.split(|&b| b == b'/') {
+                let end = at + part.len();
+                if !part.is_empty() {
+                    comps.push((part, end));
+                }
+                at = end + 1;
+            }
             if comps.is_empty() {
                 // "/" or "///": the root itself
                 return Ok(Resolved {
@@ -714,7 +764,7 @@ impl Vfs {
                 });
             }
             let mut restart: Option<Vec<u8>> = None;
-            for (i, comp) in comps.iter().enumerate() {
+            for (i, &(comp, end)) in comps.iter().enumerate() {
                 let last = i + 1 == comps.len();
                 let dir = self.nodes.get(&cur).ok_or(ENOENT)?;
                 if !dir.is_dir() {
@@ -730,8 +780,11 @@ impl Vfs {
                 if comp.len() > name_max {
                     return Err(ENAMETOOLONG);
                 }
+                if self.fstype(cur) == FsType::Tmpfs {
+                    self.tmpfs_cache_step(cur, dir.nlink == 0, comp, last, iop)?;
+                }
                 let mut crossed = false;
-                let found = match *comp {
+                let found = match comp {
                     b"." => Some(cur),
                     b".." if cur == root => Some(cur),
                     b".." => Some(self.dotdot(cur)),
@@ -748,18 +801,23 @@ impl Vfs {
                     found.and_then(|f| self.nodes.get(&f)).map(|n| &n.kind)
                 {
                     if follow {
+                        // namei_follow: the loop count, then the link's
+                        // text: an empty one is ENOENT, and the text with the
+                        // rest of the path (ni_pathlen counts the NUL) must
+                        // stay under MAXPATHLEN
                         links += 1;
                         if links > MAXSYMLINKS {
                             return Err(ELOOP);
                         }
+                        if target.is_empty() {
+                            return Err(ENOENT);
+                        }
+                        let rest = pending.get(end..).unwrap_or_default();
+                        if target.len() + rest.len() + 1 >= MAXPATHLEN as usize {
+                            return Err(ENAMETOOLONG);
+                        }
                         let mut p = target.clone();
-                        for c in &comps[i + 1..] {
-                            p.push(b'/');
-                            p.extend_from_slice(c);
-                        }
-                        if trailing_slash {
-                            p.push(b'/');
-                        }
+                        p.extend_from_slice(rest);
                         if p.first() == Some(&b'/') {
                             cur = root;
                         }
@@ -789,6 +847,52 @@ impl Vfs {
                 None => return Err(ENOENT),
             }
         }
+    }
+
+    /// What tmpfs_lookup does in tmpfs directory `dir` before it looks for
+    /// `comp`, with the name cache's `(dir, ".")` entry: `cache_lookup` drops
+    /// it for a last component that may not be cached (and misses), and hits
+    /// it otherwise; a miss in a removed directory (`tn_links` 0: "Treat an
+    /// unlinked directory as empty (no "." or "..")") is ENOENT, for any
+    /// name; a "." found in a live directory is entered (`done:`), unless the
+    /// lookup is a CREATE or may not cache.
+    fn tmpfs_cache_step(
+        &self,
+        dir: NodeId,
+        removed: bool,
+        comp: &[u8],
+        last: bool,
+        iop: Nameiop,
+    ) -> Result<(), i32> {
+        let makeentry = !last || matches!(iop, Nameiop::Lookup | Nameiop::Create);
+        if comp != b"." {
+            return if removed { Err(ENOENT) } else { Ok(()) };
+        }
+        let mut cache = self.dot_cache.set();
+        let cached = cache.contains(&dir);
+        if cached && !makeentry {
+            cache.remove(&dir);
+        }
+        if cached && makeentry {
+            return Ok(());
+        }
+        if removed {
+            return Err(ENOENT);
+        }
+        if makeentry && iop != Nameiop::Create {
+            cache.insert(dir);
+        }
+        Ok(())
+    }
+
+    /// `cache_purge` of a vnode: drops the `(dir, ".")` entry it heads.
+    pub fn purge_dot(&self, dir: NodeId) {
+        self.dot_cache.set().remove(&dir);
+    }
+
+    /// Whether the name cache holds tmpfs directory `dir`'s "." (tests).
+    pub fn dot_cached(&self, dir: NodeId) -> bool {
+        self.dot_cache.set().contains(&dir)
     }
 
     /// The absolute path of a directory (for __getcwd).

@@ -199,11 +199,22 @@ pub(crate) fn getcwd(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
         return err(ERANGE);
     }
     let len = len.min(4 * MAXPATHLEN);
+    let p = k.proc(c.pid)?;
+    let cwd = p.cwd;
+    // getcwd_common finds no name for a removed directory (rmdir purged its
+    // cache entry) and its VOP_LOOKUP of ".." fails: ENOENT (tmpfs_lookup
+    // treats an unlinked directory as empty, rumpfs has dropped rn_parent).
+    if k.vfs
+        .nodes
+        .get(&cwd)
+        .is_some_and(|n| n.is_dir() && n.nlink == 0)
+    {
+        return err(ENOENT);
+    }
     // getcwd_common walks up to the process's root (its chroot directory):
     // the path is the one seen from there. A cwd moved out from under that
     // root by a rename meets no entry naming it at the top: ENOENT.
-    let p = k.proc(c.pid)?;
-    let mut path = k.vfs.path_below(p.cwd, p.root).ok_or(Stop::Errno(ENOENT))?;
+    let mut path = k.vfs.path_below(cwd, p.root).ok_or(Stop::Errno(ENOENT))?;
     path.push(0);
     if (path.len() as u64) > len {
         return err(ERANGE);

@@ -6,7 +6,7 @@ use crate::proc::FileKind;
 use crate::structs::{read_timespec, read_timeval};
 use crate::sys::io::{file_of, node_stat, set_size};
 use crate::vfs::{
-    dirent_mem, node_meta, Cred, DirEntries, FsType, NodeId, NodeKind, Resolved, Timespec,
+    dirent_mem, node_meta, Cred, DirEntries, FsType, Nameiop, NodeId, NodeKind, Resolved, Timespec,
 };
 use crate::{err, Ctx, SimKernel, Stop, SysResult};
 
@@ -51,7 +51,7 @@ fn dirfd_first(k: &SimKernel, pid: i32, dirfd: i32) -> Result<(), Stop> {
     }
 }
 
-/// Resolves a path for `pid`.
+/// Resolves a path for `pid` (a LOOKUP).
 pub(crate) fn lookup(
     k: &SimKernel,
     pid: i32,
@@ -59,11 +59,23 @@ pub(crate) fn lookup(
     path: &[u8],
     follow: bool,
 ) -> Result<Resolved, Stop> {
+    lookup_op(k, pid, dirfd, path, follow, Nameiop::Lookup)
+}
+
+/// Resolves a path for `pid` for the namei operation `iop`.
+pub(crate) fn lookup_op(
+    k: &SimKernel,
+    pid: i32,
+    dirfd: i32,
+    path: &[u8],
+    follow: bool,
+    iop: Nameiop,
+) -> Result<Resolved, Stop> {
     let start = start_dir(k, pid, dirfd, path)?;
     let p = k.proc(pid)?;
     let root = k.vfs.root_for(p.root);
     k.vfs
-        .resolve(start, root, path, follow, &p.cred)
+        .resolve(start, root, path, follow, &p.cred, iop)
         .map_err(Stop::Errno)
 }
 
@@ -87,7 +99,11 @@ pub(crate) fn lookup_for(
     follow: bool,
     op: Op,
 ) -> Result<Resolved, Stop> {
-    let r = lookup(k, pid, dirfd, path, follow)?;
+    let iop = match op {
+        Op::Create => Nameiop::Create,
+        Op::Remove => Nameiop::Delete,
+    };
+    let r = lookup_op(k, pid, dirfd, path, follow, iop)?;
     if r.crossed {
         return err(match op {
             Op::Create => EEXIST,
@@ -396,6 +412,8 @@ fn do_unlinkat(k: &mut SimKernel, pid: i32, dirfd: i32, path: &[u8], flags: i32)
         if r.name == b".." || !empty {
             return err(ENOTEMPTY);
         }
+        // tmpfs_rmdir: cache_purge(dvp)
+        k.vfs.purge_dot(r.parent);
     } else {
         if removedir {
             return err(ENOTDIR);
@@ -601,7 +619,7 @@ fn do_rename(
     // The target's parent is looked up and its last name found without
     // crossing a mount (a covered directory is just a directory there), so
     // only "/" itself is EBUSY.
-    let b = lookup(k, pid, fd2, to, false)?;
+    let b = lookup_op(k, pid, fd2, to, false, Nameiop::Rename)?;
     if b.crossed && b.name == b"." {
         return err(EBUSY);
     }
@@ -719,6 +737,14 @@ fn do_rename(
     let now = k.clock.realtime();
     if let Some(n) = k.vfs.nodes.get_mut(&src) {
         n.ctime = now;
+    }
+    // genfs_rename_cache_purge: both directories, and the moved and the
+    // replaced node when they are directories
+    k.vfs.purge_dot(a.parent);
+    k.vfs.purge_dot(b.parent);
+    k.vfs.purge_dot(src);
+    if let Some(dst) = b.node {
+        k.vfs.purge_dot(dst);
     }
     touch_dir(k, a.parent);
     touch_dir(k, b.parent);

@@ -175,7 +175,7 @@ fn write_target(
                 }
                 return err(EPIPE);
             }
-            let room = PIPE_SIZE - pipe.buf.len();
+            let room = capacity_for(k, p, n).saturating_sub(pipe.buf.len());
             // Writes of up to PIPE_BUF bytes are atomic.
             let need = if (n as usize) <= PIPE_BUF {
                 n as usize
@@ -229,14 +229,37 @@ fn write_target(
     }
 }
 
+/// The buffer size a write of `n` bytes to pipe `p` will find: pipe_write
+/// first grows an empty pipe's buffer to BIG_PIPE_SIZE when `n` is more than
+/// PIPE_SIZE and fewer than maxbigpipes pipes are big (sys_pipe.c, "If it is
+/// advantageous to resize the pipe buffer").
+fn capacity_for(k: &SimKernel, p: u64, n: u64) -> usize {
+    let Some(pipe) = k.t.pipes.get(&p) else {
+        return PIPE_SIZE;
+    };
+    let big = k.t.pipes.values().filter(|x| x.big).count();
+    if !pipe.big && n > PIPE_SIZE as u64 && pipe.buf.is_empty() && big < MAX_BIG_PIPES {
+        BIG_PIPE_SIZE
+    } else {
+        pipe.capacity()
+    }
+}
+
 /// How many of `n` bytes a write fetches from the client: a pipe takes only
 /// what fits in its free space (pipe_write moves no more than that), anything
-/// else all of them.
-fn fetch_limit(k: &SimKernel, target: &WriteTarget, n: u64) -> u64 {
+/// else all of them. A pipe the write resizes is resized here, before any
+/// client memory is fetched, so it stays big when the fetch faults.
+fn fetch_limit(k: &mut SimKernel, target: &WriteTarget, n: u64) -> u64 {
     match target {
         WriteTarget::Pipe(p) => {
-            let used = k.t.pipes.get(p).map_or(0, |x| x.buf.len());
-            n.min(PIPE_SIZE.saturating_sub(used) as u64)
+            let cap = capacity_for(k, *p, n);
+            let Some(pipe) = k.t.pipes.get_mut(p) else {
+                return 0;
+            };
+            if cap == BIG_PIPE_SIZE {
+                pipe.big = true;
+            }
+            n.min(cap.saturating_sub(pipe.buf.len()) as u64)
         }
         _ => n,
     }
@@ -259,7 +282,7 @@ fn commit_write(
                     .get(&id)
                     .is_some_and(|f| f.flags & O_NONBLOCK != 0);
             let pipe = k.t.pipes.get_mut(&p).ok_or(Stop::Errno(EBADF))?;
-            let room = PIPE_SIZE - pipe.buf.len();
+            let room = pipe.capacity().saturating_sub(pipe.buf.len());
             if data.is_empty() {
                 return Ok(0);
             }
@@ -833,9 +856,10 @@ pub(crate) fn fstat(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
             // pipe_stat: st_blksize is this end's buffer size, else its
             // peer's; only the read end has a buffer, so a write end whose
             // reader is gone reports 0.
+            let cap = k.t.pipes.get(&p).map_or(PIPE_SIZE, |x| x.capacity()) as i32;
             let blksize = match f.kind {
-                FileKind::PipeRead(_) => PIPE_SIZE as i32,
-                _ if k.t.pipes.get(&p).is_some_and(|x| x.readers > 0) => PIPE_SIZE as i32,
+                FileKind::PipeRead(_) => cap,
+                _ if k.t.pipes.get(&p).is_some_and(|x| x.readers > 0) => cap,
                 _ => 0,
             };
             let cred = &k.proc(c.pid)?.cred;
