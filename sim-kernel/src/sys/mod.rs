@@ -9,6 +9,7 @@ mod lock;
 mod mount;
 mod pathconf;
 mod pipe;
+mod poll;
 mod procs;
 mod special;
 mod sysctl_call;
@@ -72,6 +73,7 @@ pub const TABLE: &[(u32, &str, Handler)] = &[
     (201, "ftruncate", io::ftruncate),
     (202, "__sysctl", sysctl_call::sysctl),
     (208, "reboot", procs::reboot),
+    (209, "poll", poll::poll),
     (241, "fdatasync", io::fdatasync),
     (270, "__posix_rename", file::posix_rename),
     (274, "lchmod", file::lchmod),
@@ -89,6 +91,7 @@ pub const TABLE: &[(u32, &str, Handler)] = &[
     (358, "fstatvfs1", mount::fstatvfs1_old),
     (390, "__getdents30", dir::getdents),
     (410, "__mount50", mount::mount),
+    (417, "__select50", poll::select),
     (418, "__gettimeofday50", time::gettimeofday),
     (420, "__utimes50", file::utimes),
     (423, "__futimes50", file::futimes),
@@ -96,6 +99,7 @@ pub const TABLE: &[(u32, &str, Handler)] = &[
     (427, "__clock_gettime50", time::clock_gettime),
     (429, "__clock_getres50", time::clock_getres),
     (430, "__nanosleep50", time::nanosleep),
+    (437, "__pollts50", poll::pollts),
     (439, "__stat50", file::stat),
     (440, "__fstat50", io::fstat),
     (441, "__lstat50", file::lstat),
