@@ -18,6 +18,7 @@
 pub mod clock;
 pub mod consts;
 pub mod local;
+pub mod lockf;
 pub mod model;
 pub mod proc;
 pub mod structs;
@@ -225,6 +226,8 @@ pub struct SimKernel {
     pub clock: Clock,
     /// Seeded randomness.
     pub rng: Rng,
+    /// Advisory locks (fcntl and flock).
+    pub locks: lockf::Locks,
     /// The sysctl tree, shared until written (cloning a booted kernel, as the
     /// fuzzers do per input, does not copy its hundreds of nodes).
     pub sysctl: std::sync::Arc<sysctl::Tree>,
@@ -276,6 +279,7 @@ impl SimKernel {
             t,
             vfs,
             clock,
+            locks: Default::default(),
             generation: 0,
             changed: Default::default(),
             changed_all: false,
@@ -367,6 +371,10 @@ impl SimKernel {
         self.t.files.remove(&id);
         match kind {
             FileKind::Node(n) => {
+                // The last close of a file drops its flock locks (closef, FHASLOCK).
+                if !self.locks.release(lockf::Owner::Flock(id)).is_empty() {
+                    self.bump_key(sys::lock_key(n));
+                }
                 if let Some(node) = self.vfs.nodes.get_mut(&n) {
                     node.open_refs = node.open_refs.saturating_sub(1);
                 }
@@ -410,6 +418,15 @@ impl SimKernel {
             .fds
             .remove(&fd)
             .ok_or(Stop::Errno(EBADF))?;
+        // fd_close: any close of a vnode drops the process's POSIX locks on it.
+        if let Some(FileKind::Node(n)) = self.t.files.get(&f.file).map(|x| x.kind) {
+            if self
+                .locks
+                .clear(n, lockf::Owner::Posix(pid), 0, lockf::TO_EOF)
+            {
+                self.bump_key(sys::lock_key(n));
+            }
+        }
         self.file_unref(f.file);
         Ok(())
     }
@@ -642,6 +659,10 @@ impl Kernel for SimKernel {
         let Some(p) = self.t.procs.remove(&pid) else {
             return;
         };
+        self.locks.waiting.remove(&pid);
+        for n in self.locks.release(lockf::Owner::Posix(pid)) {
+            self.bump_key(sys::lock_key(n));
+        }
         for f in p.fds.values() {
             self.file_unref(f.file);
         }

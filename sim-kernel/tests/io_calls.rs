@@ -271,3 +271,231 @@ fn select_errors() {
     // nd is cut to the table: bit 7 past nd 5 is not looked at
     assert_eq!(t.sys(SELECT, &[5, rd, 0, 0, tv]), (0, 0, 0));
 }
+
+const FLOCK: u32 = 131;
+const F_GETLK: u64 = 7;
+const F_SETLK: u64 = 8;
+const F_SETLKW: u64 = 9;
+const F_RDLCK: i16 = 1;
+const F_UNLCK: i16 = 2;
+const F_WRLCK: i16 = 3;
+const EDEADLK: i32 = 11;
+const LOCK_SH: u64 = 1;
+const LOCK_EX: u64 = 2;
+const LOCK_NB: u64 = 4;
+const LOCK_UN: u64 = 8;
+
+/// A struct flock in client memory.
+fn flock_at(t: &mut T, ty: i16, start: i64, len: i64) -> u64 {
+    let mut b = vec![0u8; 24];
+    b[0..8].copy_from_slice(&start.to_le_bytes());
+    b[8..16].copy_from_slice(&len.to_le_bytes());
+    b[20..22].copy_from_slice(&ty.to_le_bytes());
+    t.put(&b)
+}
+
+/// fcntl lock command `cmd` by `pid`: errno.
+fn lk(t: &mut T, pid: i32, fd: i64, cmd: u64, ty: i16, start: i64, len: i64) -> i32 {
+    let a = flock_at(t, ty, start, len);
+    t.sys_as(pid, nr::FCNTL, &[fd as u64, cmd, a]).0
+}
+
+/// F_GETLK by `pid`: (start, len, pid, type, whence) of the answer.
+fn getlk(t: &mut T, pid: i32, fd: i64, ty: i16, start: i64, len: i64) -> (i64, i64, i32, i16, i16) {
+    let a = flock_at(t, ty, start, len);
+    assert_eq!(t.sys_as(pid, nr::FCNTL, &[fd as u64, F_GETLK, a]).0, 0);
+    let b = t.mem.read(a, 24).unwrap();
+    (
+        i64::from_le_bytes(b[0..8].try_into().unwrap()),
+        i64::from_le_bytes(b[8..16].try_into().unwrap()),
+        i32::from_le_bytes(b[16..20].try_into().unwrap()),
+        i16::from_le_bytes([b[20], b[21]]),
+        i16::from_le_bytes([b[22], b[23]]),
+    )
+}
+
+/// The test process with /tmp/f open read-write, and a second process
+/// sharing its descriptors: (t, fd, other pid).
+fn two_procs() -> (T, i64, i32) {
+    let mut t = T::new();
+    let (_, fd) = t.open("/tmp/f", O_RDWR | O_CREAT, 0o644);
+    let other = t.k.prefork(t.pid).unwrap();
+    (t, fd, other)
+}
+
+#[test]
+fn posix_locks_conflict_between_processes_not_within_one() {
+    let (mut t, fd, other) = two_procs();
+    let me = t.pid;
+    assert_eq!(lk(&mut t, me, fd, F_SETLK, F_WRLCK, 0, 10), 0);
+    assert_eq!(
+        getlk(&mut t, other, fd, F_RDLCK, 5, 0),
+        (0, 10, me, F_WRLCK, 0),
+        "the blocking lock, as SEEK_SET, with its owner"
+    );
+    assert_eq!(lk(&mut t, other, fd, F_SETLK, F_RDLCK, 9, 1), EAGAIN);
+    assert_eq!(
+        getlk(&mut t, me, fd, F_WRLCK, 0, 0).3,
+        F_UNLCK,
+        "own locks never block"
+    );
+    assert_eq!(lk(&mut t, other, fd, F_SETLK, F_RDLCK, 10, 10), 0);
+    assert_eq!(
+        lk(&mut t, me, fd, F_SETLK, F_RDLCK, 15, 1),
+        0,
+        "shared locks share"
+    );
+    assert_eq!(lk(&mut t, me, fd, F_SETLK, F_WRLCK, 15, 1), EAGAIN);
+    // downgrade part of the write lock: the rest stays exclusive
+    assert_eq!(lk(&mut t, me, fd, F_SETLK, F_RDLCK, 0, 5), 0);
+    assert_eq!(lk(&mut t, other, fd, F_SETLK, F_RDLCK, 0, 5), 0);
+    assert_eq!(
+        getlk(&mut t, other, fd, F_RDLCK, 0, 0),
+        (5, 5, me, F_WRLCK, 0)
+    );
+    // unlock, and the other process may take it all
+    assert_eq!(lk(&mut t, me, fd, F_SETLK, F_UNLCK, 0, 0), 0);
+    assert_eq!(lk(&mut t, other, fd, F_SETLK, F_WRLCK, 0, 0), 0);
+    assert_eq!(
+        getlk(&mut t, me, fd, F_RDLCK, 100, 1),
+        (0, 0, other, F_WRLCK, 0),
+        "to EOF: len 0"
+    );
+}
+
+#[test]
+fn a_blocked_f_setlkw_is_woken_by_the_other_process_unlock() {
+    let (mut t, fd, other) = two_procs();
+    let me = t.pid;
+    assert_eq!(lk(&mut t, me, fd, F_SETLK, F_WRLCK, 0, 1), 0);
+    let a = flock_at(&mut t, F_WRLCK, 0, 1);
+    let args = [fd as u64, F_SETLKW, a];
+    assert_eq!(t.sys_as(other, nr::FCNTL, &args), (-1, -1, -1), "waits");
+    t.k.take_changed();
+    assert_eq!(lk(&mut t, me, fd, F_SETLK, F_UNLCK, 0, 1), 0);
+    let changed = t.k.take_changed().unwrap();
+    assert_eq!(changed.len(), 1, "the vnode's lock key: {changed:x?}");
+    assert_eq!(t.sys_as(other, nr::FCNTL, &args), (0, 0, 0));
+    assert_eq!(getlk(&mut t, me, fd, F_RDLCK, 0, 0).2, other);
+}
+
+#[test]
+fn f_setlkw_closing_a_cycle_of_waiters_is_edeadlk() {
+    let (mut t, fd, other) = two_procs();
+    let me = t.pid;
+    assert_eq!(lk(&mut t, me, fd, F_SETLK, F_WRLCK, 0, 1), 0);
+    assert_eq!(lk(&mut t, other, fd, F_SETLK, F_WRLCK, 1, 1), 0);
+    assert_eq!(
+        lk(&mut t, other, fd, F_SETLKW, F_WRLCK, 0, 1),
+        -1,
+        "other waits for me"
+    );
+    assert_eq!(lk(&mut t, me, fd, F_SETLKW, F_WRLCK, 1, 1), EDEADLK);
+    // the waiter gone (its process exits), the same request only waits
+    t.k.exit(other);
+    assert_eq!(
+        lk(&mut t, me, fd, F_SETLKW, F_WRLCK, 1, 1),
+        0,
+        "other's locks went with it"
+    );
+}
+
+#[test]
+fn any_close_of_the_file_drops_the_process_posix_locks() {
+    let (mut t, fd, other) = two_procs();
+    let me = t.pid;
+    assert_eq!(lk(&mut t, me, fd, F_SETLK, F_WRLCK, 0, 0), 0);
+    let (_, fd2) = t.open("/tmp/f", O_RDONLY, 0);
+    t.ok(nr::CLOSE, &[fd2 as u64]);
+    assert_eq!(
+        lk(&mut t, other, fd, F_SETLK, F_WRLCK, 0, 0),
+        0,
+        "released by the other close"
+    );
+    t.k.check_invariants().unwrap();
+}
+
+#[test]
+fn lock_argument_errors() {
+    let (mut t, fd, _) = two_procs();
+    let me = t.pid;
+    assert_eq!(lk(&mut t, me, fd, F_SETLK, 9, 0, 0), EINVAL, "bad type");
+    assert_eq!(
+        lk(&mut t, me, fd, F_SETLK, F_WRLCK, -1, 1),
+        EINVAL,
+        "start < 0"
+    );
+    assert_eq!(
+        lk(&mut t, me, fd, F_SETLK, F_WRLCK, 5, -6),
+        EINVAL,
+        "a negative length before 0"
+    );
+    assert_eq!(lk(&mut t, me, fd, F_SETLK, F_WRLCK, 5, -5), 0, "bytes 0-4");
+    let (_, ro) = t.open("/tmp/f", O_RDONLY, 0);
+    assert_eq!(
+        lk(&mut t, me, ro, F_SETLK, F_WRLCK, 0, 0),
+        EBADF,
+        "not open for writing"
+    );
+    assert_eq!(lk(&mut t, me, 40, F_SETLK, F_WRLCK, 0, 0), EBADF);
+}
+
+#[test]
+fn flock_locks_belong_to_the_open_file() {
+    let (mut t, fd, other) = two_procs();
+    let me = t.pid;
+    let (_, fd2) = t.open("/tmp/f", O_RDONLY, 0);
+    assert_eq!(t.e(FLOCK, &[fd as u64, LOCK_EX]), 0);
+    assert_eq!(
+        t.e(FLOCK, &[fd2 as u64, LOCK_SH | LOCK_NB]),
+        EAGAIN,
+        "another open file conflicts"
+    );
+    assert_eq!(
+        t.sys_as(other, FLOCK, &[fd as u64, LOCK_EX | LOCK_NB]).0,
+        0,
+        "the same file: same owner"
+    );
+    assert_eq!(
+        lk(&mut t, other, fd, F_SETLK, F_RDLCK, 0, 1),
+        EAGAIN,
+        "flock and POSIX locks conflict"
+    );
+    assert_eq!(
+        getlk(&mut t, me, fd, F_RDLCK, 0, 0).2,
+        -1,
+        "a flock owner shows pid -1"
+    );
+    // a blocking request waits, and LOCK_UN wakes it
+    let args = [fd2 as u64, LOCK_SH];
+    assert_eq!(t.sys(FLOCK, &args), (-1, -1, -1));
+    assert_eq!(t.e(FLOCK, &[fd as u64, LOCK_UN]), 0);
+    assert_eq!(t.sys(FLOCK, &args), (0, 0, 0));
+    // the last close of fd2's file releases its lock; a dup keeps it
+    let d = t.ok(nr::DUP, &[fd2 as u64]);
+    t.ok(nr::CLOSE, &[fd2 as u64]);
+    assert_eq!(
+        t.e(FLOCK, &[fd as u64, LOCK_EX | LOCK_NB]),
+        EAGAIN,
+        "the dup still holds it"
+    );
+    t.ok(nr::CLOSE, &[d as u64]);
+    assert_eq!(t.e(FLOCK, &[fd as u64, LOCK_EX | LOCK_NB]), 0);
+}
+
+#[test]
+fn flock_errors() {
+    let mut t = T::new();
+    let (_, fd) = t.open("/tmp/f", O_RDWR | O_CREAT, 0o644);
+    assert_eq!(t.e(FLOCK, &[fd as u64, LOCK_SH | LOCK_EX]), EINVAL);
+    assert_eq!(t.e(FLOCK, &[fd as u64, 0]), EINVAL);
+    assert_eq!(t.e(FLOCK, &[33, LOCK_SH]), EBADF);
+    let (r, _) = pipe(&mut t);
+    assert_eq!(t.e(FLOCK, &[r as u64, LOCK_SH]), EOPNOTSUPP, "not a vnode");
+    assert_eq!(t.e(FLOCK, &[1, LOCK_SH]), EOPNOTSUPP, "the console");
+    assert_eq!(
+        t.e(FLOCK, &[fd as u64, LOCK_UN | LOCK_NB]),
+        0,
+        "unlocking nothing"
+    );
+}

@@ -15,6 +15,8 @@ mod special;
 mod sysctl_call;
 mod time;
 
+pub use lock::lock_key;
+
 use crate::{Ctx, SimKernel, SysResult};
 
 /// A syscall handler.
@@ -58,6 +60,7 @@ pub const TABLE: &[(u32, &str, Handler)] = &[
     (123, "fchown", file::fchown),
     (124, "fchmod", file::fchmod),
     (128, "rename", file::rename),
+    (131, "flock", lock::flock),
     (132, "mkfifo", special::mkfifo),
     (136, "mkdir", file::mkdir),
     (137, "rmdir", file::rmdir),
