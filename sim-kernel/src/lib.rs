@@ -228,6 +228,8 @@ pub struct SimKernel {
     pub rng: Rng,
     /// Advisory locks (fcntl and flock).
     pub locks: lockf::Locks,
+    /// Interval timers by (process, which).
+    pub itimers: std::collections::BTreeMap<(Pid, i32), clock::ITimer>,
     /// The sysctl tree, shared until written (cloning a booted kernel, as the
     /// fuzzers do per input, does not copy its hundreds of nodes).
     pub sysctl: std::sync::Arc<sysctl::Tree>,
@@ -251,6 +253,7 @@ impl SimKernel {
         let clock = Clock {
             mono_ns: 0,
             boot_realtime: config.boot_realtime,
+            realtime_shift_ns: 0,
         };
         let vfs = Vfs::new(clock.realtime());
         let mut t = Tables {
@@ -280,6 +283,7 @@ impl SimKernel {
             vfs,
             clock,
             locks: Default::default(),
+            itimers: Default::default(),
             generation: 0,
             changed: Default::default(),
             changed_all: false,
@@ -660,6 +664,7 @@ impl Kernel for SimKernel {
             return;
         };
         self.locks.waiting.remove(&pid);
+        self.itimers.retain(|(p, _), _| *p != pid);
         for n in self.locks.release(lockf::Owner::Posix(pid)) {
             self.bump_key(sys::lock_key(n));
         }

@@ -499,3 +499,361 @@ fn flock_errors() {
         "unlocking nothing"
     );
 }
+
+const SETTIMEOFDAY: u32 = 419;
+const SETITIMER: u32 = 425;
+const GETITIMER: u32 = 426;
+const CLOCK_SETTIME: u32 = 428;
+const GETTIMEOFDAY: u32 = 418;
+const FADVISE: u32 = 416;
+const CLOCK_NANOSLEEP: u32 = 477;
+const FALLOCATE: u32 = 479;
+
+fn ts(t: &mut T, sec: i64, nsec: i64) -> u64 {
+    let mut b = sec.to_le_bytes().to_vec();
+    b.extend_from_slice(&nsec.to_le_bytes());
+    t.put(&b)
+}
+
+fn tv(t: &mut T, sec: i64, usec: i32) -> u64 {
+    let mut b = sec.to_le_bytes().to_vec();
+    b.extend_from_slice(&usec.to_le_bytes());
+    b.extend_from_slice(&[0; 4]);
+    t.put(&b)
+}
+
+/// clock_gettime: (sec, nsec).
+fn now(t: &mut T, id: u64) -> (i64, i64) {
+    let b = t.buf(16);
+    t.ok(nr::CLOCK_GETTIME, &[id, b]);
+    let v = t.mem.read(b, 16).unwrap();
+    (
+        i64::from_le_bytes(v[0..8].try_into().unwrap()),
+        i64::from_le_bytes(v[8..16].try_into().unwrap()),
+    )
+}
+
+#[test]
+fn clock_settime_moves_realtime_and_the_file_stamps_not_monotonic() {
+    let mut t = T::new();
+    let mono = now(&mut t, 3);
+    let a = ts(&mut t, 2_000_000_000, 500_000_000);
+    assert_eq!(t.sys(CLOCK_SETTIME, &[0, a]), (0, 0, 0));
+    let (s, ns) = now(&mut t, 0);
+    assert_eq!(s, 2_000_000_000);
+    assert!((500_000_000..500_100_000).contains(&ns), "{ns}");
+    assert!(now(&mut t, 3).0 - mono.0 < 2, "CLOCK_MONOTONIC goes on");
+    let (_, fd) = t.open("/tmp/stamped", O_RDWR | O_CREAT, 0o644);
+    let st = t.buf(152);
+    t.ok(nr::FSTAT, &[fd as u64, st]);
+    let b = t.mem.read(st, 152).unwrap();
+    // st_mtimespec at 48 (after dev, mode, ino, nlink, uid, gid, rdev, atime)
+    let mtime = i64::from_le_bytes(b[48..56].try_into().unwrap());
+    assert_eq!(
+        mtime, 2_000_000_000,
+        "a new file is stamped with the set time"
+    );
+    let g = t.buf(16);
+    t.ok(GETTIMEOFDAY, &[g, 0]);
+    assert_eq!(
+        i64::from_le_bytes(t.mem.read(g, 8).unwrap().try_into().unwrap()),
+        2_000_000_000
+    );
+    // the console's times are the boot time, which moves with the clock
+    t.ok(nr::FSTAT, &[1, st]);
+    let b = t.mem.read(st, 152).unwrap();
+    let boot = i64::from_le_bytes(b[48..56].try_into().unwrap());
+    assert!(
+        (2_000_000_000 - 5..=2_000_000_000).contains(&boot),
+        "{boot}"
+    );
+}
+
+#[test]
+fn clock_settime_errors() {
+    let mut t = T::new();
+    let a = ts(&mut t, 1_800_000_000, 0);
+    assert_eq!(
+        t.e(CLOCK_SETTIME, &[3, a]),
+        EINVAL,
+        "CLOCK_MONOTONIC is read-only"
+    );
+    assert_eq!(t.e(CLOCK_SETTIME, &[7, a]), EINVAL);
+    assert_eq!(t.e(CLOCK_SETTIME, &[0, 0]), EFAULT);
+    // kern_time.c 1.182 has no range check on tv_nsec: root's value goes through
+    let odd = ts(&mut t, 1_800_000_000, 1_500_000_000);
+    assert_eq!(t.e(CLOCK_SETTIME, &[0, odd]), 0);
+    assert_eq!(now(&mut t, 0).0, 1_800_000_000);
+    t.ok(nr::SETUID, &[1000]);
+    let before = now(&mut t, 0);
+    assert_eq!(t.e(CLOCK_SETTIME, &[0, a]), EPERM, "kauth: root only");
+    assert_eq!(
+        t.e(CLOCK_SETTIME, &[7, a]),
+        EINVAL,
+        "the clock id is checked before kauth"
+    );
+    assert!(now(&mut t, 0).0 - before.0 < 2, "unchanged");
+}
+
+#[test]
+fn settimeofday_as_root_sets_the_clock_and_others_get_eperm() {
+    let mut t = T::new();
+    let a = tv(&mut t, 1_900_000_000, 250_000);
+    assert_eq!(t.sys(SETTIMEOFDAY, &[a, 0]), (0, 0, 0));
+    let (s, ns) = now(&mut t, 0);
+    assert_eq!(s, 1_900_000_000);
+    assert!((250_000_000..250_100_000).contains(&ns));
+    assert_eq!(t.e(SETTIMEOFDAY, &[8, 0]), EFAULT);
+    t.ok(nr::SETUID, &[1000]);
+    assert_eq!(t.e(SETTIMEOFDAY, &[a, 0]), EPERM);
+    assert_eq!(
+        t.e(SETTIMEOFDAY, &[0, 0]),
+        0,
+        "no time: nothing to set, no check"
+    );
+}
+
+/// getitimer: (interval, value) in microseconds.
+fn getit(t: &mut T, which: u64) -> (i64, i64) {
+    let b = t.buf(32);
+    t.ok(GETITIMER, &[which, b]);
+    let v = t.mem.read(b, 32).unwrap();
+    let us = |o: usize| {
+        i64::from_le_bytes(v[o..o + 8].try_into().unwrap()) * 1_000_000
+            + i64::from(i32::from_le_bytes(v[o + 8..o + 12].try_into().unwrap()))
+    };
+    (us(0), us(16))
+}
+
+fn itv(t: &mut T, interval_us: i64, value_us: i64) -> u64 {
+    let mut b = Vec::new();
+    for us in [interval_us, value_us] {
+        b.extend_from_slice(&(us / 1_000_000).to_le_bytes());
+        b.extend_from_slice(&((us % 1_000_000) as i32).to_le_bytes());
+        b.extend_from_slice(&[0; 4]);
+    }
+    t.put(&b)
+}
+
+fn sleep(t: &mut T, ms: i64) {
+    let a = ts(t, ms / 1000, (ms % 1000) * 1_000_000);
+    t.ok(nr::NANOSLEEP, &[a, 0]);
+}
+
+#[test]
+fn itimer_real_runs_down_with_the_clock_and_reloads() {
+    let mut t = T::new();
+    assert_eq!(getit(&mut t, 0), (0, 0), "no timer");
+    let a = itv(&mut t, 0, 2_500_000);
+    assert_eq!(t.e(SETITIMER, &[0, a, 0]), 0);
+    let (_, v) = getit(&mut t, 0);
+    assert!((2_400_000..=2_500_000).contains(&v), "{v}");
+    sleep(&mut t, 1000);
+    let (_, v) = getit(&mut t, 0);
+    assert!((1_400_000..1_500_000).contains(&v), "{v}");
+    sleep(&mut t, 2000);
+    assert_eq!(getit(&mut t, 0), (0, 0), "a one-shot timer that fired");
+    // a periodic timer restarts from its interval
+    let a = itv(&mut t, 1_000_000, 1_000_000);
+    let old = t.buf(32);
+    assert_eq!(t.e(SETITIMER, &[0, a, old]), 0);
+    sleep(&mut t, 2500);
+    let (i, v) = getit(&mut t, 0);
+    assert_eq!(i, 1_000_000);
+    assert!((400_000..=500_000).contains(&v), "{v}");
+    // clearing it hands back the old value
+    let zero = itv(&mut t, 0, 0);
+    let old = t.buf(32);
+    assert_eq!(t.e(SETITIMER, &[0, zero, old]), 0);
+    assert_eq!(
+        &t.mem.read(old, 8).unwrap(),
+        &1i64.to_le_bytes(),
+        "old interval 1 s"
+    );
+    assert_eq!(getit(&mut t, 0).1, 0);
+}
+
+#[test]
+fn itimer_virtual_and_prof_keep_their_values_rounded_to_a_tick() {
+    let mut t = T::new();
+    let a = itv(&mut t, 5, 3_000_007);
+    assert_eq!(t.e(SETITIMER, &[1, a, 0]), 0);
+    sleep(&mut t, 1000);
+    assert_eq!(
+        getit(&mut t, 1),
+        (10_000, 3_000_007),
+        "no process time passes"
+    );
+    assert_eq!(getit(&mut t, 2), (0, 0), "ITIMER_PROF is its own timer");
+    let other = t.k.prefork(t.pid).unwrap();
+    let b = t.buf(32);
+    assert_eq!(t.sys_as(other, GETITIMER, &[1, b]).0, 0);
+    assert_eq!(
+        t.mem.read(b, 32).unwrap(),
+        vec![0; 32],
+        "timers are not inherited"
+    );
+}
+
+#[test]
+fn itimer_errors() {
+    let mut t = T::new();
+    let b = t.buf(32);
+    assert_eq!(t.e(GETITIMER, &[4, b]), EINVAL);
+    assert_eq!(
+        t.e(GETITIMER, &[u32::MAX as u64, b]),
+        EINVAL,
+        "which is unsigned"
+    );
+    assert_eq!(t.e(GETITIMER, &[0, 0]), EFAULT);
+    let a = itv(&mut t, 0, 1_000_000);
+    assert_eq!(t.e(SETITIMER, &[4, a, 0]), EINVAL);
+    assert_eq!(t.e(SETITIMER, &[0, 8, 0]), EFAULT);
+    let mut bad = vec![0u8; 32];
+    bad[24..28].copy_from_slice(&1_000_000i32.to_le_bytes());
+    let bad = t.put(&bad);
+    let mut neg = vec![0u8; 32];
+    neg[16..24].copy_from_slice(&(-1i64).to_le_bytes());
+    let neg = t.put(&neg);
+    assert_eq!(t.e(SETITIMER, &[2, neg, 0]), EINVAL, "negative seconds");
+    assert_eq!(t.e(SETITIMER, &[2, a, 0]), 0);
+    let old = t.buf(32);
+    assert_eq!(t.e(SETITIMER, &[2, bad, old]), EINVAL, "usec 1e6");
+    assert_eq!(
+        &t.mem.read(old + 16, 8).unwrap(),
+        &1i64.to_le_bytes(),
+        "the old value went out first"
+    );
+    assert_eq!(getit(&mut t, 2).1, 1_000_000, "and the timer is unchanged");
+    assert_eq!(t.e(SETITIMER, &[2, 0, 0]), 0, "no new value: nothing set");
+}
+
+#[test]
+fn posix_fadvise_returns_its_error_as_the_value() {
+    let mut t = T::new();
+    let (_, fd) = t.open("/tmp/f", O_RDWR | O_CREAT, 0o644);
+    let f = fd as u64;
+    assert_eq!(t.sys(FADVISE, &[f, 0, 0, 0, 0]), (0, 0, 0), "NORMAL");
+    assert_eq!(t.sys(FADVISE, &[f, 0, 0, 4096, 4]), (0, 0, 0), "DONTNEED");
+    assert_eq!(
+        t.sys(FADVISE, &[f, 0, 0, 0, 6]),
+        (0, EINVAL as i64, 0),
+        "unknown advice"
+    );
+    assert_eq!(
+        t.sys(FADVISE, &[f, 0, 0, (-1i64) as u64, 0]),
+        (0, EINVAL as i64, 0)
+    );
+    assert_eq!(
+        t.sys(FADVISE, &[f, 0, 10, i64::MAX as u64, 0]),
+        (0, EINVAL as i64, 0),
+        "end past INT64_MAX"
+    );
+    assert_eq!(
+        t.sys(FADVISE, &[40, 0, 0, (-1i64) as u64, 0]),
+        (0, EINVAL as i64, 0),
+        "the range before the fd"
+    );
+    assert_eq!(t.sys(FADVISE, &[40, 0, 0, 0, 0]), (0, EBADF as i64, 0));
+    let (r, _) = pipe(&mut t);
+    assert_eq!(
+        t.sys(FADVISE, &[r as u64, 0, 0, 0, 0]),
+        (0, ESPIPE as i64, 0)
+    );
+    assert_eq!(
+        t.sys(FADVISE, &[1, 0, 0, 0, 0]),
+        (0, EOPNOTSUPP as i64, 0),
+        "the console"
+    );
+    let (_, d) = t.open("/tmp", O_RDONLY, 0);
+    assert_eq!(
+        t.sys(FADVISE, &[d as u64, 0, 0, 0, 3]),
+        (0, 0, 0),
+        "WILLNEED on a directory"
+    );
+    assert_eq!(
+        t.sys(FADVISE, &[d as u64, 0, 0, 0, 9]),
+        (0, EINVAL as i64, 0)
+    );
+}
+
+#[test]
+fn posix_fallocate_is_eopnotsupp_on_tmpfs_and_rumpfs() {
+    let mut t = T::new();
+    let (_, fd) = t.open("/tmp/f", O_RDWR | O_CREAT, 0o644);
+    let f = fd as u64;
+    assert_eq!(
+        t.sys(FALLOCATE, &[f, 0, 0, 4096]),
+        (0, EOPNOTSUPP as i64, 0)
+    );
+    let (_, r) = t.open("/rootfile", O_RDWR | O_CREAT, 0o644);
+    assert_eq!(
+        t.sys(FALLOCATE, &[r as u64, 0, 0, 1]),
+        (0, EOPNOTSUPP as i64, 0),
+        "rumpfs"
+    );
+    assert_eq!(
+        t.sys(FALLOCATE, &[f, 0, (-1i64) as u64, 1]),
+        (0, EINVAL as i64, 0)
+    );
+    assert_eq!(
+        t.sys(FALLOCATE, &[f, 0, 0, (-1i64) as u64]),
+        (0, EINVAL as i64, 0)
+    );
+    assert_eq!(
+        t.sys(FALLOCATE, &[f, 0, 10, i64::MAX as u64]),
+        (0, EINVAL as i64, 0)
+    );
+    assert_eq!(t.sys(FALLOCATE, &[40, 0, 0, 1]), (0, EBADF as i64, 0));
+    let (_, ro) = t.open("/tmp/f", O_RDONLY, 0);
+    assert_eq!(
+        t.sys(FALLOCATE, &[ro as u64, 0, 0, 1]),
+        (0, EBADF as i64, 0),
+        "not open for writing"
+    );
+    let (p, _) = pipe(&mut t);
+    assert_eq!(
+        t.sys(FALLOCATE, &[p as u64, 0, 0, 1]),
+        (0, EINVAL as i64, 0),
+        "fd_getvnode"
+    );
+}
+
+#[test]
+fn clock_nanosleep_sleeps_on_virtual_time_and_returns_errors_as_values() {
+    let mut t = T::new();
+    let before = t.k.clock.mono_ns;
+    let a = ts(&mut t, 2, 0);
+    let rm = t.put(&[0xff; 16]);
+    assert_eq!(t.sys(CLOCK_NANOSLEEP, &[3, 0, a, rm]), (0, 0, 0));
+    assert!(t.k.clock.mono_ns - before >= 2_000_000_000);
+    assert_eq!(t.mem.read(rm, 16).unwrap(), vec![0; 16], "no time left");
+    // TIMER_ABSTIME on CLOCK_REALTIME: until 10 s from now
+    let (s, ns) = now(&mut t, 0);
+    let until = ts(&mut t, s + 10, ns);
+    let before = t.k.clock.mono_ns;
+    assert_eq!(t.sys(CLOCK_NANOSLEEP, &[0, 1, until, 0]), (0, 0, 0));
+    let slept = t.k.clock.mono_ns - before;
+    assert!((9_990_000_000..10_010_000_000).contains(&slept), "{slept}");
+    // a time already past returns at once
+    let past = ts(&mut t, 5, 0);
+    let before = t.k.clock.mono_ns;
+    assert_eq!(t.sys(CLOCK_NANOSLEEP, &[0, 1, past, 0]), (0, 0, 0));
+    assert!(t.k.clock.mono_ns - before < 1_000_000);
+    assert_eq!(
+        t.sys(CLOCK_NANOSLEEP, &[7, 0, a, 0]),
+        (0, EINVAL as i64, 0),
+        "bad clock"
+    );
+    let bad = ts(&mut t, 0, 1_000_000_000);
+    assert_eq!(
+        t.sys(CLOCK_NANOSLEEP, &[3, 0, bad, 0]),
+        (0, EINVAL as i64, 0),
+        "bad nsec"
+    );
+    assert_eq!(
+        t.sys(CLOCK_NANOSLEEP, &[3, 0, 0, 0]),
+        (0, EFAULT as i64, 0),
+        "the copyin fault too"
+    );
+}
