@@ -452,7 +452,8 @@ impl SimKernel {
     /// counts match, node open counts match, link counts of directories add up,
     /// each mount's file-data accounting equals the data its files hold, the
     /// node and name accounting equals what the nodes hold, and all of it with
-    /// the pipes' buffers stays within the configured memory pool.
+    /// the pipes' buffers stays within the configured memory pool, and every
+    /// advisory lock belongs to a live process or open file.
     pub fn check_invariants(&self) -> Result<(), String> {
         let mut refs: std::collections::BTreeMap<proc::FileId, u32> = Default::default();
         for (pid, p) in &self.t.procs {
@@ -558,6 +559,17 @@ impl SimKernel {
                     "mount {id}: {} data bytes accounted, its files hold {held}",
                     m.bytes_used
                 ));
+            }
+        }
+        for (node, list) in &self.locks.nodes {
+            for l in list {
+                let alive = match l.owner {
+                    lockf::Owner::Posix(p) => self.t.procs.contains_key(&p),
+                    lockf::Owner::Flock(f) => self.t.files.contains_key(&f),
+                };
+                if !alive || l.start > l.end {
+                    return Err(format!("node {node}: lock {l:?} of a gone owner or empty"));
+                }
             }
         }
         let meta = self.vfs.recount_meta();

@@ -857,3 +857,24 @@ fn clock_nanosleep_sleeps_on_virtual_time_and_returns_errors_as_values() {
         "the copyin fault too"
     );
 }
+
+#[test]
+fn exit_and_last_close_leave_no_lock_behind() {
+    let (mut t, fd, other) = two_procs();
+    assert_eq!(lk(&mut t, other, fd, F_SETLK, F_RDLCK, 0, 0), 0);
+    assert_eq!(
+        t.sys_as(other, FLOCK, &[fd as u64, LOCK_EX | LOCK_NB]).0,
+        EAGAIN,
+        "a process's own POSIX lock conflicts with its file's flock"
+    );
+    assert_eq!(t.sys_as(other, FLOCK, &[fd as u64, LOCK_SH]).0, 0);
+    t.k.exit(other);
+    t.k.check_invariants().unwrap();
+    assert!(
+        !t.k.locks.nodes.is_empty(),
+        "the shared file still holds its flock lock"
+    );
+    t.ok(nr::CLOSE, &[fd as u64]);
+    assert!(t.k.locks.nodes.is_empty(), "the last close released it");
+    t.k.check_invariants().unwrap();
+}

@@ -99,12 +99,9 @@ fn pipe_poll(k: &SimKernel, p: PipeId, read_end: bool, events: i32) -> i32 {
     if events & (POLLIN | POLLRDNORM) != 0 && (own_data || own_eof) {
         revents |= events & (POLLIN | POLLRDNORM);
     }
-    if !peer_open {
-        revents |= events & (POLLOUT | POLLWRNORM);
-    } else if events & (POLLOUT | POLLWRNORM) != 0
-        && !read_end
-        && PIPE_SIZE - pipe.buf.len() >= PIPE_BUF
-    {
+    // A gone peer takes writes no more and blocks none: POLLOUT as asked.
+    let room = !read_end && PIPE_SIZE.saturating_sub(pipe.buf.len()) >= PIPE_BUF;
+    if !peer_open || room {
         revents |= events & (POLLOUT | POLLWRNORM);
     }
     if !peer_open {
