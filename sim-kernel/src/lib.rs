@@ -208,6 +208,9 @@ impl Ctx<'_, '_> {
     }
 }
 
+/// A call waiting with a timeout: its process, syscall number and argument block.
+pub type TimedWait = (Pid, u32, Vec<u8>);
+
 /// Shorthand for failing with an errno.
 pub fn err<T>(errno: i32) -> Result<T, Stop> {
     Err(Stop::Errno(errno))
@@ -228,6 +231,9 @@ pub struct SimKernel {
     pub rng: Rng,
     /// Advisory locks (fcntl and flock).
     pub locks: lockf::Locks,
+    /// Deadlines (CLOCK_MONOTONIC ns) of the poll/select calls waiting with a
+    /// timeout, and whether passing it has woken them yet.
+    pub timed_waits: std::collections::BTreeMap<TimedWait, (u64, bool)>,
     /// Interval timers by (process, which).
     pub itimers: std::collections::BTreeMap<(Pid, i32), clock::ITimer>,
     /// The sysctl tree, shared until written (cloning a booted kernel, as the
@@ -284,6 +290,7 @@ impl SimKernel {
             clock,
             locks: Default::default(),
             itimers: Default::default(),
+            timed_waits: Default::default(),
             generation: 0,
             changed: Default::default(),
             changed_all: false,
@@ -323,6 +330,21 @@ impl SimKernel {
             return err(errno);
         }
         Ok(())
+    }
+
+    /// Wakes every call whose timed wait the clock has reached (once each).
+    fn wake_timed_waits(&mut self) {
+        let now = self.clock.mono_ns;
+        let mut due = false;
+        for (deadline, woken) in self.timed_waits.values_mut() {
+            if !*woken && *deadline <= now {
+                *woken = true;
+                due = true;
+            }
+        }
+        if due {
+            self.bump();
+        }
     }
 
     /// The wait key of a pipe.
@@ -677,6 +699,7 @@ impl Kernel for SimKernel {
         };
         self.locks.waiting.remove(&pid);
         self.itimers.retain(|(p, _), _| *p != pid);
+        self.timed_waits.retain(|(p, _, _), _| *p != pid);
         for n in self.locks.release(lockf::Owner::Posix(pid)) {
             self.bump_key(sys::lock_key(n));
         }
@@ -718,7 +741,8 @@ impl Kernel for SimKernel {
             out: SyscallDone::default(),
             batch: Vec::new(),
         };
-        match handler(self, &mut ctx) {
+        let r = handler(self, &mut ctx);
+        let step = match r {
             Ok((r0, r1)) => {
                 self.clock.advance(Clock::TICK_NS);
                 ctx.out.retval = [r0, r1];
@@ -740,7 +764,9 @@ impl Kernel for SimKernel {
             Err(Stop::NeedBatch) => SyscallStep::NeedAll(std::mem::take(&mut ctx.batch)),
             Err(Stop::Blocked) => SyscallStep::Blocked,
             Err(Stop::BlockedOn(key)) => SyscallStep::BlockedOn(key),
-        }
+        };
+        self.wake_timed_waits();
+        step
     }
 
     fn generation(&self) -> u64 {

@@ -878,3 +878,36 @@ fn exit_and_last_close_leave_no_lock_behind() {
     assert!(t.k.locks.nodes.is_empty(), "the last close released it");
     t.k.check_invariants().unwrap();
 }
+
+#[test]
+fn a_timed_poll_another_process_could_end_expires_when_the_clock_passes_it() {
+    let mut t = T::new();
+    let (r, w) = pipe(&mut t);
+    let other = t.k.prefork(t.pid).unwrap();
+    let a = pollfds(&mut t, &[(r, POLLIN)]);
+    let args = [a, 1, 500];
+    assert_eq!(
+        t.sys(POLL, &args),
+        (-1, -1, -1),
+        "the other process might write"
+    );
+    let start = t.k.clock.mono_ns;
+    t.k.take_changed();
+    // the other process sleeps past the deadline: every waiter is tried again
+    let one = ts(&mut t, 1, 0);
+    assert_eq!(t.sys_as(other, nr::NANOSLEEP, &[one, 0]).0, 0);
+    assert_eq!(t.k.take_changed(), None, "the deadline woke the poll");
+    assert_eq!(t.sys(POLL, &args), (0, 0, 0), "timed out");
+    assert!(
+        t.k.clock.mono_ns - start < 1_100_000_000,
+        "no second wait added"
+    );
+    assert!(t.k.timed_waits.is_empty());
+    // a poll that found its data forgets its deadline too
+    assert_eq!(t.sys(POLL, &[a, 1, 700]), (-1, -1, -1));
+    assert_eq!(t.k.timed_waits.len(), 1);
+    let b = t.put(b"x");
+    assert_eq!(t.sys_as(other, nr::WRITE, &[w as u64, b, 1]).1, 1);
+    assert_eq!(t.sys(POLL, &[a, 1, 700]), (0, 1, 0));
+    assert!(t.k.timed_waits.is_empty());
+}

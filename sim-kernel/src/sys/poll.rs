@@ -8,17 +8,18 @@
 //! Waiting: nothing ready and no timeout (or one still to run) blocks the call
 //! on the pipes it watches (the pipe's wait key when it watches one pipe, any
 //! change otherwise), as a read on an empty pipe does; a timeout of zero
-//! returns at once. A finite timeout expires, advancing the virtual clock by
-//! it and returning 0, when no other process holds an end of a watched pipe
-//! (nothing else could make it ready in time); while another process does,
-//! the call waits on the pipes and is judged again when they change.
+//! returns at once. A finite timeout expires, advancing the virtual clock to
+//! its deadline and returning 0, when no other process holds an end of a
+//! watched pipe (nothing else could make it ready in time); while another
+//! process does, the call waits on the pipes until they change or another
+//! call moves the virtual clock past the deadline (a nanosleep, say).
 
 use crate::consts::*;
 use crate::proc::{FileKind, PipeId};
 use crate::structs::{read_timespec, read_timeval};
 use crate::sys::io::file_of;
 use crate::vfs::{FsType, Timespec};
-use crate::{err, Ctx, SimKernel, Stop, SysResult};
+use crate::{err, Ctx, SimKernel, Stop, SysResult, TimedWait};
 
 /// Data to read.
 pub const POLLIN: i32 = 0x1;
@@ -142,32 +143,55 @@ fn others_hold(k: &SimKernel, pid: i32, pipes: &[PipeId]) -> bool {
     })
 }
 
-/// The end of a scan that found nothing: return 0 now (no timeout left, or
-/// the timeout runs out with nothing able to change), or wait.
+/// The timed wait of this call: the process, the syscall, its argument block.
+fn wait_key(c: &Ctx<'_, '_>, sysnum: u32) -> TimedWait {
+    (c.pid, sysnum, c.args.bytes().to_vec())
+}
+
+/// The end of a scan that found nothing: return 0 now (a timeout of 0, a
+/// timeout the virtual clock has passed since the call first waited, or one
+/// that runs out with nothing able to change: the clock advances to it), or
+/// wait on the watched pipes. A timed wait keeps its deadline in
+/// [`SimKernel::timed_waits`], so a clock another call moves past it ends it.
 fn nothing_ready(
     k: &mut SimKernel,
-    pid: i32,
+    key: TimedWait,
     timeout: Option<u64>,
     pipes: &[PipeId],
 ) -> Result<(), Stop> {
+    let now = k.clock.mono_ns;
     match timeout {
-        Some(0) => Ok(()),
-        Some(ns) if !others_hold(k, pid, pipes) => {
-            k.clock.advance(ns);
-            Ok(())
-        }
-        _ => match pipes {
-            [p] => Err(Stop::BlockedOn(SimKernel::pipe_key(*p))),
-            [p, rest @ ..] if rest.iter().all(|q| q == p) => {
-                Err(Stop::BlockedOn(SimKernel::pipe_key(*p)))
+        Some(0) => return Ok(()),
+        Some(ns) => {
+            let deadline = k
+                .timed_waits
+                .get(&key)
+                .map_or(now.saturating_add(ns), |w| w.0);
+            if now >= deadline || !others_hold(k, key.0, pipes) {
+                k.timed_waits.remove(&key);
+                k.clock.advance(deadline.saturating_sub(now));
+                return Ok(());
             }
-            _ => Err(Stop::Blocked),
-        },
+            k.timed_waits.entry(key).or_insert((deadline, false));
+        }
+        None => {}
+    }
+    match pipes {
+        [p] => Err(Stop::BlockedOn(SimKernel::pipe_key(*p))),
+        [p, rest @ ..] if rest.iter().all(|q| q == p) => {
+            Err(Stop::BlockedOn(SimKernel::pipe_key(*p)))
+        }
+        _ => Err(Stop::Blocked),
     }
 }
 
 /// `pollcommon` and `pollscan`: the pollfd array back with revents filled in.
-fn pollcommon(k: &mut SimKernel, c: &mut Ctx<'_, '_>, ts: Option<Timespec>) -> SysResult {
+fn pollcommon(
+    k: &mut SimKernel,
+    c: &mut Ctx<'_, '_>,
+    sysnum: u32,
+    ts: Option<Timespec>,
+) -> SysResult {
     let (fds, nfds) = (c.word(0), c.int(1) as u32);
     if u64::from(nfds) > 1000 + u64::from(fd_table_size(k, c.pid)) {
         return err(EINVAL);
@@ -193,8 +217,11 @@ fn pollcommon(k: &mut SimKernel, c: &mut Ctx<'_, '_>, ts: Option<Timespec>) -> S
         e[6..8].copy_from_slice(&(revents as i16).to_le_bytes());
         n += i64::from(revents != 0);
     }
+    let key = wait_key(c, sysnum);
     if n == 0 {
-        nothing_ready(k, c.pid, timeout, &pipes)?;
+        nothing_ready(k, key, timeout, &pipes)?;
+    } else {
+        k.timed_waits.remove(&key);
     }
     c.copyout(fds, buf)?;
     Ok((n, 0))
@@ -207,7 +234,7 @@ pub(crate) fn poll(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
         sec: i64::from(ms / 1000),
         nsec: i64::from(ms % 1000) * 1_000_000,
     });
-    pollcommon(k, c, ts)
+    pollcommon(k, c, 209, ts)
 }
 
 /// __pollts50(fds, nfds, ts, mask): the timespec, then the signal mask (16
@@ -223,7 +250,7 @@ pub(crate) fn pollts(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     if maskp != 0 {
         c.copyin(maskp, 16)?;
     }
-    pollcommon(k, c, ts)
+    pollcommon(k, c, 437, ts)
 }
 
 /// __select50(nd, in, ou, ex, tv): the timeval first, then `selcommon`: nd < 0
@@ -270,8 +297,11 @@ pub(crate) fn select(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
             }
         }
     }
+    let key = wait_key(c, 417);
     if n == 0 {
-        nothing_ready(k, c.pid, timeout, &pipes)?;
+        nothing_ready(k, key, timeout, &pipes)?;
+    } else {
+        k.timed_waits.remove(&key);
     }
     for (p, o) in ptrs.iter().zip(out) {
         if *p != 0 {
