@@ -10,6 +10,20 @@ pub struct Clock {
     pub mono_ns: u64,
     /// CLOCK_REALTIME at boot, in seconds.
     pub boot_realtime: i64,
+    /// Nanoseconds clock_settime/settimeofday moved CLOCK_REALTIME (and the
+    /// boot time with it, as settime1 moves `boottime`) since boot.
+    pub realtime_shift_ns: i128,
+}
+
+/// An interval timer (setitimer): its next expiry and its reload period.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ITimer {
+    /// ITIMER_REAL / ITIMER_MONOTONIC: the absolute expiry, in nanoseconds
+    /// on CLOCK_REALTIME / CLOCK_MONOTONIC; ITIMER_VIRTUAL / ITIMER_PROF: the
+    /// time left (it never runs down: no process time passes in a rump kernel).
+    pub value_ns: i128,
+    /// The reload period in nanoseconds (0: one shot).
+    pub interval_ns: i128,
 }
 
 impl Clock {
@@ -26,11 +40,24 @@ impl Clock {
 
     /// CLOCK_REALTIME.
     pub fn realtime(&self) -> Timespec {
-        let m = self.monotonic();
-        Timespec {
-            sec: self.boot_realtime + m.sec,
-            nsec: m.nsec,
-        }
+        from_ns(self.realtime_ns())
+    }
+
+    /// CLOCK_REALTIME in nanoseconds since the epoch.
+    pub fn realtime_ns(&self) -> i128 {
+        i128::from(self.boot_realtime) * 1_000_000_000
+            + self.realtime_shift_ns
+            + i128::from(self.mono_ns)
+    }
+
+    /// The boot time as CLOCK_REALTIME reckons it now (`boottime`).
+    pub fn boottime(&self) -> Timespec {
+        from_ns(i128::from(self.boot_realtime) * 1_000_000_000 + self.realtime_shift_ns)
+    }
+
+    /// Sets CLOCK_REALTIME (tc_setclock); CLOCK_MONOTONIC goes on unchanged.
+    pub fn set_realtime_ns(&mut self, ns: i128) {
+        self.realtime_shift_ns += ns - self.realtime_ns();
     }
 
     /// Advances the clock.
@@ -42,6 +69,20 @@ impl Clock {
     pub fn ticks(&self) -> i64 {
         (self.mono_ns / 10_000_000) as i64
     }
+}
+
+/// A timespec for a nanosecond count (seconds saturate at the i64 range).
+pub fn from_ns(ns: i128) -> Timespec {
+    let sec = ns.div_euclid(1_000_000_000);
+    Timespec {
+        sec: sec.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64,
+        nsec: ns.rem_euclid(1_000_000_000) as i64,
+    }
+}
+
+/// A timespec in nanoseconds.
+pub fn to_ns(t: Timespec) -> i128 {
+    i128::from(t.sec) * 1_000_000_000 + i128::from(t.nsec)
 }
 
 /// SplitMix64: small, fast and fully determined by its seed.

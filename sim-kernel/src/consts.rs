@@ -29,6 +29,7 @@ pub const EROFS: i32 = 30;
 pub const EMLINK: i32 = 31;
 pub const EPIPE: i32 = 32;
 pub const ERANGE: i32 = 34;
+pub const EDEADLK: i32 = 11;
 pub const EAGAIN: i32 = 35;
 pub const EAFNOSUPPORT: i32 = 47;
 pub const EOPNOTSUPP: i32 = 45;

@@ -18,6 +18,7 @@
 pub mod clock;
 pub mod consts;
 pub mod local;
+pub mod lockf;
 pub mod model;
 pub mod proc;
 pub mod structs;
@@ -207,6 +208,9 @@ impl Ctx<'_, '_> {
     }
 }
 
+/// A call waiting with a timeout: its process, syscall number and argument block.
+pub type TimedWait = (Pid, u32, Vec<u8>);
+
 /// Shorthand for failing with an errno.
 pub fn err<T>(errno: i32) -> Result<T, Stop> {
     Err(Stop::Errno(errno))
@@ -225,6 +229,13 @@ pub struct SimKernel {
     pub clock: Clock,
     /// Seeded randomness.
     pub rng: Rng,
+    /// Advisory locks (fcntl and flock).
+    pub locks: lockf::Locks,
+    /// Deadlines (CLOCK_MONOTONIC ns) of the poll/select calls waiting with a
+    /// timeout, and whether passing it has woken them yet.
+    pub timed_waits: std::collections::BTreeMap<TimedWait, (u64, bool)>,
+    /// Interval timers by (process, which).
+    pub itimers: std::collections::BTreeMap<(Pid, i32), clock::ITimer>,
     /// The sysctl tree, shared until written (cloning a booted kernel, as the
     /// fuzzers do per input, does not copy its hundreds of nodes).
     pub sysctl: std::sync::Arc<sysctl::Tree>,
@@ -248,6 +259,7 @@ impl SimKernel {
         let clock = Clock {
             mono_ns: 0,
             boot_realtime: config.boot_realtime,
+            realtime_shift_ns: 0,
         };
         let vfs = Vfs::new(clock.realtime());
         let mut t = Tables {
@@ -290,6 +302,9 @@ impl SimKernel {
             t,
             vfs,
             clock,
+            locks: Default::default(),
+            itimers: Default::default(),
+            timed_waits: Default::default(),
             generation: 0,
             changed: Default::default(),
             changed_all: false,
@@ -329,6 +344,21 @@ impl SimKernel {
             return err(errno);
         }
         Ok(())
+    }
+
+    /// Wakes every call whose timed wait the clock has reached (once each).
+    fn wake_timed_waits(&mut self) {
+        let now = self.clock.mono_ns;
+        let mut due = false;
+        for (deadline, woken) in self.timed_waits.values_mut() {
+            if !*woken && *deadline <= now {
+                *woken = true;
+                due = true;
+            }
+        }
+        if due {
+            self.bump();
+        }
     }
 
     /// The wait key of a pipe.
@@ -381,6 +411,10 @@ impl SimKernel {
         self.t.files.remove(&id);
         match kind {
             FileKind::Node(n) => {
+                // The last close of a file drops its flock locks (closef, FHASLOCK).
+                if !self.locks.release(lockf::Owner::Flock(id)).is_empty() {
+                    self.bump_key(sys::lock_key(n));
+                }
                 if let Some(node) = self.vfs.nodes.get_mut(&n) {
                     node.open_refs = node.open_refs.saturating_sub(1);
                 }
@@ -424,6 +458,15 @@ impl SimKernel {
             .fds
             .remove(&fd)
             .ok_or(Stop::Errno(EBADF))?;
+        // fd_close: any close of a vnode drops the process's POSIX locks on it.
+        if let Some(FileKind::Node(n)) = self.t.files.get(&f.file).map(|x| x.kind) {
+            if self
+                .locks
+                .clear(n, lockf::Owner::Posix(pid), 0, lockf::TO_EOF)
+            {
+                self.bump_key(sys::lock_key(n));
+            }
+        }
         self.file_unref(f.file);
         Ok(())
     }
@@ -445,7 +488,8 @@ impl SimKernel {
     /// counts match, node open counts match, link counts of directories add up,
     /// each mount's file-data accounting equals the data its files hold, the
     /// node and name accounting equals what the nodes hold, and all of it with
-    /// the pipes' buffers stays within the configured memory pool.
+    /// the pipes' buffers stays within the configured memory pool, and every
+    /// advisory lock belongs to a live process or open file.
     pub fn check_invariants(&self) -> Result<(), String> {
         let mut refs: std::collections::BTreeMap<proc::FileId, u32> = Default::default();
         for (pid, p) in &self.t.procs {
@@ -552,6 +596,17 @@ impl SimKernel {
                     "mount {id}: {} data bytes accounted, its files hold {held}",
                     m.bytes_used
                 ));
+            }
+        }
+        for (node, list) in &self.locks.nodes {
+            for l in list {
+                let alive = match l.owner {
+                    lockf::Owner::Posix(p) => self.t.procs.contains_key(&p),
+                    lockf::Owner::Flock(f) => self.t.files.contains_key(&f),
+                };
+                if !alive || l.start > l.end {
+                    return Err(format!("node {node}: lock {l:?} of a gone owner or empty"));
+                }
             }
         }
         let meta = self.vfs.recount_meta();
@@ -703,6 +758,12 @@ impl Kernel for SimKernel {
         let Some(p) = self.t.procs.remove(&pid) else {
             return;
         };
+        self.locks.waiting.remove(&pid);
+        self.itimers.retain(|(p, _), _| *p != pid);
+        self.timed_waits.retain(|(p, _, _), _| *p != pid);
+        for n in self.locks.release(lockf::Owner::Posix(pid)) {
+            self.bump_key(sys::lock_key(n));
+        }
         for f in p.fds.values() {
             self.file_unref(f.file);
         }
@@ -744,7 +805,8 @@ impl Kernel for SimKernel {
             out: SyscallDone::default(),
             batch: Vec::new(),
         };
-        match handler(self, &mut ctx) {
+        let r = handler(self, &mut ctx);
+        let step = match r {
             Ok((r0, r1)) => {
                 self.clock.advance(Clock::TICK_NS);
                 ctx.out.retval = [r0, r1];
@@ -766,7 +828,9 @@ impl Kernel for SimKernel {
             Err(Stop::NeedBatch) => SyscallStep::NeedAll(std::mem::take(&mut ctx.batch)),
             Err(Stop::Blocked) => SyscallStep::Blocked,
             Err(Stop::BlockedOn(key)) => SyscallStep::BlockedOn(key),
-        }
+        };
+        self.wake_timed_waits();
+        step
     }
 
     fn generation(&self) -> u64 {

@@ -886,10 +886,7 @@ pub(crate) fn fstat(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
 /// `rumpcons_stat`: all zero but the mode (S_IFCHR | 0600) and the four
 /// times, which are the boot time.
 fn console_stat(k: &SimKernel) -> Stat {
-    let boot = crate::vfs::Timespec {
-        sec: k.clock.boot_realtime,
-        nsec: 0,
-    };
+    let boot = k.clock.boottime();
     Stat {
         mode: S_IFCHR | 0o600,
         atime: boot,

@@ -2,6 +2,7 @@
 //! it needs from client memory first (`?` suspends it until the memory is
 //! fetched) and only then changes kernel state.
 
+mod advice;
 mod chroot;
 mod dir;
 mod file;
@@ -11,13 +12,18 @@ mod lock;
 mod mount;
 mod pathconf;
 mod pipe;
+mod poll;
 mod procs;
 mod rlimit;
 mod session;
 mod setid;
+mod settime;
 mod special;
 mod sysctl_call;
 mod time;
+mod timers;
+
+pub use lock::lock_key;
 
 use crate::{Ctx, SimKernel, SysResult};
 
@@ -71,6 +77,7 @@ pub const TABLE: &[(u32, &str, Handler)] = &[
     (126, "setreuid", setid::setreuid),
     (127, "setregid", setid::setregid),
     (128, "rename", file::rename),
+    (131, "flock", lock::flock),
     (132, "mkfifo", special::mkfifo),
     (136, "mkdir", file::mkdir),
     (137, "rmdir", file::rmdir),
@@ -90,6 +97,7 @@ pub const TABLE: &[(u32, &str, Handler)] = &[
     (202, "__sysctl", sysctl_call::sysctl),
     (207, "getpgid", session::getpgid),
     (208, "reboot", procs::reboot),
+    (209, "poll", poll::poll),
     (241, "fdatasync", io::fdatasync),
     (270, "__posix_rename", file::posix_rename),
     (274, "lchmod", file::lchmod),
@@ -110,13 +118,20 @@ pub const TABLE: &[(u32, &str, Handler)] = &[
     (358, "fstatvfs1", mount::fstatvfs1_old),
     (390, "__getdents30", dir::getdents),
     (410, "__mount50", mount::mount),
+    (416, "__posix_fadvise50", advice::posix_fadvise),
+    (417, "__select50", poll::select),
     (418, "__gettimeofday50", time::gettimeofday),
+    (419, "__settimeofday50", settime::settimeofday),
     (420, "__utimes50", file::utimes),
     (423, "__futimes50", file::futimes),
     (424, "__lutimes50", file::lutimes),
+    (425, "__setitimer50", timers::setitimer),
+    (426, "__getitimer50", timers::getitimer),
     (427, "__clock_gettime50", time::clock_gettime),
+    (428, "__clock_settime50", settime::clock_settime),
     (429, "__clock_getres50", time::clock_getres),
     (430, "__nanosleep50", time::nanosleep),
+    (437, "__pollts50", poll::pollts),
     (439, "__stat50", file::stat),
     (440, "__fstat50", io::fstat),
     (441, "__lstat50", file::lstat),
@@ -138,6 +153,8 @@ pub const TABLE: &[(u32, &str, Handler)] = &[
     (470, "symlinkat", file::symlinkat),
     (471, "unlinkat", file::unlinkat),
     (472, "futimens", file::futimens),
+    (477, "clock_nanosleep", timers::clock_nanosleep),
+    (479, "posix_fallocate", advice::posix_fallocate),
     (483, "__getvfsstat90", mount::getvfsstat_new),
     (484, "__statvfs190", mount::statvfs1_new),
     (485, "__fstatvfs190", mount::fstatvfs1_new),

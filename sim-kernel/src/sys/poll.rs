@@ -1,0 +1,312 @@
+//! poll (209), __pollts50 (437) and __select50 (417), as `pollcommon`,
+//! `selcommon` and `sel_do_scan` (sys/kern/sys_select.c) check and scan, with
+//! each object's `fo_poll`: `pipe_poll` (sys/kern/sys_pipe.c), `rumpcons_poll`
+//! (rumpkern/cons.c), and `vn_poll` → VOP_POLL, which is `genfs_poll` on tmpfs
+//! and, rumpfs having no poll op, `vn_default_error`'s EOPNOTSUPP (45) handed
+//! back as the revents.
+//!
+//! Waiting: nothing ready and no timeout (or one still to run) blocks the call
+//! on the pipes it watches (the pipe's wait key when it watches one pipe, any
+//! change otherwise), as a read on an empty pipe does; a timeout of zero
+//! returns at once. A finite timeout expires, advancing the virtual clock to
+//! its deadline and returning 0, when no other process holds an end of a
+//! watched pipe (nothing else could make it ready in time); while another
+//! process does, the call waits on the pipes until they change or another
+//! call moves the virtual clock past the deadline (a nanosleep, say).
+
+use crate::consts::*;
+use crate::proc::{FileKind, PipeId};
+use crate::structs::{read_timespec, read_timeval};
+use crate::sys::io::file_of;
+use crate::vfs::{FsType, Timespec};
+use crate::{err, Ctx, SimKernel, Stop, SysResult, TimedWait};
+
+/// Data to read.
+pub const POLLIN: i32 = 0x1;
+/// Room to write (= POLLWRNORM).
+pub const POLLOUT: i32 = 0x4;
+/// An error.
+pub const POLLERR: i32 = 0x8;
+/// Hung up.
+pub const POLLHUP: i32 = 0x10;
+/// Not an open descriptor.
+pub const POLLNVAL: i32 = 0x20;
+/// Normal data to read.
+pub const POLLRDNORM: i32 = 0x40;
+/// Priority data to read.
+pub const POLLRDBAND: i32 = 0x80;
+const POLLWRNORM: i32 = POLLOUT;
+
+/// `sel_flag`: the events select asks for in its read, write and except sets.
+const SEL_FLAG: [i32; 3] = [
+    POLLRDNORM | POLLHUP | POLLERR,
+    POLLWRNORM | POLLHUP | POLLERR,
+    POLLRDBAND,
+];
+
+/// The size of a process's descriptor table (`dt_nfiles`): NDFILE (20)
+/// slots, grown by `fd_tryexpand` to NDEXTENT (50) and then doubled until the
+/// highest open descriptor fits. (NetBSD never shrinks it; this follows the
+/// descriptors open now.)
+pub fn fd_table_size(k: &SimKernel, pid: i32) -> u32 {
+    let top =
+        k.t.procs
+            .get(&pid)
+            .and_then(|p| p.fds.keys().next_back().copied())
+            .unwrap_or(0)
+            .max(0) as u32;
+    let mut n = 20u32;
+    while top >= n {
+        n = if n < 50 { 50 } else { n.saturating_mul(2) };
+    }
+    n
+}
+
+/// What `fo_poll` answers for the file behind `fd` asked for `events`, and the
+/// pipe it depends on; `None` when `fd` is not open.
+fn fo_poll(k: &SimKernel, pid: i32, fd: i32, events: i32) -> Option<(i32, Option<PipeId>)> {
+    let id = file_of(k, pid, fd).ok()?;
+    let f = k.t.files.get(&id)?;
+    Some(match f.kind {
+        FileKind::Console => (events & (POLLOUT | POLLWRNORM), None),
+        FileKind::Node(n) => match k.vfs.fstype(n) {
+            FsType::Tmpfs => (events & (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM), None),
+            FsType::Rumpfs => (EOPNOTSUPP, None),
+        },
+        FileKind::PipeRead(p) | FileKind::PipeWrite(p) => {
+            let read_end = matches!(f.kind, FileKind::PipeRead(_));
+            (pipe_poll(k, p, read_end, events), Some(p))
+        }
+    })
+}
+
+/// `pipe_poll` for one end. The read end's own buffer holds the data; its
+/// peer (the writer's side) has no buffer, so it never offers room. The write
+/// end's own side is empty and hits EOF when the reader closes; its peer is
+/// the reader's buffer. A closed peer is gone: POLLOUT (if asked) and POLLHUP.
+fn pipe_poll(k: &SimKernel, p: PipeId, read_end: bool, events: i32) -> i32 {
+    let Some(pipe) = k.t.pipes.get(&p) else {
+        return 0;
+    };
+    let peer_open = if read_end {
+        pipe.writers > 0
+    } else {
+        pipe.readers > 0
+    };
+    // The end's own state: data (read end only) or EOF (its peer closed).
+    let own_data = read_end && !pipe.buf.is_empty();
+    let own_eof = !peer_open;
+    let mut revents = 0;
+    if events & (POLLIN | POLLRDNORM) != 0 && (own_data || own_eof) {
+        revents |= events & (POLLIN | POLLRDNORM);
+    }
+    // A gone peer takes writes no more and blocks none: POLLOUT as asked.
+    let room = !read_end && PIPE_SIZE.saturating_sub(pipe.buf.len()) >= PIPE_BUF;
+    if !peer_open || room {
+        revents |= events & (POLLOUT | POLLWRNORM);
+    }
+    if !peer_open {
+        revents |= POLLHUP;
+    }
+    revents
+}
+
+/// A timeout as `itimespecfix` accepts it (EINVAL for a negative time or a
+/// nanosecond count out of range), in nanoseconds; `None` waits for ever.
+fn timeout_ns(ts: Option<Timespec>) -> Result<Option<u64>, Stop> {
+    let Some(t) = ts else { return Ok(None) };
+    if t.sec < 0 || t.nsec < 0 || t.nsec >= 1_000_000_000 {
+        return err(EINVAL);
+    }
+    // A wait shorter than a tick (10 ms at 100 Hz) is a tick.
+    let nsec = if t.sec == 0 && t.nsec != 0 && t.nsec < 10_000_000 {
+        10_000_000
+    } else {
+        t.nsec
+    };
+    Ok(Some(
+        (t.sec as u64)
+            .saturating_mul(1_000_000_000)
+            .saturating_add(nsec as u64),
+    ))
+}
+
+/// Whether a process other than `pid` holds an end of one of `pipes`.
+fn others_hold(k: &SimKernel, pid: i32, pipes: &[PipeId]) -> bool {
+    k.t.procs.iter().filter(|(p, _)| **p != pid).any(|(_, pr)| {
+        pr.fds.values().any(|d| {
+            k.t.files.get(&d.file).is_some_and(|f| match f.kind {
+                FileKind::PipeRead(p) | FileKind::PipeWrite(p) => pipes.contains(&p),
+                _ => false,
+            })
+        })
+    })
+}
+
+/// The timed wait of this call: the process, the syscall, its argument block.
+fn wait_key(c: &Ctx<'_, '_>, sysnum: u32) -> TimedWait {
+    (c.pid, sysnum, c.args.bytes().to_vec())
+}
+
+/// The end of a scan that found nothing: return 0 now (a timeout of 0, a
+/// timeout the virtual clock has passed since the call first waited, or one
+/// that runs out with nothing able to change: the clock advances to it), or
+/// wait on the watched pipes. A timed wait keeps its deadline in
+/// [`SimKernel::timed_waits`], so a clock another call moves past it ends it.
+fn nothing_ready(
+    k: &mut SimKernel,
+    key: TimedWait,
+    timeout: Option<u64>,
+    pipes: &[PipeId],
+) -> Result<(), Stop> {
+    let now = k.clock.mono_ns;
+    match timeout {
+        Some(0) => return Ok(()),
+        Some(ns) => {
+            let deadline = k
+                .timed_waits
+                .get(&key)
+                .map_or(now.saturating_add(ns), |w| w.0);
+            if now >= deadline || !others_hold(k, key.0, pipes) {
+                k.timed_waits.remove(&key);
+                k.clock.advance(deadline.saturating_sub(now));
+                return Ok(());
+            }
+            k.timed_waits.entry(key).or_insert((deadline, false));
+        }
+        None => {}
+    }
+    match pipes {
+        [p] => Err(Stop::BlockedOn(SimKernel::pipe_key(*p))),
+        [p, rest @ ..] if rest.iter().all(|q| q == p) => {
+            Err(Stop::BlockedOn(SimKernel::pipe_key(*p)))
+        }
+        _ => Err(Stop::Blocked),
+    }
+}
+
+/// `pollcommon` and `pollscan`: the pollfd array back with revents filled in.
+fn pollcommon(
+    k: &mut SimKernel,
+    c: &mut Ctx<'_, '_>,
+    sysnum: u32,
+    ts: Option<Timespec>,
+) -> SysResult {
+    let (fds, nfds) = (c.word(0), c.int(1) as u32);
+    if u64::from(nfds) > 1000 + u64::from(fd_table_size(k, c.pid)) {
+        return err(EINVAL);
+    }
+    let mut buf = c.copyin(fds, u64::from(nfds) * 8)?;
+    let timeout = timeout_ns(ts)?;
+    let mut n = 0i64;
+    let mut pipes = Vec::new();
+    for e in buf.chunks_exact_mut(8) {
+        let fd = i32::from_le_bytes([e[0], e[1], e[2], e[3]]);
+        let events = i32::from(i16::from_le_bytes([e[4], e[5]]));
+        let revents = if fd < 0 {
+            0
+        } else {
+            match fo_poll(k, c.pid, fd, events | POLLERR | POLLHUP) {
+                None => POLLNVAL,
+                Some((r, pipe)) => {
+                    pipes.extend(pipe);
+                    r
+                }
+            }
+        };
+        e[6..8].copy_from_slice(&(revents as i16).to_le_bytes());
+        n += i64::from(revents != 0);
+    }
+    let key = wait_key(c, sysnum);
+    if n == 0 {
+        nothing_ready(k, key, timeout, &pipes)?;
+    } else {
+        k.timed_waits.remove(&key);
+    }
+    c.copyout(fds, buf)?;
+    Ok((n, 0))
+}
+
+/// poll(fds, nfds, timeout): a timeout in milliseconds, INFTIM (-1) for none.
+pub(crate) fn poll(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let ms = c.int(2);
+    let ts = (ms != -1).then(|| Timespec {
+        sec: i64::from(ms / 1000),
+        nsec: i64::from(ms % 1000) * 1_000_000,
+    });
+    pollcommon(k, c, 209, ts)
+}
+
+/// __pollts50(fds, nfds, ts, mask): the timespec, then the signal mask (16
+/// bytes, which changes nothing here: no signal is delivered while waiting),
+/// are copied in before anything is checked.
+pub(crate) fn pollts(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let (tsp, maskp) = (c.word(2), c.word(3));
+    let ts = if tsp != 0 {
+        Some(read_timespec(&c.copyin(tsp, 16)?))
+    } else {
+        None
+    };
+    if maskp != 0 {
+        c.copyin(maskp, 16)?;
+    }
+    pollcommon(k, c, 437, ts)
+}
+
+/// __select50(nd, in, ou, ex, tv): the timeval first, then `selcommon`: nd < 0
+/// is EINVAL, nd is cut to the descriptor table's size, each non-NULL set
+/// (howmany(nd, 32) words) is copied in, the timeout checked, and `selscan`
+/// asks every descriptor in each set for `sel_flag` (EBADF for one not
+/// open). The result sets go back, in the order in, ou, ex, only on success.
+pub(crate) fn select(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let (nd, tvp) = (c.int(0), c.word(4));
+    let ts = if tvp != 0 {
+        Some(read_timeval(&c.copyin(tvp, 16)?))
+    } else {
+        None
+    };
+    if nd < 0 {
+        return err(EINVAL);
+    }
+    let nd = (nd as u32).min(fd_table_size(k, c.pid));
+    let ni = u64::from(nd.div_ceil(32)) * 4;
+    let ptrs = [c.word(1), c.word(2), c.word(3)];
+    let mut sets = Vec::with_capacity(3);
+    for &p in &ptrs {
+        sets.push(if p != 0 {
+            c.copyin(p, ni)?
+        } else {
+            vec![0; ni as usize]
+        });
+    }
+    let timeout = timeout_ns(ts)?;
+    let mut out = vec![vec![0u8; ni as usize]; 3];
+    let mut n = 0i64;
+    let mut pipes = Vec::new();
+    for (msk, set) in sets.iter().enumerate() {
+        for fd in 0..nd as usize {
+            if set[fd / 8] & (1 << (fd % 8)) == 0 {
+                continue;
+            }
+            let (r, pipe) =
+                fo_poll(k, c.pid, fd as i32, SEL_FLAG[msk]).ok_or(Stop::Errno(EBADF))?;
+            pipes.extend(pipe);
+            if r != 0 {
+                out[msk][fd / 8] |= 1 << (fd % 8);
+                n += 1;
+            }
+        }
+    }
+    let key = wait_key(c, 417);
+    if n == 0 {
+        nothing_ready(k, key, timeout, &pipes)?;
+    } else {
+        k.timed_waits.remove(&key);
+    }
+    for (p, o) in ptrs.iter().zip(out) {
+        if *p != 0 {
+            c.copyout(*p, o)?;
+        }
+    }
+    Ok((n, 0))
+}
