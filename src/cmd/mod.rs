@@ -8,4 +8,5 @@ pub mod run;
 pub mod seeds;
 pub mod serve;
 pub mod simulate;
+pub mod syscalls;
 pub mod tools;

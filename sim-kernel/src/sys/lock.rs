@@ -2,7 +2,8 @@
 //! `do_fcntl_lock` and `lf_advlock` check them. There is no lock table yet:
 //! a process never conflicts with its own locks, so for one process F_GETLK
 //! always reports F_UNLCK and F_SETLK succeeds; locks of other processes are
-//! not seen (the `syscalls` table lists fcntl as partial for this).
+//! not seen (`sys::PARTIAL` lists fcntl as partial for this, and `rumpsp
+//! syscalls` shows it).
 
 use crate::consts::*;
 use crate::proc::FileKind;
