@@ -12,6 +12,7 @@ mod pipe;
 mod procs;
 mod special;
 mod sysctl_call;
+mod sysctl_stats;
 mod time;
 
 use crate::{Ctx, SimKernel, SysResult};
@@ -145,8 +146,9 @@ pub const PARTIAL: &[(u32, &str)] = &[
     ),
     (
         202,
-        "__sysctl: a fixed tree recorded from a fresh kernel; only CTL_QUERY of the meta \
-         operations (CTL_DESCRIBE, CTL_CREATE, CTL_DESTROY answer EOPNOTSUPP)",
+        "__sysctl: a fixed tree recorded from a fresh kernel (kern.pool's counters stay \
+         those of the recorded kernel, kern.msgbuf its boot messages); only CTL_QUERY of the \
+         meta operations (CTL_DESCRIBE, CTL_CREATE, CTL_DESTROY answer EOPNOTSUPP)",
     ),
     (
         208,
