@@ -103,11 +103,15 @@ enum Command {
         #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/corpus"))]
         out: PathBuf,
     },
-    /// Print the simulated kernel's syscall coverage: number, name, implemented or not.
+    /// Print the simulated kernel's syscall coverage: number, name and support
+    /// level (full, partial with what is missing, none).
     Syscalls {
-        /// Only the implemented ones.
+        /// Only the implemented ones (full or partial).
         #[arg(long)]
         implemented: bool,
+        /// One JSON object per line: number, name, level, missing.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -289,17 +293,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let _built_in = built_in_dirs(&mut args)?;
             cmd::conformance::run(args, server_or_env(target).as_deref())
         }
-        Command::Syscalls { implemented } => {
-            let rows = rumpsp_sim_kernel::sys::coverage();
-            let done = rows.iter().filter(|r| r.2).count();
-            println!("{:>4}  {:<22} implemented", "num", "name");
-            for (n, name, imp) in rows.iter().filter(|r| r.2 || !implemented) {
-                println!(
-                    "{n:>4}  {name:<22} {}",
-                    if *imp { "yes" } else { "no (ENOSYS)" }
-                );
-            }
-            println!("{done} of {} named syscalls implemented; every other number below 512 answers ENOSYS", rows.len());
+        Command::Syscalls { implemented, json } => {
+            print!("{}", cmd::syscalls::table(implemented, json));
             Ok(0)
         }
         Command::Trace {

@@ -1,15 +1,49 @@
-//! The virtual clock and the seeded random source: the only time and the only
-//! randomness the simulated kernel sees.
+//! The kernel's clock and the seeded random source: the only time and the
+//! only randomness the simulated kernel sees. The clock is virtual (advanced
+//! only by syscalls, deterministic) unless the kernel is configured with
+//! [`ClockSource::Host`], as `rumpsp serve` is by default: then it follows
+//! the host's time, as a real rump kernel's clock does.
+
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crate::vfs::Timespec;
 
-/// Virtual time: a monotonic nanosecond counter plus the real-time epoch it started at.
+/// Where the kernel's time comes from, chosen when it boots.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ClockSource {
+    /// Virtual time: starts at the configured boot time and moves only as
+    /// syscalls advance it. Deterministic: simulations, fuzzing, in-process
+    /// conformance replays and tests use it.
+    #[default]
+    Virtual,
+    /// The host's time: CLOCK_REALTIME is the host's real time and
+    /// CLOCK_MONOTONIC the time since boot; neither goes below what the
+    /// kernel has already advanced it to (a nanosleep moves it ahead until the
+    /// host catches up).
+    Host,
+}
+
+/// The host's time at boot, for [`ClockSource::Host`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostOrigin {
+    /// The host's monotonic time at boot.
+    start: Instant,
+    /// The sub-second part of the host's real time at boot (the whole seconds
+    /// are [`Clock::boot_realtime`]), nanoseconds.
+    frac_ns: u64,
+}
+
+/// The kernel's time: a monotonic nanosecond counter plus the real-time
+/// epoch it started at; with a host origin the counter is only a floor under
+/// the host's elapsed time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Clock {
-    /// Nanoseconds since boot.
+    /// Nanoseconds since boot (virtual), or the least a reading may say (host).
     pub mono_ns: u64,
     /// CLOCK_REALTIME at boot, in seconds.
     pub boot_realtime: i64,
+    /// The host's time at boot; `None`: virtual time.
+    pub host: Option<HostOrigin>,
     /// Nanoseconds clock_settime/settimeofday moved CLOCK_REALTIME (and the
     /// boot time with it, as settime1 moves `boottime`) since boot.
     pub realtime_shift_ns: i128,
@@ -30,11 +64,52 @@ impl Clock {
     /// Time advanced by every syscall, so that successive timestamps differ.
     pub const TICK_NS: u64 = 1_000;
 
+    /// A clock booted now: virtual time starts at `boot_realtime` seconds;
+    /// host time reads the host's real time once, here.
+    pub fn boot(source: ClockSource, boot_realtime: i64) -> Clock {
+        match source {
+            ClockSource::Virtual => Clock {
+                mono_ns: 0,
+                boot_realtime,
+                host: None,
+                realtime_shift_ns: 0,
+            },
+            ClockSource::Host => {
+                let now = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or_default();
+                let origin = HostOrigin {
+                    start: Instant::now(),
+                    frac_ns: u64::from(now.subsec_nanos()),
+                };
+                Clock {
+                    mono_ns: origin.frac_ns,
+                    boot_realtime: i64::try_from(now.as_secs()).unwrap_or(i64::MAX),
+                    host: Some(origin),
+                    realtime_shift_ns: 0,
+                }
+            }
+        }
+    }
+
+    /// Nanoseconds since boot now (CLOCK_MONOTONIC): the virtual counter, or the host's elapsed
+    /// time, never below the counter.
+    pub fn now_ns(&self) -> u64 {
+        match self.host {
+            None => self.mono_ns,
+            Some(o) => {
+                let elapsed = u64::try_from(o.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                o.frac_ns.saturating_add(elapsed).max(self.mono_ns)
+            }
+        }
+    }
+
     /// CLOCK_MONOTONIC.
     pub fn monotonic(&self) -> Timespec {
+        let ns = self.now_ns();
         Timespec {
-            sec: (self.mono_ns / 1_000_000_000) as i64,
-            nsec: (self.mono_ns % 1_000_000_000) as i64,
+            sec: (ns / 1_000_000_000) as i64,
+            nsec: (ns % 1_000_000_000) as i64,
         }
     }
 
@@ -47,7 +122,7 @@ impl Clock {
     pub fn realtime_ns(&self) -> i128 {
         i128::from(self.boot_realtime) * 1_000_000_000
             + self.realtime_shift_ns
-            + i128::from(self.mono_ns)
+            + i128::from(self.now_ns())
     }
 
     /// The boot time as CLOCK_REALTIME reckons it now (`boottime`).
@@ -60,14 +135,64 @@ impl Clock {
         self.realtime_shift_ns += ns - self.realtime_ns();
     }
 
-    /// Advances the clock.
+    /// Advances the clock by `ns` from now.
     pub fn advance(&mut self, ns: u64) {
-        self.mono_ns = self.mono_ns.saturating_add(ns);
+        self.mono_ns = self.now_ns().saturating_add(ns);
     }
 
     /// hardclock ticks at 100 Hz.
     pub fn ticks(&self) -> i64 {
-        (self.mono_ns / 10_000_000) as i64
+        (self.now_ns() / 10_000_000) as i64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn virtual_time_moves_only_when_advanced() {
+        let mut c = Clock::boot(ClockSource::Virtual, 1_000);
+        let a = c.realtime();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert_eq!(c.realtime(), a);
+        assert_eq!(
+            a,
+            Timespec {
+                sec: 1_000,
+                nsec: 0
+            }
+        );
+        c.advance(1_500_000_000);
+        assert_eq!(
+            c.realtime(),
+            Timespec {
+                sec: 1_001,
+                nsec: 500_000_000
+            }
+        );
+        assert_eq!(c.ticks(), 150);
+    }
+
+    #[test]
+    fn host_time_is_the_hosts_and_an_advance_is_a_floor() {
+        let mut c = Clock::boot(ClockSource::Host, 0);
+        let host = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let r = c.realtime();
+        assert!((r.sec - host).abs() <= 1, "{r:?} vs host {host}");
+        let m0 = c.monotonic();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let m1 = c.monotonic();
+        let d = (m1.sec - m0.sec) * 1_000_000_000 + (m1.nsec - m0.nsec);
+        assert!(d >= 20_000_000, "host time moves by itself: {d} ns");
+        // A 10 s advance puts the clock 10 s ahead of the host, not back.
+        c.advance(10_000_000_000);
+        let r2 = c.realtime();
+        assert!(r2.sec >= host + 9, "{r2:?}");
+        assert!(c.realtime() >= r2);
     }
 }
 

@@ -9,7 +9,9 @@
 //! Deterministic: all state is in ordered containers, numbers come from
 //! counters, time from a virtual clock that only syscalls advance, and
 //! randomness from a seeded generator. The same seed and the same calls give
-//! byte-identical results.
+//! byte-identical results. (A kernel configured with [`ClockSource::Host`],
+//! as `rumpsp serve` is by default, reads the host's time instead; that is
+//! its only nondeterminism.)
 //!
 //! It implements [`rumpsp_protocol::kernel::Kernel`]: calls are resumable,
 //! read client memory through a cursor, and change state only once everything
@@ -32,6 +34,7 @@ use rumpsp_protocol::kernel::{
 };
 use rumpsp_protocol::SyscallArgs;
 
+pub use clock::ClockSource;
 use clock::{Clock, Rng};
 use consts::*;
 use proc::{comm_from, Fd, FileKind, Process, Tables};
@@ -44,8 +47,11 @@ pub struct SimConfig {
     pub seed: u64,
     /// kern.hostname at boot.
     pub hostname: String,
-    /// CLOCK_REALTIME at boot, in seconds since the epoch.
+    /// CLOCK_REALTIME at boot, in seconds since the epoch (virtual clock only;
+    /// a host clock boots at the host's time).
     pub boot_realtime: i64,
+    /// Where time comes from: virtual (the default, deterministic) or the host.
+    pub clock: ClockSource,
     /// The most processes at once.
     pub max_procs: usize,
     /// Bytes of kernel memory everything the file systems and pipes hold may
@@ -64,6 +70,7 @@ impl Default for SimConfig {
             seed: 0,
             hostname: "rump-00001.rumpsp".into(),
             boot_realtime: 1_764_000_000,
+            clock: ClockSource::Virtual,
             max_procs: 32768,
             memory_pool: vfs::TMPFS_FREE_PAGES * consts::PAGE_SIZE,
         }
@@ -256,11 +263,7 @@ impl Default for SimKernel {
 impl SimKernel {
     /// Boots a kernel: pid 1 (init) with root credentials, the rumpfs root.
     pub fn new(config: SimConfig) -> SimKernel {
-        let clock = Clock {
-            mono_ns: 0,
-            boot_realtime: config.boot_realtime,
-            realtime_shift_ns: 0,
-        };
+        let clock = Clock::boot(config.clock, config.boot_realtime);
         let vfs = Vfs::new(clock.realtime());
         let mut t = Tables {
             next_pid: 2,
@@ -348,7 +351,7 @@ impl SimKernel {
 
     /// Wakes every call whose timed wait the clock has reached (once each).
     fn wake_timed_waits(&mut self) {
-        let now = self.clock.mono_ns;
+        let now = self.clock.now_ns();
         let mut due = false;
         for (deadline, woken) in self.timed_waits.values_mut() {
             if !*woken && *deadline <= now {

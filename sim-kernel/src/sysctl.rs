@@ -2,6 +2,8 @@
 //! walk of a real one (`data/sysctl_walk_nodes.txt` for names, numbers, types
 //! and flags; `data/sysctl_walk.txt` for values). Values that depend on the
 //! host or on time come from the configuration, the seed and the virtual clock.
+//! kern.msgbuf and kern.pool have handlers of their own (`sys/sysctl_stats.rs`,
+//! data in `data/kern_msgbuf.txt` and `data/kern_pool.txt`).
 
 /// CTLTYPE_NODE.
 pub const CTLTYPE_NODE: u32 = 1;
@@ -35,6 +37,10 @@ pub enum Dynamic {
     Arandom,
     /// kern.hardclock_ticks: virtual clock ticks.
     HardclockTicks,
+    /// kern.msgbuf: the boot messages, copied out as a ring (sys/sysctl_stats.rs).
+    Msgbuf,
+    /// kern.pool: one record per pool (sys/sysctl_stats.rs).
+    Pool,
 }
 
 /// One node of the tree.
@@ -256,6 +262,8 @@ impl Tree {
                 "kern.urandom" => Some(Dynamic::Urandom),
                 "kern.arandom" => Some(Dynamic::Arandom),
                 "kern.hardclock_ticks" => Some(Dynamic::HardclockTicks),
+                "kern.msgbuf" => Some(Dynamic::Msgbuf),
+                "kern.pool" => Some(Dynamic::Pool),
                 _ => None,
             };
             if *name == "kern.hostname" {

@@ -10,4 +10,5 @@ pub mod seeds;
 pub mod serve;
 pub mod simulate;
 pub mod spawned;
+pub mod syscalls;
 pub mod tools;

@@ -7,7 +7,7 @@ use clap::Args;
 use rumpsp_protocol::net::{Server, ServerConfig, StopReason, StopReport};
 use rumpsp_protocol::url::{parse_url, Role};
 use rumpsp_protocol::Banner;
-use rumpsp_sim_kernel::{SimConfig, SimKernel};
+use rumpsp_sim_kernel::{ClockSource, SimConfig, SimKernel};
 
 /// Options of `rumpsp serve`.
 #[derive(Args, Debug)]
@@ -54,11 +54,26 @@ pub struct ServeArgs {
     /// real rump kernel does (512 MiB free).
     #[arg(long, default_value_t = 256)]
     pub memory_pool_mib: u64,
+    /// Where the kernel's time comes from: `host` (file stamps, gettimeofday
+    /// and clock_gettime give the host's time, as a real rump server's do) or
+    /// `virtual` (starts at a fixed date and moves only with the syscalls:
+    /// two runs of the same calls give identical stamps).
+    #[arg(long, value_enum, default_value_t = ClockArg::Host)]
+    pub clock: ClockArg,
     /// Testing fuzzers: behave as having this bug (see protocol/src/server/inject.rs).
     #[arg(long, hide = true)]
     pub inject_bug: Option<rumpsp_protocol::server::inject::InjectedBug>,
     #[command(flatten)]
     pub access: AccessArgs,
+}
+
+/// `--clock`: the kernel's time source.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClockArg {
+    /// The host's time.
+    Host,
+    /// The deterministic virtual clock.
+    Virtual,
 }
 
 /// Who may connect (every client is root in the rump kernel).
@@ -136,6 +151,10 @@ fn sim_config(a: &ServeArgs) -> SimConfig {
         hostname: a.hostname.clone().unwrap_or_else(default_hostname),
         max_procs: a.max_procs,
         memory_pool: a.memory_pool_mib.saturating_mul(1 << 20),
+        clock: match a.clock {
+            ClockArg::Host => ClockSource::Host,
+            ClockArg::Virtual => ClockSource::Virtual,
+        },
         ..Default::default()
     }
 }
@@ -256,6 +275,19 @@ mod tests {
         assert!(k.check_invariants().is_ok());
         k.config.memory_pool -= 1;
         assert!(k.check_invariants().is_err());
+    }
+
+    #[test]
+    fn the_clock_is_the_hosts_by_default_and_virtual_on_request() {
+        assert_eq!(sim_config(&parse(&[])).clock, ClockSource::Host);
+        let v = sim_config(&parse(&["--clock", "virtual"]));
+        assert_eq!(v.clock, ClockSource::Virtual);
+        assert_eq!(
+            sim_config(&parse(&["--clock", "host"])).clock,
+            ClockSource::Host
+        );
+        use clap::Parser;
+        assert!(Cli::try_parse_from(["serve", "unix:///tmp/x", "--clock", "cpu"]).is_err());
     }
 
     #[test]

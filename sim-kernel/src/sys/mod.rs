@@ -20,6 +20,7 @@ mod setid;
 mod settime;
 mod special;
 mod sysctl_call;
+mod sysctl_stats;
 mod time;
 mod timers;
 
@@ -168,18 +169,143 @@ pub fn handler(sysnum: u32) -> Option<Handler> {
         .map(|i| TABLE[i].2)
 }
 
+/// The implemented syscalls that lack part of what NetBSD does: number and
+/// what is missing (sorted by number; every number is also in [`TABLE`]).
+/// A syscall in `TABLE` and not here is implemented fully.
+pub const PARTIAL: &[(u32, &str)] = &[
+    (
+        34,
+        "chflags: the IMMUTABLE and APPEND flags are kept and shown by stat but not enforced \
+         (writes, unlink, rename, link, chmod, chown and utimes of such files succeed)",
+    ),
+    (
+        35,
+        "fchflags: the IMMUTABLE and APPEND flags are kept and shown by stat but not enforced",
+    ),
+    (
+        54,
+        "ioctl: 4 commands (FIOCLEX, FIONCLEX, FIONBIO, FIONREAD) and the console's TIOCGETA; \
+         FIOASYNC, FIONWRITE, FIONSPACE, FIOGETOWN and FIOSETOWN answer ENOTTY",
+    ),
+    (
+        82,
+        "setpgid: no EACCES for a child that has already exec'd (exec is not tracked per child)",
+    ),
+    (92, "fcntl: F_GETOWN and F_SETOWN answer EINVAL"),
+    (
+        202,
+        "__sysctl: a fixed tree recorded from a fresh kernel (kern.pool's counters stay \
+         those of the recorded kernel, kern.msgbuf its boot messages); only CTL_QUERY of the \
+         meta operations (CTL_DESCRIBE, CTL_CREATE, CTL_DESTROY answer EOPNOTSUPP)",
+    ),
+    (
+        208,
+        "reboot: with RB_STRING the boot string is not copied in (sys_reboot fetches it); \
+         the howto flags are not told apart (RB_HALT, RB_DUMP, RB_NOSYNC all shut the \
+         server down alike)",
+    ),
+    (
+        209,
+        "poll: the descriptor-table size for the nfds check is taken from the highest open fd; \
+         a timed poll that another process could end expires only when a call moves the \
+         clock past its deadline (the server has no idle timer)",
+    ),
+    (
+        304,
+        "lchflags: the IMMUTABLE and APPEND flags are kept and shown by stat but not enforced",
+    ),
+    (
+        410,
+        "__mount50: tmpfs only (any other type ENODEV); MNT_UPDATE changes only MNT_RDONLY",
+    ),
+    (
+        417,
+        "__select50: the descriptor-table size nd is cut to is taken from the highest open fd; \
+         a timed select expires only when a call moves the clock past its deadline",
+    ),
+    (
+        425,
+        "__setitimer50: no SIGALRM/SIGVTALRM/SIGPROF is raised when a timer expires",
+    ),
+    (
+        430,
+        "__nanosleep50: does not block; the clock jumps ahead by the interval instead, \
+         so the call is never interrupted (no EINTR) and the remainder is always 0",
+    ),
+    (
+        437,
+        "__pollts50: as poll (descriptor-table size from the highest open fd, timed waits \
+         expire only when a call moves the clock)",
+    ),
+    (
+        450,
+        "__mknod50: an S_IFWHT whiteout is not kept (getdents does not list it as DT_WHT)",
+    ),
+    (
+        460,
+        "mknodat: an S_IFWHT whiteout is not kept (getdents does not list it as DT_WHT)",
+    ),
+    (
+        477,
+        "clock_nanosleep: does not block; the clock jumps ahead (no EINTR, no remainder)",
+    ),
+];
+
+/// How much of a syscall the simulated kernel implements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Support {
+    /// As NetBSD does it (what the model leaves out is not observable).
+    Full,
+    /// Implemented in part; the text says what is missing.
+    Partial(&'static str),
+    /// Not implemented: the call answers ENOSYS.
+    None,
+}
+
+impl Support {
+    /// The level's name: "full", "partial" or "none".
+    pub fn name(self) -> &'static str {
+        match self {
+            Support::Full => "full",
+            Support::Partial(_) => "partial",
+            Support::None => "none",
+        }
+    }
+
+    /// What is missing, for a partial syscall.
+    pub fn missing(self) -> Option<&'static str> {
+        match self {
+            Support::Partial(m) => Some(m),
+            _ => None,
+        }
+    }
+}
+
+/// The support level of a syscall number: in [`PARTIAL`] partial, in
+/// [`TABLE`] full, otherwise none.
+pub fn support(sysnum: u32) -> Support {
+    if let Ok(i) = PARTIAL.binary_search_by_key(&sysnum, |(n, _)| *n) {
+        return Support::Partial(PARTIAL[i].1);
+    }
+    if handler(sysnum).is_some() {
+        Support::Full
+    } else {
+        Support::None
+    }
+}
+
 /// The syscall coverage table: every syscall number below 512 that NetBSD
-/// names or we implement, its name, and whether the kernel implements it.
-pub fn coverage() -> Vec<(u32, &'static str, bool)> {
-    let mut rows: std::collections::BTreeMap<u32, (&'static str, bool)> = Default::default();
+/// names or we implement, its name, and how much of it the kernel implements.
+pub fn coverage() -> Vec<(u32, &'static str, Support)> {
+    let mut rows: std::collections::BTreeMap<u32, &'static str> = Default::default();
     for s in rumpsp_protocol::netbsd::SYSCALLS {
-        rows.insert(s.number, (s.name, false));
+        rows.insert(s.number, s.name);
     }
     for (n, name, _) in TABLE {
-        rows.insert(*n, (name, true));
+        rows.insert(*n, name);
     }
     rows.into_iter()
-        .map(|(n, (name, imp))| (n, name, imp))
+        .map(|(n, name)| (n, name, support(n)))
         .collect()
 }
 
@@ -208,5 +334,41 @@ mod tests {
         // 91 is "UNIMPL getdopt" in that syscalls.master: getrandom came later.
         assert!(handler(91).is_none(), "getrandom is not in NetBSD 7.99.34");
         assert!(handler(2).is_none(), "fork is not in a rump kernel");
+    }
+
+    #[test]
+    fn partial_rows_are_sorted_implemented_and_say_what_is_missing() {
+        assert!(PARTIAL.windows(2).all(|w| w[0].0 < w[1].0));
+        for (n, missing) in PARTIAL {
+            let row = TABLE.iter().find(|r| r.0 == *n);
+            let Some((_, name, _)) = row else {
+                panic!("PARTIAL lists {n}, which TABLE does not implement");
+            };
+            assert!(
+                missing.starts_with(&format!("{name}: ")),
+                "{n}: the text names the call first: {missing}"
+            );
+        }
+    }
+
+    #[test]
+    fn levels_follow_partial_then_table() {
+        assert_eq!(support(54).name(), "partial");
+        assert!(support(92)
+            .missing()
+            .is_some_and(|m| m.contains("F_GETOWN")));
+        assert_eq!(support(3), Support::Full);
+        assert_eq!(support(37), Support::None, "kill");
+        let rows = coverage();
+        assert_eq!(
+            rows.iter().filter(|r| r.2 != Support::None).count(),
+            TABLE.len()
+        );
+        assert_eq!(
+            rows.iter()
+                .filter(|r| matches!(r.2, Support::Partial(_)))
+                .count(),
+            PARTIAL.len()
+        );
     }
 }

@@ -323,7 +323,9 @@ fn getvfsstat(k: &mut SimKernel, c: &mut Ctx<'_, '_>, new: bool) -> SysResult {
     let n = (bufsize / size) as usize;
     let mut count = 0;
     for (i, rec) in all.into_iter().take(n).enumerate() {
-        c.copyout(buf + i as u64 * size, rec)?;
+        // The address wraps as do_sys_getvfsstat's pointer arithmetic does
+        // (a remote copyout goes to whatever address that gives).
+        c.copyout(buf.wrapping_add(i as u64 * size), rec)?;
         count += 1;
     }
     Ok((count, 0))

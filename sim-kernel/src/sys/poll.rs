@@ -159,7 +159,7 @@ fn nothing_ready(
     timeout: Option<u64>,
     pipes: &[PipeId],
 ) -> Result<(), Stop> {
-    let now = k.clock.mono_ns;
+    let now = k.clock.now_ns();
     match timeout {
         Some(0) => return Ok(()),
         Some(ns) => {

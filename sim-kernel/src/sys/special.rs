@@ -57,9 +57,10 @@ fn make(
     let umask = k.proc(c.pid)?.umask;
     let perm = (mode & ALLPERMS) & !umask;
     let kind = match decide()? {
-        // tmpfs keeps a whiteout as a directory entry that lookups skip; this
-        // model does not keep it (it answers as NetBSD does, and the name
-        // stays free for later creations, as there).
+        // tmpfs keeps a whiteout as a directory entry that lookups skip and
+        // tmpfs_dir_getdents lists as DT_WHT; this model does not keep it
+        // (mknod answers as NetBSD does and the name stays free for later
+        // creations, but getdents does not list it: PARTIAL in sys/mod.rs).
         Special::Whiteout => return Ok((0, 0)),
         Special::Regular => NodeKind::File(Vec::new()),
         Special::Node(NodeKind::Device { rdev, .. }) if rdev == VNOVAL => return err(EINVAL),

@@ -89,12 +89,23 @@ fn lookup(
     let is_root = k.proc(c.pid)?.cred.is_root();
     let (ctype, flags, size, dynamic) = (node.ctype(), node.flags, node.size, node.dynamic);
     let limit = rlimit_node(k, c.pid, mib, &path)?;
+    // Handlers that copy out in pieces of their own.
+    match dynamic {
+        Some(Dynamic::Msgbuf) => return crate::sys::sysctl_stats::msgbuf(c, oldp, oldlen, newp),
+        // pool_sysctl looks at no new value; that one is refused for the
+        // read-only node as for any other is not confirmed by a capture.
+        Some(Dynamic::Pool) if newlen > 0 => return err(EPERM),
+        Some(Dynamic::Pool) => return crate::sys::sysctl_stats::pool(c, oldp, oldlen),
+        _ => {}
+    }
     // The current value, and how much of it a reader gets.
     let current: Vec<u8> = match dynamic {
         _ if limit.is_some() => limit.map_or(0, |l| l.value).to_le_bytes().to_vec(),
         Some(Dynamic::Urandom) => (k.rng.next_u64() as u32).to_le_bytes().to_vec(),
         Some(Dynamic::Arandom) => k.rng.bytes(oldlen.min(256) as usize),
         Some(Dynamic::HardclockTicks) => (k.clock.ticks() as i32).to_le_bytes().to_vec(),
+        // Answered above.
+        Some(Dynamic::Msgbuf | Dynamic::Pool) => vec![],
         // A computed list that is empty reports nothing at all.
         None if ctype == CTLTYPE_STRING && size == 0 && node.value.is_empty() => vec![],
         None if ctype == CTLTYPE_STRING => {

@@ -50,7 +50,7 @@ fn now_ns(k: &SimKernel, which: i32) -> i128 {
     if which == ITIMER_REAL {
         k.clock.realtime_ns()
     } else {
-        i128::from(k.clock.mono_ns)
+        i128::from(k.clock.now_ns())
     }
 }
 

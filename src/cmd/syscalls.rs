@@ -1,0 +1,96 @@
+//! `rumpsp syscalls`: the simulated kernel's syscall coverage with support
+//! levels (full, partial and what is missing, none), as text or JSON lines.
+
+use rumpsp_sim_kernel::sys::{coverage, Support};
+
+/// The coverage table as printed: every named syscall (or, with
+/// `implemented`, the full and partial ones), as aligned text or one JSON
+/// object a line (`number`, `name`, `level`, `missing`).
+pub fn table(implemented: bool, json: bool) -> String {
+    let rows = coverage();
+    let shown = rows.iter().filter(|r| !implemented || r.2 != Support::None);
+    let mut out = String::new();
+    if json {
+        for (n, name, level) in shown {
+            let v = serde_json::json!({
+                "number": n,
+                "name": name,
+                "level": level.name(),
+                "missing": level.missing(),
+            });
+            out.push_str(&v.to_string());
+            out.push('\n');
+        }
+        return out;
+    }
+    out.push_str(&format!(
+        "{:>4}  {:<22} {:<8} missing\n",
+        "num", "name", "level"
+    ));
+    for (n, name, level) in shown {
+        let line = match level {
+            Support::None => format!("{n:>4}  {name:<22} none     (ENOSYS)"),
+            _ => format!(
+                "{n:>4}  {name:<22} {:<8} {}",
+                level.name(),
+                level.missing().unwrap_or("")
+            ),
+        };
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    let count = |f: fn(&Support) -> bool| rows.iter().filter(|r| f(&r.2)).count();
+    out.push_str(&format!(
+        "{} of {} named syscalls implemented: {} full, {} partial; every other number below 512 answers ENOSYS\n",
+        count(|s| *s != Support::None),
+        rows.len(),
+        count(|s| *s == Support::Full),
+        count(|s| matches!(s, Support::Partial(_))),
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_shows_levels_and_what_is_missing() {
+        let t = table(false, false);
+        let line = |num: &str| {
+            t.lines()
+                .find(|l| l.split_whitespace().next() == Some(num))
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert!(line("3").contains(" full"), "{}", line("3"));
+        let fcntl = line("92");
+        assert!(
+            fcntl.contains("partial") && fcntl.contains("no lock table"),
+            "{fcntl}"
+        );
+        assert!(line("54").contains("ioctl: 4 commands"), "{}", line("54"));
+        assert!(line("37").contains("none"), "kill: {}", line("37"));
+        assert!(t.lines().last().is_some_and(|l| l.contains(" partial;")));
+    }
+
+    #[test]
+    fn implemented_leaves_out_none_and_json_has_one_object_a_line() {
+        let t = table(true, false);
+        assert!(!t.lines().any(|l| l.contains(" none ")), "{t}");
+        let j = table(true, true);
+        let objs: Vec<serde_json::Value> = j
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON object"))
+            .collect();
+        assert_eq!(objs.len(), rumpsp_sim_kernel::sys::TABLE.len());
+        let fcntl = objs.iter().find(|o| o["number"] == 92).expect("fcntl");
+        assert_eq!(fcntl["level"], "partial");
+        assert!(fcntl["missing"]
+            .as_str()
+            .is_some_and(|m| m.contains("locks")));
+        let read = objs.iter().find(|o| o["number"] == 3).expect("read");
+        assert_eq!(read["level"], "full");
+        assert!(read["missing"].is_null());
+    }
+}
