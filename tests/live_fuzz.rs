@@ -19,7 +19,16 @@ fn serve(bug: Option<&str>) -> String {
 fn fuzz(server_cmd: &str, extra: &[&str], dir: &Path) -> (i32, serde_json::Value, String) {
     let json = dir.join("report.json");
     let out = Command::new(BIN)
-        .args(["fuzz", "--server-cmd", server_cmd, "--seed", "1", "--out"])
+        .args([
+            "fuzz",
+            "--server-cmd",
+            server_cmd,
+            "--seed",
+            "1",
+            "--hang-ms",
+            "3000",
+            "--out",
+        ])
         .arg(dir.join("findings"))
         .arg("--json")
         .arg(&json)
@@ -40,7 +49,15 @@ fn fuzz(server_cmd: &str, extra: &[&str], dir: &Path) -> (i32, serde_json::Value
 
 fn reproduce(server_cmd: &str, file: &str) -> (i32, String) {
     let out = Command::new(BIN)
-        .args(["fuzz", "--server-cmd", server_cmd, "--reproduce", file])
+        .args([
+            "fuzz",
+            "--server-cmd",
+            server_cmd,
+            "--hang-ms",
+            "3000",
+            "--reproduce",
+            file,
+        ])
         .output()
         .expect("rumpsp fuzz --reproduce runs");
     (
@@ -151,6 +168,7 @@ fn a_url_server_and_bad_arguments_are_named() {
         .args(["fuzz", "--server", "unix:///x.sock", "--jobs", "2"])
         .output()
         .expect("rumpsp fuzz runs");
+    assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--jobs 2 needs --server-cmd"));
 }
 

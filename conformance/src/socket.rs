@@ -11,12 +11,16 @@ use crate::wire::{Wire, WireConn, WireError};
 
 trait Conn: Read + Write + Send {
     fn set_timeout(&self, t: Duration) -> std::io::Result<()>;
+    fn set_send_timeout(&self, t: Duration) -> std::io::Result<()>;
     fn set_nonblock(&self, on: bool) -> std::io::Result<()>;
 }
 
 impl Conn for std::net::TcpStream {
     fn set_timeout(&self, t: Duration) -> std::io::Result<()> {
         self.set_read_timeout(Some(t))
+    }
+    fn set_send_timeout(&self, t: Duration) -> std::io::Result<()> {
+        self.set_write_timeout(Some(t))
     }
     fn set_nonblock(&self, on: bool) -> std::io::Result<()> {
         self.set_nonblocking(on)
@@ -27,10 +31,17 @@ impl Conn for std::os::unix::net::UnixStream {
     fn set_timeout(&self, t: Duration) -> std::io::Result<()> {
         self.set_read_timeout(Some(t))
     }
+    fn set_send_timeout(&self, t: Duration) -> std::io::Result<()> {
+        self.set_write_timeout(Some(t))
+    }
     fn set_nonblock(&self, on: bool) -> std::io::Result<()> {
         self.set_nonblocking(on)
     }
 }
+
+/// The longest one write may block on a server that does not read; the
+/// connection then counts as closed.
+pub const SEND_BOUND: Duration = Duration::from_secs(30);
 
 /// Connections to one server address.
 pub struct SocketWire {
@@ -70,6 +81,8 @@ impl Wire for SocketWire {
             }
         };
         s.set_timeout(Duration::from_secs(5)).map_err(io)?;
+        // A server that stops reading cannot hold a sender forever.
+        s.set_send_timeout(SEND_BOUND).map_err(io)?;
         // The banner: one line of at most 95 bytes.
         let mut got = Vec::new();
         let mut b = [0u8; 128];

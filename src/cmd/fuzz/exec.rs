@@ -97,9 +97,15 @@ pub(crate) struct Observed {
     pub(crate) features: BTreeSet<u64>,
     /// The first problem seen, if any.
     pub(crate) finding: Option<Finding>,
-    /// The conversation, with the time of each event since the input began.
+    /// The conversation, with the time of each event since the input began
+    /// (at most [`MAX_RECORDED`] bytes of data; the rest is counted only).
     pub(crate) events: Vec<(u64, Event)>,
+    /// Requests answered with success (a HANDSHAKE answer with error 0, a SYSCALL answer).
+    pub(crate) ok_answers: usize,
 }
+
+/// The most data bytes one input's conversation records.
+pub(crate) const MAX_RECORDED: usize = 8 << 20;
 
 fn feature(parts: &[u64]) -> u64 {
     // FNV-1a over the parts: a stable hash, the same on every run.
@@ -128,14 +134,13 @@ fn may_block(sysnum: u32, args: &[u8]) -> bool {
         // open, openat (fifos), fcntl (F_SETLKW), flock, poll, select, nanosleep,
         // sockets, wait4, kevent, sleeps, pread/pwrite and their vector forms on fifos
         5 | 468 | 92 | 131 | 209 | 417 | 437 | 430 | 477 | 7 | 449 | 29 | 30 | 27 | 28 | 98
-        | 133 | 435 | 173 | 174 | 289 | 290 | 480 | 481 | 482 => true,
+        | 133 | 435 | 173 | 174 | 289 | 290 | 456 | 475 | 476 | 480 | 481 | 482 => true,
         _ => false,
     }
 }
 
 struct Pending {
     what: PendingKind,
-    sent: Instant,
     /// A memory request of it was left unanswered on purpose.
     withheld: bool,
 }
@@ -171,8 +176,11 @@ struct Run<'a> {
     start: Instant,
     out: Observed,
     conns: Vec<ConnState>,
-    cookie: Option<[u8; 16]>,
+    /// Cookies handed out and not yet redeemed (the reference server keeps
+    /// a process for each until a FORK redeems or cancels it).
+    cookies: Vec<[u8; 16]>,
     sent_raw: bool,
+    recorded: usize,
 }
 
 fn frame(reqno: u64, class: u16, ty: u16, word: u32, body: &[u8]) -> Vec<u8> {
@@ -195,6 +203,12 @@ impl Run<'_> {
     }
 
     fn event(&mut self, e: Event) {
+        if let Event::Data(_, _, b) = &e {
+            if self.recorded + b.len() > MAX_RECORDED {
+                return;
+            }
+            self.recorded += b.len();
+        }
         let t = self.now();
         self.out.events.push((t, e));
     }
@@ -273,7 +287,6 @@ impl Run<'_> {
             reqno,
             Pending {
                 what,
-                sent: Instant::now(),
                 withheld: false,
             },
         );
@@ -299,7 +312,16 @@ impl Run<'_> {
                 self.bounds.answer
             };
             if begin.elapsed() > limit {
-                if !blocks && !p.withheld && !self.conns[c].desynced {
+                // A call may wait behind another one the input left waiting
+                // (a vnode or sysctl lock it holds, EXEC waiting for every call).
+                let others_wait = self.conns.iter().any(|k| {
+                    k.pending.iter().any(|(r, q)| {
+                        (k.num != self.conns[c].num || *r != reqno)
+                            && (q.withheld
+                                || matches!(q.what, PendingKind::Syscall { blocks: true, .. }))
+                    })
+                });
+                if !blocks && !p.withheld && !self.conns[c].desynced && !others_wait {
                     let what = match &p.what {
                         PendingKind::Syscall { sysnum, .. } => format!("syscall {sysnum:#x}"),
                         PendingKind::Handshake(k) => format!("handshake kind {k}"),
@@ -373,7 +395,13 @@ impl Run<'_> {
             }
         };
         match fr.message {
-            Message::HandshakeResp(r) => self.answer(c, h.reqno, feature(&[2, r.error as u64])),
+            Message::HandshakeResp(r) => self.answer(
+                c,
+                h.reqno,
+                feature(&[2, r.error as u64]),
+                Some(0),
+                r.error == 0,
+            ),
             Message::SyscallResp(r) => {
                 let sysnum = match self.conns[c].pending.get(&h.reqno).map(|p| &p.what) {
                     Some(PendingKind::Syscall { sysnum, .. }) => *sysnum,
@@ -385,26 +413,42 @@ impl Run<'_> {
                     1..=4096 => 2,
                     _ => 3,
                 };
-                self.answer(c, h.reqno, feature(&[1, sysnum.into(), r.error as u64, rv]));
+                self.answer(
+                    c,
+                    h.reqno,
+                    feature(&[1, sysnum.into(), r.error as u64, rv]),
+                    Some(1),
+                    true,
+                );
             }
             Message::PreforkResp(r) => {
-                self.cookie = Some(r.cookie.0);
-                self.answer(c, h.reqno, feature(&[3]));
+                if self.conns[c].pending.contains_key(&h.reqno) {
+                    self.cookies.push(r.cookie.0);
+                }
+                self.answer(c, h.reqno, feature(&[3]), Some(7), true);
             }
             Message::Error(e) => {
                 let code = u64::from(e.code.to_u32());
                 if self.conns[c].pending.contains_key(&h.reqno) || !self.sent_raw {
-                    self.answer(c, h.reqno, feature(&[4, code]));
+                    self.answer(c, h.reqno, feature(&[4, code]), None, false);
                 } else {
                     self.out.features.insert(feature(&[4, code]));
                 }
             }
             Message::Copyin(req) => {
+                // The COPYIN names no call: the input's answer policy applies
+                // only when exactly one syscall is in flight on the connection.
+                let calls = self.conns[c]
+                    .pending
+                    .values()
+                    .filter(|p| matches!(p.what, PendingKind::Syscall { .. }))
+                    .count();
                 let last = self.conns[c]
                     .pending
                     .iter_mut()
                     .rev()
-                    .find(|(_, p)| matches!(p.what, PendingKind::Syscall { .. }));
+                    .find(|(_, p)| matches!(p.what, PendingKind::Syscall { .. }))
+                    .filter(|_| calls == 1);
                 let (mem, sysnum) = match last {
                     Some((_, p)) => match p.what {
                         PendingKind::Syscall { mem, sysnum, .. } => {
@@ -478,8 +522,9 @@ impl Run<'_> {
         }
     }
 
-    /// An answer to `reqno`: exactly one per request.
-    fn answer(&mut self, c: usize, reqno: u64, f: u64) {
+    /// An answer to `reqno`: exactly one per request, of the request's type
+    /// (`got`: 0 handshake, 1 syscall, 7 prefork; `None` for ERROR, which may answer any).
+    fn answer(&mut self, c: usize, reqno: u64, f: u64, got: Option<u16>, ok: bool) {
         self.out.features.insert(f);
         let conn = &mut self.conns[c];
         if conn.raw_reqnos.contains(&reqno) || conn.desynced {
@@ -488,9 +533,22 @@ impl Run<'_> {
         }
         if let Some(p) = conn.pending.remove(&reqno) {
             conn.answered.insert(reqno);
-            let ms = p.sent.elapsed().as_millis();
-            let class = if ms >= 100 { 1 } else { 0 };
-            self.out.features.insert(feature(&[8, f, class]));
+            let want = match p.what {
+                PendingKind::Handshake(_) => 0,
+                PendingKind::Syscall { .. } => 1,
+                PendingKind::Prefork => 7,
+            };
+            if got.is_some_and(|g| g != want) {
+                self.find(
+                    Kind::MalformedFrame,
+                    format!(
+                        "reqno {reqno}: an answer of type {} to a request of type {want}",
+                        got.unwrap_or(0)
+                    ),
+                );
+            } else if ok {
+                self.out.ok_answers += 1;
+            }
         } else if conn.answered.contains(&reqno) {
             self.find(Kind::DoubleAnswer, format!("reqno {reqno} answered twice"));
         } else {
@@ -532,9 +590,13 @@ impl Run<'_> {
             }
             Op::Prefork => self.request(ci, (0, 7), 0, &[], PendingKind::Prefork),
             Op::Fork { real } => {
-                let cookie = match (real, self.cookie) {
+                let cookie = match (real, self.cookies.pop()) {
                     (true, Some(k)) => k,
-                    _ => [0x5a; 16],
+                    (false, Some(k)) => {
+                        self.cookies.push(k);
+                        [0x5a; 16]
+                    }
+                    (_, None) => [0x5a; 16],
                 };
                 let mut body = cookie.to_vec();
                 body.extend_from_slice(&0u32.to_le_bytes());
@@ -592,14 +654,26 @@ pub(crate) fn run_input(
         start: Instant::now(),
         out: Observed::default(),
         conns: Vec::new(),
-        cookie: None,
+        cookies: Vec::new(),
         sent_raw: false,
+        recorded: 0,
     };
     let mut c = None;
     for op in ops {
         run.op(&mut c, op);
         if run.out.finding.is_some() {
             break;
+        }
+    }
+    // Preforks not redeemed are cancelled, so that the server can free them.
+    while let Some(k) = run.cookies.pop() {
+        if run.out.finding.is_some() {
+            break;
+        }
+        if let Some(n) = run.open() {
+            let mut body = k.to_vec();
+            body.extend_from_slice(&1u32.to_le_bytes());
+            run.request(n, (0, 0), 2, &body, PendingKind::Handshake(2));
         }
     }
     // Late frames: a second answer may come after the first.
@@ -649,12 +723,7 @@ pub(crate) fn health_check(
     if let Some(f) = obs.finding {
         return Err(format!("{}: {}", f.kind.name(), f.detail));
     }
-    let answered = obs
-        .events
-        .iter()
-        .filter(|(_, e)| matches!(e, Event::Data(_, Dir::S2c, b) if !b.is_empty()))
-        .count();
-    if answered < 3 {
+    if obs.ok_answers < 2 {
         return Err("the server did not answer a new client's handshake and getpid".to_owned());
     }
     Ok(())
@@ -744,6 +813,91 @@ mod tests {
         let mut d = Doubling(w);
         let obs = run_input(&mut d, &banner, &[guest()], Bounds::default(), true);
         assert_eq!(obs.finding.map(|f| f.kind), Some(Kind::DoubleAnswer));
+    }
+
+    /// A wire that rewrites the header of every frame the server sends after its banner.
+    struct Rewrite<W: Wire> {
+        inner: W,
+        edit: fn(&mut [u8]),
+    }
+
+    impl<W: Wire> Wire for Rewrite<W> {
+        fn connect(&mut self) -> Result<(WireConn, Vec<u8>), rumpsp_conformance::wire::WireError> {
+            self.inner.connect()
+        }
+        fn send(
+            &mut self,
+            c: WireConn,
+            b: &[u8],
+        ) -> Result<(), rumpsp_conformance::wire::WireError> {
+            self.inner.send(c, b)
+        }
+        fn recv(
+            &mut self,
+            c: WireConn,
+        ) -> Result<(Vec<u8>, bool), rumpsp_conformance::wire::WireError> {
+            let (mut b, closed) = self.inner.recv(c)?;
+            let mut i = 0;
+            while i + 24 <= b.len() {
+                let len = u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes")) as usize;
+                (self.edit)(&mut b[i..i + 24]);
+                i += len.max(24);
+            }
+            Ok((b, closed))
+        }
+        fn close(&mut self, c: WireConn) {
+            self.inner.close(c)
+        }
+    }
+
+    fn through(edit: fn(&mut [u8])) -> Option<Kind> {
+        let (inner, banner) = wire();
+        let mut w = Rewrite { inner, edit };
+        let ops = [
+            guest(),
+            Op::Syscall {
+                sysnum: 20,
+                args: vec![],
+                mem: Mem::Right,
+            },
+        ];
+        run_input(&mut w, &banner, &ops, Bounds::default(), true)
+            .finding
+            .map(|f| f.kind)
+    }
+
+    #[test]
+    fn an_answer_to_a_request_never_made_is_a_finding() {
+        assert_eq!(
+            through(|h| h[8..16].copy_from_slice(&77u64.to_le_bytes())),
+            Some(Kind::AnswerToNothing)
+        );
+    }
+
+    #[test]
+    fn an_answer_of_the_wrong_type_or_class_is_a_finding() {
+        // RESP/SYSCALL in answer to the handshake
+        assert_eq!(
+            through(|h| if h[18] == 0 {
+                h[18] = 1
+            }),
+            Some(Kind::MalformedFrame)
+        );
+        // a REQ/SYSCALL from the server
+        assert_eq!(through(|h| h[16] = 0), Some(Kind::MalformedFrame));
+        // an untouched server passes
+        assert_eq!(through(|_| {}), None);
+    }
+
+    #[test]
+    fn the_health_check_wants_real_answers() {
+        let (inner, banner) = wire();
+        // every answer sent under another request number: nothing is answered
+        let mut w = Rewrite {
+            inner,
+            edit: |h| h[8..16].copy_from_slice(&99u64.to_le_bytes()),
+        };
+        assert!(health_check(&mut w, &banner, Duration::from_millis(200)).is_err());
     }
 
     #[test]

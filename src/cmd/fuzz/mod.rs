@@ -8,8 +8,11 @@
 //! every frame must answer a request exactly once. Inputs that show new
 //! behaviour are kept and mutated further (the AFLNet idea, without coverage
 //! from the remote process). A finding is minimised ([`minimise`]) and written
-//! as a capture that `--reproduce` replays ([`report`]). Runs are seeded:
-//! the same `--seed` against the same server makes the same inputs.
+//! as a capture that `--reproduce` replays ([`report`]); one that does not
+//! show again is dropped. Runs are seeded: the same `--seed` against the same
+//! server makes the same first inputs; which inputs are kept depends on what
+//! the server answered, and so (for calls that may block, and reads after raw
+//! frames) on timing.
 
 mod exec;
 mod input;
@@ -75,8 +78,9 @@ pub struct FuzzArgs {
     pub reproduce: Vec<PathBuf>,
 }
 
-/// reboot(2): the server exits, as asked.
-const REBOOT: u32 = 208;
+/// Inputs after which a spawned server is replaced by a fresh one (its
+/// memory growth counts from its start).
+const RENEW_EVERY: u64 = 2000;
 
 /// What one worker did.
 #[derive(Debug, Default)]
@@ -124,7 +128,7 @@ impl Worker<'_> {
             return obs;
         }
         if let Some(kib) = self.server.rss_growth_kib() {
-            if obs.finding.is_none() && kib > self.args.rss_growth_mib * 1024 {
+            if obs.finding.is_none() && kib > self.args.rss_growth_mib.saturating_mul(1024) {
                 obs.finding = Some(Finding {
                     kind: Kind::Unhealthy,
                     detail: format!(
@@ -139,17 +143,25 @@ impl Worker<'_> {
     }
 
     /// A server that serves again after a finding that may have broken it.
+    /// A server that failed to restart ends the worker (`gone`), keeping what it found.
     fn recover(&mut self, kind: Kind) -> anyhow::Result<()> {
         if !matches!(kind, Kind::Crash | Kind::Unhealthy) {
             return Ok(());
         }
-        if !self.server.restartable() {
-            self.gone = Some(format!("the server stopped serving ({})", kind.name()));
-            return Ok(());
-        }
-        self.server.restart()?;
-        self.banner = self.server.banner()?;
+        self.renew(&format!("the server stopped serving ({})", kind.name()));
         Ok(())
+    }
+
+    /// A fresh server (and its banner) in place of this one, or `gone` with why not.
+    fn renew(&mut self, why: &str) {
+        if !self.server.restartable() {
+            self.gone = Some(why.to_owned());
+            return;
+        }
+        match self.server.restart().and_then(|()| self.server.banner()) {
+            Ok(b) => self.banner = b,
+            Err(e) => self.gone = Some(format!("{why}, and it could not be restarted: {e:#}")),
+        }
     }
 
     /// The input cut down to what still shows a finding of `kind`.
@@ -272,6 +284,7 @@ fn worker(
             features,
             finding,
             events,
+            ..
         } = w.execute(&ops);
         rep.runs += 1;
         let before = rep.features.len();
@@ -279,25 +292,32 @@ fn worker(
         if rep.features.len() > before && corpus.len() < 4096 {
             corpus.push(ops.clone());
         }
-        // A reboot ends a server as it should: no finding, a new server.
-        let rebooted = matches!(&finding, Some(f) if f.kind == Kind::Crash && f.detail.ends_with("status 0"))
-            && ops
-                .iter()
-                .any(|o| matches!(o, Op::Syscall { sysnum: REBOOT, .. }));
-        let finding = if rebooted {
-            w.recover(Kind::Crash)?;
-            None
-        } else {
-            finding
-        };
         if let Some(f) = finding {
             let found_after = (rep.runs, started.elapsed());
             w.recover(f.kind)?;
             let (small, small_obs) = w.minimise(&ops, f.kind)?;
             let (ops_kept, events_kept, finding) = match small_obs.finding {
                 Some(g) if g.kind == f.kind => (small, small_obs.events, g),
-                // Not shown again when cut down: keep the original input.
-                _ => (ops.clone(), events, f),
+                // Not shown again when cut down: the original input once more;
+                // a finding that does not show again is not reported.
+                _ => {
+                    let again = w.execute(&ops);
+                    if let Some(g) = &again.finding {
+                        w.recover(g.kind)?;
+                    }
+                    match again.finding {
+                        Some(g) if g.kind == f.kind => (ops.clone(), again.events, g),
+                        _ => {
+                            let _ = events;
+                            eprintln!(
+                                "fuzz: {} ({}) did not show again; not reported",
+                                f.kind.name(),
+                                f.detail
+                            );
+                            continue;
+                        }
+                    }
+                }
             };
             let key = finding_key(&finding, &ops_kept);
             if keys.insert(key) {
@@ -341,6 +361,10 @@ fn worker(
                     reproduce,
                 });
             }
+        }
+        // A fresh server now and then: memory growth is measured from its start.
+        if rep.runs % RENEW_EVERY == 0 && w.server.restartable() {
+            w.renew("the server could not be restarted");
         }
         if index == 0 && last_progress.elapsed() >= Duration::from_secs(5) {
             last_progress = Instant::now();

@@ -1,23 +1,21 @@
-//! The fuzzer's random source: SplitMix64, written out so that a `--seed`
-//! replays the same run whatever crate versions the build picks up.
+//! The fuzzer's random source: the simulated kernel's SplitMix64
+//! (`rumpsp_sim_kernel::clock::Rng`, written out there so that a seed gives
+//! the same sequence whatever crate versions the build picks up), with the
+//! draws the generator needs.
 
-/// A seeded SplitMix64 generator.
+/// A seeded generator.
 #[derive(Debug, Clone)]
-pub(crate) struct Rng(u64);
+pub(crate) struct Rng(rumpsp_sim_kernel::clock::Rng);
 
 impl Rng {
     /// A generator for `seed`.
     pub(crate) fn new(seed: u64) -> Rng {
-        Rng(seed ^ 0x5851_f42d_4c95_7f2d)
+        Rng(rumpsp_sim_kernel::clock::Rng::new(seed))
     }
 
     /// The next 64 random bits.
     pub(crate) fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// A number in `0..n` (0 when `n` is 0).
