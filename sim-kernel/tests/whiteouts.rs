@@ -188,7 +188,11 @@ fn link_and_rename_onto_a_whiteout_replace_it() {
     let top: Vec<String> = names(&mut t, "/tmp").into_iter().map(|(_, n)| n).collect();
     assert_eq!(top, ["f", "d", "l"]);
     assert_eq!(names(&mut t, "/tmp/d"), vec![(DT_REG, "m".to_string())]);
-    assert_eq!(t.stat("/tmp/d").2, 48, "the whiteout was replaced, not doubled");
+    assert_eq!(
+        t.stat("/tmp/d").2,
+        48,
+        "the whiteout was replaced, not doubled"
+    );
     assert_eq!(t.stat("/tmp").2, 3 * 48);
     t.k.check_invariants().unwrap();
 }
