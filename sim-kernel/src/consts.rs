@@ -127,6 +127,10 @@ pub const DT_DIR: u8 = 4;
 pub const DT_BLK: u8 = 6;
 pub const DT_REG: u8 = 8;
 pub const DT_LNK: u8 = 10;
+/// Dirent type of a whiteout entry.
+pub const DT_WHT: u8 = 14;
+/// d_fileno of a whiteout entry (WINO, sys/dirent.h).
+pub const WINO: u64 = 1;
 
 // limits
 pub const MAXPATHLEN: u64 = 1024;
@@ -187,6 +191,8 @@ pub const UF_SETTABLE: u32 = 0x0000_ffff;
 pub const SF_SETTABLE: u32 = 0xffff_0000;
 pub const UF_IMMUTABLE: u32 = 0x2;
 pub const UF_APPEND: u32 = 0x4;
+/// The node was created over a whiteout (tmpfs_alloc_file sets it).
+pub const UF_OPAQUE: u32 = 0x8;
 pub const SF_IMMUTABLE: u32 = 0x2_0000;
 pub const SF_APPEND: u32 = 0x4_0000;
 

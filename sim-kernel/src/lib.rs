@@ -572,6 +572,9 @@ impl SimKernel {
             if let vfs::NodeKind::Dir { entries, .. } = &n.kind {
                 let mut subdirs = 0u32;
                 for e in entries {
+                    if e.node == vfs::WHITEOUT {
+                        continue;
+                    }
                     match self.vfs.nodes.get(&e.node) {
                         Some(child) => subdirs += u32::from(child.is_dir()),
                         None => {

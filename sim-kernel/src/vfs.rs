@@ -36,12 +36,16 @@ impl FsType {
     }
 }
 
+/// The node id of a whiteout entry (tmpfs's `TMPFS_NODE_WHITEOUT`): no node
+/// is ever allocated with it (ids start at 1).
+pub const WHITEOUT: NodeId = 0;
+
 /// A directory entry (creation order is listing order).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirEntry {
     /// The name.
     pub name: Vec<u8>,
-    /// The node.
+    /// The node, or [`WHITEOUT`] for a whiteout entry.
     pub node: NodeId,
     /// tmpfs directory cookie (3, 4, … in creation order).
     pub cookie: u64,
@@ -540,8 +544,11 @@ impl Vfs {
         id
     }
 
-    /// Adds `name` → `node` to `dir` (a subdirectory also gets its parent and bumps the link counts).
+    /// Adds `name` → `node` to `dir` (a subdirectory also gets its parent and
+    /// bumps the link counts). A whiteout entry of that name goes first, as
+    /// tmpfs_alloc_file removes it before attaching the new entry.
     pub fn link(&mut self, dir: NodeId, name: &[u8], node: NodeId) {
+        self.remove_whiteout(dir, name);
         let is_dir = self.nodes.get(&node).is_some_and(Node::is_dir);
         if let Some(NodeKind::Dir {
             entries,
@@ -567,6 +574,62 @@ impl Vfs {
             if let Some(d) = self.nodes.get_mut(&dir) {
                 d.nlink += 1;
             }
+        }
+    }
+
+    /// True when `dir` holds a whiteout entry called `name`.
+    pub fn is_whiteout(&self, dir: NodeId, name: &[u8]) -> bool {
+        matches!(&self.nodes.get(&dir).map(|n| &n.kind),
+            Some(NodeKind::Dir { entries, .. }) if entries.get(name).is_some_and(|e| e.node == WHITEOUT))
+    }
+
+    /// Adds a whiteout entry `name` to `dir` (VOP_WHITEOUT CREATE: a dirent
+    /// that counts in the directory's size but names no node).
+    pub fn add_whiteout(&mut self, dir: NodeId, name: &[u8]) {
+        if let Some(NodeKind::Dir {
+            entries,
+            next_cookie,
+            ..
+        }) = self.nodes.get_mut(&dir).map(|n| &mut n.kind)
+        {
+            if entries.get(name).is_some() {
+                return;
+            }
+            entries.push(DirEntry {
+                name: name.to_vec(),
+                node: WHITEOUT,
+                cookie: *next_cookie,
+            });
+            *next_cookie += 1;
+            self.meta_bytes += dirent_mem(name);
+        }
+    }
+
+    /// Removes the whiteout entry `name` of `dir`, if it has one; true if it did.
+    pub fn remove_whiteout(&mut self, dir: NodeId, name: &[u8]) -> bool {
+        if !self.is_whiteout(dir, name) {
+            return false;
+        }
+        if let Some(NodeKind::Dir { entries, .. }) = self.nodes.get_mut(&dir).map(|n| &mut n.kind) {
+            entries.remove(name);
+            self.meta_bytes = self.meta_bytes.saturating_sub(dirent_mem(name));
+        }
+        true
+    }
+
+    /// Removes every whiteout entry of `dir` (tmpfs_rmdir destroys them
+    /// with the directory).
+    pub fn clear_whiteouts(&mut self, dir: NodeId) {
+        let names: Vec<Vec<u8>> = match self.nodes.get(&dir).map(|n| &n.kind) {
+            Some(NodeKind::Dir { entries, .. }) => entries
+                .iter()
+                .filter(|e| e.node == WHITEOUT)
+                .map(|e| e.name.clone())
+                .collect(),
+            _ => return,
+        };
+        for name in names {
+            self.remove_whiteout(dir, &name);
         }
     }
 
@@ -616,6 +679,7 @@ impl Vfs {
     /// Renames the entry `from` of `dir` to `to` in place (it keeps its cookie
     /// and listing position, as tmpfs does), keeping the pool count.
     pub fn rename_entry(&mut self, dir: NodeId, from: &[u8], to: &[u8]) {
+        self.remove_whiteout(dir, to);
         if let Some(NodeKind::Dir { entries, .. }) = self.nodes.get_mut(&dir).map(|n| &mut n.kind) {
             if entries.get(from).is_some() {
                 entries.rename(from, to);
@@ -629,10 +693,14 @@ impl Vfs {
         self.nodes.values().map(|n| node_meta(&n.kind)).sum()
     }
 
-    /// Looks `name` up in directory `dir` (no "." / ".." handling, no mount crossing).
+    /// Looks `name` up in directory `dir` (no "." / ".." handling, no mount
+    /// crossing). A whiteout is no entry: tmpfs_lookup answers ENOENT for it
+    /// (or EJUSTRETURN for a creation).
     pub fn child(&self, dir: NodeId, name: &[u8]) -> Option<NodeId> {
         match &self.nodes.get(&dir)?.kind {
-            NodeKind::Dir { entries, .. } => entries.get(name).map(|e| e.node),
+            NodeKind::Dir { entries, .. } => {
+                entries.get(name).map(|e| e.node).filter(|&n| n != WHITEOUT)
+            }
             _ => None,
         }
     }

@@ -6,7 +6,7 @@ use crate::proc::FileKind;
 use crate::structs::dirent;
 use crate::sys::file::{existing, fd_node};
 use crate::sys::io::file_of;
-use crate::vfs::{FsType, NodeId, NodeKind};
+use crate::vfs::{FsType, NodeId, NodeKind, WHITEOUT};
 use crate::{err, Ctx, SimKernel, Stop, SysResult};
 
 /// Cookies: 0 = ".", 1 = "..", 2 = end, 3… = entries in creation order.
@@ -48,7 +48,11 @@ pub(crate) fn getdents(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     };
     // (cookie, ino, type, name) in listing order
     let nodes = &k.vfs.nodes;
+    // tmpfs_dir_getdents lists a whiteout as DT_WHT with d_fileno WINO.
     let list = dots[first_dot..].iter().copied().chain(rest.map(|e| {
+        if e.node == WHITEOUT {
+            return (e.cookie, WINO, DT_WHT, &e.name[..]);
+        }
         let n = nodes.get(&e.node);
         (
             e.cookie,

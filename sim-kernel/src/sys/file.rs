@@ -7,6 +7,7 @@ use crate::structs::{read_timespec, read_timeval};
 use crate::sys::io::{file_of, node_stat, set_size};
 use crate::vfs::{
     dirent_mem, node_meta, Cred, DirEntries, FsType, Nameiop, NodeId, NodeKind, Resolved, Timespec,
+    WHITEOUT,
 };
 use crate::{err, Ctx, SimKernel, Stop, SysResult};
 
@@ -196,7 +197,15 @@ pub(crate) fn create(
             n.nlink = 1;
         }
     }
+    // tmpfs_alloc_file: a whiteout of the name is removed before the new
+    // entry is attached (Vfs::link), and the new node is made opaque.
+    let over_whiteout = k.vfs.is_whiteout(dir, name);
     k.vfs.link(dir, name, node);
+    if over_whiteout {
+        if let Some(n) = k.vfs.nodes.get_mut(&node) {
+            n.flags |= UF_OPAQUE;
+        }
+    }
     if let Some(d) = k.vfs.nodes.get_mut(&dir) {
         d.mtime = now;
         d.ctime = now;
@@ -408,10 +417,13 @@ fn do_unlinkat(k: &mut SimKernel, pid: i32, dirfd: i32, path: &[u8], flags: i32)
         if !removedir {
             return err(EPERM);
         }
-        let empty = matches!(&nd.kind, NodeKind::Dir { entries, .. } if entries.is_empty());
+        // tmpfs_rmdir: only whiteout entries may be left, and they go with it.
+        let empty = matches!(&nd.kind, NodeKind::Dir { entries, .. }
+            if entries.iter().all(|e| e.node == WHITEOUT));
         if r.name == b".." || !empty {
             return err(ENOTEMPTY);
         }
+        k.vfs.clear_whiteouts(node);
         // tmpfs_rmdir: cache_purge(dvp)
         k.vfs.purge_dot(r.parent);
     } else {

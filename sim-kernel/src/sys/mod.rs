@@ -239,11 +239,15 @@ pub const PARTIAL: &[(u32, &str)] = &[
     ),
     (
         450,
-        "__mknod50: an S_IFWHT whiteout is not kept (getdents does not list it as DT_WHT)",
+        "__mknod50: an S_IFWHT whiteout is kept on tmpfs only (on the rumpfs root it is \
+         answered but not kept); a second whiteout of a whited-out name is not added \
+         (tmpfs would attach another dirent of that name)",
     ),
     (
         460,
-        "mknodat: an S_IFWHT whiteout is not kept (getdents does not list it as DT_WHT)",
+        "mknodat: an S_IFWHT whiteout is kept on tmpfs only (on the rumpfs root it is \
+         answered but not kept); a second whiteout of a whited-out name is not added \
+         (tmpfs would attach another dirent of that name)",
     ),
     (
         477,

@@ -5,7 +5,7 @@
 
 use crate::consts::*;
 use crate::sys::file::{create, cred, lookup_for, may_modify_dir, name_ok, Op};
-use crate::vfs::NodeKind;
+use crate::vfs::{dirent_mem, FsType, NodeId, NodeKind};
 use crate::{err, Ctx, SimKernel, Stop, SysResult};
 
 /// What a mknod mode asks for.
@@ -57,16 +57,32 @@ fn make(
     let umask = k.proc(c.pid)?.umask;
     let perm = (mode & ALLPERMS) & !umask;
     let kind = match decide()? {
-        // tmpfs keeps a whiteout as a directory entry that lookups skip and
-        // tmpfs_dir_getdents lists as DT_WHT; this model does not keep it
-        // (mknod answers as NetBSD does and the name stays free for later
-        // creations, but getdents does not list it: PARTIAL in sys/mod.rs).
-        Special::Whiteout => return Ok((0, 0)),
+        Special::Whiteout => return whiteout(k, r.parent, &r.name),
         Special::Regular => NodeKind::File(Vec::new()),
         Special::Node(NodeKind::Device { rdev, .. }) if rdev == VNOVAL => return err(EINVAL),
         Special::Node(kind) => kind,
     };
     create(k, r.parent, &r.name, kind, perm, &cr)?;
+    Ok((0, 0))
+}
+
+/// VOP_WHITEOUT(CREATE) in `dir`. tmpfs_whiteout allocates a dirent
+/// (tmpfs_alloc_dirent: ENOSPC when the memory pool is full) and attaches it
+/// with TMPFS_NODE_WHITEOUT: lookups skip it, getdents lists it as DT_WHT and
+/// it counts in the directory's size like any entry; tmpfs_dir_attach marks
+/// the directory modified. The rumpfs root is not modelled: its whiteout is
+/// answered but not kept (PARTIAL in sys/mod.rs).
+fn whiteout(k: &mut SimKernel, dir: NodeId, name: &[u8]) -> SysResult {
+    if k.vfs.fstype(dir) != FsType::Tmpfs {
+        return Ok((0, 0));
+    }
+    k.check_pool(dirent_mem(name), ENOSPC)?;
+    k.vfs.add_whiteout(dir, name);
+    let now = k.clock.realtime();
+    if let Some(d) = k.vfs.nodes.get_mut(&dir) {
+        d.mtime = now;
+        d.ctime = now;
+    }
     Ok((0, 0))
 }
 
