@@ -100,7 +100,23 @@ struct Worker<'a> {
     gone: Option<String>,
 }
 
-impl Worker<'_> {
+impl<'a> Worker<'a> {
+    /// A worker with a server of its own (or the one at `--server`).
+    fn start(args: &'a FuzzArgs) -> anyhow::Result<Worker<'a>> {
+        let server = start_server(args)?;
+        let banner = server.banner()?;
+        Ok(Worker {
+            args,
+            server,
+            banner,
+            bounds: Bounds {
+                answer: Duration::from_millis(args.hang_ms.max(100)),
+                ..Bounds::default()
+            },
+            gone: None,
+        })
+    }
+
     /// Runs `ops`, then the oracles that look at the whole server.
     fn execute(&mut self, ops: &[Op]) -> Observed {
         let mut wire = self.server.wire();
@@ -248,18 +264,7 @@ fn worker(
     deadline: Instant,
     stop: &AtomicBool,
 ) -> anyhow::Result<WorkerReport> {
-    let server = start_server(a)?;
-    let banner = server.banner()?;
-    let mut w = Worker {
-        args: a,
-        server,
-        banner,
-        bounds: Bounds {
-            answer: Duration::from_millis(a.hang_ms.max(100)),
-            ..Bounds::default()
-        },
-        gone: None,
-    };
+    let mut w = Worker::start(a)?;
     let mut rng = Rng::new(
         a.seed
             .wrapping_add((index as u64).wrapping_mul(0x1_0000_0001)),
@@ -389,18 +394,7 @@ fn reproduce(a: &FuzzArgs) -> anyhow::Result<u8> {
     let mut still = 0;
     for file in &a.reproduce {
         let (kind, ops) = report::read_finding(file)?;
-        let server = start_server(a)?;
-        let banner = server.banner()?;
-        let mut w = Worker {
-            args: a,
-            server,
-            banner,
-            bounds: Bounds {
-                answer: Duration::from_millis(a.hang_ms.max(100)),
-                ..Bounds::default()
-            },
-            gone: None,
-        };
+        let mut w = Worker::start(a)?;
         let obs = w.execute(&ops);
         match obs.finding {
             Some(f) if f.kind.name() == kind => {
