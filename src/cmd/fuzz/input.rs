@@ -121,21 +121,26 @@ pub(crate) struct Seeds {
 }
 
 impl Seeds {
-    /// The calls of the raw captures built into the binary (the 200
-    /// differential captures; the corpus's text traces are not read).
+    /// The calls of the traces built into the binary: the corpus (real
+    /// NetBSD clients and the project's own, text traces) and the 200
+    /// differential captures.
     pub(crate) fn embedded() -> Seeds {
         let mut set = BTreeSet::new();
         let files = rumpsp_conformance::embedded::corpus()
             .into_iter()
             .chain(rumpsp_conformance::embedded::differential());
         for (name, bytes) in files {
-            if !name.ends_with(".jsonl") {
-                continue;
-            }
             let Ok(text) = std::str::from_utf8(bytes) else {
                 continue;
             };
-            let Ok(cap) = Capture::parse(text) else {
+            let cap = if name.ends_with(".jsonl") {
+                Capture::parse(text).ok()
+            } else if name.ends_with(".trace") {
+                rumpsp_conformance::text::parse(text).ok()
+            } else {
+                None
+            };
+            let Some(cap) = cap else {
                 continue;
             };
             for ((_, dir), stream) in cap.streams() {
@@ -399,6 +404,10 @@ mod tests {
         let s = Seeds::embedded();
         assert!(s.calls.len() > 100, "{} seed calls", s.calls.len());
         assert!(s.calls.iter().any(|(n, _)| *n == 5), "open is among them");
+        assert!(
+            s.calls.iter().any(|(n, _)| *n == 202),
+            "sysctl, from the corpus, is among them"
+        );
         assert!(s.calls.iter().all(|(n, _)| *n != REBOOT), "no reboot");
     }
 
