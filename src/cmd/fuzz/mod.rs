@@ -24,7 +24,7 @@ mod server;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -81,6 +81,17 @@ pub struct FuzzArgs {
 /// Inputs after which a spawned server is replaced by a fresh one (its
 /// memory growth counts from its start).
 const RENEW_EVERY: u64 = 2000;
+
+/// What the workers share: the stop flag and the counts the progress line shows.
+#[derive(Debug, Default)]
+struct Shared {
+    /// Set by the first finding: with --stop-on-finding every worker stops.
+    stop: AtomicBool,
+    /// Inputs run, by all workers.
+    runs: AtomicU64,
+    /// Findings reported, by all workers.
+    findings: AtomicU64,
+}
 
 /// What one worker did.
 #[derive(Debug, Default)]
@@ -262,7 +273,7 @@ fn worker(
     index: usize,
     seeds: &Seeds,
     deadline: Instant,
-    stop: &AtomicBool,
+    shared: &Shared,
 ) -> anyhow::Result<WorkerReport> {
     let mut w = Worker::start(a)?;
     let mut rng = Rng::new(
@@ -277,7 +288,7 @@ fn worker(
     while Instant::now() < deadline
         && a.runs.is_none_or(|n| rep.runs < n)
         && w.gone.is_none()
-        && !(a.stop_on_finding && (!rep.findings.is_empty() || stop.load(Ordering::Relaxed)))
+        && !(a.stop_on_finding && (!rep.findings.is_empty() || shared.stop.load(Ordering::Relaxed)))
     {
         let ops = if corpus.is_empty() || rng.chance(1, 4) {
             input::generate(&mut rng, seeds)
@@ -292,6 +303,7 @@ fn worker(
             ..
         } = w.execute(&ops);
         rep.runs += 1;
+        shared.runs.fetch_add(1, Ordering::Relaxed);
         let before = rep.features.len();
         rep.features.extend(features);
         if rep.features.len() > before && corpus.len() < 4096 {
@@ -356,7 +368,8 @@ fn worker(
                     ops_kept.len(),
                     ops.len()
                 );
-                stop.store(true, Ordering::Relaxed);
+                shared.stop.store(true, Ordering::Relaxed);
+                shared.findings.fetch_add(1, Ordering::Relaxed);
                 rep.findings.push(Reported {
                     seconds: found_after.1.as_secs_f64(),
                     finding,
@@ -374,12 +387,12 @@ fn worker(
         if index == 0 && last_progress.elapsed() >= Duration::from_secs(5) {
             last_progress = Instant::now();
             let secs = started.elapsed().as_secs_f64();
+            let runs = shared.runs.load(Ordering::Relaxed);
             eprintln!(
-                "fuzz: {secs:.0} s, {} runs ({:.1}/s), {} behaviours, {} findings",
-                rep.runs,
-                rep.runs as f64 / secs.max(0.001),
+                "fuzz: {secs:.0} s, {runs} runs ({:.1}/s), {} behaviours (worker 0), {} findings",
+                runs as f64 / secs.max(0.001),
                 rep.features.len(),
-                rep.findings.len()
+                shared.findings.load(Ordering::Relaxed)
             );
         }
     }
@@ -438,13 +451,12 @@ pub fn run(a: FuzzArgs) -> anyhow::Result<u8> {
     let seeds = Seeds::embedded();
     let started = Instant::now();
     let deadline = started + Duration::from_secs(a.time);
-    // Set by the first finding: with --stop-on-finding every worker stops.
-    let stop = AtomicBool::new(false);
+    let shared = Shared::default();
     let reports: Vec<anyhow::Result<WorkerReport>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..a.jobs)
             .map(|i| {
-                let (a, seeds, stop) = (&a, &seeds, &stop);
-                s.spawn(move || worker(a, i, seeds, deadline, stop))
+                let (a, seeds, shared) = (&a, &seeds, &shared);
+                s.spawn(move || worker(a, i, seeds, deadline, shared))
             })
             .collect();
         handles
