@@ -2,10 +2,11 @@
 //! the server sends is attributed to a request, memory requests are answered
 //! as the input says, and the protocol oracles are checked as frames arrive
 //! (two answers to one request, an answer to nothing, a malformed frame, a
-//! banner that changed, a call that never returns although nothing it waits
-//! for is missing). What was seen is also summed up as behaviour features
-//! (syscall and errno, frame sequences, copy sizes, latency classes): an
-//! input that shows a new one is kept.
+//! banner that changed, a call that cannot block and is not answered while
+//! nothing else of the input waits). What was seen is also summed up as
+//! behaviour features (syscall, errno and return-value class, copy sizes,
+//! ERROR codes, signals, closes with requests pending): an input that shows
+//! a new one is kept.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
