@@ -65,14 +65,6 @@ fn become_user(t: &mut T) {
     assert_eq!(t.e(nr::SETUID, &[100]), 0);
 }
 
-fn st_flags(t: &mut T, path: &str) -> (i32, u32) {
-    let p = t.s(path);
-    let b = t.buf(152);
-    let e = t.e(nr::LSTAT, &[p, b]);
-    let st = t.mem.read(b, 152).unwrap();
-    (e, u32::from_le_bytes(st[132..136].try_into().unwrap()))
-}
-
 fn getcwd(t: &mut T) -> (i32, String) {
     let b = t.buf(256);
     let (e, n, _) = t.sys(nr::GETCWD, &[b, 256]);
@@ -479,13 +471,13 @@ fn chflags_sets_flags_that_stat_shows() {
     assert_eq!(t.open("/tmp/f", O_CREAT | O_RDWR, 0o644).0, 0);
     let p = t.s("/tmp/f");
     assert_eq!(t.e(CHFLAGS, &[p, UF_NODUMP | SF_ARCHIVED]), 0);
-    assert_eq!(st_flags(&mut t, "/tmp/f"), (0, 0x1_0001));
+    assert_eq!(t.st_flags("/tmp/f"), (0, 0x1_0001));
     // VNOVAL sets nothing
     assert_eq!(t.e(CHFLAGS, &[p, u64::MAX]), 0);
-    assert_eq!(st_flags(&mut t, "/tmp/f").1, 0x1_0001);
+    assert_eq!(t.st_flags("/tmp/f").1, 0x1_0001);
     // only the low 32 bits reach tmpfs_chflags
     assert_eq!(t.e(CHFLAGS, &[p, 1 << 32]), 0);
-    assert_eq!(st_flags(&mut t, "/tmp/f").1, 0);
+    assert_eq!(t.st_flags("/tmp/f").1, 0);
     let missing = t.s("/tmp/none");
     assert_eq!(t.e(CHFLAGS, &[missing, 1]), ENOENT);
     assert_eq!(t.e(CHFLAGS, &[0, 1]), EFAULT);
@@ -498,16 +490,16 @@ fn lchflags_changes_the_link_and_fchflags_the_open_file() {
     let (target, link) = (t.s("f"), t.s("/tmp/l"));
     assert_eq!(t.e(nr::SYMLINK, &[target, link]), 0);
     assert_eq!(t.e(LCHFLAGS, &[link, UF_OPAQUE]), 0);
-    assert_eq!(st_flags(&mut t, "/tmp/l").1, 0x8);
-    assert_eq!(st_flags(&mut t, "/tmp/f").1, 0);
+    assert_eq!(t.st_flags("/tmp/l").1, 0x8);
+    assert_eq!(t.st_flags("/tmp/f").1, 0);
     assert_eq!(t.e(CHFLAGS, &[link, UF_NODUMP]), 0, "follows the link");
-    assert_eq!(st_flags(&mut t, "/tmp/f").1, 0x1);
+    assert_eq!(t.st_flags("/tmp/f").1, 0x1);
     assert_eq!(
         t.e(FCHFLAGS, &[fd as u64, 0]),
         0,
         "a read-only descriptor will do"
     );
-    assert_eq!(st_flags(&mut t, "/tmp/f").1, 0);
+    assert_eq!(t.st_flags("/tmp/f").1, 0);
     assert_eq!(t.e(FCHFLAGS, &[999, 0]), EBADF);
     let (e, rfd, _) = t.sys(nr::PIPE, &[]);
     assert_eq!(e, 0);
@@ -533,7 +525,7 @@ fn only_root_changes_system_flags_and_only_owners_user_flags() {
     // the system flags must stay as they are
     assert_eq!(t.e(CHFLAGS, &[mine, UF_NODUMP]), EPERM);
     assert_eq!(t.e(CHFLAGS, &[mine, SF_ARCHIVED | UF_NODUMP]), 0);
-    assert_eq!(st_flags(&mut t, "/tmp/mine").1, 0x1_0001);
+    assert_eq!(t.st_flags("/tmp/mine").1, 0x1_0001);
     assert_eq!(t.e(CHFLAGS, &[roots, UF_NODUMP]), EPERM, "not the owner");
     assert_eq!(t.e(CHFLAGS, &[dev, UF_NODUMP]), EPERM, "a device");
 }
@@ -551,5 +543,5 @@ fn chflags_is_erofs_on_a_read_only_tmpfs_and_whole_on_rumpfs() {
     // rumpfs (the root file system) stores any value
     let root = t.s("/dev");
     assert_eq!(t.e(CHFLAGS, &[root, 0xdead_0001]), 0);
-    assert_eq!(st_flags(&mut t, "/dev").1, 0xdead_0001);
+    assert_eq!(t.st_flags("/dev").1, 0xdead_0001);
 }

@@ -24,48 +24,13 @@ fn whiteout(t: &mut T, path: &str) {
     t.ok(MKNOD, &[p, S_IFWHT | 0o644, 0]);
 }
 
-/// getdents of a directory: (d_fileno, d_type, name) of each record.
-fn dents(t: &mut T, path: &str) -> Vec<(u64, u8, String)> {
-    let (e, fd) = t.open(path, O_RDONLY | O_DIRECTORY, 0);
-    assert_eq!(e, 0, "open {path}");
-    let mut out = Vec::new();
-    loop {
-        let b = t.buf(4096);
-        let n = t.ok(nr::GETDENTS, &[fd as u64, b, 4096]);
-        if n == 0 {
-            break;
-        }
-        let data = t.mem.read(b, n as usize).unwrap();
-        let mut i = 0;
-        while i < data.len() {
-            let ino = u64::from_le_bytes(data[i..i + 8].try_into().unwrap());
-            let reclen = u16::from_le_bytes([data[i + 8], data[i + 9]]) as usize;
-            let namlen = u16::from_le_bytes([data[i + 10], data[i + 11]]) as usize;
-            let name = String::from_utf8_lossy(&data[i + 13..i + 13 + namlen]).into_owned();
-            out.push((ino, data[i + 12], name));
-            i += reclen;
-        }
-    }
-    t.ok(nr::CLOSE, &[fd as u64]);
-    out
-}
-
 /// The entries of `path` other than "." and "..": (d_type, name).
 fn names(t: &mut T, path: &str) -> Vec<(u8, String)> {
-    dents(t, path)
+    t.dents(path)
         .into_iter()
         .skip(2)
         .map(|(_, ty, n)| (ty, n))
         .collect()
-}
-
-/// lstat st_flags of a path (errno, flags).
-fn st_flags(t: &mut T, path: &str) -> (i32, u32) {
-    let p = t.s(path);
-    let b = t.buf(152);
-    let e = t.e(nr::LSTAT, &[p, b]);
-    let st = t.mem.read(b, 152).unwrap();
-    (e, u32::from_le_bytes(st[132..136].try_into().unwrap()))
 }
 
 /// tmpfs_whiteout(CREATE) attaches a dirent with TMPFS_NODE_WHITEOUT:
@@ -77,7 +42,7 @@ fn a_whiteout_is_listed_as_dt_wht_with_wino_and_counts_in_the_size() {
     assert_eq!(t.stat("/tmp").2, 0);
     whiteout(&mut t, "/tmp/w");
     assert_eq!(t.open("/tmp/f", O_RDWR | O_CREAT, 0o644).0, 0);
-    let d = dents(&mut t, "/tmp");
+    let d = t.dents("/tmp");
     assert_eq!(d.len(), 4, "{d:?}");
     assert_eq!(d[2], (WINO, DT_WHT, "w".to_string()));
     assert_eq!((d[3].1, d[3].2.as_str()), (DT_REG, "f"));
@@ -102,7 +67,7 @@ fn lookups_of_a_whiteout_answer_enoent_and_leave_it_alone() {
     let mut t = T::new();
     whiteout(&mut t, "/tmp/w");
     assert_eq!(t.stat("/tmp/w").0, ENOENT);
-    assert_eq!(st_flags(&mut t, "/tmp/w").0, ENOENT);
+    assert_eq!(t.st_flags("/tmp/w").0, ENOENT);
     assert_eq!(t.open("/tmp/w", O_RDONLY, 0).0, ENOENT);
     assert_eq!(t.open("/tmp/w/x", O_RDWR | O_CREAT, 0o644).0, ENOENT);
     let p = t.s("/tmp/w");
@@ -143,7 +108,7 @@ fn creating_over_a_whiteout_replaces_it_and_makes_the_node_opaque() {
     t.ok(MKFIFO, &[p, 0o644]);
     for n in ["f", "d", "s", "c", "p"] {
         assert_eq!(
-            st_flags(&mut t, &format!("/tmp/{n}")),
+            t.st_flags(&format!("/tmp/{n}")),
             (0, UF_OPAQUE),
             "{n} made over a whiteout is opaque"
         );
@@ -158,7 +123,7 @@ fn creating_over_a_whiteout_replaces_it_and_makes_the_node_opaque() {
     assert_eq!(t.stat("/tmp").2, 6 * 48);
     // A name never whited out is not opaque.
     assert_eq!(t.open("/tmp/plain", O_RDWR | O_CREAT, 0o644).0, 0);
-    assert_eq!(st_flags(&mut t, "/tmp/plain"), (0, 0));
+    assert_eq!(t.st_flags("/tmp/plain"), (0, 0));
     t.k.check_invariants().unwrap();
 }
 
@@ -183,8 +148,8 @@ fn link_and_rename_onto_a_whiteout_replace_it() {
     let (rr, m) = (t.s("/tmp/r"), t.s("/tmp/d/m"));
     t.ok(nr::RENAME, &[rr, m]);
     assert_eq!(t.stat("/tmp/l").3, 2);
-    assert_eq!(st_flags(&mut t, "/tmp/l"), (0, 0));
-    assert_eq!(st_flags(&mut t, "/tmp/d/m"), (0, 0));
+    assert_eq!(t.st_flags("/tmp/l"), (0, 0));
+    assert_eq!(t.st_flags("/tmp/d/m"), (0, 0));
     let top: Vec<String> = names(&mut t, "/tmp").into_iter().map(|(_, n)| n).collect();
     assert_eq!(top, ["f", "d", "l"]);
     assert_eq!(names(&mut t, "/tmp/d"), vec![(DT_REG, "m".to_string())]);

@@ -210,9 +210,14 @@ impl T {
 
     /// Names in a directory, via getdents.
     pub fn list(&mut self, path: &str) -> Vec<String> {
+        self.dents(path).into_iter().map(|(_, _, n)| n).collect()
+    }
+
+    /// getdents of a directory: (d_fileno, d_type, name) of each record.
+    pub fn dents(&mut self, path: &str) -> Vec<(u64, u8, String)> {
         let (e, fd) = self.open(path, O_RDONLY | O_DIRECTORY, 0);
         assert_eq!(e, 0, "open {path}");
-        let mut names = Vec::new();
+        let mut out = Vec::new();
         loop {
             let b = self.buf(4096);
             let n = self.ok(nr::GETDENTS, &[fd as u64, b, 4096]);
@@ -222,13 +227,24 @@ impl T {
             let data = self.mem.read(b, n as usize).unwrap();
             let mut i = 0;
             while i < data.len() {
+                let ino = u64::from_le_bytes(data[i..i + 8].try_into().unwrap());
                 let reclen = u16::from_le_bytes([data[i + 8], data[i + 9]]) as usize;
                 let namlen = u16::from_le_bytes([data[i + 10], data[i + 11]]) as usize;
-                names.push(String::from_utf8_lossy(&data[i + 13..i + 13 + namlen]).into_owned());
+                let name = String::from_utf8_lossy(&data[i + 13..i + 13 + namlen]).into_owned();
+                out.push((ino, data[i + 12], name));
                 i += reclen;
             }
         }
         self.ok(nr::CLOSE, &[fd as u64]);
-        names
+        out
+    }
+
+    /// lstat st_flags of a path: (errno, flags).
+    pub fn st_flags(&mut self, path: &str) -> (i32, u32) {
+        let p = self.s(path);
+        let b = self.buf(152);
+        let e = self.e(nr::LSTAT, &[p, b]);
+        let st = self.mem.read(b, 152).unwrap();
+        (e, u32::from_le_bytes(st[132..136].try_into().unwrap()))
     }
 }

@@ -693,14 +693,9 @@ pub(crate) fn run_input(
     run.out
 }
 
-/// A health check: a new client gets the banner, a GUEST handshake answer
-/// and a getpid answer within `bound`.
-pub(crate) fn health_check(
-    wire: &mut dyn Wire,
-    banner: &[u8],
-    bound: Duration,
-) -> Result<(), String> {
-    let ops = [
+/// What a new client does first: a GUEST handshake and getpid.
+pub(crate) fn guest_getpid() -> [Op; 2] {
+    [
         Op::Handshake {
             kind: 0,
             name: super::input::Name::Normal,
@@ -710,7 +705,17 @@ pub(crate) fn health_check(
             args: vec![],
             mem: Mem::Right,
         },
-    ];
+    ]
+}
+
+/// A health check: a new client gets the banner, a GUEST handshake answer
+/// and a getpid answer within `bound`.
+pub(crate) fn health_check(
+    wire: &mut dyn Wire,
+    banner: &[u8],
+    bound: Duration,
+) -> Result<(), String> {
+    let ops = guest_getpid();
     let obs = run_input(
         wire,
         banner,
@@ -753,14 +758,7 @@ mod tests {
     #[test]
     fn a_right_server_shows_no_finding_and_some_behaviour() {
         let (mut w, banner) = wire();
-        let ops = [
-            guest(),
-            Op::Syscall {
-                sysnum: 20,
-                args: vec![],
-                mem: Mem::Right,
-            },
-        ];
+        let ops = guest_getpid();
         let obs = run_input(&mut w, &banner, &ops, Bounds::default(), true);
         assert_eq!(obs.finding, None);
         assert!(obs.features.len() >= 2);
@@ -854,14 +852,7 @@ mod tests {
     fn through(edit: fn(&mut [u8])) -> Option<Kind> {
         let (inner, banner) = wire();
         let mut w = Rewrite { inner, edit };
-        let ops = [
-            guest(),
-            Op::Syscall {
-                sysnum: 20,
-                args: vec![],
-                mem: Mem::Right,
-            },
-        ];
+        let ops = guest_getpid();
         run_input(&mut w, &banner, &ops, Bounds::default(), true)
             .finding
             .map(|f| f.kind)
