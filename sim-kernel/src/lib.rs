@@ -18,6 +18,7 @@
 //! they need is in hand.
 
 pub mod clock;
+pub mod components;
 pub mod consts;
 pub mod local;
 pub mod lockf;
@@ -36,6 +37,7 @@ use rumpsp_protocol::SyscallArgs;
 
 pub use clock::ClockSource;
 use clock::{Clock, Rng};
+pub use components::{Component, Components};
 use consts::*;
 use proc::{comm_from, Fd, FileKind, Process, Tables};
 use vfs::{Cred, Vfs};
@@ -62,6 +64,9 @@ pub struct SimConfig {
     /// Default: the 512 MiB a rump kernel with the default memory reports;
     /// fuzzers use less, so one input cannot allocate hundreds of MiB.
     pub memory_pool: u64,
+    /// The kernel components it boots with (default: file systems only, as
+    /// `rump_server -lrumpvfs -lrumpfs_tmpfs`).
+    pub components: Components,
 }
 
 impl Default for SimConfig {
@@ -73,6 +78,7 @@ impl Default for SimConfig {
             clock: ClockSource::Virtual,
             max_procs: 32768,
             memory_pool: vfs::TMPFS_FREE_PAGES * consts::PAGE_SIZE,
+            components: Components::default(),
         }
     }
 }

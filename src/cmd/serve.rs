@@ -7,7 +7,7 @@ use clap::Args;
 use rumpsp_protocol::net::{Server, ServerConfig, StopReason, StopReport};
 use rumpsp_protocol::url::{parse_url, Role};
 use rumpsp_protocol::Banner;
-use rumpsp_sim_kernel::{ClockSource, SimConfig, SimKernel};
+use rumpsp_sim_kernel::{ClockSource, Components, SimConfig, SimKernel};
 
 /// Options of `rumpsp serve`.
 #[derive(Args, Debug)]
@@ -60,6 +60,12 @@ pub struct ServeArgs {
     /// two runs of the same calls give identical stamps).
     #[arg(long, value_enum, default_value_t = ClockArg::Host)]
     pub clock: ClockArg,
+    /// The kernel components, comma-separated, as `rump_server -l` loads them:
+    /// vfs (file systems), tmpfs, net (sockets, interfaces), local (AF_LOCAL),
+    /// inet (AF_INET, lo0 up at boot), inet6, fifo (fifofs in effect), or
+    /// none. The default is what `rump_server -lrumpvfs -lrumpfs_tmpfs` has.
+    #[arg(long, default_value = "vfs,tmpfs")]
+    pub components: Components,
     /// Testing fuzzers: behave as having this bug (see protocol/src/server/inject.rs).
     #[arg(long, hide = true)]
     pub inject_bug: Option<rumpsp_protocol::server::inject::InjectedBug>,
@@ -155,6 +161,7 @@ fn sim_config(a: &ServeArgs) -> SimConfig {
             ClockArg::Host => ClockSource::Host,
             ClockArg::Virtual => ClockSource::Virtual,
         },
+        components: a.components,
         ..Default::default()
     }
 }
