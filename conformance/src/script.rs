@@ -80,6 +80,10 @@ pub struct Script {
     pub date: String,
     /// The banner the server sent.
     pub banner: Option<Vec<u8>>,
+    /// The command that started the recorded server (`server_cmd`), if the
+    /// meta line has it: its `-l` libraries say which kernel components the
+    /// recording needs.
+    pub server_cmd: Option<String>,
     /// What to do, in order.
     pub actions: Vec<Action>,
 }
@@ -273,6 +277,7 @@ pub fn build_script(cap: &Capture, name: &str) -> Script {
         server_run: cap.meta_str("server_run").unwrap_or(name).to_owned(),
         date: cap.meta_str("date").unwrap_or("").to_owned(),
         banner,
+        server_cmd: cap.meta_str("server_cmd").map(str::to_owned),
         actions,
     }
 }

@@ -12,7 +12,7 @@ use rumpsp_conformance::Capture;
 use rumpsp_protocol::server::{SeededCookies, ServerCore, ServerLimits};
 use rumpsp_protocol::url::{parse_url, Role};
 use rumpsp_protocol::Banner;
-use rumpsp_sim_kernel::{SimConfig, SimKernel};
+use rumpsp_sim_kernel::{Components, SimConfig, SimKernel};
 
 /// Loads the traces, ordered so that captures of one server run replay in date order.
 pub fn load(files: &[PathBuf]) -> anyhow::Result<Vec<Script>> {
@@ -41,8 +41,17 @@ pub fn corpus(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(v)
 }
 
+/// The kernel components the recorded server had, read off its command line
+/// (`None`: the meta line names none, and the default components serve it).
+pub fn recorded_components(s: &Script) -> Option<Components> {
+    s.server_cmd
+        .as_deref()
+        .and_then(Components::from_server_cmd)
+}
+
 /// Replays scripts: against `server`, or against a fresh in-process simulated
-/// kernel per server run (configured with the recording's hostname).
+/// kernel per server run (configured with the recording's hostname and
+/// kernel components).
 pub fn run_all(scripts: &[Script], server: Option<&str>) -> anyhow::Result<Vec<ScriptResult>> {
     let mut results = Vec::new();
     match server {
@@ -65,6 +74,9 @@ pub fn run_all(scripts: &[Script], server: Option<&str>) -> anyhow::Result<Vec<S
                 let mut config = SimConfig::default();
                 if let Some(h) = group.iter().find_map(|s| s.recorded_hostname()) {
                     config.hostname = h;
+                }
+                if let Some(c) = group.iter().find_map(|s| recorded_components(s)) {
+                    config.components = c;
                 }
                 let core = ServerCore::new(
                     SimKernel::new(config),
