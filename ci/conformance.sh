@@ -16,5 +16,5 @@ if [ $# -ge 1 ]; then
 else
   "$bin" conformance --strict --junit target/conformance-junit.xml
   "$bin" conformance --strict --junit target/conformance-socket-junit.xml \
-    --server-cmd "$PWD/$bin serve {url} --hostname {hostname}"
+    --server-cmd "$PWD/$bin serve {url} --hostname {hostname} --components {components}"
 fi

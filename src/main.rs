@@ -167,7 +167,8 @@ fn built_in_dirs(
     let corpus = args.corpus.as_os_str() == BUILT_IN;
     let robustness = args.robustness.as_os_str() == BUILT_IN;
     let differential = args.differential.as_os_str() == BUILT_IN;
-    if !corpus && !robustness && !differential {
+    let net = args.net.as_os_str() == BUILT_IN;
+    if !corpus && !robustness && !differential && !net {
         return Ok(None);
     }
     let tmp = tempfile::tempdir()?;
@@ -185,6 +186,7 @@ fn built_in_dirs(
             embedded::differential(),
             &mut args.differential,
         ),
+        (net, "net", embedded::net(), &mut args.net),
     ] {
         if on {
             let dir = tmp.path().join(name);

@@ -1,6 +1,7 @@
 //! The default corpus (`conformance/corpus`), the catalogue's recordings
 //! (`conformance/traces/robustness`) and the differential captures
-//! (`conformance/traces/differential`), built into the binary so that
+//! (`conformance/traces/differential`) and the network captures
+//! (`conformance/traces/net`), built into the binary so that
 //! `rumpsp conformance` runs from any directory and from a copied binary.
 
 use std::path::Path;
@@ -10,6 +11,7 @@ use include_dir::{include_dir, Dir};
 static CORPUS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/corpus");
 static ROBUSTNESS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/traces/robustness");
 static DIFFERENTIAL: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/traces/differential");
+static NET: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/traces/net");
 
 fn files(dir: &'static Dir<'static>) -> Vec<(&'static str, &'static [u8])> {
     let mut v: Vec<(&'static str, &'static [u8])> = dir
@@ -35,6 +37,11 @@ pub fn differential() -> Vec<(&'static str, &'static [u8])> {
     files(&DIFFERENTIAL)
 }
 
+/// The network captures (`NAME.jsonl`, the banner and their README), sorted by name.
+pub fn net() -> Vec<(&'static str, &'static [u8])> {
+    files(&NET)
+}
+
 /// Writes `files` into `dir` (which must exist), one file per entry.
 pub fn write_to(files: &[(&str, &[u8])], dir: &Path) -> std::io::Result<()> {
     for (name, bytes) in files {
@@ -54,6 +61,7 @@ mod tests {
             (corpus(), root.join("corpus")),
             (robustness(), root.join("traces/robustness")),
             (differential(), root.join("traces/differential")),
+            (net(), root.join("traces/net")),
         ] {
             let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
                 .unwrap()

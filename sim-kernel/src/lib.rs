@@ -306,7 +306,10 @@ impl SimKernel {
         );
         let mut k = SimKernel {
             rng: Rng::new(config.seed),
-            sysctl: std::sync::Arc::new(sysctl::Tree::boot(&config.hostname)),
+            sysctl: std::sync::Arc::new(sysctl::Tree::boot_with(
+                &config.hostname,
+                config.components,
+            )),
             config,
             t,
             vfs,
@@ -807,7 +810,9 @@ impl Kernel for SimKernel {
         if !self.t.procs.contains_key(&pid) {
             return SyscallStep::Done(SyscallDone::err(ESRCH));
         }
-        let Some(handler) = sys::handler(sysnum) else {
+        let absent =
+            components::component_of(sysnum).is_some_and(|c| !self.config.components.has(c));
+        let Some(handler) = sys::handler(sysnum).filter(|_| !absent) else {
             return SyscallStep::Done(SyscallDone::err(ENOSYS));
         };
         let mut ctx = Ctx {

@@ -184,7 +184,16 @@ fn value_of(text: &str, ty: u32) -> (Vec<u8>, bool) {
 }
 
 impl Tree {
-    /// The tree a rump kernel boots with; kern.hostname is `hostname`.
+    /// The tree a kernel with these components boots with.
+    pub fn boot_with(hostname: &str, components: crate::Components) -> Tree {
+        let mut t = Tree::boot(hostname);
+        if !components.has(crate::Component::Vfs) {
+            t.remove_vfs_nodes();
+        }
+        t
+    }
+
+    /// The tree a rump kernel with file systems boots with; kern.hostname is `hostname`.
     pub fn boot(hostname: &str) -> Tree {
         let mut values: std::collections::BTreeMap<&str, &str> = Default::default();
         // "# name: probe said A bytes, read returned B"
@@ -281,6 +290,25 @@ impl Tree {
             cur.children.sort_by_key(|c| c.num);
         }
         Tree { root }
+    }
+
+    /// Removes the nodes librumpvfs creates, for a kernel booted without it:
+    /// everything under vfs (the node itself is the base kernel's, and a
+    /// CTL_QUERY of it answers no children), the buffer cache's kern.buf and
+    /// vm.buf* (vfs_bio.c) and hw.firmware (firmload.c), as the captured
+    /// server without file systems shows (vfs empty, vm with no children,
+    /// vfs.generic ENOENT).
+    pub fn remove_vfs_nodes(&mut self) {
+        let named = |n: &SNode, names: &[&str]| names.contains(&n.name.as_str());
+        for top in &mut self.root.children {
+            match top.name.as_str() {
+                "vfs" => top.children.clear(),
+                "vm" => top.children.retain(|c| !c.name.starts_with("buf")),
+                "kern" => top.children.retain(|c| !named(c, &["buf"])),
+                "hw" => top.children.retain(|c| !named(c, &["firmware"])),
+                _ => {}
+            }
+        }
     }
 
     /// The node at a MIB path (without meta components).

@@ -5,9 +5,10 @@
 //! Suites, reported apart: `real` (recordings of real NetBSD clients and a real
 //! NetBSD 7.99.34 rump kernel), `regression` (recordings of rumpsp's own
 //! client and server, the corpus's `own_*` traces), `catalog` (the robustness
-//! catalogue) and `differential` (200 random programs recorded against the real
-//! kernel, each on a fresh server). `corpus` selects
-//! `real` and `regression` together.
+//! catalogue), `differential` (200 random programs recorded against the real
+//! kernel, each on a fresh server) and `net` (the real kernel with network
+//! components: each capture on a fresh server with the components its
+//! recorded server loaded). `corpus` selects `real` and `regression` together.
 //!
 //! Exit codes: 0 everything selected passed, 1 at least one failure, 2 the
 //! harness itself could not run (bad URL, unreachable server, unreadable corpus).
@@ -28,7 +29,7 @@ use rumpsp_conformance::watch::BannerWatch;
 use rumpsp_conformance::wire::{InProcess, Wire};
 use rumpsp_conformance::Capture;
 use rumpsp_protocol::url::{parse_url, Role, ServerAddr};
-use rumpsp_sim_kernel::{SimConfig, SimKernel};
+use rumpsp_sim_kernel::{Components, SimConfig, SimKernel};
 
 use super::spawned::{stop_leftover_servers, Spawned, SERVERS_SERVED};
 
@@ -37,7 +38,7 @@ use super::spawned::{stop_leftover_servers, Spawned, SERVERS_SERVED};
 pub struct ConformanceArgs {
     /// What to run: case ids (`frame/3`), areas (`frame`), recording or trace
     /// names, `trace/NAME`, or a whole suite (`real`, `regression`, `catalog`,
-    /// `differential`; `corpus` = real + regression). Default: every suite.
+    /// `differential`, `net`; `corpus` = real + regression). Default: every suite.
     pub select: Vec<String>,
     /// Leave these out (same forms as the selection).
     #[arg(long, value_name = "CASE")]
@@ -64,7 +65,11 @@ pub struct ConformanceArgs {
     /// case with this shell command; `{url}` becomes a unix socket URL in a
     /// private directory (e.g. `rump_server -lrumpvfs -lrumpfs_tmpfs {url}` or
     /// `rumpsp serve {url} --hostname {hostname}`; `{hostname}` is the
-    /// recording's host name, which sysctl answers depend on). Without it, `--server URL` serves everything.
+    /// recording's host name, which sysctl answers depend on; `{components}`
+    /// the kernel components the recording's server loaded, for
+    /// `rumpsp serve --components {components}`: a trace that needs other
+    /// components than the default is skipped when the command lacks it).
+    /// Without it, `--server URL` serves everything.
     #[arg(long, value_name = "CMD")]
     pub server_cmd: Option<String>,
     /// The corpus: text traces (`*.trace`) and raw captures (`*.jsonl`) (default: the copy built into the binary).
@@ -76,6 +81,10 @@ pub struct ConformanceArgs {
     /// The differential captures (suite `differential`), one fresh server each.
     #[arg(long, default_value = crate::BUILT_IN)]
     pub differential: PathBuf,
+    /// The network captures (suite `net`), one fresh server each, booted with
+    /// the components the recording's server command names.
+    #[arg(long, default_value = crate::BUILT_IN)]
+    pub net: PathBuf,
     /// With `--server URL`: also run the traces that reboot the server (it stops).
     #[arg(long)]
     pub allow_reboot: bool,
@@ -112,8 +121,10 @@ pub(crate) struct Outcome {
 
 /// One recorded server run: its scripts in order with whether each is reported.
 pub(crate) struct Group {
-    /// `differential`, or the corpus (each trace then reports under [`suite_of`] its name).
+    /// `differential`, `net`, or the corpus (each trace then reports under [`suite_of`] its name).
     suite: &'static str,
+    /// The kernel components the recorded server had (`None`: the default ones).
+    components: Option<Components>,
     scripts: Vec<(Script, bool)>,
 }
 
@@ -139,13 +150,18 @@ fn matches(keys: &[String], suite: &str, id: &str, name: &str) -> bool {
             || (k == "corpus" && (suite == "real" || suite == "regression"))
             || k == id
             || k == name
-            || (suite != "differential" && id.split('/').next() == Some(k.trim_end_matches('/')))
+            || (!ONE_SERVER_EACH.contains(&suite)
+                && id.split('/').next() == Some(k.trim_end_matches('/')))
     })
 }
 
 pub(crate) fn plan(a: &ConformanceArgs) -> anyhow::Result<Plan> {
     let pick = |suite: &str, id: &str, name: &str| {
-        let chosen = a.select.is_empty() || matches(&a.select, suite, id, name);
+        let chosen = if a.select.is_empty() {
+            !SELECTED_ONLY.contains(&suite)
+        } else {
+            matches(&a.select, suite, id, name)
+        };
         chosen && !matches(&a.exclude, suite, id, name)
     };
     let files = super::replay::corpus(&a.corpus)?;
@@ -159,17 +175,22 @@ pub(crate) fn plan(a: &ConformanceArgs) -> anyhow::Result<Plan> {
             Some(g) if g.scripts[0].0.server_run == s.server_run => g.scripts.push((s, chosen)),
             _ => groups.push(Group {
                 suite,
+                components: super::replay::recorded_components(&s),
                 scripts: vec![(s, chosen)],
             }),
         }
     }
-    // Each differential capture ran on its own fresh server.
-    if a.differential.is_dir() {
-        for f in super::replay::corpus(&a.differential)? {
+    // Each differential and network capture ran on its own fresh server.
+    for (suite, dir) in [("differential", &a.differential), ("net", &a.net)] {
+        if !dir.is_dir() {
+            continue;
+        }
+        for f in super::replay::corpus(dir)? {
             for s in super::replay::load(std::slice::from_ref(&f))? {
-                let chosen = pick("differential", &format!("trace/{}", s.name), &s.name);
+                let chosen = pick(suite, &format!("trace/{}", s.name), &s.name);
                 groups.push(Group {
-                    suite: "differential",
+                    suite,
+                    components: super::replay::recorded_components(&s),
                     scripts: vec![(s, chosen)],
                 });
             }
@@ -196,10 +217,24 @@ pub(crate) fn plan(a: &ConformanceArgs) -> anyhow::Result<Plan> {
     Ok(Plan { groups, cases })
 }
 
-fn sim_wire(hostname: Option<String>) -> anyhow::Result<InProcess<SimKernel>> {
+/// Suites that run only when selected by name (`rumpsp conformance net`),
+/// not by default: the network captures, while the simulated kernel's
+/// network stack does not pass them all.
+const SELECTED_ONLY: &[&str] = &["net"];
+
+/// The suites whose captures each ran on a fresh server of their own.
+const ONE_SERVER_EACH: [&str; 2] = ["differential", "net"];
+
+fn sim_wire(
+    hostname: Option<String>,
+    components: Option<Components>,
+) -> anyhow::Result<InProcess<SimKernel>> {
     let mut config = SimConfig::default();
     if let Some(h) = hostname {
         config.hostname = h;
+    }
+    if let Some(c) = components {
+        config.components = c;
     }
     Ok(InProcess::with_kernel(SimKernel::new(config))?)
 }
@@ -218,13 +253,21 @@ pub(crate) enum Target {
 /// A mutation to inject, and the counter of its injections.
 pub(crate) type Inject = Option<(Mutation, MutationCounter)>;
 
+/// What a fresh server for one job boots with: the recording's host name and
+/// kernel components (`None`: the defaults).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Boot {
+    hostname: Option<String>,
+    components: Option<Components>,
+}
+
 /// Opens the wire a job runs on (and the server it owns, if any), through the mutation if one is given.
 fn open_wire(
     target: &Target,
-    hostname: Option<String>,
+    boot: Boot,
     inject: &Inject,
 ) -> anyhow::Result<(Box<dyn Wire>, Option<Spawned>)> {
-    let (wire, server) = open_plain_wire(target, hostname)?;
+    let (wire, server) = open_plain_wire(target, boot)?;
     Ok(match inject {
         Some((m, n)) => (Box::new(MutWire::new(wire, *m, n.clone())), server),
         None => (wire, server),
@@ -233,17 +276,32 @@ fn open_wire(
 
 fn open_plain_wire(
     target: &Target,
-    hostname: Option<String>,
+    boot: Boot,
 ) -> anyhow::Result<(Box<dyn Wire>, Option<Spawned>)> {
     Ok(match target {
-        Target::InProcess => (Box::new(sim_wire(hostname)?), None),
+        Target::InProcess => (Box::new(sim_wire(boot.hostname, boot.components)?), None),
         Target::Shared(addr) => (Box::new(SocketWire::new(addr.clone())), None),
         Target::Spawn(cmd) => {
-            let name = hostname.unwrap_or_else(|| SimConfig::default().hostname);
-            let sp = Spawned::start(cmd, &name)?;
+            let name = boot
+                .hostname
+                .unwrap_or_else(|| SimConfig::default().hostname);
+            let components = boot.components.unwrap_or_default().to_string();
+            let sp = Spawned::start(&cmd.replace("{components}", &components), &name)?;
             (Box::new(SocketWire::new(sp.addr.clone())), Some(sp))
         }
     })
+}
+
+/// Why a group cannot run on this target: it needs kernel components other
+/// than the default and the `--server-cmd` cannot be told them.
+fn cannot_boot(g: &Group, target: &Target) -> Option<String> {
+    let needs = g.components.filter(|c| *c != Components::default())?;
+    match target {
+        Target::Spawn(cmd) if !cmd.contains("{components}") => Some(format!(
+            "needs the kernel components {needs}; --server-cmd has no {{components}}"
+        )),
+        _ => None,
+    }
 }
 
 /// Runs `job` on its own thread. `Ok(None)` if it did not finish within
@@ -397,8 +455,8 @@ fn skipped(suite: &'static str, name: &str, why: &str) -> Outcome {
 }
 
 fn script_suite(g: &Group, s: &Script) -> &'static str {
-    if g.suite == "differential" {
-        "differential"
+    if ONE_SERVER_EACH.contains(&g.suite) {
+        g.suite
     } else {
         suite_of(&s.name)
     }
@@ -419,17 +477,24 @@ fn run_group(
         .filter(|(_, r)| *r)
         .map(|(s, _)| s)
         .collect();
+    if let Some(why) = cannot_boot(g, target) {
+        return shown
+            .iter()
+            .map(|s| skipped(script_suite(g, s), &s.name, &why))
+            .collect();
+    }
+    let components = g.components;
     // A fresh server per run, given the run's recordings in order.
     let same_history = !matches!(target, Target::Shared(_));
     let target = target.clone();
     let inject_job = inject.clone();
     let job = move || -> anyhow::Result<Vec<(ScriptResult, Duration, usize, BannerDiff)>> {
         let mut out = Vec::new();
-        let (mut wire, _server) = open_wire(
-            &target,
-            group_owned.iter().find_map(|s| s.recorded_hostname()),
-            &inject_job,
-        )?;
+        let boot = Boot {
+            hostname: group_owned.iter().find_map(|s| s.recorded_hostname()),
+            components,
+        };
+        let (mut wire, _server) = open_wire(&target, boot, &inject_job)?;
         let injected = || {
             inject_job
                 .as_ref()
@@ -506,7 +571,7 @@ fn run_catalog_case(
     let target = target.clone();
     let inject = inject.clone();
     let job = move || -> anyhow::Result<(catalog::CaseResult, usize)> {
-        let (mut wire, _server) = open_wire(&target, None, &inject)?;
+        let (mut wire, _server) = open_wire(&target, Boot::default(), &inject)?;
         let r = catalog::run_case(case, &cap, wire.as_mut(), strict);
         Ok((
             r,
@@ -577,7 +642,7 @@ fn extra_cases(dir: &Path, target: &Target, limit: Duration) -> anyhow::Result<V
         let job_path = path.clone();
         let job = move || -> anyhow::Result<(Result<(), String>, Duration)> {
             let t = Instant::now();
-            let (mut wire, mut server) = open_plain_wire(&target, None)?;
+            let (mut wire, mut server) = open_plain_wire(&target, Boot::default())?;
             let synchronous = matches!(target, Target::InProcess);
             let mut exited = || {
                 server
@@ -669,7 +734,11 @@ fn shared_part(g: &Group, allow_reboot: bool) -> (Group, Vec<Outcome>) {
     let mut skips = Vec::new();
     let mut blocked: Option<String> = None;
     for (s, reported) in &g.scripts {
-        let why = if s.halts_server() {
+        let why = if let Some(c) = g.components.filter(|c| *c != Components::default()) {
+            Some(format!(
+                "it needs a fresh server with the kernel components {c} (--server-cmd with {{components}} runs it)"
+            ))
+        } else if s.halts_server() {
             if allow_reboot {
                 needs_fresh_server(s)
             } else {
@@ -697,6 +766,7 @@ fn shared_part(g: &Group, allow_reboot: bool) -> (Group, Vec<Outcome>) {
     (
         Group {
             suite: g.suite,
+            components: g.components,
             scripts: run,
         },
         skips,
@@ -745,6 +815,7 @@ pub(crate) fn execute(
                 (
                     Group {
                         suite: g.suite,
+                        components: g.components,
                         scripts: g.scripts.clone(),
                     },
                     Vec::new(),
@@ -868,7 +939,7 @@ fn exit_status(target: &Target, outcomes: &[Outcome]) -> u8 {
 }
 
 /// The suites, in report order.
-pub(crate) const SUITES: [&str; 4] = ["real", "regression", "differential", "catalog"];
+pub(crate) const SUITES: [&str; 5] = ["real", "regression", "differential", "net", "catalog"];
 
 fn print_summary(outcomes: &[Outcome], target: &str, strict: bool) {
     println!(

@@ -11,6 +11,7 @@ pub mod diff;
 pub mod memory;
 pub mod normalise;
 pub mod outcome;
+pub mod ports;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -149,6 +150,7 @@ pub fn replay_with(script: &Script, wire: &mut dyn Wire, opts: ReplayOptions) ->
     let mut got: BTreeMap<usize, Got> = BTreeMap::new();
     let mut cookies: BTreeMap<[u8; 16], [u8; 16]> = BTreeMap::new();
     let mut errors: BTreeMap<usize, String> = BTreeMap::new();
+    let mut ports = ports::PortMap::default();
 
     for (index, action) in script.actions.iter().enumerate() {
         match action {
@@ -158,7 +160,7 @@ pub fn replay_with(script: &Script, wire: &mut dyn Wire, opts: ReplayOptions) ->
                     // belongs to what was sent before.
                     if c.wire.is_some() {
                         if let Some(last) = c.last {
-                            pump(wire, script, last, c, &mut got, true);
+                            pump(wire, script, last, c, &mut got, &mut ports, true);
                         }
                     }
                     if let Some(w) = c.wire.take() {
@@ -219,7 +221,7 @@ pub fn replay_with(script: &Script, wire: &mut dyn Wire, opts: ReplayOptions) ->
                 }
                 c.outstanding.push((index, step.reqno()));
                 c.last = Some(index);
-                pump(wire, script, index, c, &mut got, false);
+                pump(wire, script, index, c, &mut got, &mut ports, false);
                 // Learn the cookie mapping from PREFORK answers.
                 if let (Some(rec), Some(g)) = (
                     step.recorded
@@ -266,7 +268,7 @@ pub fn replay_with(script: &Script, wire: &mut dyn Wire, opts: ReplayOptions) ->
     // Connections the client never closed: collect what is still on its way.
     for c in conns.values_mut() {
         if let (Some(_), Some(last)) = (c.wire, c.last) {
-            pump(wire, script, last, c, &mut got, true);
+            pump(wire, script, last, c, &mut got, &mut ports, true);
         }
     }
     let mut norm = Norm::default();
@@ -323,6 +325,7 @@ fn pump(
     index: usize,
     c: &mut ConnState,
     got: &mut BTreeMap<usize, Got>,
+    ports: &mut ports::PortMap,
     draining: bool,
 ) {
     let abi = Abi::Lp64Le;
@@ -412,7 +415,11 @@ fn pump(
                         .filter(|(i, _)| *i != owner)
                         .filter_map(|(i, _)| step_at(script, *i))
                         .collect();
-                    let data = memory::fetch(step, &others, &c.memory, req.kind, req.addr, req.len);
+                    let mut data =
+                        memory::fetch(step, &others, &c.memory, req.kind, req.addr, req.len);
+                    if step.sysnum().is_some_and(|n| ports::NAMES_IN.contains(&n)) {
+                        ports.translate(&mut data);
+                    }
                     Some(
                         Frame::new(
                             f.header.reqno,
@@ -442,6 +449,19 @@ fn pump(
                 }
                 _ => None,
             };
+            if let (Some(Message::Copyout(co)), Some(step)) = (typed, step_at(script, owner)) {
+                if step.sysnum().is_some_and(|n| ports::NAMES_OUT.contains(&n)) {
+                    if let Some(rec) = step.recorded.iter().find_map(|r| match r.frame(abi) {
+                        Ok(Frame {
+                            message: Message::Copyout(rc),
+                            ..
+                        }) if rc.addr == co.addr => Some(rc.data),
+                        _ => None,
+                    }) {
+                        ports.learn(rec, co.data);
+                    }
+                }
+            }
             got.entry(owner).or_default().frames.push(f);
             if let Some(r) = reply {
                 if wire.send(w, &r).is_err() {
