@@ -3,7 +3,6 @@
 //! events and an end line. See `traces/real/README.md`.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use rumpsp_protocol::banner::BannerError;
 use rumpsp_protocol::{FrameError, FrameLimits, RawFrame};
@@ -11,32 +10,7 @@ use serde_json::{Map, Value};
 
 use crate::split::{Piece, StreamSplitter};
 
-/// Direction of a chunk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Dir {
-    /// Client to server.
-    C2s,
-    /// Server to client.
-    S2c,
-}
-
-impl Dir {
-    /// `c2s` or `s2c`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Dir::C2s => "c2s",
-            Dir::S2c => "s2c",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Dir> {
-        match s {
-            "c2s" => Some(Dir::C2s),
-            "s2c" => Some(Dir::S2c),
-            _ => None,
-        }
-    }
-}
+pub use crate::dir::Dir;
 
 /// One line of a capture after the meta line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,7 +71,7 @@ pub enum CaptureError {
     },
     /// A text trace is malformed or truncated.
     #[error("{0}")]
-    Text(crate::text::TextError),
+    Text(crate::text_error::TextError),
     /// The first line is not a `"type":"meta"` line.
     #[error("line 1: a capture starts with a {{\"type\":\"meta\"}} line")]
     MissingMeta,
@@ -131,39 +105,6 @@ pub(crate) fn hex_decode(s: &str) -> Option<Vec<u8>> {
 }
 
 impl Capture {
-    /// Reads a capture file: raw JSON lines (`rumpsp-tap/1`) or a text
-    /// trace (`rumpsp-trace/1`), told apart by the first line.
-    pub fn load(path: &Path) -> Result<Capture, CaptureError> {
-        let text = std::fs::read_to_string(path).map_err(|source| CaptureError::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
-        let cap = if text.starts_with(crate::text::MAGIC) {
-            crate::text::parse(&text).map_err(CaptureError::Text)?
-        } else if path.extension().is_some_and(|x| x == "trace") {
-            return Err(CaptureError::Text(crate::text::TextError::Magic));
-        } else {
-            Capture::parse(&text)?
-        };
-        // Every recorder (rumpsp_tap.py, `rumpsp record`, `trace import`)
-        // ends a file with its end line: a file without one was cut short.
-        if cap.end.is_none() {
-            let line = text.lines().count() + 1;
-            return Err(if text.starts_with(crate::text::MAGIC) {
-                CaptureError::Text(crate::text::TextError::Line {
-                    line,
-                    message: "truncated trace: no `end` lines (the file stops early)".into(),
-                })
-            } else {
-                CaptureError::Truncated {
-                    line,
-                    reason: "no {\"type\":\"end\"} line (the file stops early)",
-                }
-            });
-        }
-        Ok(cap)
-    }
-
     /// Parses the text of a capture.
     pub fn parse(text: &str) -> Result<Capture, CaptureError> {
         let mut meta = None;
@@ -360,64 +301,5 @@ mod tests {
             Capture::parse("{\"type\":\"meta\"}\nnot json\n"),
             Err(CaptureError::Json { line: 2, .. })
         ));
-    }
-
-    #[test]
-    fn truncated_and_malformed_files_are_named_with_their_line() {
-        let dir = tempfile::tempdir().unwrap();
-        let real = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/traces/real/getpid.jsonl"
-        ))
-        .unwrap();
-        let whole = dir.path().join("whole.jsonl");
-        std::fs::write(&whole, &real).unwrap();
-        assert!(Capture::load(&whole).is_ok());
-        // cut in the middle of the third line
-        let lines: Vec<&str> = real.lines().collect();
-        let cut = format!(
-            "{}\n{}\n{}",
-            lines[0],
-            lines[1],
-            &lines[2][..lines[2].len() / 2]
-        );
-        let p = dir.path().join("cut.jsonl");
-        std::fs::write(&p, cut).unwrap();
-        let e = Capture::load(&p).unwrap_err().to_string();
-        assert_eq!(
-            e,
-            "line 3: truncated capture: the last line stops in the middle of its JSON object"
-        );
-        // cut at a line boundary: no end line
-        let cut = format!("{}\n{}\n", lines[0], lines[1]);
-        std::fs::write(&p, cut).unwrap();
-        let e = Capture::load(&p).unwrap_err().to_string();
-        assert!(e.starts_with("line 3: truncated capture: no"), "{e}");
-        // a broken line in the middle is malformed, not truncated
-        let bad = format!("{}\n{{oops\n{}\n", lines[0], lines[lines.len() - 1]);
-        std::fs::write(&p, bad).unwrap();
-        let e = Capture::load(&p).unwrap_err().to_string();
-        assert!(e.starts_with("line 2: not a JSON object"), "{e}");
-        // a garbage .trace is a bad text trace, not a bad JSON line
-        let t = dir.path().join("garbage.trace");
-        std::fs::write(&t, "hello\n").unwrap();
-        let e = Capture::load(&t).unwrap_err().to_string();
-        assert!(e.contains("a text trace starts with"), "{e}");
-        // a text trace cut before its end lines
-        let text = crate::text::to_text(
-            &Capture::load(&whole).unwrap(),
-            "getpid",
-            rumpsp_protocol::Abi::Lp64Le,
-        );
-        let cut: String = text
-            .lines()
-            .filter(|l| !l.starts_with("end "))
-            .map(|l| format!("{l}\n"))
-            .collect();
-        std::fs::write(&t, &cut).unwrap();
-        let e = Capture::load(&t).unwrap_err().to_string();
-        assert!(e.contains("truncated trace"), "{e}");
-        std::fs::write(&t, &text).unwrap();
-        assert!(Capture::load(&t).is_ok());
     }
 }

@@ -15,7 +15,9 @@
 
 pub mod capture;
 pub mod catalog;
+pub mod dir;
 pub mod embedded;
+pub mod load;
 pub mod mutate;
 pub mod raw;
 pub mod record;
@@ -27,6 +29,7 @@ pub mod show;
 pub mod socket;
 pub mod split;
 pub mod text;
+pub mod text_error;
 pub mod watch;
 pub mod wire;
 

@@ -7,7 +7,7 @@
 use rumpsp_protocol::banner::{find_banner_line, BannerError};
 use rumpsp_protocol::{split_frame, FrameError, FrameLimits, RawFrame, Split, HEADER_LEN};
 
-use crate::capture::Dir;
+use crate::dir::Dir;
 
 /// One piece of a byte stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
