@@ -4,6 +4,7 @@
 use crate::consts::*;
 use crate::proc::FileKind;
 use crate::structs::{read_timespec, read_timeval};
+use crate::sys::flags::{refuse_if, APPEND, IMMUTABLE};
 use crate::sys::io::{file_of, node_stat, set_size};
 use crate::vfs::{
     dirent_mem, node_meta, Cred, DirEntries, FsType, Nameiop, NodeId, NodeKind, Resolved, Timespec,
@@ -146,6 +147,12 @@ pub(crate) fn may_modify_dir(k: &SimKernel, dir: NodeId, cred: &Cred) -> Result<
     if readonly(k, dir) {
         return err(EROFS);
     }
+    // The lookup searched it (VEXEC), then VOP_ACCESS(VWRITE): an immutable
+    // directory takes no entries, whoever asks.
+    if !k.vfs.permits(dir, cred, X_OK) {
+        return err(EACCES);
+    }
+    refuse_if(k, dir, IMMUTABLE)?;
     if !k.vfs.permits(dir, cred, W_OK | X_OK) {
         return err(EACCES);
     }
@@ -265,18 +272,19 @@ fn do_open(
             if nd.is_dir() && wants_write {
                 return err(EISDIR);
             }
-            let mut want = 0;
-            if flags & O_ACCMODE != O_WRONLY {
-                want |= R_OK;
-            }
-            if wants_write {
-                want |= W_OK;
-            }
-            if !k.vfs.permits(n, &cr, want) {
+            // vn_open: VOP_ACCESS(VREAD), then VOP_ACCESS(VWRITE), which
+            // says EROFS, then EPERM for an immutable node, then EACCES.
+            if flags & O_ACCMODE != O_WRONLY && !k.vfs.permits(n, &cr, R_OK) {
                 return err(EACCES);
             }
-            if wants_write && readonly(k, n) {
-                return err(EROFS);
+            if wants_write {
+                if readonly(k, n) {
+                    return err(EROFS);
+                }
+                refuse_if(k, n, IMMUTABLE)?;
+                if !k.vfs.permits(n, &cr, W_OK) {
+                    return err(EACCES);
+                }
             }
             // vn_open truncates for O_TRUNC whatever the access mode (it
             // asked for write permission above): the captures show an
@@ -285,6 +293,10 @@ fn do_open(
                 set_size(k, n, 0)?;
             }
             vop_open(k, n)?;
+            // tmpfs_open: an append-only file opens for writing only to append.
+            if flags & O_ACCMODE != 0 && flags & O_APPEND == 0 {
+                refuse_if(k, n, APPEND)?;
+            }
             n
         }
     };
@@ -423,6 +435,8 @@ fn do_unlinkat(k: &mut SimKernel, pid: i32, dirfd: i32, path: &[u8], flags: i32)
         if r.name == b".." || !empty {
             return err(ENOTEMPTY);
         }
+        refuse_if(k, r.parent, APPEND)?;
+        refuse_if(k, node, IMMUTABLE | APPEND)?;
         k.vfs.clear_whiteouts(node);
         // tmpfs_rmdir: cache_purge(dvp)
         k.vfs.purge_dot(r.parent);
@@ -430,6 +444,8 @@ fn do_unlinkat(k: &mut SimKernel, pid: i32, dirfd: i32, path: &[u8], flags: i32)
         if removedir {
             return err(ENOTDIR);
         }
+        refuse_if(k, node, IMMUTABLE | APPEND)?;
+        refuse_if(k, r.parent, APPEND)?;
         let now = k.clock.realtime();
         if let Some(n) = k.vfs.nodes.get_mut(&node) {
             n.ctime = now;
@@ -484,6 +500,7 @@ fn do_link(
     }
     name_ok(k, r.parent, &r.name)?;
     may_modify_dir(k, r.parent, &cr)?;
+    refuse_if(k, src, IMMUTABLE | APPEND)?;
     // The new entry and its name come out of the pool (tmpfs_alloc_dirent: ENOSPC).
     k.check_pool(dirent_mem(&r.name), ENOSPC)?;
     k.vfs.link(r.parent, &r.name, src);
@@ -674,6 +691,18 @@ fn do_rename(
     }
     may_modify_dir(k, a.parent, &cr)?;
     may_modify_dir(k, b.parent, &cr)?;
+    // genfs_ufslike_rename_check_possible: the source and its directory
+    // neither immutable nor append-only; the target directory not immutable
+    // (nor append-only when a target is replaced), the target neither.
+    refuse_if(k, a.parent, IMMUTABLE | APPEND)?;
+    refuse_if(k, src, IMMUTABLE | APPEND)?;
+    match b.node.filter(|d| *d != src) {
+        Some(dst) => {
+            refuse_if(k, b.parent, IMMUTABLE | APPEND)?;
+            refuse_if(k, dst, IMMUTABLE | APPEND)?;
+        }
+        None => refuse_if(k, b.parent, IMMUTABLE)?,
+    }
     if !sticky_ok(k, a.parent, src, &cr) {
         return err(EPERM);
     }
@@ -838,6 +867,9 @@ fn do_access(
     if mode & W_OK != 0 && readonly(k, node) {
         return err(EROFS);
     }
+    if mode & W_OK != 0 {
+        refuse_if(k, node, IMMUTABLE)?;
+    }
     if mode != 0 && !k.vfs.permits(node, &cr, mode) {
         return err(EACCES);
     }
@@ -870,6 +902,7 @@ fn do_chmod(k: &mut SimKernel, pid: i32, node: NodeId, mode: u32) -> SysResult {
     if readonly(k, node) {
         return err(EROFS);
     }
+    refuse_if(k, node, IMMUTABLE | APPEND)?;
     let mut perm = mode & ALLPERMS;
     if !cr.is_root() {
         if !n.is_dir() && perm & S_ISTXT != 0 {
@@ -954,6 +987,7 @@ fn do_chown(
     if readonly(k, node) {
         return err(EROFS);
     }
+    refuse_if(k, node, IMMUTABLE | APPEND)?;
     let now = k.clock.realtime();
     if let Some(n) = k.vfs.nodes.get_mut(&node) {
         match rule {
@@ -1037,10 +1071,13 @@ pub(crate) fn truncate(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     if k.vfs.nodes.get(&node).is_some_and(|n| n.is_dir()) {
         return err(EISDIR);
     }
+    // VOP_ACCESS(VWRITE): EPERM for an immutable node before the bits.
+    refuse_if(k, node, IMMUTABLE)?;
     if !k.vfs.permits(node, &cr, W_OK) {
         return err(EACCES);
     }
-    // tmpfs_chsize: devices and fifos ignore a size, symlinks refuse it.
+    // tmpfs_chsize: devices and fifos ignore a size, symlinks refuse it; an
+    // immutable or append-only file keeps its size (set_size).
     match k.vfs.nodes.get(&node).map(|n| &n.kind) {
         Some(NodeKind::File(_)) => set_size(k, node, len as u64)?,
         Some(NodeKind::Symlink(_)) => return err(EOPNOTSUPP),
@@ -1077,6 +1114,7 @@ fn set_times(k: &mut SimKernel, pid: i32, node: NodeId, times: Option<[Timespec;
     if readonly(k, node) {
         return err(EROFS);
     }
+    refuse_if(k, node, IMMUTABLE | APPEND)?;
     let owner = cr.is_root() || cr.euid == n.uid;
     let vanull = t.iter().all(|x| x.nsec == UTIME_NOW);
     if !owner && (!vanull || !k.vfs.permits(node, &cr, W_OK)) {

@@ -1,11 +1,44 @@
 //! File flags: chflags, fchflags, lchflags (vfs_syscalls.c `change_flags`:
 //! VOP_SETATTR with only va_flags set), as tmpfs (`tmpfs_chflags`) and
 //! rumpfs (`rump_vop_setattr`) apply them. The flags show in st_flags.
+//!
+//! tmpfs enforces IMMUTABLE and APPEND (each the user and the system bit;
+//! sys/fs/tmpfs/tmpfs_vnops.c and tmpfs_subr.c): a write access to an
+//! immutable node is EPERM (`tmpfs_access`, after EROFS and before the
+//! permission bits); chmod, chown, utimes and a size change of an immutable
+//! or append-only node are EPERM (`tmpfs_chmod`, `tmpfs_chown`,
+//! `tmpfs_chtimes`, `tmpfs_chsize`); such a node cannot be removed, linked or
+//! renamed, nor can anything be removed from or renamed out of an append-only
+//! directory (`tmpfs_remove`, `tmpfs_rmdir`, `tmpfs_link`,
+//! `genfs_ufslike_rename_check_possible`); an append-only file opens for
+//! writing only with O_APPEND (`tmpfs_open`) and takes writes only at its end
+//! (`tmpfs_write`). rumpfs keeps the flags but never looks at them.
 
 use crate::consts::*;
 use crate::sys::file::{existing, fd_node};
 use crate::vfs::{FsType, NodeId, NodeKind};
 use crate::{err, Ctx, SimKernel, Stop, SysResult};
+
+/// IMMUTABLE: the user and the system immutable bits.
+pub(crate) const IMMUTABLE: u32 = UF_IMMUTABLE | SF_IMMUTABLE;
+/// APPEND: the user and the system append-only bits.
+pub(crate) const APPEND: u32 = UF_APPEND | SF_APPEND;
+
+/// The flags of `node` its file system enforces: tmpfs's, none on rumpfs.
+pub(crate) fn enforced(k: &SimKernel, node: NodeId) -> u32 {
+    match k.vfs.nodes.get(&node) {
+        Some(n) if k.vfs.fstype(node) == FsType::Tmpfs => n.flags,
+        _ => 0,
+    }
+}
+
+/// EPERM when `node` has one of the enforced flags in `mask`.
+pub(crate) fn refuse_if(k: &SimKernel, node: NodeId, mask: u32) -> Result<(), Stop> {
+    if enforced(k, node) & mask != 0 {
+        return err(EPERM);
+    }
+    Ok(())
+}
 
 /// `genfs_can_chflags`: the owner may change user flags of anything but a
 /// device, nobody else anything (root is allowed before this is asked).

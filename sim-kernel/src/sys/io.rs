@@ -204,6 +204,10 @@ fn write_target(
                 } else {
                     at.unwrap_or(f.offset)
                 };
+                // tmpfs_write: an append-only file takes data only at its end.
+                if start != len {
+                    crate::sys::flags::refuse_if(k, node, crate::sys::flags::APPEND)?;
+                }
                 // The file-size limit (RLIMIT_FSIZE's soft limit, set by
                 // setrlimit; RLIM_INFINITY = 2^63 - 1 at boot): a write
                 // reaching past it raises SIGXFSZ and fails with EFBIG before
@@ -714,6 +718,12 @@ pub(crate) fn set_size(k: &mut SimKernel, node: crate::vfs::NodeId, len: u64) ->
     if m.flags & MNT_RDONLY != 0 {
         return err(EROFS);
     }
+    // tmpfs_chsize: an immutable or append-only file keeps its size.
+    crate::sys::flags::refuse_if(
+        k,
+        node,
+        crate::sys::flags::IMMUTABLE | crate::sys::flags::APPEND,
+    )?;
     let grow = len.saturating_sub(cur);
     // tmpfs_reg_resize: growth past the mount's or the kernel's memory is ENOSPC.
     if m.size_max > 0 && round_page(m.bytes_used + grow) + PAGE_SIZE > m.size_max {

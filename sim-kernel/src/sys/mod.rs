@@ -174,15 +174,6 @@ pub fn handler(sysnum: u32) -> Option<Handler> {
 /// A syscall in `TABLE` and not here is implemented fully.
 pub const PARTIAL: &[(u32, &str)] = &[
     (
-        34,
-        "chflags: the IMMUTABLE and APPEND flags are kept and shown by stat but not enforced \
-         (writes, unlink, rename, link, chmod, chown and utimes of such files succeed)",
-    ),
-    (
-        35,
-        "fchflags: the IMMUTABLE and APPEND flags are kept and shown by stat but not enforced",
-    ),
-    (
         54,
         "ioctl: 4 commands (FIOCLEX, FIONCLEX, FIONBIO, FIONREAD) and the console's TIOCGETA; \
          FIOASYNC, FIONWRITE, FIONSPACE, FIOGETOWN and FIOSETOWN answer ENOTTY",
@@ -209,10 +200,6 @@ pub const PARTIAL: &[(u32, &str)] = &[
         "poll: the descriptor-table size for the nfds check is taken from the highest open fd; \
          a timed poll that another process could end expires only when a call moves the \
          clock past its deadline (the server has no idle timer)",
-    ),
-    (
-        304,
-        "lchflags: the IMMUTABLE and APPEND flags are kept and shown by stat but not enforced",
     ),
     (
         410,
