@@ -265,7 +265,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
             let real = root.join("conformance/traces/real");
             let robust = root.join("conformance/traces/robustness");
-            let n = cmd::seeds::run(&[&real, &robust], &out)?;
+            let net = root.join("conformance/traces/net");
+            let n = cmd::seeds::run(&[&real, &robust, &net], &out)?;
             println!("wrote {n} seeds under {}", out.display());
             Ok(0)
         }

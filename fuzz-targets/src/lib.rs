@@ -24,9 +24,10 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("kernel_syscalls", kernel_syscalls::run),
 ];
 
-/// A booted simulated kernel as the fuzz targets use it: the defaults, with a
-/// 4 MiB file-data pool so that one input cannot make the kernel allocate
-/// hundreds of MiB (a write far into a file is dense in the simulated kernel).
+/// A booted simulated kernel as the fuzz targets use it: every component
+/// (file systems, sockets of every domain, fifofs), with a 4 MiB file-data
+/// pool so that one input cannot make the kernel allocate hundreds of MiB (a
+/// write far into a file is dense in the simulated kernel).
 /// Booted once per process and cloned per input.
 pub fn booted() -> rumpsp_sim_kernel::SimKernel {
     static KERNEL: std::sync::OnceLock<rumpsp_sim_kernel::SimKernel> = std::sync::OnceLock::new();
@@ -34,6 +35,7 @@ pub fn booted() -> rumpsp_sim_kernel::SimKernel {
         .get_or_init(|| {
             rumpsp_sim_kernel::SimKernel::new(rumpsp_sim_kernel::SimConfig {
                 memory_pool: 4 << 20,
+                components: rumpsp_sim_kernel::Components::ALL,
                 ..Default::default()
             })
         })

@@ -89,6 +89,9 @@ impl Components {
     /// What `rump_server -lrumpvfs -lrumpfs_tmpfs` has: the default.
     pub const FILE_SYSTEMS: Components = Components(0b11);
 
+    /// Every component.
+    pub const ALL: Components = Components(0b111_1111);
+
     /// Whether `c` is in the set.
     pub fn has(self, c: Component) -> bool {
         self.0 & (1 << c as u8) != 0
@@ -220,6 +223,7 @@ mod tests {
     #[test]
     fn names_round_trip_and_dependencies_are_checked() {
         let all: Components = "vfs,tmpfs,net,local,inet,inet6,fifo".parse().unwrap();
+        assert_eq!(all, Components::ALL);
         assert_eq!(all.to_string(), "vfs,tmpfs,net,local,inet,inet6,fifo");
         assert_eq!(Components::default().to_string(), "vfs,tmpfs");
         assert_eq!("none".parse::<Components>(), Ok(Components::NONE));

@@ -122,13 +122,14 @@ pub(crate) struct Seeds {
 
 impl Seeds {
     /// The calls of the traces built into the binary: the corpus (real
-    /// NetBSD clients and the project's own, text traces) and the 200
-    /// differential captures.
+    /// NetBSD clients and the project's own, text traces), the 200
+    /// differential captures and the network captures (socket calls).
     pub(crate) fn embedded() -> Seeds {
         let mut set = BTreeSet::new();
         let files = rumpsp_conformance::embedded::corpus()
             .into_iter()
-            .chain(rumpsp_conformance::embedded::differential());
+            .chain(rumpsp_conformance::embedded::differential())
+            .chain(rumpsp_conformance::embedded::net());
         for (name, bytes) in files {
             let Ok(text) = std::str::from_utf8(bytes) else {
                 continue;
@@ -409,6 +410,10 @@ mod tests {
             "sysctl, from the corpus, is among them"
         );
         assert!(s.calls.iter().all(|(n, _)| *n != REBOOT), "no reboot");
+        assert!(
+            s.calls.iter().any(|(n, _)| *n == 394),
+            "__socket30, from the network captures, is among them"
+        );
     }
 
     #[test]
