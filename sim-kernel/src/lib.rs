@@ -553,6 +553,9 @@ impl SimKernel {
                 FileKind::PipeRead(p) => *readers.entry(p).or_default() += 1,
                 FileKind::PipeWrite(p) => *writers.entry(p).or_default() += 1,
                 FileKind::Node(n) => *node_refs.entry(n).or_default() += 1,
+                FileKind::Socket(so) if !self.t.sockets.contains_key(&so) => {
+                    return Err(format!("file {id} names a closed socket {so}"));
+                }
                 FileKind::Console | FileKind::Socket(_) => {}
             }
         }
@@ -780,6 +783,7 @@ impl Kernel for SimKernel {
         self.locks.waiting.remove(&pid);
         self.itimers.retain(|(p, _), _| *p != pid);
         self.timed_waits.retain(|(p, _, _), _| *p != pid);
+        self.t.send_progress.retain(|(p, _, _), _| *p != pid);
         for n in self.locks.release(lockf::Owner::Posix(pid)) {
             self.bump_key(sys::lock_key(n));
         }
