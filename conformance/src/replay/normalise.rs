@@ -65,6 +65,18 @@ pub const RULES: &[Rule] = &[
         comparison: "exactly on a server with the recording's history (fresh, given the earlier recordings of its server run: pids are allocated in order from boot) where no two calls were in flight at once; otherwise (a shared server, or concurrent forks racing for pids) a consistent one-to-one mapping over the trace; 0 and 1 compare exactly",
     },
     Rule {
+        name: "ephemeral-ports",
+        field: "sockaddr_in.sin_port / sockaddr_in6.sin6_port that recvmsg, recvfrom, accept, paccept, getpeername and getsockname copy out",
+        why: "NetBSD picks a kernel-chosen (ephemeral) port at random per boot, in 49152-65535",
+        comparison: "both ports in 49152-65535 and one to one over the trace (a recorded port always stands for the same port of the server, and no two recorded ports for one); the rest of the address compares exactly. While replaying, a recorded port the client passes back (bind, connect, sendto, sendmsg) is given to the server as the port it stands for",
+    },
+    Rule {
+        name: "uninitialised-padding",
+        field: "the 4 padding bytes after tv_usec of the struct timeval getsockopt copies out for SO_SNDTIMEO / SO_RCVTIMEO",
+        why: "sogetopt never writes them: they hold the kernel stack's old contents (half a host stack address on the recorded rump kernel)",
+        comparison: "ignored; the length written, tv_sec and tv_usec compare exactly",
+    },
+    Rule {
         name: "copyin-split",
         field: "COPYIN requests",
         why: "how a kernel splits its reads of client memory is its own business",
@@ -106,6 +118,8 @@ pub struct Norm {
     pub exact_pids: bool,
     /// inode numbers, within the current step.
     pub inos: IdMap,
+    /// Kernel-chosen ports, over the trace.
+    pub ports: IdMap,
     /// Last (recorded, actual) clock reading in nanoseconds per clock:
     /// (syscall number, clock id); gettimeofday and CLOCK_REALTIME are one.
     clocks: BTreeMap<(u32, u64), (Time, Time)>,
@@ -263,6 +277,8 @@ pub fn normalise_pair(
             390 => dirents(e, a, st, rules),
             418 | 427 => clock(step, sysnum, e, a, st, rules),
             202 => sysctl(step, *addr, e, a, st, rules),
+            118 => timeval_padding(step, *addr, e, a, rules),
+            n if super::ports::NAMES_OUT.contains(&n) => ephemeral_port(e, a, st, rules),
             _ => {}
         }
     }
@@ -334,6 +350,35 @@ fn clock(
     if plausible(er, ar, sub_max) && ordered && after_stamps {
         a.copy_from_slice(e);
         rules.push("clock");
+    }
+}
+
+/// SOL_SOCKET, and the two options whose value is a `struct timeval`.
+const SOL_SOCKET: u64 = 0xffff;
+const SO_TIMEOUTS: [u64; 2] = [0x100b, 0x100c];
+
+/// getsockopt of a socket timeout: the padding after tv_usec.
+fn timeval_padding(step: &Step, addr: u64, e: &mut [u8], a: &mut [u8], rules: &mut Vec<&'static str>) {
+    let is_timeout = step.arg(1) == SOL_SOCKET && SO_TIMEOUTS.contains(&step.arg(2));
+    if is_timeout && addr == step.arg(3) && e.len() == 16 && a.len() == 16 && e[12..] != a[12..] {
+        a[12..].copy_from_slice(&e[12..]);
+        rules.push("uninitialised-padding");
+    }
+}
+
+/// A socket address the kernel copied out, whose port it chose.
+fn ephemeral_port(e: &mut [u8], a: &mut [u8], st: &mut Norm, rules: &mut Vec<&'static str>) {
+    use super::ports::{port_of, EPHEMERAL};
+    let (Some(pe), Some(pa)) = (port_of(e), port_of(a)) else {
+        return;
+    };
+    if EPHEMERAL.contains(&pe)
+        && EPHEMERAL.contains(&pa)
+        && st.ports.matches(i64::from(pe), i64::from(pa))
+        && pe != pa
+    {
+        a[2..4].copy_from_slice(&e[2..4]);
+        rules.push("ephemeral-ports");
     }
 }
 
