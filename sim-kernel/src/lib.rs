@@ -23,10 +23,12 @@ pub mod consts;
 pub mod local;
 pub mod lockf;
 pub mod model;
+pub mod net;
 pub mod proc;
 pub mod structs;
 pub mod sys;
 pub mod sysctl;
+pub mod sysctl_net;
 pub mod vfs;
 
 use rumpsp_protocol::kernel::{
@@ -252,6 +254,8 @@ pub struct SimKernel {
     /// The sysctl tree, shared until written (cloning a booted kernel, as the
     /// fuzzers do per input, does not copy its hundreds of nodes).
     pub sysctl: std::sync::Arc<sysctl::Tree>,
+    /// Network interfaces (lo0 with the net component).
+    pub ifaces: net::iface::IfTable,
     generation: u64,
     /// Wait keys changed since the server last asked ([`SimKernel::bump_key`]).
     changed: std::collections::BTreeSet<u64>,
@@ -306,7 +310,11 @@ impl SimKernel {
         );
         let mut k = SimKernel {
             rng: Rng::new(config.seed),
-            sysctl: std::sync::Arc::new(sysctl::Tree::boot(&config.hostname)),
+            sysctl: std::sync::Arc::new(sysctl_net::with_net_nodes(
+                sysctl::Tree::boot(&config.hostname),
+                config.components,
+            )),
+            ifaces: net::iface::IfTable::boot(config.components, clock.realtime()),
             config,
             t,
             vfs,

@@ -1,0 +1,4 @@
+//! The network stack: interfaces and the routing sysctl.
+
+pub mod iface;
+pub mod route;
