@@ -1,4 +1,5 @@
 //! The network stack: interfaces and the routing sysctl.
 
 pub mod iface;
+pub mod ifioctl;
 pub mod route;

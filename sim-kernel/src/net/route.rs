@@ -186,7 +186,7 @@ pub fn routes(t: &IfTable) -> Vec<Route> {
 /// The RTM_GET record sysctl_dumpentry makes of a route.
 pub fn dump_msg(r: &Route, ifp: &Iface) -> Vec<u8> {
     let mut m = vec![0u8; 120];
-    let mut addrs = 0x1 | 0x2;
+    let mut addrs: i32 = 0x1 | 0x2;
     push_sa(&mut m, &r.dst);
     push_sa(&mut m, &r.gateway);
     if let Some(mask) = &r.netmask {
@@ -202,7 +202,7 @@ pub fn dump_msg(r: &Route, ifp: &Iface) -> Vec<u8> {
     m[3] = RTM_GET;
     m[4..6].copy_from_slice(&r.index.to_le_bytes());
     m[8..12].copy_from_slice(&r.flags.to_le_bytes());
-    m[12..16].copy_from_slice(&(addrs as i32).to_le_bytes());
+    m[12..16].copy_from_slice(&addrs.to_le_bytes());
     m[48..56].copy_from_slice(&r.mtu.to_le_bytes());
     m
 }
@@ -401,6 +401,45 @@ pub fn sysctl_rtable(
     }
 }
 
+/// The `__sysctl` of a MIB below net.route.rtable (or net.oroute.rtable),
+/// other than its CTL_QUERY: None for any other MIB. Copies the records out
+/// one by one at consecutive offsets of `oldp`; answers the length for
+/// *oldlenp and the call's result.
+#[allow(clippy::type_complexity)]
+pub(crate) fn rtable_call(
+    k: &mut crate::SimKernel,
+    c: &mut crate::Ctx<'_, '_>,
+    mib: &[i32],
+    oldp: u64,
+    oldlen: u64,
+    newp: u64,
+    _newlen: u64,
+) -> Option<Result<(u64, Result<(), crate::Stop>), crate::Stop>> {
+    let [4, domain @ (17 | 34), 0, rest @ ..] = mib else {
+        return None;
+    };
+    if rest == [-2] {
+        return None;
+    }
+    let node = k.sysctl.get(&mib[..3])?;
+    if node.dynamic != Some(crate::sysctl::Dynamic::Rtable) {
+        return None;
+    }
+    let a = sysctl_rtable(&k.ifaces, *domain == 17, rest, oldp != 0, oldlen, newp != 0);
+    let mut at = oldp;
+    for r in a.records {
+        let n = r.len() as u64;
+        if let Err(e) = c.copyout(at, r) {
+            return Some(Err(e));
+        }
+        at += n;
+    }
+    Some(Ok((
+        a.len,
+        a.errno.map_or(Ok(()), |e| Err(crate::Stop::Errno(e))),
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -467,43 +506,4 @@ mod tests {
         let a = sysctl_rtable(&t, false, &[0, NET_RT_DUMP, 0], true, 200, false);
         assert_eq!((a.len, a.errno, a.records.len()), (184, Some(ENOMEM), 1));
     }
-}
-
-/// The `__sysctl` of a MIB below net.route.rtable (or net.oroute.rtable),
-/// other than its CTL_QUERY: None for any other MIB. Copies the records out
-/// one by one at consecutive offsets of `oldp`; answers the length for
-/// *oldlenp and the call's result.
-#[allow(clippy::type_complexity)]
-pub(crate) fn rtable_call(
-    k: &mut crate::SimKernel,
-    c: &mut crate::Ctx<'_, '_>,
-    mib: &[i32],
-    oldp: u64,
-    oldlen: u64,
-    newp: u64,
-    _newlen: u64,
-) -> Option<Result<(u64, Result<(), crate::Stop>), crate::Stop>> {
-    let [4, domain @ (17 | 34), 0, rest @ ..] = mib else {
-        return None;
-    };
-    if rest == [-2] {
-        return None;
-    }
-    let node = k.sysctl.get(&mib[..3])?;
-    if node.dynamic != Some(crate::sysctl::Dynamic::Rtable) {
-        return None;
-    }
-    let a = sysctl_rtable(&k.ifaces, *domain == 17, rest, oldp != 0, oldlen, newp != 0);
-    let mut at = oldp;
-    for r in a.records {
-        let n = r.len() as u64;
-        if let Err(e) = c.copyout(at, r) {
-            return Some(Err(e));
-        }
-        at += n;
-    }
-    Some(Ok((
-        a.len,
-        a.errno.map_or(Ok(()), |e| Err(crate::Stop::Errno(e))),
-    )))
 }
