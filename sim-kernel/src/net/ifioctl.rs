@@ -12,7 +12,8 @@ use super::iface::{
     sockaddr_in, IfAddr, IfTable, Iface, AF_INET, IFF_BROADCAST, IFF_CANTCHANGE, IFF_POINTOPOINT,
     IFF_UP, IFNAMSIZ, LOMTU_MAX,
 };
-use crate::{err, Ctx, SimKernel, Stop, SysResult};
+use crate::net::SockId;
+use crate::{err, Ctx, SimKernel, Stop};
 
 /// SIOCSIFFLAGS.
 pub const SIOCSIFFLAGS: u32 = 0x8090_6910;
@@ -63,47 +64,33 @@ const EAFNOSUPPORT: i32 = 47;
 const EADDRNOTAVAIL: i32 = 49;
 const ENAMETOOLONG: i32 = 63;
 
-const IOC_OUT: u32 = 0x4000_0000;
-const IOC_IN: u32 = 0x8000_0000;
 /// One `struct ifreq`.
 pub const IFREQ_SIZE: usize = 144;
 
-/// Whether `com` is an interface ioctl (group 'i'), the ones
-/// [`socket_ifioctl`] answers.
+/// Whether `com` is an interface ioctl (group 'i').
 pub fn is_ifioctl(com: u32) -> bool {
     (com >> 8) & 0xff == u32::from(b'i')
 }
 
-/// An interface ioctl on a socket of address family `family`: copies the
-/// argument in (IOC_IN), runs it, copies it back out on success (IOC_OUT),
-/// as sys_ioctl does around fo_ioctl.
-pub fn socket_ifioctl(
+/// An interface ioctl `cmd` on socket `so`: the hook `soo_ioctl` calls
+/// (sys/sockio.rs). `data` is the argument buffer, copied in for IOC_IN
+/// commands and out for IOC_OUT ones by the caller, as sys_ioctl does.
+pub(crate) fn ioctl(
     k: &mut SimKernel,
     c: &mut Ctx<'_, '_>,
-    family: i32,
-    com: u32,
-    data: u64,
-) -> SysResult {
-    let size = ((com >> 16) & 0x1fff) as u64;
-    let mut buf = if com & IOC_IN != 0 && size > 0 {
-        c.copyin(data, size)?
-    } else {
-        vec![0u8; size as usize]
-    };
-    match com {
-        SIOCGIFCONF => ifconf(k, c, &mut buf)?,
-        SIOCIFGCLONERS => clone_list(c, &mut buf)?,
+    so: SockId,
+    cmd: u32,
+    data: &mut [u8],
+) -> Result<(), Stop> {
+    let family = k.sock(so)?.domain;
+    match cmd {
+        SIOCGIFCONF => ifconf(k, c, data),
+        SIOCIFGCLONERS => clone_list(c, data),
         _ => {
             let now = k.clock.realtime();
-            if let Err(e) = ifioctl(&mut k.ifaces, family, com, &mut buf, now) {
-                return err(e);
-            }
+            ifioctl(&mut k.ifaces, family, cmd, data, now).or_else(err)
         }
     }
-    if com & IOC_OUT != 0 && size > 0 {
-        c.copyout(data, buf)?;
-    }
-    Ok((0, 0))
 }
 
 fn i32_at(b: &[u8], at: usize) -> i32 {
