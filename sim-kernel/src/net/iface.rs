@@ -371,6 +371,40 @@ impl IfTable {
         })
     }
 
+    /// Every address of every interface as the internet PCB code sees
+    /// them: IPv4 v4-mapped (::ffff:a.b.c.d), IPv6 without the KAME scope
+    /// bytes (fe80:1::1 is fe80::1), with the index of its interface.
+    pub fn local_addrs(&self) -> Vec<(std::net::Ipv6Addr, u16)> {
+        let mut v = Vec::new();
+        for i in &self.ifaces {
+            for a in &i.addrs {
+                let ip = match a {
+                    IfAddr::Inet { addr, .. } => std::net::Ipv4Addr::from(*addr).to_ipv6_mapped(),
+                    IfAddr::Inet6 { addr, .. } => {
+                        let mut a = *addr;
+                        if a[0] == 0xfe && a[1] & 0xc0 == 0x80 {
+                            a[2] = 0;
+                            a[3] = 0;
+                        }
+                        std::net::Ipv6Addr::from(a)
+                    }
+                };
+                v.push((ip, i.index));
+            }
+        }
+        v
+    }
+
+    /// The index of the interface holding `addr` (an IPv4 address
+    /// v4-mapped, as [`IfTable::local_addrs`] gives them), for
+    /// [`IfTable::count_traffic`].
+    pub fn index_of(&self, addr: &std::net::Ipv6Addr) -> Option<u16> {
+        self.local_addrs()
+            .into_iter()
+            .find(|(a, _)| a == addr)
+            .map(|(_, i)| i)
+    }
+
     /// Counts one datagram of `bytes` bytes (IP header included) looped
     /// through the interface with index `index`: one packet out, one in.
     pub fn count_traffic(&mut self, index: u16, bytes: u64) {
@@ -420,6 +454,10 @@ mod tests {
         assert_eq!(e[0].1, vec![11, 18, 1, 0, 24, 3, 0, 0, b'l', b'o', b'0']);
         assert_eq!(e[2].1[8..12], [0xfe, 0x80, 0, 1]);
         assert_eq!(e[3].1, sockaddr_in(LOCALHOST));
+        let l = t.local_addrs();
+        assert_eq!(l[1].0, "fe80::1".parse::<std::net::Ipv6Addr>().unwrap());
+        assert_eq!(t.index_of(&"::ffff:127.0.0.1".parse().unwrap()), Some(1));
+        assert_eq!(t.index_of(&"::ffff:127.0.0.2".parse().unwrap()), None);
         assert!(IfTable::boot(Components::NONE, t0()).ifaces.is_empty());
     }
 
