@@ -20,6 +20,7 @@ mod setid;
 mod settime;
 mod socket;
 pub(crate) mod sockio;
+mod sockopt;
 mod special;
 mod sysctl_call;
 mod sysctl_stats;
@@ -50,6 +51,9 @@ pub const TABLE: &[(u32, &str, Handler)] = &[
     (23, "setuid", setid::setuid),
     (24, "getuid", procs::getuid),
     (25, "geteuid", procs::geteuid),
+    (27, "recvmsg", sockio::recvmsg),
+    (28, "sendmsg", sockio::sendmsg),
+    (29, "recvfrom", sockio::recvfrom),
     (30, "accept", socket::accept),
     (31, "getpeername", socket::getpeername),
     (32, "getsockname", socket::getsockname),
@@ -78,7 +82,9 @@ pub const TABLE: &[(u32, &str, Handler)] = &[
     (95, "fsync", io::fsync),
     (98, "connect", socket::connect),
     (104, "bind", socket::bind),
+    (105, "setsockopt", sockopt::setsockopt),
     (106, "listen", socket::listen),
+    (118, "getsockopt", sockopt::getsockopt),
     (120, "readv", io::readv),
     (121, "writev", io::writev),
     (123, "fchown", file::fchown),
@@ -88,6 +94,7 @@ pub const TABLE: &[(u32, &str, Handler)] = &[
     (128, "rename", file::rename),
     (131, "flock", lock::flock),
     (132, "mkfifo", special::mkfifo),
+    (133, "sendto", sockio::sendto),
     (134, "shutdown", socket::shutdown),
     (135, "socketpair", socket::socketpair),
     (136, "mkdir", file::mkdir),
@@ -185,6 +192,22 @@ pub fn handler(sysnum: u32) -> Option<Handler> {
 /// A syscall in `TABLE` and not here is implemented fully.
 pub const PARTIAL: &[(u32, &str)] = &[
     (
+        5,
+        "open: a blocking open of a FIFO that must wait for the other end is not counted \
+         as a reader or writer while it waits (fifo_open counts it first), so a \
+         non-blocking writer meanwhile still gets ENXIO",
+    ),
+    (
+        27,
+        "recvmsg: MSG_WAITALL for more than the receive buffer holds returns what is there; \
+         LOCAL_CREDS (SCM_CREDS) messages are not added; MSG_OOB is EOPNOTSUPP",
+    ),
+    (
+        29,
+        "recvfrom: MSG_WAITALL for more than the receive buffer holds returns what is there; \
+         MSG_OOB is EOPNOTSUPP",
+    ),
+    (
         34,
         "chflags: the IMMUTABLE and APPEND flags are kept and shown by stat but not enforced \
          (writes, unlink, rename, link, chmod, chown and utimes of such files succeed)",
@@ -195,14 +218,21 @@ pub const PARTIAL: &[(u32, &str)] = &[
     ),
     (
         54,
-        "ioctl: 4 commands (FIOCLEX, FIONCLEX, FIONBIO, FIONREAD) and the console's TIOCGETA; \
-         FIOASYNC, FIONWRITE, FIONSPACE, FIOGETOWN and FIOSETOWN answer ENOTTY",
+        "ioctl: 4 commands (FIOCLEX, FIONCLEX, FIONBIO, FIONREAD) and the console's TIOCGETA, \
+         on sockets also FIONWRITE and FIONSPACE and the interface ioctls of a kernel with no \
+         interfaces; elsewhere FIOASYNC, FIONWRITE, FIONSPACE, FIOGETOWN and FIOSETOWN answer \
+         ENOTTY, on sockets FIOASYNC, FIOGETOWN, FIOSETOWN and SIOCATMARK EOPNOTSUPP",
     ),
     (
         82,
         "setpgid: no EACCES for a child that has already exec'd (exec is not tracked per child)",
     ),
     (92, "fcntl: F_GETOWN and F_SETOWN answer EINVAL"),
+    (
+        105,
+        "setsockopt: SO_ACCEPTFILTER is ENOPROTOOPT (no accept filters); SO_SNDBUF/SO_RCVBUF \
+         do not check the RLIMIT_SBSIZE total",
+    ),
     (
         202,
         "__sysctl: a fixed tree recorded from a fresh kernel (kern.pool's counters stay \
@@ -224,6 +254,10 @@ pub const PARTIAL: &[(u32, &str)] = &[
     (
         304,
         "lchflags: the IMMUTABLE and APPEND flags are kept and shown by stat but not enforced",
+    ),
+    (
+        394,
+        "__socket30: AF_LOCAL only; AF_INET, AF_INET6 and AF_ROUTE answer EAFNOSUPPORT",
     ),
     (
         410,
