@@ -23,6 +23,7 @@ pub mod consts;
 pub mod local;
 pub mod lockf;
 pub mod model;
+pub mod net;
 pub mod proc;
 pub mod structs;
 pub mod sys;

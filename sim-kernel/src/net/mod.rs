@@ -1,0 +1,3 @@
+//! The network stack: the internet domains ([`inet`]).
+
+pub mod inet;
