@@ -441,7 +441,7 @@ impl Table {
     /// data, an RST. The PCB leaves the table.
     pub fn tcp_close(&mut self, id: PcbId) {
         let Some(p) = self.pcbs.remove(&id) else { return };
-        for c in p.tcp.queue.iter().copied() {
+        for &c in &p.tcp.queue {
             if let Some(cp) = self.pcbs.remove(&c) {
                 if let Some(client) = cp.tcp.peer {
                     self.reset_peer(client);
