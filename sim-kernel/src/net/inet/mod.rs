@@ -22,7 +22,7 @@ pub mod udp;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 pub use addr::{Endpoint, Family};
-pub use pcb::{NetEnv, Pcb, PcbId, Proto, Table};
+pub use pcb::{NetEnv, Pcb, PcbId, Proto};
 
 use errno::{EPROTONOSUPPORT, EPROTOTYPE};
 
@@ -91,31 +91,3 @@ impl<R: FnMut() -> u32> NetEnv for AddrEnv<'_, R> {
     }
 }
 
-/// The internet domains' state: the PCB table.
-#[derive(Debug, Clone, Default)]
-pub struct Inet {
-    /// Every internet PCB.
-    pub table: Table,
-}
-
-impl Inet {
-    /// PRU_ATTACH: a new PCB for a socket of `family` and protocol, with
-    /// the send and receive buffer sizes the sysctls say now.
-    pub fn attach(&mut self, family: Family, proto: Proto, snd: u32, rcv: u32) -> PcbId {
-        self.table.insert(Pcb::new(family, proto, snd, rcv))
-    }
-
-    /// PRU_DETACH: the socket's last close.
-    pub fn detach(&mut self, id: PcbId) {
-        match self.table.pcbs.get(&id).map(|p| p.proto) {
-            Some(Proto::Tcp) => self.table.tcp_close(id),
-            Some(_) => {
-                self.table.pcbs.remove(&id);
-            }
-            None => {}
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests;

@@ -12,13 +12,10 @@
 //! port, in TIME_WAIT or not (the capture binds 127.0.0.1:7778 without
 //! SO_REUSEADDR while such a connection is open).
 
-use std::collections::BTreeMap;
 use std::net::Ipv6Addr;
 
 use super::addr::{self, Endpoint, Family};
 use super::errno::{EADDRINUSE, EADDRNOTAVAIL, EAFNOSUPPORT, EINVAL};
-use super::tcp::Tcp;
-use super::udp::Udp;
 
 /// SO_REUSEADDR.
 pub const SO_REUSEADDR: u32 = 0x0004;
@@ -59,8 +56,38 @@ pub trait NetEnv {
     fn random(&mut self) -> u32;
 }
 
-/// One protocol control block (inpcb / in6pcb with its protocol state).
-#[derive(Debug, Clone)]
+/// The TCP control block: what the model keeps of `struct tcpcb` (the
+/// data itself is in the socket's buffers).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TcpCb {
+    /// The state.
+    pub state: TcpState,
+    /// The socket at the other end, while it exists.
+    pub peer: Option<PcbId>,
+    /// A FIN is to follow the data still in the send buffer.
+    pub fin_pending: bool,
+    /// Made by a listener's SYN handling and not yet accepted.
+    pub embryonic: bool,
+    /// TCP_NODELAY (TF_NODELAY).
+    pub nodelay: bool,
+    /// The urgent byte taken out of band (`t_iobc`, TCPOOB_HAVEDATA).
+    pub oob: Option<u8>,
+}
+
+/// The TCP states the model tells apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TcpState {
+    /// Not connected (a new socket, or a dead connection).
+    #[default]
+    Closed,
+    /// listen(2) was called.
+    Listen,
+    /// Connected (also after a FIN either way).
+    Established,
+}
+
+/// One protocol control block (inpcb / in6pcb with its TCP state).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pcb {
     /// The socket's family (which sockaddr its names are written as).
     pub family: Family,
@@ -75,29 +102,19 @@ pub struct Pcb {
     /// The PCB was detached (tcp_close after a refused connect or a
     /// shutdown of an unconnected socket): every request but close is EINVAL.
     pub detached: bool,
-    /// The socket's SO_REUSEADDR / SO_REUSEPORT / SO_BROADCAST bits.
-    pub so_options: u32,
     /// IPV6_V6ONLY (v6 sockets; default 1, net.inet6.ip6.v6only).
     pub v6only: bool,
     /// IP_TTL (ip_defttl 64).
     pub ttl: i32,
     /// IP_TOS.
     pub tos: i32,
-    /// SO_SNDBUF (sb_hiwat of the send buffer).
-    pub snd_hiwat: u32,
-    /// SO_RCVBUF (sb_hiwat of the receive buffer).
-    pub rcv_hiwat: u32,
-    /// An asynchronous error for so_error (ICMP port unreachable, RST).
-    pub so_error: i32,
     /// TCP state (TCP PCBs).
-    pub tcp: Tcp,
-    /// UDP receive queue (UDP PCBs).
-    pub udp: Udp,
+    pub tcp: TcpCb,
 }
 
 impl Pcb {
     /// A fresh, unbound PCB.
-    pub fn new(family: Family, proto: Proto, snd: u32, rcv: u32) -> Pcb {
+    pub fn new(family: Family, proto: Proto) -> Pcb {
         Pcb {
             family,
             proto,
@@ -108,15 +125,10 @@ impl Pcb {
             foreign: None,
             in_port_list: false,
             detached: false,
-            so_options: 0,
             v6only: true,
             ttl: 64,
             tos: 0,
-            snd_hiwat: snd,
-            rcv_hiwat: rcv,
-            so_error: 0,
-            tcp: Tcp::default(),
-            udp: Udp::default(),
+            tcp: TcpCb::default(),
         }
     }
 
@@ -127,193 +139,153 @@ impl Pcb {
     fn sees(&self, a: &Ipv6Addr) -> bool {
         match self.family {
             Family::V4 => addr::is_v4(a),
-            Family::V6 => {
-                if addr::is_v4(a) {
-                    !self.v6only && (self.local.addr == addr::V6_ANY || addr::is_v4(&self.local.addr))
-                } else {
-                    !addr::is_v4(&self.local.addr) || self.local.addr == addr::V4_ANY
-                }
+            Family::V6 if addr::is_v4(a) => {
+                !self.v6only && (self.local.addr == addr::V6_ANY || addr::is_v4(&self.local.addr))
             }
+            Family::V6 => !addr::is_v4(&self.local.addr),
         }
     }
 
-    /// The local address as the wildcard logic sees it (:: of a dual v6
-    /// socket counts as a wildcard for v4 too).
+    /// Whether the local address is a wildcard.
     fn laddr_is_any(&self) -> bool {
         addr::is_any(&self.local.addr)
     }
 }
 
-/// The table of every internet PCB (TCP and UDP tables share the numbering;
-/// lookups only compare PCBs of one protocol).
-#[derive(Debug, Clone, Default)]
-pub struct Table {
-    /// The PCBs by id.
-    pub pcbs: BTreeMap<PcbId, Pcb>,
-    next: PcbId,
-    /// PCBs whose state changed in a way a blocked call may wait for (the
-    /// glue turns them into wake-ups and clears the set).
-    pub woken: std::collections::BTreeSet<PcbId>,
+/// One PCB as the lookups see it: its socket's id and SO_* options.
+#[derive(Debug, Clone, Copy)]
+pub struct View<'a> {
+    /// The socket's id.
+    pub id: PcbId,
+    /// The PCB.
+    pub pcb: &'a Pcb,
+    /// The socket's `so_options`.
+    pub options: u32,
 }
 
-impl Table {
-    /// Adds a PCB, returning its id.
-    pub fn insert(&mut self, p: Pcb) -> PcbId {
-        self.next += 1;
-        self.pcbs.insert(self.next, p);
-        self.next
-    }
-
-    /// `in_pcblookup_port`: the PCB of `proto` in the port list with local
-    /// port `port` that best matches `laddr` (fewest wildcards: a
-    /// connected PCB counts one, a wildcard on either side one; a different
-    /// specific address is no match). With `wild` false only exact matches.
-    pub fn lookup_port(
-        &self,
-        proto: Proto,
-        laddr: &Ipv6Addr,
-        port: u16,
-        wild: bool,
-        skip: Option<PcbId>,
-    ) -> Option<PcbId> {
-        let mut best: Option<(u32, PcbId)> = None;
-        for (&id, p) in &self.pcbs {
-            if Some(id) == skip
-                || p.proto != proto
-                || !p.in_port_list
-                || p.detached
-                || p.local.port != port
-                || !p.sees(laddr)
-            {
-                continue;
-            }
-            let mut w = 0;
-            if p.foreign.is_some() {
+/// `in_pcblookup_port`: the PCB of `proto` in the port list with local port
+/// `port` that best matches `laddr` (fewest wildcards: a connected PCB
+/// counts one, a wildcard on either side one; a different specific address
+/// is no match). With `wild` false only exact matches count.
+pub fn lookup_port(v: &[View], proto: Proto, laddr: &Ipv6Addr, port: u16, wild: bool, skip: Option<PcbId>) -> Option<PcbId> {
+    let mut best: Option<(u32, PcbId)> = None;
+    for x in v {
+        let p = x.pcb;
+        if Some(x.id) == skip || p.proto != proto || !p.in_port_list || p.detached || p.local.port != port || !p.sees(laddr) {
+            continue;
+        }
+        let mut w = 0;
+        if p.foreign.is_some() {
+            w += 1;
+        }
+        if p.laddr_is_any() {
+            if !addr::is_any(laddr) {
                 w += 1;
             }
-            if p.laddr_is_any() {
-                if !addr::is_any(laddr) {
-                    w += 1;
-                }
-            } else if addr::is_any(laddr) {
-                w += 1;
-            } else if p.local.addr != *laddr {
-                continue;
-            }
-            if w > 0 && !wild {
-                continue;
-            }
-            if best.is_none_or(|(bw, _)| w < bw) {
-                best = Some((w, id));
-                if w == 0 {
-                    break;
-                }
+        } else if addr::is_any(laddr) {
+            w += 1;
+        } else if p.local.addr != *laddr {
+            continue;
+        }
+        if w > 0 && !wild {
+            continue;
+        }
+        if best.is_none_or(|(bw, _)| w < bw) {
+            best = Some((w, x.id));
+            if w == 0 {
+                break;
             }
         }
-        best.map(|(_, id)| id)
     }
+    best.map(|(_, id)| id)
+}
 
-    /// `in_pcbbind`: binds `id` to `want` (None: the wildcard address and an
-    /// ephemeral port, as connect/listen/sendto bind an unbound socket).
-    /// Order of checks: a bound PCB EINVAL; a non-wildcard address must be
-    /// the host's (EADDRNOTAVAIL); port 0 picks an ephemeral port; a fixed
-    /// port fails EADDRINUSE when `in_pcblookup_port` (wildcards allowed
-    /// unless the new socket has SO_REUSEADDR) finds a PCB whose options
-    /// share none of the new socket's SO_REUSEPORT bit (multicast: either
-    /// SO_REUSE* counts).
-    pub fn bind(&mut self, id: PcbId, want: Option<Endpoint>, env: &mut dyn NetEnv) -> Result<(), i32> {
-        let p = self.pcbs.get(&id).ok_or(EINVAL)?;
-        if p.detached || p.local.port != 0 || !p.laddr_is_any() {
-            return Err(EINVAL);
-        }
-        let (family, proto, opts) = (p.family, p.proto, p.so_options);
-        let mut want = want.unwrap_or(Endpoint {
-            addr: addr::any(family),
-            port: 0,
-        });
-        if family == Family::V6 && addr::is_v4(&want.addr) && p.v6only {
-            // in6_pcbbind: a v4-mapped address on a V6ONLY socket.
-            return Err(EADDRNOTAVAIL);
-        }
-        if family == Family::V4 && !addr::is_v4(&want.addr) {
-            return Err(EAFNOSUPPORT);
-        }
-        let multicast = want.addr.is_multicast()
-            || addr::as_v4(&want.addr).is_some_and(|a| a.is_multicast());
-        if !addr::is_any(&want.addr) && !multicast && !env.is_local(&want.addr) {
-            return Err(EADDRNOTAVAIL);
-        }
-        if want.port == 0 {
-            want.port = self.ephemeral(proto, &want.addr, env)?;
-        } else {
-            let mut reuseport = opts & SO_REUSEPORT;
-            if multicast && opts & (SO_REUSEADDR | SO_REUSEPORT) != 0 {
-                reuseport = SO_REUSEADDR | SO_REUSEPORT;
-            }
-            let wild = opts & SO_REUSEADDR == 0;
-            if let Some(t) = self.lookup_port(proto, &want.addr, want.port, wild, Some(id)) {
-                let topts = self.pcbs.get(&t).map_or(0, |t| t.so_options);
-                if reuseport & topts == 0 {
-                    return Err(EADDRINUSE);
-                }
-            }
-        }
-        let p = self.pcbs.get_mut(&id).ok_or(EINVAL)?;
-        p.local = want;
-        p.in_port_list = true;
-        Ok(())
+/// `in_pcbbind` / `in6_pcbbind` for the PCB `me` (in `v`): the local name
+/// it gets for `want` (None: the wildcard address and an ephemeral port,
+/// as connect/listen/sendto bind an unbound socket). Order of checks: a
+/// bound PCB EINVAL; a v4-mapped address on a V6ONLY socket and a
+/// non-wildcard address that is not the host's EADDRNOTAVAIL; port 0 picks
+/// an ephemeral port; a fixed port fails EADDRINUSE when
+/// `in_pcblookup_port` (wildcards allowed unless the new socket has
+/// SO_REUSEADDR) finds a PCB whose options share none of the new socket's
+/// SO_REUSEPORT bit (for multicast either SO_REUSE* counts). The caller
+/// stores the result and sets `in_port_list`.
+pub fn bind(v: &[View], me: PcbId, want: Option<Endpoint>, env: &mut dyn NetEnv) -> Result<Endpoint, i32> {
+    let x = v.iter().find(|x| x.id == me).ok_or(EINVAL)?;
+    let p = x.pcb;
+    if p.detached || p.local.port != 0 || !p.laddr_is_any() {
+        return Err(EINVAL);
     }
+    let mut want = want.unwrap_or(Endpoint {
+        addr: addr::any(p.family),
+        port: 0,
+    });
+    if p.family == Family::V4 && !addr::is_v4(&want.addr) {
+        return Err(EAFNOSUPPORT);
+    }
+    if p.family == Family::V6 && addr::is_v4(&want.addr) && p.v6only {
+        return Err(EADDRNOTAVAIL);
+    }
+    let multicast = addr::as_v4(&want.addr).map_or(want.addr.is_multicast(), |a| a.is_multicast());
+    if !addr::is_any(&want.addr) && !multicast && !env.is_local(&want.addr) {
+        return Err(EADDRNOTAVAIL);
+    }
+    if want.port == 0 {
+        want.port = ephemeral(v, p.proto, &want.addr, env)?;
+        return Ok(want);
+    }
+    let mut reuseport = x.options & SO_REUSEPORT;
+    if multicast && x.options & (SO_REUSEADDR | SO_REUSEPORT) != 0 {
+        reuseport = SO_REUSEADDR | SO_REUSEPORT;
+    }
+    let wild = x.options & SO_REUSEADDR == 0;
+    if let Some(t) = lookup_port(v, p.proto, &want.addr, want.port, wild, Some(me)) {
+        let topts = v.iter().find(|y| y.id == t).map_or(0, |y| y.options);
+        if reuseport & topts == 0 {
+            return Err(EADDRINUSE);
+        }
+    }
+    Ok(want)
+}
 
-    /// portalgo.c `algo_random_start`: a random port in ANON_MIN..=ANON_MAX,
-    /// then the next ones (wrapping) until one no PCB of the protocol holds
-    /// for `laddr` (wildcards count). EINVAL when every port is taken.
-    pub fn ephemeral(&self, proto: Proto, laddr: &Ipv6Addr, env: &mut dyn NetEnv) -> Result<u16, i32> {
-        let n = u32::from(ANON_MAX - ANON_MIN) + 1;
-        let mut port = ANON_MIN as u32 + env.random() % n;
-        for _ in 0..n {
-            let p = port as u16;
-            if self.lookup_port(proto, laddr, p, true, None).is_none() {
-                return Ok(p);
-            }
-            port = if p == ANON_MAX { ANON_MIN as u32 } else { port + 1 };
+/// portalgo.c `algo_random_start`: a random port in ANON_MIN..=ANON_MAX,
+/// then the next ones (wrapping) until one no PCB of the protocol holds
+/// for `laddr` (wildcards count). EINVAL when every port is taken.
+pub fn ephemeral(v: &[View], proto: Proto, laddr: &Ipv6Addr, env: &mut dyn NetEnv) -> Result<u16, i32> {
+    let n = u32::from(ANON_MAX - ANON_MIN) + 1;
+    let mut port = u32::from(ANON_MIN) + env.random() % n;
+    for _ in 0..n {
+        let p = port as u16;
+        if lookup_port(v, proto, laddr, p, true, None).is_none() {
+            return Ok(p);
         }
-        Err(EINVAL)
+        port = if p == ANON_MAX { u32::from(ANON_MIN) } else { port + 1 };
     }
+    Err(EINVAL)
+}
 
-    /// The PCB a packet of `proto` from `src` to `dst` is delivered to
-    /// (`in_pcblookup_connect`, then `in_pcblookup_bind`): a connected PCB
-    /// with exactly this 4-tuple first, then an unconnected one bound to
-    /// `dst` or the wildcard (the specific address preferred). `want` filters
-    /// candidates (a TCP SYN only reaches listeners).
-    pub fn deliver_to(
-        &self,
-        proto: Proto,
-        src: &Endpoint,
-        dst: &Endpoint,
-        want: &dyn Fn(&Pcb) -> bool,
-    ) -> Option<PcbId> {
-        let mut wildcard = None;
-        for (&id, p) in &self.pcbs {
-            if p.proto != proto || p.detached || p.local.port != dst.port || !p.sees(&dst.addr) || !want(p) {
-                continue;
-            }
-            match &p.foreign {
-                Some(f) => {
-                    if f == src && p.local.addr == dst.addr {
-                        return Some(id);
-                    }
-                }
-                None => {
-                    if p.local.addr == dst.addr {
-                        wildcard = Some((0, id));
-                    } else if p.laddr_is_any() && wildcard.is_none() {
-                        wildcard = Some((1, id));
-                    }
-                }
-            }
+/// The PCB a packet of `proto` from `src` to `dst` is delivered to
+/// (`in_pcblookup_connect`, then `in_pcblookup_bind`): a connected PCB
+/// with exactly this 4-tuple first, then an unconnected one bound to `dst`,
+/// then one bound to the wildcard. `want` filters candidates (a SYN only
+/// reaches listeners).
+pub fn deliver_to(v: &[View], proto: Proto, src: &Endpoint, dst: &Endpoint, want: &dyn Fn(&View) -> bool) -> Option<PcbId> {
+    let mut bound = None;
+    let mut wildcard = None;
+    for x in v {
+        let p = x.pcb;
+        if p.proto != proto || p.detached || p.local.port != dst.port || !p.sees(&dst.addr) || !want(x) {
+            continue;
         }
-        wildcard.map(|(_, id)| id)
+        match &p.foreign {
+            Some(f) if f == src && p.local.addr == dst.addr => return Some(x.id),
+            Some(_) => {}
+            None if p.local.addr == dst.addr => bound = bound.or(Some(x.id)),
+            None if p.laddr_is_any() => wildcard = wildcard.or(Some(x.id)),
+            None => {}
+        }
     }
+    bound.or(wildcard)
 }
 
 /// `in_pcbconnect`'s checks on a destination, shared by TCP connect and
@@ -370,7 +342,7 @@ mod tests {
         }
         fn random(&mut self) -> u32 {
             self.0 = self.0.wrapping_mul(1_103_515_245).wrapping_add(12345);
-            self.0
+            self.0 >> 8
         }
     }
 
@@ -381,68 +353,80 @@ mod tests {
         }
     }
 
-    fn tcp(t: &mut Table, opts: u32) -> PcbId {
-        let mut p = Pcb::new(Family::V4, Proto::Tcp, 32768, 32768);
-        p.so_options = opts;
-        t.insert(p)
+    /// PCBs with their options, as the socket table holds them.
+    #[derive(Default)]
+    struct T(Vec<(Pcb, u32)>);
+
+    impl T {
+        fn add(&mut self, proto: Proto, opts: u32) -> PcbId {
+            self.0.push((Pcb::new(Family::V4, proto), opts));
+            self.0.len() as PcbId - 1
+        }
+        fn bind(&mut self, id: PcbId, want: Option<Endpoint>, env: &mut Env) -> Result<(), i32> {
+            let v: Vec<View> = self.0.iter().enumerate().map(|(i, (p, o))| View { id: i as PcbId, pcb: p, options: *o }).collect();
+            let e = bind(&v, id, want, env)?;
+            let p = &mut self.0[id as usize].0;
+            p.local = e;
+            p.in_port_list = true;
+            Ok(())
+        }
     }
 
     #[test]
     fn bind_rules_match_the_capture() {
         let mut env = Env(1);
-        let mut t = Table::default();
-        let l = tcp(&mut t, SO_REUSEADDR);
+        let mut t = T::default();
+        let l = t.add(Proto::Tcp, SO_REUSEADDR);
         assert_eq!(t.bind(l, Some(ep([127, 0, 0, 1], 7777)), &mut env), Ok(()));
-        // Bound again: EINVAL.
         assert_eq!(t.bind(l, Some(ep([127, 0, 0, 1], 7778)), &mut env), Err(EINVAL));
-        let n = tcp(&mut t, 0);
+        let n = t.add(Proto::Tcp, 0);
         assert_eq!(t.bind(n, Some(ep([127, 0, 0, 1], 7777)), &mut env), Err(EADDRINUSE));
         assert_eq!(t.bind(n, Some(ep([0, 0, 0, 0], 7777)), &mut env), Err(EADDRINUSE));
-        let r = tcp(&mut t, SO_REUSEADDR);
+        let r = t.add(Proto::Tcp, SO_REUSEADDR);
         assert_eq!(t.bind(r, Some(ep([127, 0, 0, 1], 7777)), &mut env), Err(EADDRINUSE));
         assert_eq!(t.bind(r, Some(ep([0, 0, 0, 0], 7777)), &mut env), Ok(()));
-        let x = tcp(&mut t, 0);
+        let x = t.add(Proto::Tcp, 0);
         assert_eq!(t.bind(x, Some(ep([127, 0, 0, 2], 0)), &mut env), Err(EADDRNOTAVAIL));
         assert_eq!(t.bind(x, Some(ep([10, 1, 2, 3], 0)), &mut env), Err(EADDRNOTAVAIL));
         assert_eq!(t.bind(x, Some(ep([127, 0, 0, 1], 80)), &mut env), Ok(()));
     }
 
     #[test]
-    fn accepted_pcbs_do_not_block_a_bind() {
+    fn pcbs_outside_the_port_list_do_not_block_a_bind() {
         let mut env = Env(2);
-        let mut t = Table::default();
-        let mut acc = Pcb::new(Family::V4, Proto::Tcp, 1, 1);
-        acc.local = ep([127, 0, 0, 1], 7778);
-        acc.foreign = Some(ep([127, 0, 0, 1], 50000));
-        t.insert(acc);
-        let n = tcp(&mut t, 0);
+        let mut t = T::default();
+        let a = t.add(Proto::Tcp, 0);
+        t.0[a as usize].0.local = ep([127, 0, 0, 1], 7778);
+        t.0[a as usize].0.foreign = Some(ep([127, 0, 0, 1], 50000));
+        let n = t.add(Proto::Tcp, 0);
         assert_eq!(t.bind(n, Some(ep([127, 0, 0, 1], 7778)), &mut env), Ok(()));
     }
 
     #[test]
     fn udp_reuse_on_the_new_socket_only_is_not_enough() {
         let mut env = Env(3);
-        let mut t = Table::default();
-        let u = t.insert(Pcb::new(Family::V4, Proto::Udp, 9216, 41600));
+        let mut t = T::default();
+        let u = t.add(Proto::Udp, 0);
         assert_eq!(t.bind(u, Some(ep([127, 0, 0, 1], 5555)), &mut env), Ok(()));
-        let mut p = Pcb::new(Family::V4, Proto::Udp, 9216, 41600);
-        p.so_options = SO_REUSEADDR | SO_REUSEPORT;
-        let x = t.insert(p);
+        let x = t.add(Proto::Udp, SO_REUSEADDR | SO_REUSEPORT);
         assert_eq!(t.bind(x, Some(ep([127, 0, 0, 1], 5555)), &mut env), Err(EADDRINUSE));
-        // A TCP PCB on the same port is no conflict.
-        let c = tcp(&mut t, 0);
+        let c = t.add(Proto::Tcp, 0);
         assert_eq!(t.bind(c, Some(ep([127, 0, 0, 1], 5555)), &mut env), Ok(()));
+        // Both with SO_REUSEPORT: shared.
+        t.0[u as usize].1 = SO_REUSEPORT;
+        let y = t.add(Proto::Udp, SO_REUSEPORT);
+        assert_eq!(t.bind(y, Some(ep([127, 0, 0, 1], 5555)), &mut env), Ok(()));
     }
 
     #[test]
     fn ephemeral_ports_are_random_in_range_and_free() {
         let mut env = Env(4);
-        let mut t = Table::default();
+        let mut t = T::default();
         let mut seen = Vec::new();
         for _ in 0..50 {
-            let s = tcp(&mut t, 0);
+            let s = t.add(Proto::Tcp, 0);
             t.bind(s, None, &mut env).unwrap();
-            let port = t.pcbs[&s].local.port;
+            let port = t.0[s as usize].0.local.port;
             assert!(port >= ANON_MIN);
             assert!(!seen.contains(&port));
             seen.push(port);
@@ -453,16 +437,33 @@ mod tests {
     }
 
     #[test]
+    fn delivery_prefers_the_4_tuple_then_the_bound_address() {
+        let mut t = T::default();
+        let w = t.add(Proto::Udp, 0);
+        t.0[w as usize].0.local = ep([0, 0, 0, 0], 9);
+        let b = t.add(Proto::Udp, 0);
+        t.0[b as usize].0.local = ep([127, 0, 0, 1], 9);
+        let c = t.add(Proto::Udp, 0);
+        t.0[c as usize].0.local = ep([127, 0, 0, 1], 9);
+        t.0[c as usize].0.foreign = Some(ep([127, 0, 0, 1], 1000));
+        let v: Vec<View> = t.0.iter().enumerate().map(|(i, (p, o))| View { id: i as PcbId, pcb: p, options: *o }).collect();
+        let all = |_: &View| true;
+        assert_eq!(deliver_to(&v, Proto::Udp, &ep([127, 0, 0, 1], 1000), &ep([127, 0, 0, 1], 9), &all), Some(c));
+        assert_eq!(deliver_to(&v, Proto::Udp, &ep([127, 0, 0, 1], 1001), &ep([127, 0, 0, 1], 9), &all), Some(b));
+        assert_eq!(deliver_to(&v, Proto::Tcp, &ep([127, 0, 0, 1], 1001), &ep([127, 0, 0, 1], 9), &all), None);
+    }
+
+    #[test]
     fn connect_target_errors() {
         let env = Env(5);
-        let p = Pcb::new(Family::V4, Proto::Tcp, 1, 1);
+        let p = Pcb::new(Family::V4, Proto::Tcp);
         assert_eq!(connect_target(&p, ep([127, 0, 0, 1], 0), &env), Err(EADDRNOTAVAIL));
         assert_eq!(connect_target(&p, ep([10, 1, 2, 3], 7777), &env), Err(EADDRNOTAVAIL));
         assert_eq!(connect_target(&p, ep([255, 255, 255, 255], 7777), &env), Err(EADDRNOTAVAIL));
         let (d, s) = connect_target(&p, ep([0, 0, 0, 0], 7777), &env).unwrap();
         assert_eq!(d, ep([127, 0, 0, 1], 7777));
         assert_eq!(s, addr::v4(Ipv4Addr::LOCALHOST));
-        let mut m = Pcb::new(Family::V6, Proto::Tcp, 1, 1);
+        let mut m = Pcb::new(Family::V6, Proto::Tcp);
         assert_eq!(connect_target(&m, ep([127, 0, 0, 1], 7777), &env), Err(EINVAL));
         m.v6only = false;
         assert!(connect_target(&m, ep([127, 0, 0, 1], 7777), &env).is_ok());
