@@ -443,9 +443,11 @@ impl SimKernel {
                 self.drop_dead_pipe(p);
             }
             FileKind::Console => {}
+            FileKind::Socket(so) => net::close(self, so),
         }
         self.bump_key(match kind {
             FileKind::PipeRead(p) | FileKind::PipeWrite(p) => Self::pipe_key(p),
+            FileKind::Socket(so) => net::sock_key(so),
             FileKind::Node(_) | FileKind::Console => NO_WAITER_KEY,
         });
     }
@@ -547,7 +549,7 @@ impl SimKernel {
                 FileKind::PipeRead(p) => *readers.entry(p).or_default() += 1,
                 FileKind::PipeWrite(p) => *writers.entry(p).or_default() += 1,
                 FileKind::Node(n) => *node_refs.entry(n).or_default() += 1,
-                FileKind::Console => {}
+                FileKind::Console | FileKind::Socket(_) => {}
             }
         }
         for (id, p) in &self.t.pipes {

@@ -24,6 +24,8 @@ pub enum FileKind {
     /// The rump console (`rumpkern/cons.c`): a DTYPE_MISC file, not a vnode,
     /// open for writing only, on fds 0, 1 and 2 of every new process.
     Console,
+    /// A socket (DTYPE_SOCKET).
+    Socket(crate::net::SockId),
 }
 
 /// An open file, shared by the descriptors that dup'ed it.
@@ -192,6 +194,16 @@ pub struct Tables {
     pub pgrps: BTreeMap<Pid, Pgrp>,
     /// Sessions by id.
     pub sessions: BTreeMap<Pid, Session>,
+    /// Sockets.
+    pub sockets: BTreeMap<crate::net::SockId, crate::net::Socket>,
+    /// Next socket id.
+    pub next_sock: crate::net::SockId,
+    /// The socket bound to each socket node (`v_socket`).
+    pub vsock: BTreeMap<NodeId, crate::net::SockId>,
+    /// Bytes a blocked send call has sent so far, by call.
+    pub send_progress: BTreeMap<crate::TimedWait, usize>,
+    /// `unp_ino`: the next fake inode number of an AF_LOCAL socket.
+    pub next_unp_ino: u64,
 }
 
 impl Tables {

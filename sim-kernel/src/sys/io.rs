@@ -33,6 +33,8 @@ fn do_read(k: &mut SimKernel, pid: i32, fd: i32, n: u64, at: Option<u64>) -> Res
     }
     match f.kind {
         FileKind::PipeWrite(_) => err(EBADF),
+        // Sockets are read by read/readv themselves (sys/sockio.rs).
+        FileKind::Socket(_) => err(EBADF),
         // fo_read is nullop; unreachable while the console is write-only.
         FileKind::Console => Ok(vec![]),
         FileKind::PipeRead(p) => {
@@ -161,6 +163,8 @@ fn write_target(
     }
     match f.kind {
         FileKind::PipeRead(_) => err(EBADF),
+        // Sockets are written by write/writev themselves (sys/sockio.rs).
+        FileKind::Socket(_) => err(EBADF),
         FileKind::Console if at.is_some() => err(ESPIPE),
         FileKind::Console => Ok((id, WriteTarget::Console)),
         FileKind::PipeWrite(p) => {
@@ -878,6 +882,7 @@ pub(crate) fn fstat(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
             }
         }
         FileKind::Console => console_stat(k),
+        FileKind::Socket(so) => crate::net::fstat(k, so)?,
     };
     c.copyout(buf, st.encode())?;
     Ok((0, 0))
@@ -940,6 +945,13 @@ pub(crate) fn ioctl(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
             Ok((0, 0))
         }
         _ if console => err(ENOTTY),
+        _ if matches!(
+            k.t.files.get(&id).map(|f| f.kind),
+            Some(FileKind::Socket(_))
+        ) =>
+        {
+            crate::sys::sockio::ioctl(k, c, id, com, data)
+        }
         0x4004_667f => {
             let n = match k.t.files.get(&id).map(|f| f.kind) {
                 Some(FileKind::PipeRead(p)) | Some(FileKind::PipeWrite(p)) => {
@@ -953,7 +965,7 @@ pub(crate) fn ioctl(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
                         .map_or(0, |n| n.size(k.vfs.fstype(node)) as i64 - off)
                         .max(0)
                 }
-                Some(FileKind::Console) | None => 0,
+                Some(FileKind::Console) | Some(FileKind::Socket(_)) | None => 0,
             };
             c.copyout(data, (n as i32).to_le_bytes().to_vec())?;
             Ok((0, 0))

@@ -18,6 +18,7 @@ pub mod opts;
 pub mod pcb;
 pub mod tcp;
 pub mod udp;
+pub mod usrreq;
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
