@@ -78,6 +78,9 @@ const ANY: [u8; 4] = [0, 0, 0, 0];
 const LO6: [u8; 16] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
 
 impl T {
+    fn rd(&self, a: u64, n: usize) -> Vec<u8> {
+        self.mem.read(a, n).unwrap_or_default()
+    }
     fn sock(&mut self, dom: u64, ty: u64) -> u64 {
         self.ok(SOCKET, &[dom, ty, 0]) as u64
     }
@@ -93,8 +96,8 @@ impl T {
         let a = self.buf(128);
         let l = self.put(&128i32.to_le_bytes());
         let e = self.e(nr, &[s, a, l]);
-        let len = i32::from_le_bytes(self.mem.read(l, 4).try_into().unwrap()) as usize;
-        (e, self.mem.read(a, len))
+        let len = i32::from_le_bytes(self.rd(l, 4).try_into().unwrap()) as usize;
+        (e, self.rd(a, len))
     }
     fn port(&mut self, s: u64) -> u16 {
         let (_, n) = self.name(GETSOCKNAME, s);
@@ -104,8 +107,8 @@ impl T {
         let a = self.buf(128);
         let len = self.put(&128i32.to_le_bytes());
         let fd = self.ok(ACCEPT, &[l, a, len]) as u64;
-        let n = i32::from_le_bytes(self.mem.read(len, 4).try_into().unwrap()) as usize;
-        (fd, self.mem.read(a, n))
+        let n = i32::from_le_bytes(self.rd(len, 4).try_into().unwrap()) as usize;
+        (fd, self.rd(a, n))
     }
     fn send(&mut self, s: u64, data: &[u8], flags: u64) -> (i32, i64) {
         let a = self.put(data);
@@ -124,7 +127,7 @@ impl T {
         if e != 0 {
             return (e, Vec::new());
         }
-        (0, self.mem.read(a, r as usize))
+        (0, self.rd(a, r as usize))
     }
     fn recvfrom(&mut self, s: u64, n: usize) -> (i32, Vec<u8>, Vec<u8>) {
         let a = self.buf(n.max(1));
@@ -134,8 +137,8 @@ impl T {
         if e != 0 {
             return (e, Vec::new(), Vec::new());
         }
-        let flen = i32::from_le_bytes(self.mem.read(fl, 4).try_into().unwrap()) as usize;
-        (0, self.mem.read(a, r as usize), self.mem.read(from, flen))
+        let flen = i32::from_le_bytes(self.rd(fl, 4).try_into().unwrap()) as usize;
+        (0, self.rd(a, r as usize), self.rd(from, flen))
     }
     fn setopt(&mut self, s: u64, level: u64, name: u64, v: i32) -> i32 {
         let a = self.put(&v.to_le_bytes());
@@ -145,7 +148,7 @@ impl T {
         let a = self.buf(4);
         let l = self.put(&4i32.to_le_bytes());
         let e = self.e(GETSOCKOPT, &[s, level, name, a, l]);
-        (e, i32::from_le_bytes(self.mem.read(a, 4).try_into().unwrap()))
+        (e, i32::from_le_bytes(self.rd(a, 4).try_into().unwrap()))
     }
     fn close(&mut self, s: u64) {
         self.ok(nr::CLOSE, &[s]);
@@ -335,7 +338,7 @@ fn udp_delivery_truncation_and_errors() {
     msg[24..28].copy_from_slice(&1i32.to_le_bytes());
     let m = t.put(&msg);
     assert_eq!(t.sys(RECVMSG, &[u1, m, 0]).1, 10);
-    assert_eq!(i32::from_le_bytes(t.mem.read(m + 44, 4).try_into().unwrap()), 0x10);
+    assert_eq!(i32::from_le_bytes(t.rd(m + 44, 4).try_into().unwrap()), 0x10);
     assert_eq!(t.sendto(u3, &[0; 9216], &sin(LO, 5555)), (0, 9216));
     assert_eq!(t.sendto(u3, &[0; 9217], &sin(LO, 5555)).0, EMSGSIZE);
     assert_eq!(t.recv(u1, 9216, 0).1.len(), 9216);
