@@ -20,7 +20,7 @@
 use super::addr::{self, Endpoint};
 use super::errno::*;
 use super::pcb::{self, connect_target, Proto};
-use super::usrreq::{do_bind, inp, inp_mut, live, split, stop, views};
+use super::usrreq::{do_bind, inp, inp_mut, live, note_packet, split, stop, views};
 use crate::net::sockbuf::Mbuf;
 use crate::net::{self, SockId};
 use crate::{SimKernel, Stop};
@@ -79,6 +79,8 @@ pub fn send(k: &mut SimKernel, so: SockId, mbufs: Vec<Mbuf>, nam: Option<&[u8]>)
     };
     let target = pcb::deliver_to(&views(&k.t.sockets), Proto::Udp, &src, &dst, &|_| true);
     let len: usize = mbufs.iter().map(|m| m.data.len()).sum();
+    let header = if addr::is_v4(&dst.addr) { 20 + 8 } else { 40 + 8 };
+    note_packet(k, &dst.addr, header + len);
     match target {
         Some(t) => {
             let fam = inp(k, t)?.family;
