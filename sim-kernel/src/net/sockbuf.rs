@@ -134,6 +134,9 @@ impl SockBuf {
     /// `sbcompress` of data mbufs into the last record (a new record when
     /// there is none or it ended with M_EOR).
     pub fn append_stream(&mut self, mbufs: Vec<Mbuf>) {
+        if mbufs.iter().all(|m| m.data.is_empty()) {
+            return;
+        }
         if self.records.back().is_none_or(|r| r.eor) {
             self.records.push_back(Record::default());
         }

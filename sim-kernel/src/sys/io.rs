@@ -16,6 +16,12 @@ pub(crate) fn file_of(k: &SimKernel, pid: i32, fd: i32) -> Result<FileId, Stop> 
         .ok_or(Stop::Errno(EBADF))
 }
 
+/// The open file behind `fd` when it is a socket.
+fn socket_file(k: &SimKernel, pid: i32, fd: i32) -> Option<FileId> {
+    let id = file_of(k, pid, fd).ok()?;
+    matches!(k.t.files.get(&id)?.kind, FileKind::Socket(_)).then_some(id)
+}
+
 fn readable(flags: i32) -> bool {
     flags & O_ACCMODE != O_WRONLY
 }
@@ -380,6 +386,9 @@ pub(crate) fn read(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     let (fd, buf) = (c.int(0), c.word(1));
     io_checks(k, c.pid, fd, false, None)?;
     let n = count(c.word(2))?;
+    if let Some(id) = socket_file(k, c.pid, fd) {
+        return crate::sys::sockio::read(k, c, id, &[(buf, n)], 3);
+    }
     let data = do_read(k, c.pid, fd, n, None)?;
     let len = data.len() as i64;
     c.copyout(buf, data)?;
@@ -400,6 +409,9 @@ pub(crate) fn write(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     let (fd, buf) = (c.int(0), c.word(1));
     io_checks(k, c.pid, fd, true, None)?;
     let n = count(c.word(2))?;
+    if let Some(id) = socket_file(k, c.pid, fd) {
+        return crate::sys::sockio::write(k, c, id, &[(buf, n)], 4);
+    }
     let (id, target) = write_target(k, c.pid, fd, None, n, &mut c.out)?;
     let data = c.copyin(buf, fetch_limit(k, &target, n))?;
     let w = commit_write(k, id, target, &data, None)?;
@@ -447,6 +459,9 @@ fn do_readv(k: &mut SimKernel, c: &mut Ctx<'_, '_>, at: Option<i64>) -> SysResul
     }
     let at = io_checks(k, c.pid, fd, false, at)?;
     let v = iovecs(c, iov, cnt)?;
+    if let Some(id) = socket_file(k, c.pid, fd) {
+        return crate::sys::sockio::read(k, c, id, &v, 120);
+    }
     let total: u64 = v.iter().map(|x| x.1).sum();
     let data = do_read(k, c.pid, fd, total, at)?;
     let mut rest = &data[..];
@@ -466,6 +481,9 @@ fn do_writev(k: &mut SimKernel, c: &mut Ctx<'_, '_>, at: Option<i64>) -> SysResu
     }
     let at = io_checks(k, c.pid, fd, true, at)?;
     let v = iovecs(c, iov, cnt)?;
+    if let Some(id) = socket_file(k, c.pid, fd) {
+        return crate::sys::sockio::write(k, c, id, &v, 121);
+    }
     let total: u64 = v.iter().map(|x| x.1).sum();
     let (id, target) = write_target(k, c.pid, fd, at, total, &mut c.out)?;
     // Only what fits is fetched (a pipe's free space): the buffers are cut there.

@@ -20,6 +20,7 @@ mod setid;
 mod settime;
 mod socket;
 pub(crate) mod sockio;
+mod sockopt;
 mod special;
 mod sysctl_call;
 mod sysctl_stats;
@@ -50,6 +51,9 @@ pub const TABLE: &[(u32, &str, Handler)] = &[
     (23, "setuid", setid::setuid),
     (24, "getuid", procs::getuid),
     (25, "geteuid", procs::geteuid),
+    (27, "recvmsg", sockio::recvmsg),
+    (28, "sendmsg", sockio::sendmsg),
+    (29, "recvfrom", sockio::recvfrom),
     (30, "accept", socket::accept),
     (31, "getpeername", socket::getpeername),
     (32, "getsockname", socket::getsockname),
@@ -78,7 +82,9 @@ pub const TABLE: &[(u32, &str, Handler)] = &[
     (95, "fsync", io::fsync),
     (98, "connect", socket::connect),
     (104, "bind", socket::bind),
+    (105, "setsockopt", sockopt::setsockopt),
     (106, "listen", socket::listen),
+    (118, "getsockopt", sockopt::getsockopt),
     (120, "readv", io::readv),
     (121, "writev", io::writev),
     (123, "fchown", file::fchown),
@@ -88,6 +94,7 @@ pub const TABLE: &[(u32, &str, Handler)] = &[
     (128, "rename", file::rename),
     (131, "flock", lock::flock),
     (132, "mkfifo", special::mkfifo),
+    (133, "sendto", sockio::sendto),
     (134, "shutdown", socket::shutdown),
     (135, "socketpair", socket::socketpair),
     (136, "mkdir", file::mkdir),

@@ -31,7 +31,10 @@ pub(crate) fn getsock(k: &SimKernel, pid: i32, fd: i32) -> Result<(FileId, SockI
 /// `sockargs(MT_SONAME)`: a name of at most 255 bytes, copied in, its
 /// sa_len set to the length given.
 pub(crate) fn sockargs_name(c: &mut Ctx<'_, '_>, addr: u64, len: u64) -> Result<Vec<u8>, Stop> {
-    if len > 255 {
+    // Longer than sa_len can say, or no room for a family and anything
+    // after it: EINVAL before anything is copied (the captures show no
+    // COPYIN for lengths 1 and 2).
+    if len > 255 || len <= 2 {
         return err(EINVAL);
     }
     let mut b = c.copyin(addr, len)?;
@@ -214,12 +217,22 @@ fn copyout_sockname(
 /// new descriptor (with the listener's file flags) and the peer's name.
 pub(crate) fn accept(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     need_net(k)?;
-    let (name, anamelen) = (c.word(1), c.word(2));
-    let (lid, so) = getsock(k, c.pid, c.int(0))?;
+    // fd_allocfile comes first: a failure still reports the descriptor it
+    // had reserved in retval[0].
+    let (_, so) = getsock(k, c.pid, c.int(0))?;
     let p = k.proc(c.pid)?;
-    if p.lowest_free(0, p.nofile()).is_none() {
+    let Some(newfd) = p.lowest_free(0, p.nofile()) else {
         return err(EMFILE);
-    }
+    };
+    do_accept(k, c, so).map_err(|e| match e {
+        Stop::Errno(e) => Stop::ErrnoWith(e, [i64::from(newfd), 0]),
+        other => other,
+    })
+}
+
+fn do_accept(k: &mut SimKernel, c: &mut Ctx<'_, '_>, so: SockId) -> SysResult {
+    let (name, anamelen) = (c.word(1), c.word(2));
+    let (lid, _) = getsock(k, c.pid, c.int(0))?;
     let s = k.sock(so)?;
     if s.prflags & net::prflags::LISTEN == 0 {
         return err(EOPNOTSUPP);
