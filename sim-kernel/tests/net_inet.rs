@@ -423,3 +423,21 @@ fn ipv6_loopback_v6only_and_v4_mapped() {
     assert_eq!(t.bind_to(e6, &sin6(LO6, 0)[..24]), EINVAL);
     assert_eq!(t.bind_to(e6, &sin6(LO6, 0)), 0);
 }
+
+#[test]
+fn socket_level_options_pass_the_protocol_untouched() {
+    let mut t = kernel();
+    let u = t.sock(AF_INET, DGRAM);
+    // SO_RCVTIMEO is a 16-byte timeval: the protocol must not ask for an int.
+    let tv = t.put(&[2u64.to_le_bytes(), 0u64.to_le_bytes()].concat());
+    assert_eq!(t.e(SETSOCKOPT, &[u, SOL_SOCKET, 0x100c, tv, 16]), 0);
+    // Unknown socket-level and IP-level options stay ENOPROTOOPT.
+    assert_eq!(t.setopt(u, SOL_SOCKET, 0x7777, 1), 42);
+    assert_eq!(t.setopt(u, 0, 0x77, 1), 42);
+    assert_eq!(t.setopt(u, IPPROTO_TCP, 1, 1), 42);
+    // IP_TTL takes an int: 2 bytes EINVAL.
+    let two = t.put(&[1, 0]);
+    assert_eq!(t.e(SETSOCKOPT, &[u, 0, 4, two, 2]), EINVAL);
+    assert_eq!(t.setopt(u, 0, 4, 10), 0);
+    assert_eq!(t.getopt(u, 0, 4), (0, 10));
+}

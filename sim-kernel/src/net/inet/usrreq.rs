@@ -266,6 +266,11 @@ pub fn ctloutput(k: &mut SimKernel, so: SockId, op: CtlOp, level: i32, name: i32
             Ok(v.to_le_bytes().to_vec())
         }
         CtlOp::Set(v) => {
+            // An option the level does not know is ENOPROTOOPT whatever
+            // its length; a known one takes exactly an int.
+            if opts::getopt(inp(k, so)?, level, name) == Err(ENOPROTOOPT) {
+                return Err(stop(ENOPROTOOPT));
+            }
             let n = net::sosend::getint(&v)?;
             opts::setopt(inp_mut(k, so)?, level, name, n).map_err(stop)?;
             Ok(Vec::new())
