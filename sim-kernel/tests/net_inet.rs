@@ -338,7 +338,10 @@ fn udp_delivery_truncation_and_errors() {
     msg[24..28].copy_from_slice(&1i32.to_le_bytes());
     let m = t.put(&msg);
     assert_eq!(t.sys(RECVMSG, &[u1, m, 0]).1, 10);
-    assert_eq!(i32::from_le_bytes(t.rd(m + 44, 4).try_into().unwrap()), 0x10);
+    assert_eq!(
+        i32::from_le_bytes(t.rd(m + 44, 4).try_into().unwrap()),
+        0x10
+    );
     assert_eq!(t.sendto(u3, &[0; 9216], &sin(LO, 5555)), (0, 9216));
     assert_eq!(t.sendto(u3, &[0; 9217], &sin(LO, 5555)).0, EMSGSIZE);
     assert_eq!(t.recv(u1, 9216, 0).1.len(), 9216);

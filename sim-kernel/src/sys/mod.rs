@@ -233,6 +233,14 @@ pub const PARTIAL: &[(u32, &str)] = &[
         "lchflags: the IMMUTABLE and APPEND flags are kept and shown by stat but not enforced",
     ),
     (
+        394,
+        "__socket30: SOCK_RAW sockets of AF_INET/AF_INET6 and AF_ROUTE sockets are \
+         created and closed but carry nothing (bind, connect and send on them EOPNOTSUPP, \
+         no routing messages); AF_INET/AF_INET6 have no broadcast, multicast or IP \
+         options beyond IP_TTL, IP_TOS, IPV6_V6ONLY, TCP_NODELAY and TCP_MAXSEG, and TCP \
+         keeps no TIME_WAIT state and runs no timers",
+    ),
+    (
         410,
         "__mount50: tmpfs only (any other type ENODEV); MNT_UPDATE changes only MNT_RDONLY",
     ),

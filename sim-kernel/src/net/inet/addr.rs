@@ -181,7 +181,13 @@ mod tests {
         assert_eq!(b.len(), 28);
         assert_eq!(parse(Family::V6, &b), Ok(e));
         assert_eq!(parse(Family::V6, &b[..24]), Err(EINVAL));
-        let v4b = encode(Family::V4, &Endpoint { addr: V4_ANY, port: 0 });
+        let v4b = encode(
+            Family::V4,
+            &Endpoint {
+                addr: V4_ANY,
+                port: 0,
+            },
+        );
         assert_eq!(parse(Family::V6, &v4b), Err(EAFNOSUPPORT));
         // A v4 peer of a v6 socket is written v4-mapped; INADDR_ANY as ::.
         let m = encode(
@@ -192,7 +198,13 @@ mod tests {
             },
         );
         assert_eq!(&m[18..24], &[0xff, 0xff, 127, 0, 0, 1]);
-        let a = encode(Family::V6, &Endpoint { addr: V4_ANY, port: 1 });
+        let a = encode(
+            Family::V6,
+            &Endpoint {
+                addr: V4_ANY,
+                port: 1,
+            },
+        );
         assert_eq!(&a[8..24], &[0u8; 16]);
     }
 }

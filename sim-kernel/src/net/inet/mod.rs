@@ -91,4 +91,3 @@ impl<R: FnMut() -> u32> NetEnv for AddrEnv<'_, R> {
         (self.rand)()
     }
 }
-

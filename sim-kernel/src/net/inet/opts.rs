@@ -120,7 +120,10 @@ mod tests {
         assert_eq!(getopt(&p, IPPROTO_TCP, 0x77), Err(ENOPROTOOPT));
         assert_eq!(getopt(&p, IPPROTO_IP, IP_TTL), Ok(64));
         assert_eq!(getopt(&p, IPPROTO_IPV6, IPV6_V6ONLY), Err(ENOPROTOOPT));
-        p.foreign = Some(Endpoint { addr: v4(Ipv4Addr::LOCALHOST), port: 1 });
+        p.foreign = Some(Endpoint {
+            addr: v4(Ipv4Addr::LOCALHOST),
+            port: 1,
+        });
         assert_eq!(getopt(&p, IPPROTO_TCP, TCP_MAXSEG), Ok(33584));
         let mut u = Pcb::new(Family::V4, Proto::Udp);
         assert_eq!(getopt(&u, IPPROTO_TCP, TCP_NODELAY), Err(ENOPROTOOPT));
@@ -128,7 +131,10 @@ mod tests {
         assert_eq!(getopt(&u, IPPROTO_IP, IP_TTL), Ok(10));
         let mut s6 = Pcb::new(Family::V6, Proto::Tcp);
         assert_eq!(getopt(&s6, IPPROTO_IPV6, IPV6_V6ONLY), Ok(1));
-        s6.foreign = Some(Endpoint { addr: std::net::Ipv6Addr::LOCALHOST, port: 1 });
+        s6.foreign = Some(Endpoint {
+            addr: std::net::Ipv6Addr::LOCALHOST,
+            port: 1,
+        });
         assert_eq!(getopt(&s6, IPPROTO_TCP, TCP_MAXSEG), Ok(33564));
         s6.local.port = 5;
         assert_eq!(setopt(&mut s6, IPPROTO_IPV6, IPV6_V6ONLY, 0), Err(EINVAL));

@@ -167,11 +167,24 @@ pub struct View<'a> {
 /// `port` that best matches `laddr` (fewest wildcards: a connected PCB
 /// counts one, a wildcard on either side one; a different specific address
 /// is no match). With `wild` false only exact matches count.
-pub fn lookup_port(v: &[View], proto: Proto, laddr: &Ipv6Addr, port: u16, wild: bool, skip: Option<PcbId>) -> Option<PcbId> {
+pub fn lookup_port(
+    v: &[View],
+    proto: Proto,
+    laddr: &Ipv6Addr,
+    port: u16,
+    wild: bool,
+    skip: Option<PcbId>,
+) -> Option<PcbId> {
     let mut best: Option<(u32, PcbId)> = None;
     for x in v {
         let p = x.pcb;
-        if Some(x.id) == skip || p.proto != proto || !p.in_port_list || p.detached || p.local.port != port || !p.sees(laddr) {
+        if Some(x.id) == skip
+            || p.proto != proto
+            || !p.in_port_list
+            || p.detached
+            || p.local.port != port
+            || !p.sees(laddr)
+        {
             continue;
         }
         let mut w = 0;
@@ -210,7 +223,12 @@ pub fn lookup_port(v: &[View], proto: Proto, laddr: &Ipv6Addr, port: u16, wild: 
 /// SO_REUSEADDR) finds a PCB whose options share none of the new socket's
 /// SO_REUSEPORT bit (for multicast either SO_REUSE* counts). The caller
 /// stores the result and sets `in_port_list`.
-pub fn bind(v: &[View], me: PcbId, want: Option<Endpoint>, env: &mut dyn NetEnv) -> Result<Endpoint, i32> {
+pub fn bind(
+    v: &[View],
+    me: PcbId,
+    want: Option<Endpoint>,
+    env: &mut dyn NetEnv,
+) -> Result<Endpoint, i32> {
     let x = v.iter().find(|x| x.id == me).ok_or(EINVAL)?;
     let p = x.pcb;
     if p.detached || p.local.port != 0 || !p.laddr_is_any() {
@@ -251,7 +269,12 @@ pub fn bind(v: &[View], me: PcbId, want: Option<Endpoint>, env: &mut dyn NetEnv)
 /// portalgo.c `algo_random_start`: a random port in ANON_MIN..=ANON_MAX,
 /// then the next ones (wrapping) until one no PCB of the protocol holds
 /// for `laddr` (wildcards count). EINVAL when every port is taken.
-pub fn ephemeral(v: &[View], proto: Proto, laddr: &Ipv6Addr, env: &mut dyn NetEnv) -> Result<u16, i32> {
+pub fn ephemeral(
+    v: &[View],
+    proto: Proto,
+    laddr: &Ipv6Addr,
+    env: &mut dyn NetEnv,
+) -> Result<u16, i32> {
     let n = u32::from(ANON_MAX - ANON_MIN) + 1;
     let mut port = u32::from(ANON_MIN) + env.random() % n;
     for _ in 0..n {
@@ -259,7 +282,11 @@ pub fn ephemeral(v: &[View], proto: Proto, laddr: &Ipv6Addr, env: &mut dyn NetEn
         if lookup_port(v, proto, laddr, p, true, None).is_none() {
             return Ok(p);
         }
-        port = if p == ANON_MAX { u32::from(ANON_MIN) } else { port + 1 };
+        port = if p == ANON_MAX {
+            u32::from(ANON_MIN)
+        } else {
+            port + 1
+        };
     }
     Err(EINVAL)
 }
@@ -269,12 +296,23 @@ pub fn ephemeral(v: &[View], proto: Proto, laddr: &Ipv6Addr, env: &mut dyn NetEn
 /// with exactly this 4-tuple first, then an unconnected one bound to `dst`,
 /// then one bound to the wildcard. `want` filters candidates (a SYN only
 /// reaches listeners).
-pub fn deliver_to(v: &[View], proto: Proto, src: &Endpoint, dst: &Endpoint, want: &dyn Fn(&View) -> bool) -> Option<PcbId> {
+pub fn deliver_to(
+    v: &[View],
+    proto: Proto,
+    src: &Endpoint,
+    dst: &Endpoint,
+    want: &dyn Fn(&View) -> bool,
+) -> Option<PcbId> {
     let mut bound = None;
     let mut wildcard = None;
     for x in v {
         let p = x.pcb;
-        if p.proto != proto || p.detached || p.local.port != dst.port || !p.sees(&dst.addr) || !want(x) {
+        if p.proto != proto
+            || p.detached
+            || p.local.port != dst.port
+            || !p.sees(&dst.addr)
+            || !want(x)
+        {
             continue;
         }
         match &p.foreign {
@@ -294,7 +332,11 @@ pub fn deliver_to(v: &[View], proto: Proto, src: &Endpoint, dst: &Endpoint, want
 /// EADDRNOTAVAIL when the source address is still to be chosen (in_selectsrc
 /// finds nothing; 255.255.255.255 without a broadcast interface is such a
 /// destination). Returns the destination and the source address to use.
-pub fn connect_target(p: &Pcb, dst: Endpoint, env: &dyn NetEnv) -> Result<(Endpoint, Ipv6Addr), i32> {
+pub fn connect_target(
+    p: &Pcb,
+    dst: Endpoint,
+    env: &dyn NetEnv,
+) -> Result<(Endpoint, Ipv6Addr), i32> {
     if dst.port == 0 {
         return Err(EADDRNOTAVAIL);
     }
@@ -308,7 +350,10 @@ pub fn connect_target(p: &Pcb, dst: Endpoint, env: &dyn NetEnv) -> Result<(Endpo
     } else if dst.addr == addr::V6_ANY {
         dst.addr = Ipv6Addr::LOCALHOST;
     }
-    if p.proto == Proto::Tcp && addr::is_broadcast_or_multicast(&dst.addr) && !addr::is_v4(&dst.addr) {
+    if p.proto == Proto::Tcp
+        && addr::is_broadcast_or_multicast(&dst.addr)
+        && !addr::is_v4(&dst.addr)
+    {
         return Err(EADDRNOTAVAIL);
     }
     let src = if addr::is_any(&p.local.addr) {
@@ -363,7 +408,16 @@ mod tests {
             self.0.len() as PcbId - 1
         }
         fn bind(&mut self, id: PcbId, want: Option<Endpoint>, env: &mut Env) -> Result<(), i32> {
-            let v: Vec<View> = self.0.iter().enumerate().map(|(i, (p, o))| View { id: i as PcbId, pcb: p, options: *o }).collect();
+            let v: Vec<View> = self
+                .0
+                .iter()
+                .enumerate()
+                .map(|(i, (p, o))| View {
+                    id: i as PcbId,
+                    pcb: p,
+                    options: *o,
+                })
+                .collect();
             let e = bind(&v, id, want, env)?;
             let p = &mut self.0[id as usize].0;
             p.local = e;
@@ -378,16 +432,34 @@ mod tests {
         let mut t = T::default();
         let l = t.add(Proto::Tcp, SO_REUSEADDR);
         assert_eq!(t.bind(l, Some(ep([127, 0, 0, 1], 7777)), &mut env), Ok(()));
-        assert_eq!(t.bind(l, Some(ep([127, 0, 0, 1], 7778)), &mut env), Err(EINVAL));
+        assert_eq!(
+            t.bind(l, Some(ep([127, 0, 0, 1], 7778)), &mut env),
+            Err(EINVAL)
+        );
         let n = t.add(Proto::Tcp, 0);
-        assert_eq!(t.bind(n, Some(ep([127, 0, 0, 1], 7777)), &mut env), Err(EADDRINUSE));
-        assert_eq!(t.bind(n, Some(ep([0, 0, 0, 0], 7777)), &mut env), Err(EADDRINUSE));
+        assert_eq!(
+            t.bind(n, Some(ep([127, 0, 0, 1], 7777)), &mut env),
+            Err(EADDRINUSE)
+        );
+        assert_eq!(
+            t.bind(n, Some(ep([0, 0, 0, 0], 7777)), &mut env),
+            Err(EADDRINUSE)
+        );
         let r = t.add(Proto::Tcp, SO_REUSEADDR);
-        assert_eq!(t.bind(r, Some(ep([127, 0, 0, 1], 7777)), &mut env), Err(EADDRINUSE));
+        assert_eq!(
+            t.bind(r, Some(ep([127, 0, 0, 1], 7777)), &mut env),
+            Err(EADDRINUSE)
+        );
         assert_eq!(t.bind(r, Some(ep([0, 0, 0, 0], 7777)), &mut env), Ok(()));
         let x = t.add(Proto::Tcp, 0);
-        assert_eq!(t.bind(x, Some(ep([127, 0, 0, 2], 0)), &mut env), Err(EADDRNOTAVAIL));
-        assert_eq!(t.bind(x, Some(ep([10, 1, 2, 3], 0)), &mut env), Err(EADDRNOTAVAIL));
+        assert_eq!(
+            t.bind(x, Some(ep([127, 0, 0, 2], 0)), &mut env),
+            Err(EADDRNOTAVAIL)
+        );
+        assert_eq!(
+            t.bind(x, Some(ep([10, 1, 2, 3], 0)), &mut env),
+            Err(EADDRNOTAVAIL)
+        );
         assert_eq!(t.bind(x, Some(ep([127, 0, 0, 1], 80)), &mut env), Ok(()));
     }
 
@@ -409,7 +481,10 @@ mod tests {
         let u = t.add(Proto::Udp, 0);
         assert_eq!(t.bind(u, Some(ep([127, 0, 0, 1], 5555)), &mut env), Ok(()));
         let x = t.add(Proto::Udp, SO_REUSEADDR | SO_REUSEPORT);
-        assert_eq!(t.bind(x, Some(ep([127, 0, 0, 1], 5555)), &mut env), Err(EADDRINUSE));
+        assert_eq!(
+            t.bind(x, Some(ep([127, 0, 0, 1], 5555)), &mut env),
+            Err(EADDRINUSE)
+        );
         let c = t.add(Proto::Tcp, 0);
         assert_eq!(t.bind(c, Some(ep([127, 0, 0, 1], 5555)), &mut env), Ok(()));
         // Both with SO_REUSEPORT: shared.
@@ -446,25 +521,72 @@ mod tests {
         let c = t.add(Proto::Udp, 0);
         t.0[c as usize].0.local = ep([127, 0, 0, 1], 9);
         t.0[c as usize].0.foreign = Some(ep([127, 0, 0, 1], 1000));
-        let v: Vec<View> = t.0.iter().enumerate().map(|(i, (p, o))| View { id: i as PcbId, pcb: p, options: *o }).collect();
+        let v: Vec<View> =
+            t.0.iter()
+                .enumerate()
+                .map(|(i, (p, o))| View {
+                    id: i as PcbId,
+                    pcb: p,
+                    options: *o,
+                })
+                .collect();
         let all = |_: &View| true;
-        assert_eq!(deliver_to(&v, Proto::Udp, &ep([127, 0, 0, 1], 1000), &ep([127, 0, 0, 1], 9), &all), Some(c));
-        assert_eq!(deliver_to(&v, Proto::Udp, &ep([127, 0, 0, 1], 1001), &ep([127, 0, 0, 1], 9), &all), Some(b));
-        assert_eq!(deliver_to(&v, Proto::Tcp, &ep([127, 0, 0, 1], 1001), &ep([127, 0, 0, 1], 9), &all), None);
+        assert_eq!(
+            deliver_to(
+                &v,
+                Proto::Udp,
+                &ep([127, 0, 0, 1], 1000),
+                &ep([127, 0, 0, 1], 9),
+                &all
+            ),
+            Some(c)
+        );
+        assert_eq!(
+            deliver_to(
+                &v,
+                Proto::Udp,
+                &ep([127, 0, 0, 1], 1001),
+                &ep([127, 0, 0, 1], 9),
+                &all
+            ),
+            Some(b)
+        );
+        assert_eq!(
+            deliver_to(
+                &v,
+                Proto::Tcp,
+                &ep([127, 0, 0, 1], 1001),
+                &ep([127, 0, 0, 1], 9),
+                &all
+            ),
+            None
+        );
     }
 
     #[test]
     fn connect_target_errors() {
         let env = Env(5);
         let p = Pcb::new(Family::V4, Proto::Tcp);
-        assert_eq!(connect_target(&p, ep([127, 0, 0, 1], 0), &env), Err(EADDRNOTAVAIL));
-        assert_eq!(connect_target(&p, ep([10, 1, 2, 3], 7777), &env), Err(EADDRNOTAVAIL));
-        assert_eq!(connect_target(&p, ep([255, 255, 255, 255], 7777), &env), Err(EADDRNOTAVAIL));
+        assert_eq!(
+            connect_target(&p, ep([127, 0, 0, 1], 0), &env),
+            Err(EADDRNOTAVAIL)
+        );
+        assert_eq!(
+            connect_target(&p, ep([10, 1, 2, 3], 7777), &env),
+            Err(EADDRNOTAVAIL)
+        );
+        assert_eq!(
+            connect_target(&p, ep([255, 255, 255, 255], 7777), &env),
+            Err(EADDRNOTAVAIL)
+        );
         let (d, s) = connect_target(&p, ep([0, 0, 0, 0], 7777), &env).unwrap();
         assert_eq!(d, ep([127, 0, 0, 1], 7777));
         assert_eq!(s, addr::v4(Ipv4Addr::LOCALHOST));
         let mut m = Pcb::new(Family::V6, Proto::Tcp);
-        assert_eq!(connect_target(&m, ep([127, 0, 0, 1], 7777), &env), Err(EINVAL));
+        assert_eq!(
+            connect_target(&m, ep([127, 0, 0, 1], 7777), &env),
+            Err(EINVAL)
+        );
         m.v6only = false;
         assert!(connect_target(&m, ep([127, 0, 0, 1], 7777), &env).is_ok());
     }

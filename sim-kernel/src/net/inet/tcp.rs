@@ -59,9 +59,9 @@ pub fn listen(k: &mut SimKernel, so: SockId) -> Result<(), Stop> {
 /// Whether the socket's open file is non-blocking (a non-blocking connect
 /// answers EINPROGRESS).
 fn nonblocking(k: &SimKernel, so: SockId) -> bool {
-    k.t.files
-        .values()
-        .any(|f| matches!(f.kind, FileKind::Socket(s) if s == so) && f.flags & crate::consts::O_NONBLOCK != 0)
+    k.t.files.values().any(|f| {
+        matches!(f.kind, FileKind::Socket(s) if s == so) && f.flags & crate::consts::O_NONBLOCK != 0
+    })
 }
 
 /// `tcp_drop` → `tcp_close` of a connecting socket: the error for
@@ -99,7 +99,12 @@ pub fn connect(k: &mut SimKernel, so: SockId, nam: &[u8]) -> Result<(), Stop> {
         port: me.local.port,
     };
     let v = views(socks);
-    if v.iter().any(|x| x.pcb.proto == Proto::Tcp && !x.pcb.detached && x.pcb.foreign == Some(dst) && x.pcb.local == src) {
+    if v.iter().any(|x| {
+        x.pcb.proto == Proto::Tcp
+            && !x.pcb.detached
+            && x.pcb.foreign == Some(dst)
+            && x.pcb.local == src
+    }) {
         return Err(stop(EADDRINUSE));
     }
     let listener = pcb::deliver_to(&v, Proto::Tcp, &src, &dst, &|x| {
@@ -133,7 +138,13 @@ pub fn connect(k: &mut SimKernel, so: SockId, nam: &[u8]) -> Result<(), Stop> {
 /// The SYN reached listener `l`: `sonewconn` makes the server's socket
 /// (the listener's options, buffer sizes, marks and timeouts, its PCB's
 /// IP options) on the listener's queue, and both ends are connected.
-fn establish(k: &mut SimKernel, so: SockId, l: SockId, src: Endpoint, dst: Endpoint) -> Result<(), Stop> {
+fn establish(
+    k: &mut SimKernel,
+    so: SockId,
+    l: SockId,
+    src: Endpoint,
+    dst: Endpoint,
+) -> Result<(), Stop> {
     let h = k.sock(l)?;
     let hp = inp(k, l)?;
     let mut np = InPcb::new(hp.family, Proto::Tcp);
@@ -146,7 +157,13 @@ fn establish(k: &mut SimKernel, so: SockId, l: SockId, src: Endpoint, dst: Endpo
     np.tcp.state = TcpState::Established;
     np.tcp.peer = Some(so);
     np.tcp.embryonic = true;
-    let mut n = Socket::new(h.domain, h.stype, h.protocol, h.prflags, net::Pcb::Inet(Box::new(np)));
+    let mut n = Socket::new(
+        h.domain,
+        h.stype,
+        h.protocol,
+        h.prflags,
+        net::Pcb::Inet(Box::new(np)),
+    );
     n.options = h.options & !SO_ACCEPTCONN;
     n.linger = h.linger;
     n.uid = h.uid;
@@ -179,7 +196,10 @@ pub fn output(k: &mut SimKernel, so: SockId) {
     let Ok(p) = inp(k, so) else { return };
     let Some(peer) = p.tcp.peer else { return };
     let fin = p.tcp.fin_pending;
-    let room = k.t.sockets.get(&peer).map_or(0, |s| s.rcv.space().max(0) as usize);
+    let room =
+        k.t.sockets
+            .get(&peer)
+            .map_or(0, |s| s.rcv.space().max(0) as usize);
     let mut moved = Vec::new();
     if let Some(s) = k.t.sockets.get_mut(&so) {
         while moved.len() < room && s.snd.cc > 0 {

@@ -16,7 +16,6 @@
 //! (`in_pcbnotify` matches the foreign address), which its next receive or
 //! SO_ERROR reports once.
 
-
 use super::addr::{self, Endpoint};
 use super::errno::*;
 use super::pcb::{self, connect_target, Proto};
@@ -31,7 +30,11 @@ pub fn connect(k: &mut SimKernel, so: SockId, nam: &[u8]) -> Result<(), Stop> {
     let p = live(k, so)?;
     let dst = addr::parse(p.family, nam).map_err(stop)?;
     let (socks, env) = split(k);
-    let me = views(socks).iter().find(|x| x.id == so).map(|x| x.pcb.clone()).ok_or(stop(EINVAL))?;
+    let me = views(socks)
+        .iter()
+        .find(|x| x.id == so)
+        .map(|x| x.pcb.clone())
+        .ok_or(stop(EINVAL))?;
     let (dst, src) = connect_target(&me, dst, &env).map_err(stop)?;
     if me.local.port == 0 {
         do_bind(k, so, None)?;
@@ -57,7 +60,12 @@ pub fn disconnect(k: &mut SimKernel, so: SockId) {
 
 /// PRU_SEND for UDP (module doc): the datagram goes straight to the
 /// receiving socket's buffer, or draws an ICMP port unreachable.
-pub fn send(k: &mut SimKernel, so: SockId, mbufs: Vec<Mbuf>, nam: Option<&[u8]>) -> Result<(), Stop> {
+pub fn send(
+    k: &mut SimKernel,
+    so: SockId,
+    mbufs: Vec<Mbuf>,
+    nam: Option<&[u8]>,
+) -> Result<(), Stop> {
     let p = live(k, so)?.clone();
     let (dst, src_addr) = match (nam, p.foreign) {
         (Some(_), Some(_)) => return Err(stop(EISCONN)),
@@ -79,7 +87,11 @@ pub fn send(k: &mut SimKernel, so: SockId, mbufs: Vec<Mbuf>, nam: Option<&[u8]>)
     };
     let target = pcb::deliver_to(&views(&k.t.sockets), Proto::Udp, &src, &dst, &|_| true);
     let len: usize = mbufs.iter().map(|m| m.data.len()).sum();
-    let header = if addr::is_v4(&dst.addr) { 20 + 8 } else { 40 + 8 };
+    let header = if addr::is_v4(&dst.addr) {
+        20 + 8
+    } else {
+        40 + 8
+    };
     note_packet(k, &dst.addr, header + len);
     match target {
         Some(t) => {

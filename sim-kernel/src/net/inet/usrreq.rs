@@ -53,7 +53,13 @@ pub(super) fn note_packet(_k: &mut SimKernel, _dst: &Ipv6Addr, _bytes: usize) {}
 /// Splits the kernel into the socket table and the environment.
 pub(super) fn split(k: &mut SimKernel) -> (&mut BTreeMap<SockId, Socket>, KEnv<'_>) {
     let addrs = local_addrs(k);
-    (&mut k.t.sockets, KEnv { addrs, rng: &mut k.rng })
+    (
+        &mut k.t.sockets,
+        KEnv {
+            addrs,
+            rng: &mut k.rng,
+        },
+    )
 }
 
 /// Every internet PCB with its socket's id and options.
@@ -203,7 +209,13 @@ pub fn accept(k: &mut SimKernel, so: SockId) -> Result<Vec<u8>, Stop> {
 }
 
 /// PRU_SEND / PRU_SENDOOB.
-pub fn send(k: &mut SimKernel, so: SockId, mbufs: Vec<net::sockbuf::Mbuf>, nam: Option<&[u8]>, oob: bool) -> Result<(), Stop> {
+pub fn send(
+    k: &mut SimKernel,
+    so: SockId,
+    mbufs: Vec<net::sockbuf::Mbuf>,
+    nam: Option<&[u8]>,
+    oob: bool,
+) -> Result<(), Stop> {
     let p = inp(k, so)?;
     match p.proto {
         Proto::Tcp => super::tcp::send(k, so, mbufs, oob),
@@ -259,7 +271,13 @@ pub fn peeraddr(k: &SimKernel, so: SockId) -> Result<Vec<u8>, Stop> {
 /// `tcp_ctloutput` / `udp_ctloutput` / `rip_ctloutput`: the protocol
 /// levels ([`opts`]); any other level, SOL_SOCKET included (the socket
 /// layer's sets passed on), is ENOPROTOOPT from ip_ctloutput.
-pub fn ctloutput(k: &mut SimKernel, so: SockId, op: CtlOp, level: i32, name: i32) -> Result<Vec<u8>, Stop> {
+pub fn ctloutput(
+    k: &mut SimKernel,
+    so: SockId,
+    op: CtlOp,
+    level: i32,
+    name: i32,
+) -> Result<Vec<u8>, Stop> {
     match op {
         CtlOp::Get => {
             let v = opts::getopt(inp(k, so)?, level, name).map_err(stop)?;
@@ -304,7 +322,13 @@ pub fn route_attach(stype: i32, _protocol: i32) -> Result<Socket, Stop> {
     if stype != super::SOCK_RAW {
         return Err(stop(EPROTOTYPE));
     }
-    let mut so = Socket::new(net::AF_ROUTE, stype, 0, prflags::ATOMIC | prflags::ADDR, net::Pcb::Route);
+    let mut so = Socket::new(
+        net::AF_ROUTE,
+        stype,
+        0,
+        prflags::ATOMIC | prflags::ADDR,
+        net::Pcb::Route,
+    );
     so.reserve(u64::from(RAW_SPACE), u64::from(RAW_SPACE));
     Ok(so)
 }
