@@ -418,9 +418,13 @@ impl SimKernel {
             return;
         }
         let kind = f.kind;
+        let flags = f.flags;
         self.t.files.remove(&id);
         match kind {
             FileKind::Node(n) => {
+                if self.t.fifos.contains_key(&n) {
+                    net::fifo::close_end(self, n, flags);
+                }
                 // The last close of a file drops its flock locks (closef, FHASLOCK).
                 if !self.locks.release(lockf::Owner::Flock(id)).is_empty() {
                     self.bump_key(sys::lock_key(n));
