@@ -51,9 +51,10 @@ const EPROTONOSUPPORT: i32 = 43;
 const EPROTOTYPE: i32 = 41;
 
 fn kernel() -> T {
-    let mut c = rumpsp_sim_kernel::SimConfig::default();
-    c.components = "vfs,tmpfs,net,local,inet,inet6".parse().unwrap();
-    T::with_config(c)
+    T::with_config(rumpsp_sim_kernel::SimConfig {
+        components: "vfs,tmpfs,net,local,inet,inet6".parse().unwrap(),
+        ..Default::default()
+    })
 }
 
 fn sin(a: [u8; 4], port: u16) -> Vec<u8> {

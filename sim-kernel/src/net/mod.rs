@@ -488,6 +488,7 @@ pub fn ctloutput(
 /// PRU_CONTROL: an ioctl the socket layer does not know (not group 'i').
 pub fn control(k: &mut SimKernel, so: SockId, _cmd: u32, _data: &mut [u8]) -> Result<(), Stop> {
     match k.sock(so)?.domain {
+        AF_INET | AF_INET6 => inet::usrreq::control(),
         _ => err(EOPNOTSUPP),
     }
 }

@@ -296,6 +296,12 @@ pub fn ctloutput(
     }
 }
 
+/// PRU_CONTROL (`in_control` / `in6_control` for a command the socket
+/// layer's ifioctl did not take): EOPNOTSUPP, as their default.
+pub fn control() -> Result<(), Stop> {
+    Err(stop(EOPNOTSUPP))
+}
+
 /// PRU_SENSE: st_blksize is the send buffer's size.
 pub fn stat(k: &SimKernel, so: SockId, st: &mut crate::structs::Stat) {
     if let Some(s) = k.t.sockets.get(&so) {
