@@ -257,7 +257,11 @@ pub const PARTIAL: &[(u32, &str)] = &[
     ),
     (
         394,
-        "__socket30: AF_LOCAL only; AF_INET, AF_INET6 and AF_ROUTE answer EAFNOSUPPORT",
+        "__socket30: SOCK_RAW sockets of AF_INET/AF_INET6 and AF_ROUTE sockets are \
+         created and closed but carry nothing (bind, connect and send on them EOPNOTSUPP, \
+         no routing messages); AF_INET/AF_INET6 have no broadcast, multicast or IP \
+         options beyond IP_TTL, IP_TOS, IPV6_V6ONLY, TCP_NODELAY and TCP_MAXSEG, and TCP \
+         keeps no TIME_WAIT state and runs no timers",
     ),
     (
         410,
