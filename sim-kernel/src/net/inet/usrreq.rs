@@ -14,7 +14,7 @@ use super::pcb::{self, NetEnv, Pcb as InPcb, Proto, View};
 use super::{protocol_for, RAW_SPACE, TCP_SPACE, UDP_RECVSPACE, UDP_SENDSPACE};
 use crate::clock::Rng;
 use crate::net::{self, prflags, CtlOp, SockId, Socket, AF_INET, AF_INET6};
-use crate::{Component, SimKernel, Stop};
+use crate::{SimKernel, Stop};
 
 /// A Stop for an errno.
 pub(super) fn stop(e: i32) -> Stop {
@@ -38,17 +38,20 @@ impl NetEnv for KEnv<'_> {
     }
 }
 
-/// The host's addresses: lo0's (see [`super::local_addrs`]) and, once the
-/// interfaces module holds them, the ones SIOCAIFADDR added.
+/// The host's addresses: every address of every interface (the interface
+/// table's, SIOCAIFADDR's included; IPv4 v4-mapped).
 pub(super) fn local_addrs(k: &SimKernel) -> Vec<Ipv6Addr> {
-    super::local_addrs(k.config.components.has(Component::Inet6))
+    k.ifaces.local_addrs().into_iter().map(|(a, _)| a).collect()
 }
 
 /// A packet of `bytes` (IP header included) went out and came back in on
-/// the interface holding `dst`: the interface counters' business (the
-/// interfaces module's `count_traffic`, 1 packet each way). Until that
-/// module is merged it counts nothing.
-pub(super) fn note_packet(_k: &mut SimKernel, _dst: &Ipv6Addr, _bytes: usize) {}
+/// the interface holding `dst`: 1 packet and `bytes` each way on its
+/// counters (a destination no interface holds counts nowhere).
+pub(super) fn note_packet(k: &mut SimKernel, dst: &Ipv6Addr, bytes: usize) {
+    if let Some(i) = k.ifaces.index_of(dst) {
+        k.ifaces.count_traffic(i, bytes as u64);
+    }
+}
 
 /// Splits the kernel into the socket table and the environment.
 pub(super) fn split(k: &mut SimKernel) -> (&mut BTreeMap<SockId, Socket>, KEnv<'_>) {
@@ -118,10 +121,15 @@ fn family_of(domain: i32) -> Family {
 /// The send and receive space a new socket of `proto` takes: the
 /// net.inet.tcp/udp sendspace and recvspace sysctls (their nodes are the
 /// interfaces module's; until it answers, the boot values).
-pub fn spaces(_k: &SimKernel, proto: Proto) -> (u64, u64) {
+pub fn spaces(k: &SimKernel, proto: Proto) -> (u64, u64) {
+    // The sysctl ints widen to u_long as C converts them (-1: all ones).
+    let node = |p: i32| {
+        crate::sysctl_net::socket_spaces(&k.sysctl, p)
+            .map(|(s, r)| (i64::from(s) as u64, i64::from(r) as u64))
+    };
     match proto {
-        Proto::Tcp => (u64::from(TCP_SPACE), u64::from(TCP_SPACE)),
-        Proto::Udp => (u64::from(UDP_SENDSPACE), u64::from(UDP_RECVSPACE)),
+        Proto::Tcp => node(6).unwrap_or((u64::from(TCP_SPACE), u64::from(TCP_SPACE))),
+        Proto::Udp => node(17).unwrap_or((u64::from(UDP_SENDSPACE), u64::from(UDP_RECVSPACE))),
         Proto::Raw => (u64::from(RAW_SPACE), u64::from(RAW_SPACE)),
     }
 }
