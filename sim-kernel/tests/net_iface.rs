@@ -278,3 +278,48 @@ fn net_inet_sysctls_read_and_write() {
     let (e, n, _) = sysctl(&mut t, &[4, -2], None, Some(&q));
     assert_eq!((e, n), (0, 768));
 }
+
+#[test]
+fn an_address_added_on_lo1_carries_udp_and_counts_it() {
+    let (mut t, _) = full();
+    let s = t.ok(SOCKET, &[2, 2, 0]) as u64;
+    assert_eq!(ifr(&mut t, s, SIOCIFCREATE, "lo1", 0).0, 0);
+    let mut a = vec![0u8; 64];
+    a[..3].copy_from_slice(b"lo1");
+    a[16..24].copy_from_slice(&[16, 2, 0, 0, 10, 9, 8, 7]);
+    a[48..56].copy_from_slice(&[16, 2, 0, 0, 255, 255, 255, 0]);
+    let ap = t.put(&a);
+    assert_eq!(t.e(IOCTL, &[s, 0x8040_691a, ap]), 0, "SIOCAIFADDR");
+    let (e, r) = ifr(&mut t, s, SIOCGIFADDR, "lo1", 0);
+    assert_eq!((e, &r[16..24]), (0, &[16, 2, 0, 0, 10, 9, 8, 7][..]));
+    let (_, r) = ifr(&mut t, s, SIOCGIFFLAGS, "lo1", 0);
+    assert_eq!(
+        u16::from_le_bytes([r[16], r[17]]),
+        0x8049,
+        "SIOCAIFADDR sets IFF_UP"
+    );
+    // a datagram to itself through 10.9.8.7:6000
+    let u = t.ok(SOCKET, &[2, 2, 0]) as u64;
+    let sin = t.put(&[16, 2, 0x17, 0x70, 10, 9, 8, 7, 0, 0, 0, 0, 0, 0, 0, 0]);
+    assert_eq!(t.e(104, &[u, sin, 16]), 0, "bind");
+    let msg = t.put(b"via lo1");
+    assert_eq!(t.sys(133, &[u, msg, 7, 0, sin, 16]).1, 7, "sendto");
+    let buf = t.buf(64);
+    assert_eq!(t.sys(29, &[u, buf, 64, 0, 0, 0]).1, 7, "recvfrom");
+    let (_, _, d) = sysctl(&mut t, &[4, 34, 0, 0, 5, 0], Some(4096), None);
+    // lo0's records (504 bytes), then lo1's RTM_IFINFO: ipackets at 16+32,
+    // opackets at 16+48, ibytes at 16+72, obytes at 16+80.
+    let lo1 = &d[504..];
+    let q = |at: usize| u64::from_le_bytes(lo1[16 + at..24 + at].try_into().unwrap());
+    assert_eq!((q(32), q(48), q(72), q(80)), (1, 1, 35, 35));
+    let lo0 = &d[..168];
+    assert_eq!(u64::from_le_bytes(lo0[48..56].try_into().unwrap()), 0);
+    // SIOCDIFADDR twice: the second finds nothing
+    let mut dreq = vec![0u8; 144];
+    dreq[..3].copy_from_slice(b"lo1");
+    dreq[16..24].copy_from_slice(&[16, 2, 0, 0, 10, 9, 8, 7]);
+    let dp = t.put(&dreq);
+    assert_eq!(t.e(IOCTL, &[s, 0x8090_6919, dp]), 0);
+    let dp = t.put(&dreq);
+    assert_eq!(t.e(IOCTL, &[s, 0x8090_6919, dp]), 49, "EADDRNOTAVAIL");
+}
