@@ -219,8 +219,11 @@ pub const PARTIAL: &[(u32, &str)] = &[
     (
         54,
         "ioctl: 4 commands (FIOCLEX, FIONCLEX, FIONBIO, FIONREAD) and the console's TIOCGETA, \
-         on sockets also FIONWRITE and FIONSPACE and the interface ioctls of a kernel with no \
-         interfaces; elsewhere FIOASYNC, FIONWRITE, FIONSPACE, FIOGETOWN and FIOSETOWN answer \
+         on sockets also FIONWRITE and FIONSPACE and the interface ioctls of loopback and carp \
+         interfaces (SIOCGIFCONF, SIOCIFGCLONERS, SIOCIFCREATE/DESTROY, SIOCG/SIFFLAGS, MTU, \
+         METRIC, SIOCGIFINDEX, SIOCADD/DELMULTI, and on AF_INET sockets SIOCAIFADDR, \
+         SIOCDIFADDR, SIOCGIFADDR/NETMASK/DSTADDR/BRDADDR; no SIOCSIFADDR, SIOCGIFALIAS, \
+         SIOCGIFDATA, the IPv6 *_IN6 ones or media); elsewhere FIOASYNC, FIONWRITE, FIONSPACE, FIOGETOWN and FIOSETOWN answer \
          ENOTTY, on sockets FIOASYNC, FIOGETOWN, FIOSETOWN and SIOCATMARK EOPNOTSUPP",
     ),
     (
@@ -236,7 +239,9 @@ pub const PARTIAL: &[(u32, &str)] = &[
     (
         202,
         "__sysctl: a fixed tree recorded from a fresh kernel (kern.pool's counters stay \
-         those of the recorded kernel, kern.msgbuf its boot messages); only CTL_QUERY of the \
+         those of the recorded kernel, kern.msgbuf its boot messages) plus the net.* nodes \
+         the net components add (only those a capture shows; net.route.rtable answers \
+         NET_RT_DUMP, NET_RT_FLAGS and NET_RT_IFLIST, net.oroute.rtable EINVAL); only CTL_QUERY of the \
          meta operations (CTL_DESCRIBE, CTL_CREATE, CTL_DESTROY answer EOPNOTSUPP)",
     ),
     (
