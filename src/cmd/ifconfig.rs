@@ -5,13 +5,14 @@
 //! ioctls), it lists interfaces from `{CTL_NET, PF_ROUTE, 0, 0,
 //! NET_RT_IFLIST, 0}` and reads flags, metric and mtu with SIOCGIFFLAGS,
 //! SIOCGIFMETRIC and SIOCGIFMTU; the output is status()'s
-//! (sbin/ifconfig/ifconfig.c, af_inet.c, af_inet6.c):
+//! (sbin/ifconfig/ifconfig.c, af_inet.c, af_inet6.c), the address lines
+//! indented with a tab:
 //!
 //! ```text
 //! lo0: flags=8049<UP,LOOPBACK,RUNNING,MULTICAST> mtu 33624
-//! 	inet 127.0.0.1 netmask 0xff000000
-//! 	inet6 ::1 prefixlen 128
-//! 	inet6 fe80::1%lo0 prefixlen 64 scopeid 0x1
+//!     inet 127.0.0.1 netmask 0xff000000
+//!     inet6 ::1 prefixlen 128
+//!     inet6 fe80::1%lo0 prefixlen 64 scopeid 0x1
 //! ```
 
 use std::net::{Ipv4Addr, Ipv6Addr};
