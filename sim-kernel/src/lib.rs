@@ -28,6 +28,7 @@ pub mod proc;
 pub mod structs;
 pub mod sys;
 pub mod sysctl;
+pub mod sysctl_net;
 pub mod vfs;
 
 use rumpsp_protocol::kernel::{
@@ -253,6 +254,8 @@ pub struct SimKernel {
     /// The sysctl tree, shared until written (cloning a booted kernel, as the
     /// fuzzers do per input, does not copy its hundreds of nodes).
     pub sysctl: std::sync::Arc<sysctl::Tree>,
+    /// Network interfaces (lo0 with the net component).
+    pub ifaces: net::iface::IfTable,
     generation: u64,
     /// Wait keys changed since the server last asked ([`SimKernel::bump_key`]).
     changed: std::collections::BTreeSet<u64>,
@@ -307,10 +310,11 @@ impl SimKernel {
         );
         let mut k = SimKernel {
             rng: Rng::new(config.seed),
-            sysctl: std::sync::Arc::new(sysctl::Tree::boot_with(
-                &config.hostname,
+            sysctl: std::sync::Arc::new(sysctl_net::with_net_nodes(
+                sysctl::Tree::boot_with(&config.hostname, config.components),
                 config.components,
             )),
+            ifaces: net::iface::IfTable::boot(config.components, clock.realtime()),
             config,
             t,
             vfs,

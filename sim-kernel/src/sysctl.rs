@@ -41,6 +41,8 @@ pub enum Dynamic {
     Msgbuf,
     /// kern.pool: one record per pool (sys/sysctl_stats.rs).
     Pool,
+    /// net.route.rtable / net.oroute.rtable: sysctl_rtable (net/route.rs).
+    Rtable,
 }
 
 /// One node of the tree.

@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod conformance;
 pub mod fuzz;
+pub mod ifconfig;
 pub mod mutants;
 pub mod replay;
 pub mod run;

@@ -123,6 +123,17 @@ pub enum Tool {
         /// Mount point.
         dir: String,
     },
+    /// Configure network interfaces, as NetBSD's ifconfig(8): -a, IF,
+    /// IF create, IF destroy, IF inet ADDR[/LEN], IF up, IF down.
+    Ifconfig {
+        #[command(flatten)]
+        target: Target,
+        /// Show every interface.
+        #[arg(short = 'a')]
+        all: bool,
+        /// The interface, then the operations.
+        args: Vec<String>,
+    },
     /// Halt the rump kernel, as rump.halt(1) (no flag: a plain halt, howto 0).
     #[command(disable_help_flag = true)]
     Halt {
@@ -155,6 +166,7 @@ impl Tool {
             | Tool::Rm { target, .. }
             | Tool::Stat { target, .. }
             | Tool::Mount { target, .. }
+            | Tool::Ifconfig { target, .. }
             | Tool::Halt { target, .. } => target,
         }
     }
@@ -162,7 +174,7 @@ impl Tool {
 
 /// What an operation's failure prints: strerror's text for an errno, as
 /// NetBSD's tools print it; the whole error otherwise.
-fn strerror(e: &ClientError) -> String {
+pub(crate) fn strerror(e: &ClientError) -> String {
     match e {
         ClientError::Errno(n) => n
             .message()
@@ -173,7 +185,7 @@ fn strerror(e: &ClientError) -> String {
 
 /// An errno from the kernel is the operation failing (exit 1, reported by the
 /// caller); anything else (transport, protocol) ends the tool (exit 2).
-fn op_failed(e: ClientError) -> anyhow::Result<ClientError> {
+pub(crate) fn op_failed(e: ClientError) -> anyhow::Result<ClientError> {
     match e {
         ClientError::Errno(_) => Ok(e),
         other => Err(anyhow::Error::new(other).context("lost the rump kernel")),
@@ -868,6 +880,9 @@ pub fn run(tool: Tool) -> anyhow::Result<u8> {
                     eprintln!("mount: {dir}: {}", strerror(&op_failed(e)?));
                     failed = true;
                 }
+            }
+            Tool::Ifconfig { all, args, .. } => {
+                failed |= super::ifconfig::run(&c, all, &args).await?;
             }
             Tool::Halt {
                 dump, halt, nosync, ..

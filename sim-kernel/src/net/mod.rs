@@ -7,8 +7,11 @@
 //! of this file.
 
 pub mod fifo;
+pub mod iface;
 pub mod ifioctl;
+pub mod inet;
 pub mod local;
+pub mod route;
 pub mod sockbuf;
 pub mod soreceive;
 pub mod sosend;
@@ -166,6 +169,10 @@ pub mod prflags {
 pub enum Pcb {
     /// AF_LOCAL (`struct unpcb`).
     Local(local::UnpCb),
+    /// AF_INET / AF_INET6 (`struct inpcb` / `in6pcb` with its tcpcb).
+    Inet(Box<inet::Pcb>),
+    /// AF_ROUTE raw sockets (`struct rawcb`): created and closed.
+    Route,
 }
 
 /// A socket (`struct socket`).
@@ -323,6 +330,8 @@ pub fn create(
     }
     let mut so = match domain {
         AF_LOCAL => local::attach(stype, protocol)?,
+        AF_INET | AF_INET6 => inet::usrreq::attach(k, domain, stype, protocol)?,
+        AF_ROUTE => inet::usrreq::route_attach(stype, protocol)?,
         _ => return err(EAFNOSUPPORT),
     };
     let cred = &k.proc(pid)?.cred;
@@ -336,6 +345,7 @@ pub fn create(
 pub fn bind(k: &mut SimKernel, pid: i32, so: SockId, nam: &[u8]) -> Result<(), Stop> {
     match k.sock(so)?.domain {
         AF_LOCAL => local::bind(k, pid, so, nam),
+        AF_INET | AF_INET6 => inet::usrreq::bind(k, so, nam),
         _ => err(EOPNOTSUPP),
     }
 }
@@ -344,6 +354,7 @@ pub fn bind(k: &mut SimKernel, pid: i32, so: SockId, nam: &[u8]) -> Result<(), S
 pub fn listen(k: &mut SimKernel, so: SockId) -> Result<(), Stop> {
     match k.sock(so)?.domain {
         AF_LOCAL => local::listen(k, so),
+        AF_INET | AF_INET6 => inet::usrreq::listen(k, so),
         _ => err(EOPNOTSUPP),
     }
 }
@@ -352,6 +363,7 @@ pub fn listen(k: &mut SimKernel, so: SockId) -> Result<(), Stop> {
 pub fn connect(k: &mut SimKernel, pid: i32, so: SockId, nam: &[u8]) -> Result<(), Stop> {
     match k.sock(so)?.domain {
         AF_LOCAL => local::connect(k, pid, so, nam),
+        AF_INET | AF_INET6 => inet::usrreq::connect(k, so, nam),
         _ => err(EOPNOTSUPP),
     }
 }
@@ -368,6 +380,7 @@ pub fn connect2(k: &mut SimKernel, a: SockId, b: SockId) -> Result<(), Stop> {
 pub fn accept(k: &mut SimKernel, so: SockId) -> Result<Vec<u8>, Stop> {
     match k.sock(so)?.domain {
         AF_LOCAL => Ok(local::peeraddr(k, so)),
+        AF_INET | AF_INET6 => inet::usrreq::accept(k, so),
         _ => err(EOPNOTSUPP),
     }
 }
@@ -385,22 +398,27 @@ pub fn send(
 ) -> Result<(), Stop> {
     match k.sock(so)?.domain {
         AF_LOCAL => local::send(k, pid, so, mbufs, nam, control, oob),
+        AF_INET | AF_INET6 => inet::usrreq::send(k, so, mbufs, nam, oob),
         _ => err(EOPNOTSUPP),
     }
 }
 
 /// PRU_RCVD: the receiver took data (protocols with PR_WANTRCVD).
 pub fn rcvd(k: &mut SimKernel, so: SockId) {
-    if let Ok(AF_LOCAL) = k.sock(so).map(|s| s.domain) {
-        local::rcvd(k, so);
+    match k.sock(so).map(|s| s.domain) {
+        Ok(AF_LOCAL) => local::rcvd(k, so),
+        Ok(AF_INET | AF_INET6) => inet::usrreq::rcvd(k, so),
+        _ => {}
     }
 }
 
 /// PRU_RCVOOB: no domain here keeps out-of-band data (AF_LOCAL answers
 /// EOPNOTSUPP).
 pub fn rcvoob(k: &mut SimKernel, so: SockId) -> Result<Vec<u8>, Stop> {
-    k.sock(so)?;
-    err(EOPNOTSUPP)
+    match k.sock(so)?.domain {
+        AF_INET | AF_INET6 => inet::usrreq::rcvoob(k, so, true),
+        _ => err(EOPNOTSUPP),
+    }
 }
 
 /// PRU_SHUTDOWN (the send side; `socantsendmore` included).
@@ -410,6 +428,7 @@ pub fn shutdown(k: &mut SimKernel, so: SockId) -> Result<(), Stop> {
             local::shutdown(k, so);
             Ok(())
         }
+        AF_INET | AF_INET6 => inet::usrreq::shutdown(k, so),
         _ => err(EOPNOTSUPP),
     }
 }
@@ -421,6 +440,7 @@ pub fn disconnect(k: &mut SimKernel, so: SockId) -> Result<(), Stop> {
             local::disconnect(k, so);
             Ok(())
         }
+        AF_INET | AF_INET6 => inet::usrreq::disconnect(k, so),
         _ => err(EOPNOTSUPP),
     }
 }
@@ -429,6 +449,7 @@ pub fn disconnect(k: &mut SimKernel, so: SockId) -> Result<(), Stop> {
 pub fn sockaddr(k: &mut SimKernel, so: SockId) -> Result<Vec<u8>, Stop> {
     match k.sock(so)?.domain {
         AF_LOCAL => Ok(local::sockaddr(k, so)),
+        AF_INET | AF_INET6 => inet::usrreq::sockaddr(k, so),
         _ => err(EOPNOTSUPP),
     }
 }
@@ -437,6 +458,7 @@ pub fn sockaddr(k: &mut SimKernel, so: SockId) -> Result<Vec<u8>, Stop> {
 pub fn peeraddr(k: &mut SimKernel, so: SockId) -> Result<Vec<u8>, Stop> {
     match k.sock(so)?.domain {
         AF_LOCAL => Ok(local::peeraddr(k, so)),
+        AF_INET | AF_INET6 => inet::usrreq::peeraddr(k, so),
         _ => err(EOPNOTSUPP),
     }
 }
@@ -461,6 +483,7 @@ pub fn ctloutput(
 ) -> Result<Vec<u8>, Stop> {
     match k.sock(so)?.domain {
         AF_LOCAL => local::ctloutput(k, so, op, level, name),
+        AF_INET | AF_INET6 => inet::usrreq::ctloutput(k, so, op, level, name),
         _ => err(ENOPROTOOPT),
     }
 }
@@ -468,21 +491,27 @@ pub fn ctloutput(
 /// PRU_CONTROL: an ioctl the socket layer does not know (not group 'i').
 /// AF_LOCAL (`uipc_usrreq`) answers EOPNOTSUPP to every one.
 pub fn control(k: &mut SimKernel, so: SockId, _cmd: u32, _data: &mut [u8]) -> Result<(), Stop> {
-    k.sock(so)?;
-    err(EOPNOTSUPP)
+    match k.sock(so)?.domain {
+        AF_INET | AF_INET6 => inet::usrreq::control(),
+        _ => err(EOPNOTSUPP),
+    }
 }
 
 /// PRU_SENSE: the protocol's part of fstat.
 pub fn stat(k: &mut SimKernel, so: SockId, st: &mut crate::structs::Stat) {
-    if let Ok(AF_LOCAL) = k.sock(so).map(|s| s.domain) {
-        local::stat(k, so, st);
+    match k.sock(so).map(|s| s.domain) {
+        Ok(AF_LOCAL) => local::stat(k, so, st),
+        Ok(AF_INET | AF_INET6) => inet::usrreq::stat(k, so, st),
+        _ => {}
     }
 }
 
 /// PRU_DETACH: the protocol lets go of a socket being closed.
 pub fn detach(k: &mut SimKernel, so: SockId) {
-    if let Ok(AF_LOCAL) = k.sock(so).map(|s| s.domain) {
-        local::detach(k, so);
+    match k.sock(so).map(|s| s.domain) {
+        Ok(AF_LOCAL) => local::detach(k, so),
+        Ok(AF_INET | AF_INET6) => inet::usrreq::detach(k, so),
+        _ => {}
     }
 }
 

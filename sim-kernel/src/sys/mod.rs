@@ -210,8 +210,11 @@ pub const PARTIAL: &[(u32, &str)] = &[
     (
         54,
         "ioctl: 4 commands (FIOCLEX, FIONCLEX, FIONBIO, FIONREAD) and the console's TIOCGETA, \
-         on sockets also FIONWRITE and FIONSPACE and the interface ioctls of a kernel with no \
-         interfaces; elsewhere FIOASYNC, FIONWRITE, FIONSPACE, FIOGETOWN and FIOSETOWN answer \
+         on sockets also FIONWRITE and FIONSPACE and the interface ioctls of loopback and carp \
+         interfaces (SIOCGIFCONF, SIOCIFGCLONERS, SIOCIFCREATE/DESTROY, SIOCG/SIFFLAGS, MTU, \
+         METRIC, SIOCGIFINDEX, SIOCADD/DELMULTI, and on AF_INET sockets SIOCAIFADDR, \
+         SIOCDIFADDR, SIOCGIFADDR/NETMASK/DSTADDR/BRDADDR; no SIOCSIFADDR, SIOCGIFALIAS, \
+         SIOCGIFDATA, the IPv6 *_IN6 ones or media); elsewhere FIOASYNC, FIONWRITE, FIONSPACE, FIOGETOWN and FIOSETOWN answer \
          ENOTTY, on sockets FIOASYNC, FIOGETOWN, FIOSETOWN and SIOCATMARK EOPNOTSUPP",
     ),
     (
@@ -227,7 +230,9 @@ pub const PARTIAL: &[(u32, &str)] = &[
     (
         202,
         "__sysctl: a fixed tree recorded from a fresh kernel (kern.pool's counters stay \
-         those of the recorded kernel, kern.msgbuf its boot messages); only CTL_QUERY of the \
+         those of the recorded kernel, kern.msgbuf its boot messages) plus the net.* nodes \
+         the net components add (only those a capture shows; net.route.rtable answers \
+         NET_RT_DUMP, NET_RT_FLAGS and NET_RT_IFLIST, net.oroute.rtable EINVAL); only CTL_QUERY of the \
          meta operations (CTL_DESCRIBE, CTL_CREATE, CTL_DESTROY answer EOPNOTSUPP)",
     ),
     (
@@ -244,7 +249,11 @@ pub const PARTIAL: &[(u32, &str)] = &[
     ),
     (
         394,
-        "__socket30: AF_LOCAL only; AF_INET, AF_INET6 and AF_ROUTE answer EAFNOSUPPORT",
+        "__socket30: SOCK_RAW sockets of AF_INET/AF_INET6 and AF_ROUTE sockets are \
+         created and closed but carry nothing (bind, connect and send on them EOPNOTSUPP, \
+         no routing messages); AF_INET/AF_INET6 have no broadcast, multicast or IP \
+         options beyond IP_TTL, IP_TOS, IPV6_V6ONLY, TCP_NODELAY and TCP_MAXSEG, and TCP \
+         keeps no TIME_WAIT state and runs no timers",
     ),
     (
         410,

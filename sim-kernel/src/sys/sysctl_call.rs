@@ -34,6 +34,13 @@ pub(crate) fn sysctl(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
         .chunks_exact(4)
         .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect();
+    if let Some(r) = crate::net::route::rtable_call(k, c, &mib, oldp, oldlen, newp, newlen) {
+        let (len, result) = r?;
+        if oldlenp != 0 {
+            c.copyout(oldlenp, len.to_le_bytes().to_vec())?;
+        }
+        return result.map(|()| (0, 0));
+    }
     // The length goes back to the caller even when the request fails (then unchanged).
     let (reported, result) = match lookup(k, c, &mib, oldp, oldlen, newp, newlen) {
         Ok(n) => (n, Ok(())),
@@ -104,8 +111,8 @@ fn lookup(
         Some(Dynamic::Urandom) => (k.rng.next_u64() as u32).to_le_bytes().to_vec(),
         Some(Dynamic::Arandom) => k.rng.bytes(oldlen.min(256) as usize),
         Some(Dynamic::HardclockTicks) => (k.clock.ticks() as i32).to_le_bytes().to_vec(),
-        // Answered above.
-        Some(Dynamic::Msgbuf | Dynamic::Pool) => vec![],
+        // Answered above (rtable by net::route::rtable_call).
+        Some(Dynamic::Msgbuf | Dynamic::Pool | Dynamic::Rtable) => vec![],
         // A computed list that is empty reports nothing at all.
         None if ctype == CTLTYPE_STRING && size == 0 && node.value.is_empty() => vec![],
         None if ctype == CTLTYPE_STRING => {

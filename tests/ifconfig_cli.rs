@@ -1,0 +1,157 @@
+//! `rumpsp ifconfig` and the net sysctls against `rumpsp serve --components
+//! net,inet,inet6`: the lines NetBSD 7's ifconfig(8) and sysctl(8) print,
+//! and their exit codes (0 ok, 1 the operation failed).
+
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+struct Server {
+    child: Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(components: &str) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("net.sock");
+    let url = format!("unix://{}", sock.display());
+    let child = Command::new(env!("CARGO_BIN_EXE_rumpsp"))
+        .args(["serve", "--components", components, &url])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !sock.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Server {
+        child,
+        url,
+        _dir: dir,
+    }
+}
+
+impl Server {
+    fn run(&self, args: &[&str]) -> (String, String, Option<i32>) {
+        let o: Output = Command::new(env!("CARGO_BIN_EXE_rumpsp"))
+            .env("RUMP_SERVER", &self.url)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+            o.status.code(),
+        )
+    }
+}
+
+const LO0: &str = "lo0: flags=8049<UP,LOOPBACK,RUNNING,MULTICAST> mtu 33624\n\
+\tinet 127.0.0.1 netmask 0xff000000\n\
+\tinet6 ::1 prefixlen 128\n\
+\tinet6 fe80::1%lo0 prefixlen 64 scopeid 0x1\n";
+
+#[test]
+fn ifconfig_a_shows_lo0_as_booted() {
+    let s = serve("net,inet,inet6");
+    assert_eq!(
+        s.run(&["ifconfig", "-a"]),
+        (LO0.to_owned(), String::new(), Some(0))
+    );
+}
+
+#[test]
+fn create_address_show_destroy() {
+    let s = serve("net,inet,inet6");
+    assert_eq!(
+        s.run(&["ifconfig", "lo1", "create"]),
+        (String::new(), String::new(), Some(0))
+    );
+    assert_eq!(
+        s.run(&["ifconfig", "lo1"]).0,
+        "lo1: flags=8048<LOOPBACK,RUNNING,MULTICAST> mtu 33624\n"
+    );
+    assert_eq!(
+        s.run(&["ifconfig", "lo1", "inet", "10.9.8.7/24"]),
+        (String::new(), String::new(), Some(0))
+    );
+    assert_eq!(
+        s.run(&["ifconfig", "lo1", "inet", "10.9.8.8/32"]).2,
+        Some(0)
+    );
+    assert_eq!(
+        s.run(&["ifconfig", "lo1"]).0,
+        "lo1: flags=8049<UP,LOOPBACK,RUNNING,MULTICAST> mtu 33624\n\
+         \tinet 10.9.8.7 netmask 0xffffff00\n\
+         \tinet alias 10.9.8.8 netmask 0xffffffff\n"
+    );
+    assert_eq!(s.run(&["ifconfig", "lo1", "down"]).2, Some(0));
+    assert_eq!(
+        s.run(&["ifconfig", "lo1"]).0.lines().next(),
+        Some("lo1: flags=8048<LOOPBACK,RUNNING,MULTICAST> mtu 33624")
+    );
+    let (out, _, _) = s.run(&["ifconfig", "-a"]);
+    assert!(out.starts_with(LO0) && out.contains("\nlo1: "), "{out}");
+    assert_eq!(
+        s.run(&["ifconfig", "lo1", "create"]),
+        (
+            String::new(),
+            "ifconfig: SIOCIFCREATE: File exists\n".to_owned(),
+            Some(1)
+        )
+    );
+    assert_eq!(s.run(&["ifconfig", "lo1", "destroy"]).2, Some(0));
+    assert_eq!(
+        s.run(&["ifconfig", "lo1"]),
+        (
+            String::new(),
+            "ifconfig: SIOCGIFFLAGS lo1: Device not configured\n".to_owned(),
+            Some(1)
+        )
+    );
+    assert_eq!(s.run(&["ifconfig", "-a"]).0, LO0);
+}
+
+#[test]
+fn sysctl_shows_the_net_nodes() {
+    let s = serve("net,inet,inet6");
+    assert_eq!(
+        s.run(&["sysctl", "net.inet.ip.forwarding"]),
+        (
+            "net.inet.ip.forwarding = 1\n".to_owned(),
+            String::new(),
+            Some(0)
+        )
+    );
+    let (out, _, code) = s.run(&["sysctl", "net"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("net.inet.udp.sendspace = 9216\n"), "{out}");
+    assert!(out.contains("net.inet6.ip6.forwarding = 0\n"), "{out}");
+    assert_eq!(
+        s.run(&["sysctl", "-w", "net.inet.ip.forwarding=0"]).2,
+        Some(0)
+    );
+    assert_eq!(s.run(&["sysctl", "-n", "net.inet.ip.forwarding"]).0, "0\n");
+}
+
+#[test]
+fn without_inet6_lo0_has_only_its_ipv4_address() {
+    let s = serve("net,inet");
+    assert_eq!(
+        s.run(&["ifconfig", "lo0"]).0,
+        "lo0: flags=8049<UP,LOOPBACK,RUNNING,MULTICAST> mtu 33624\n\
+         \tinet 127.0.0.1 netmask 0xff000000\n"
+    );
+}
