@@ -22,8 +22,11 @@ const COPYOUT: u16 = 4;
 fn script(name: &str) -> Script {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("traces");
     let real = dir.join(format!("real/{name}.jsonl"));
+    let net = dir.join(format!("net/{name}.jsonl"));
     let p = if name.starts_with("gen-") {
         dir.join(format!("differential/{name}.jsonl"))
+    } else if net.exists() {
+        net
     } else if real.exists() {
         real
     } else {
@@ -57,6 +60,14 @@ fn server(s: &Script) -> InProcess<SimKernel> {
     let mut config = SimConfig::default();
     if let Some(h) = s.recorded_hostname() {
         config.hostname = h;
+    }
+    // the network captures need the components their server loaded
+    if let Some(c) = s
+        .server_cmd
+        .as_deref()
+        .and_then(rumpsp_sim_kernel::Components::from_server_cmd)
+    {
+        config.components = c;
     }
     InProcess::with_kernel(SimKernel::new(config)).unwrap()
 }
@@ -785,6 +796,138 @@ fn rule_copyin_split_reading_other_memory_fails() {
 fn rule_concurrent_order_reading_other_memory_fails() {
     let r = run("threads", shifted_copyins(8), 0);
     assert_eq!(r.verdict(), Verdict::Fail);
+}
+
+/// Applies `m` to the data of every COPYOUT frame (whatever its size).
+fn copyouts(mut m: impl FnMut(&mut [u8]) + 'static) -> Mutation {
+    Box::new(move |f| {
+        let mut v = f.to_vec();
+        if is(f, 0, COPYOUT) && v.len() > 40 {
+            m(&mut v[40..]);
+        }
+        vec![v]
+    })
+}
+
+/// The failing steps' requests.
+fn failing(r: &ScriptResult) -> Vec<String> {
+    r.steps
+        .iter()
+        .filter(|s| s.verdict >= Verdict::Fail)
+        .map(|s| s.request.clone())
+        .collect()
+}
+
+/// A copied-out `sockaddr_in` with a kernel-chosen port gets `port(old)`.
+fn ephemeral_ports(mut port: impl FnMut(u16) -> u16 + 'static) -> Mutation {
+    copyouts(move |d| {
+        if d.len() == 16 && d[0] == 16 && d[1] == 2 {
+            let p = u16::from_be_bytes([d[2], d[3]]);
+            if p >= 49152 {
+                d[2..4].copy_from_slice(&port(p).to_be_bytes());
+            }
+        }
+    })
+}
+
+#[test]
+fn rule_ephemeral_ports_pass_a_right_server_and_fail_one_outside_the_range() {
+    let r = run("net_inet", honest(), 0);
+    assert!(r.verdict() < Verdict::Fail, "{:?}", failing(&r));
+    assert!(r.steps.iter().any(|s| s.rules.contains(&"ephemeral-ports")));
+    let r = run("net_inet", ephemeral_ports(|_| 1234), 0);
+    let f = failing(&r);
+    assert!(f.iter().any(|q| q.contains("getsockname")), "{f:?}");
+}
+
+#[test]
+fn rule_ephemeral_ports_a_port_that_changes_for_one_socket_fails() {
+    // every other answer names the socket by another port
+    let mut n = 0u32;
+    let r = run(
+        "net_inet",
+        ephemeral_ports(move |p| {
+            n += 1;
+            if n % 2 == 0 {
+                p
+            } else {
+                p ^ 1
+            }
+        }),
+        0,
+    );
+    assert_eq!(r.verdict(), Verdict::Fail);
+}
+
+#[test]
+fn rule_uninitialised_padding_a_wrong_timeout_still_fails() {
+    // tv_usec (bytes 8..12 of the 16-byte timeval) is compared exactly
+    let r = run(
+        "net_local",
+        copyouts(|d| {
+            if d.len() == 16 && d[12..] == [0, 0, 0, 0] && d[0..8] == [0; 8] {
+                d[8] ^= 1;
+            }
+        }),
+        0,
+    );
+    let f = failing(&r);
+    assert!(f.iter().any(|q| q.contains("getsockopt")), "{f:?}");
+}
+
+#[test]
+fn rule_ifconf_padding_a_wrong_address_still_fails() {
+    // byte 20 of an ifreq is inside the address (sa_len 16 or more)
+    let r = run(
+        "net_ifconfig",
+        copyouts(|d| {
+            if d.len() >= 144 && d.len() % 144 == 0 {
+                for rec in d.chunks_mut(144) {
+                    rec[20] ^= 0xff;
+                }
+            }
+        }),
+        0,
+    );
+    let f = failing(&r);
+    assert!(f.iter().any(|q| q.contains("ioctl")), "{f:?}");
+}
+
+/// Applies `m` to every routing message of a copied-out NET_RT_* answer.
+fn routing_records(m: fn(&mut [u8])) -> Mutation {
+    copyouts(move |d| {
+        let mut at = 0;
+        while at + 4 <= d.len() {
+            let len = usize::from(u16::from_le_bytes([d[at], d[at + 1]]));
+            if len < 4 || at + len > d.len() || d[at + 2] != 4 {
+                return;
+            }
+            m(&mut d[at..at + len]);
+            at += len;
+        }
+    })
+}
+
+#[test]
+fn rule_routing_volatile_a_wrong_interface_index_still_fails() {
+    let r = run("net_ifconfig", routing_records(|rec| rec[4] ^= 1), 0);
+    let f = failing(&r);
+    assert!(f.iter().any(|q| q.contains("__sysctl")), "{f:?}");
+}
+
+#[test]
+fn rule_routing_volatile_an_invalid_change_time_fails() {
+    let r = run(
+        "net_ifconfig",
+        routing_records(|rec| {
+            if rec[3] == 0x14 && rec.len() >= 152 {
+                rec[144..152].copy_from_slice(&2_000_000_000i64.to_le_bytes());
+            }
+        }),
+        0,
+    );
+    let f = failing(&r);
+    assert!(f.iter().any(|q| q.contains("__sysctl")), "{f:?}");
 }
 
 #[test]

@@ -9,6 +9,7 @@
 
 pub mod diff;
 pub mod memory;
+mod netnorm;
 pub mod normalise;
 pub mod outcome;
 pub mod ports;
@@ -450,15 +451,21 @@ fn pump(
                 _ => None,
             };
             if let (Some(Message::Copyout(co)), Some(step)) = (typed, step_at(script, owner)) {
-                if step.sysnum().is_some_and(|n| ports::NAMES_OUT.contains(&n)) {
-                    if let Some(rec) = step.recorded.iter().find_map(|r| match r.frame(abi) {
+                if let Some(name) = ports::name_addr(step) {
+                    // the recorded socket address at the name buffer, and ours
+                    let at = |addr: u64, data: &[u8]| {
+                        ports::address_in(addr, data, name)
+                            .map(|o| data[o..o + usize::from(data[o])].to_vec())
+                    };
+                    let rec = step.recorded.iter().find_map(|r| match r.frame(abi) {
                         Ok(Frame {
                             message: Message::Copyout(rc),
                             ..
-                        }) if rc.addr == co.addr => Some(rc.data),
+                        }) => at(rc.addr, rc.data),
                         _ => None,
-                    }) {
-                        ports.learn(rec, co.data);
+                    });
+                    if let (Some(rec), Some(ours)) = (rec, at(co.addr, co.data)) {
+                        ports.learn(&rec, &ours);
                     }
                 }
             }

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::netnorm;
 use super::outcome::{Answer, Outcome};
 use crate::script::Step;
 
@@ -75,6 +76,18 @@ pub const RULES: &[Rule] = &[
         field: "the 4 padding bytes after tv_usec of the struct timeval getsockopt copies out for SO_SNDTIMEO / SO_RCVTIMEO",
         why: "sogetopt never writes them: they hold the kernel stack's old contents (half a host stack address on the recorded rump kernel)",
         comparison: "ignored; the length written, tv_sec and tv_usec compare exactly",
+    },
+    Rule {
+        name: "ifconf-padding",
+        field: "the bytes of each 144-byte ifreq SIOCGIFCONF copies out past its address's sa_len",
+        why: "ifconf copies whole ifreqs whose union the kernel never cleared: old stack data",
+        comparison: "ignored; the interface names, every address's sa_len, family and bytes up to sa_len, and ifc_len compare exactly",
+    },
+    Rule {
+        name: "routing-volatile",
+        field: "ifi_lastchange (timespec at offset 136) of RTM_IFINFO records and bytes 32-40 (rtm_inits and padding) of RTM_GET records in the NET_RT_IFLIST / NET_RT_DUMP sysctls",
+        why: "ifi_lastchange is the host time of an interface's last change; sysctl_dumpentry never writes rtm_inits, so it holds old heap data",
+        comparison: "ifi_lastchange: a valid timespec (seconds not negative, nsec below 1e9), zero exactly where the recording's is zero; rtm_inits ignored; every other byte of every record compares exactly, and both answers walk record by record with the same msglen, version and type",
     },
     Rule {
         name: "copyin-split",
@@ -276,9 +289,17 @@ pub fn normalise_pair(
         match sysnum {
             390 => dirents(e, a, st, rules),
             418 | 427 => clock(step, sysnum, e, a, st, rules),
+            202 if sysctl_mib(step).starts_with(&[4, 34]) => {
+                netnorm::routing_messages(step, *addr, e, a, rules)
+            }
             202 => sysctl(step, *addr, e, a, st, rules),
-            118 => timeval_padding(step, *addr, e, a, rules),
-            n if super::ports::NAMES_OUT.contains(&n) => ephemeral_port(e, a, st, rules),
+            118 => netnorm::timeval_padding(step, *addr, e, a, rules),
+            54 => netnorm::ifconf_padding(step, *addr, e, a, rules),
+            n if super::ports::NAMES_OUT.contains(&n) => {
+                if let Some(name) = super::ports::name_addr(step) {
+                    netnorm::ephemeral_port(*addr, name, e, a, &mut st.ports, rules)
+                }
+            }
             _ => {}
         }
     }
@@ -350,35 +371,6 @@ fn clock(
     if plausible(er, ar, sub_max) && ordered && after_stamps {
         a.copy_from_slice(e);
         rules.push("clock");
-    }
-}
-
-/// SOL_SOCKET, and the two options whose value is a `struct timeval`.
-const SOL_SOCKET: u64 = 0xffff;
-const SO_TIMEOUTS: [u64; 2] = [0x100b, 0x100c];
-
-/// getsockopt of a socket timeout: the padding after tv_usec.
-fn timeval_padding(step: &Step, addr: u64, e: &mut [u8], a: &mut [u8], rules: &mut Vec<&'static str>) {
-    let is_timeout = step.arg(1) == SOL_SOCKET && SO_TIMEOUTS.contains(&step.arg(2));
-    if is_timeout && addr == step.arg(3) && e.len() == 16 && a.len() == 16 && e[12..] != a[12..] {
-        a[12..].copy_from_slice(&e[12..]);
-        rules.push("uninitialised-padding");
-    }
-}
-
-/// A socket address the kernel copied out, whose port it chose.
-fn ephemeral_port(e: &mut [u8], a: &mut [u8], st: &mut Norm, rules: &mut Vec<&'static str>) {
-    use super::ports::{port_of, EPHEMERAL};
-    let (Some(pe), Some(pa)) = (port_of(e), port_of(a)) else {
-        return;
-    };
-    if EPHEMERAL.contains(&pe)
-        && EPHEMERAL.contains(&pa)
-        && st.ports.matches(i64::from(pe), i64::from(pa))
-        && pe != pa
-    {
-        a[2..4].copy_from_slice(&e[2..4]);
-        rules.push("ephemeral-ports");
     }
 }
 

@@ -21,6 +21,32 @@ pub const NAMES_OUT: &[u32] = &[27, 29, 30, 31, 32, 456];
 /// Syscalls that copy a socket address in: sendmsg, connect, bind, sendto.
 pub const NAMES_IN: &[u32] = &[28, 98, 104, 133];
 
+/// Where the socket address a call of `NAMES_OUT` copies out goes: the
+/// name argument of accept, getpeername, getsockname and paccept (slot 1),
+/// recvfrom's `from` (slot 4), recvmsg's `msg_name` (the first word of the
+/// msghdr the call copied in).
+pub fn name_addr(step: &crate::script::Step) -> Option<u64> {
+    let at = match step.sysnum()? {
+        30 | 31 | 32 | 456 => step.arg(1),
+        29 => step.arg(4),
+        27 => {
+            let m = step.copied_in(step.arg(1))?;
+            u64::from_le_bytes(m.get(..8)?.try_into().ok()?)
+        }
+        _ => return None,
+    };
+    (at != 0).then_some(at)
+}
+
+/// The socket address at `name` inside a region of copied-out memory that
+/// starts at `addr` (copies of adjacent buffers may be merged), if a whole
+/// `sockaddr_in` or `sockaddr_in6` lies there: its offset in the region.
+pub fn address_in(addr: u64, data: &[u8], name: u64) -> Option<usize> {
+    let off = usize::try_from(name.checked_sub(addr)?).ok()?;
+    let len = usize::from(*data.get(off)?);
+    port_of(data.get(off..off.checked_add(len)?)?).map(|_| off)
+}
+
 /// The port of `d` if it is exactly one `sockaddr_in` (length 16, AF_INET)
 /// or `sockaddr_in6` (length 28, AF_INET6), its `sa_len` agreeing.
 pub fn port_of(d: &[u8]) -> Option<u16> {
