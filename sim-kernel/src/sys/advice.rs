@@ -52,7 +52,7 @@ fn fadvise_errno(
     let node = match f.kind {
         FileKind::Node(n) => n,
         FileKind::PipeRead(_) | FileKind::PipeWrite(_) => return Err(Stop::Errno(ESPIPE)),
-        FileKind::Console => return Err(Stop::Errno(EOPNOTSUPP)),
+        FileKind::Console | FileKind::Kqueue(_) => return Err(Stop::Errno(EOPNOTSUPP)),
     };
     let regular = k
         .vfs
