@@ -32,7 +32,7 @@ pub fn node_key(n: NodeId) -> u64 {
 
 /// The wait key of a kqueue: changed when a knote is newly queued.
 pub fn kqueue_key(q: KqId) -> u64 {
-    (1 << 61) | q
+    (1 << 59) | q
 }
 
 /// What an attach gives a new knote.
