@@ -122,6 +122,8 @@ pub const ALLPERMS: u32 = 0o7777;
 
 // dirent types
 pub const DT_FIFO: u8 = 1;
+/// DT_SOCK.
+pub const DT_SOCK: u8 = 12;
 pub const DT_CHR: u8 = 2;
 pub const DT_DIR: u8 = 4;
 pub const DT_BLK: u8 = 6;

@@ -50,6 +50,8 @@ pub const EV_EOF: u32 = 0x8000;
 /// An error; data holds the errno.
 pub const EV_ERROR: u32 = 0x4000;
 
+/// EVFILT_READ/EVFILT_WRITE: the data field is a low-water mark.
+pub const NOTE_LOWAT: u32 = 0x1;
 /// EVFILT_VNODE: the data changed.
 pub const NOTE_WRITE: u32 = 0x2;
 /// EVFILT_VNODE: the size grew.
@@ -132,6 +134,12 @@ pub enum Ops {
     GenfsVnode,
     /// `filt_kqueue`: EVFILT_READ on another kqueue.
     KqRead(KqId),
+    /// `filt_soread`.
+    SoRead,
+    /// `filt_sowrite`.
+    SoWrite,
+    /// `filt_solisten`: EVFILT_READ on a listening socket.
+    SoListen,
     /// `filt_timer`.
     Timer,
     /// `filt_proc`.

@@ -24,6 +24,7 @@ pub mod kqueue;
 pub mod local;
 pub mod lockf;
 pub mod model;
+pub mod net;
 pub mod proc;
 pub mod structs;
 pub mod sys;
@@ -453,9 +454,11 @@ impl SimKernel {
             }
             FileKind::Console => {}
             FileKind::Kqueue(q) => sys::kqueue::close(self, q),
+            FileKind::Socket(so) => net::close(self, so),
         }
         self.bump_key(match kind {
             FileKind::PipeRead(p) | FileKind::PipeWrite(p) => Self::pipe_key(p),
+            FileKind::Socket(so) => net::sock_key(so),
             FileKind::Node(_) | FileKind::Console | FileKind::Kqueue(_) => NO_WAITER_KEY,
         });
     }
@@ -560,7 +563,7 @@ impl SimKernel {
                 FileKind::PipeRead(p) => *readers.entry(p).or_default() += 1,
                 FileKind::PipeWrite(p) => *writers.entry(p).or_default() += 1,
                 FileKind::Node(n) => *node_refs.entry(n).or_default() += 1,
-                FileKind::Console | FileKind::Kqueue(_) => {}
+                FileKind::Console | FileKind::Socket(_) | FileKind::Kqueue(_) => {}
             }
         }
         for (id, p) in &self.t.pipes {

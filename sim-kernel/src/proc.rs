@@ -26,6 +26,8 @@ pub enum FileKind {
     Console,
     /// A kqueue (DTYPE_KQUEUE), in [`crate::kqueue::Kqueues`].
     Kqueue(crate::kqueue::KqId),
+    /// A socket (DTYPE_SOCKET).
+    Socket(crate::net::SockId),
 }
 
 /// An open file, shared by the descriptors that dup'ed it.
@@ -194,6 +196,16 @@ pub struct Tables {
     pub pgrps: BTreeMap<Pid, Pgrp>,
     /// Sessions by id.
     pub sessions: BTreeMap<Pid, Session>,
+    /// Sockets.
+    pub sockets: BTreeMap<crate::net::SockId, crate::net::Socket>,
+    /// Next socket id.
+    pub next_sock: crate::net::SockId,
+    /// The socket bound to each socket node (`v_socket`).
+    pub vsock: BTreeMap<NodeId, crate::net::SockId>,
+    /// Bytes a blocked send call has sent so far, by call.
+    pub send_progress: BTreeMap<crate::TimedWait, usize>,
+    /// `unp_ino`: the next fake inode number of an AF_LOCAL socket.
+    pub next_unp_ino: u64,
 }
 
 impl Tables {

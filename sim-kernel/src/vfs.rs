@@ -152,6 +152,8 @@ pub enum NodeKind {
     },
     /// A named pipe (mkfifo, or mknod's S_IFIFO refused, see sys/file.rs).
     Fifo,
+    /// A socket's name in the file system (an AF_LOCAL bind).
+    Socket,
 }
 
 /// A file-system node.
@@ -199,6 +201,7 @@ impl Node {
             NodeKind::Device { block: false, .. } => S_IFCHR,
             NodeKind::Device { block: true, .. } => S_IFBLK,
             NodeKind::Fifo => S_IFIFO,
+            NodeKind::Socket => S_IFSOCK,
         }
     }
 
@@ -211,6 +214,7 @@ impl Node {
             NodeKind::Device { block: false, .. } => DT_CHR,
             NodeKind::Device { block: true, .. } => DT_BLK,
             NodeKind::Fifo => DT_FIFO,
+            NodeKind::Socket => DT_SOCK,
         }
     }
 
@@ -226,7 +230,7 @@ impl Node {
             (NodeKind::Dir { entries, .. }, FsType::Tmpfs) => 48 * entries.len() as u64,
             (NodeKind::File(d), _) => d.len() as u64,
             (NodeKind::Symlink(t), _) => t.len() as u64,
-            (NodeKind::Device { .. } | NodeKind::Fifo, _) => 0,
+            (NodeKind::Device { .. } | NodeKind::Fifo | NodeKind::Socket, _) => 0,
         }
     }
 }

@@ -494,3 +494,42 @@ fn kfilter_ioctls_map_names_and_numbers() {
     assert_eq!(t.e(IOCTL, &[q as u64, 0xc018_6b00, a]), ENAMETOOLONG);
     assert_eq!(t.e(IOCTL, &[q as u64, 0x4004_667f, a]), ENOTTY, "FIONREAD");
 }
+
+/// A kernel with AF_LOCAL sockets.
+fn with_local() -> T {
+    use rumpsp_sim_kernel::{Component, Components, SimConfig};
+    T::with_config(SimConfig {
+        components: Components::FILE_SYSTEMS
+            .with(Component::Net)
+            .with(Component::Local),
+        ..Default::default()
+    })
+}
+
+#[test]
+fn sockets_report_received_bytes_room_and_eof() {
+    const SOCKETPAIR: u32 = 135;
+    let mut t = with_local();
+    let q = kq(&mut t);
+    let sv = t.buf(8);
+    assert_eq!(t.e(SOCKETPAIR, &[1, 1, 0, sv]), 0, "AF_LOCAL SOCK_STREAM");
+    let b = t.mem.read(sv, 8).unwrap();
+    let a = i64::from(i32::from_le_bytes(b[0..4].try_into().unwrap()));
+    let z = i64::from(i32::from_le_bytes(b[4..8].try_into().unwrap()));
+    assert_eq!(now(&mut t, q, &[ev(a, EVFILT_READ, EV_ADD)], 1).1, vec![]);
+    assert_eq!(t.write(z, b"hello").1, 5);
+    let got = now(&mut t, q, &[], 1).1;
+    assert_eq!((got.len(), got[0].data), (1, 5), "filt_soread: sb_cc");
+    // EVFILT_WRITE: the room in the send buffer, ready at its low-water mark
+    let got = now(&mut t, q, &[ev(z, EVFILT_WRITE, EV_ADD | EV_ONESHOT)], 4).1;
+    let w = got.iter().find(|k| k.filter == EVFILT_WRITE).unwrap();
+    assert!(w.data > 0, "sbspace: {}", w.data);
+    let (_, got) = now(&mut t, q, &[ev(a, EVFILT_VNODE, EV_ADD)], 1);
+    assert_eq!(got[0].data, i64::from(EINVAL), "soo_kqfilter: READ and WRITE only");
+    // the peer closes: EOF
+    t.ok(nr::CLOSE, &[z as u64]);
+    let got = now(&mut t, q, &[], 4).1;
+    let r = got.iter().find(|k| k.ident == a as u64).unwrap();
+    assert_eq!(r.flags & EV_EOF, EV_EOF);
+    assert!(t.k.check_invariants().is_ok());
+}

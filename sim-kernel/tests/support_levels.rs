@@ -24,13 +24,19 @@ const AT_FDCWD: u64 = -100i64 as u64;
 /// What one call did: errno, both return values, and the client memory.
 type Answer = (i32, i64, i64, LocalMemory);
 
-/// A kernel prepared in one of two ways (`variant` 0 or 1: another caller
+/// A kernel with every component prepared in one of two ways (`variant` 0 or 1: another caller
 /// process in a session of its own, other credentials, file contents and
 /// umask, a later clock),
 /// with the same addresses for the same argument data in both; returns it
 /// and the argument sets.
 fn prepared(variant: u8) -> (T, Vec<[u64; 6]>) {
-    let mut t = T::new();
+    // Every component, so the socket calls are in the kernel too.
+    let mut t = T::with_config(rumpsp_sim_kernel::SimConfig {
+        components: "vfs,tmpfs,net,local,inet,inet6,fifo"
+            .parse()
+            .expect("every component"),
+        ..Default::default()
+    });
     if variant == 1 {
         // A child of the test process (another pid and parent pid).
         t.pid = t.k.prefork(t.pid).expect("a child process");

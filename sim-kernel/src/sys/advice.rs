@@ -51,7 +51,9 @@ fn fadvise_errno(
     let f = k.t.files.get(&id).ok_or(Stop::Errno(EBADF))?;
     let node = match f.kind {
         FileKind::Node(n) => n,
-        FileKind::PipeRead(_) | FileKind::PipeWrite(_) => return Err(Stop::Errno(ESPIPE)),
+        FileKind::PipeRead(_) | FileKind::PipeWrite(_) | FileKind::Socket(_) => {
+            return Err(Stop::Errno(ESPIPE))
+        }
         FileKind::Console | FileKind::Kqueue(_) => return Err(Stop::Errno(EOPNOTSUPP)),
     };
     let regular = k

@@ -16,6 +16,12 @@ pub(crate) fn file_of(k: &SimKernel, pid: i32, fd: i32) -> Result<FileId, Stop> 
         .ok_or(Stop::Errno(EBADF))
 }
 
+/// The open file behind `fd` when it is a socket.
+fn socket_file(k: &SimKernel, pid: i32, fd: i32) -> Option<FileId> {
+    let id = file_of(k, pid, fd).ok()?;
+    matches!(k.t.files.get(&id)?.kind, FileKind::Socket(_)).then_some(id)
+}
+
 fn readable(flags: i32) -> bool {
     flags & O_ACCMODE != O_WRONLY
 }
@@ -33,6 +39,8 @@ fn do_read(k: &mut SimKernel, pid: i32, fd: i32, n: u64, at: Option<u64>) -> Res
     }
     match f.kind {
         FileKind::PipeWrite(_) => err(EBADF),
+        // Sockets are read by read/readv themselves (sys/sockio.rs).
+        FileKind::Socket(_) => err(EBADF),
         // fo_read is nullop; unreachable while the console is write-only.
         FileKind::Console => Ok(vec![]),
         // sys_pread wants a vnode; kqueueops' fo_read is enxio.
@@ -164,6 +172,8 @@ fn write_target(
     }
     match f.kind {
         FileKind::PipeRead(_) => err(EBADF),
+        // Sockets are written by write/writev themselves (sys/sockio.rs).
+        FileKind::Socket(_) => err(EBADF),
         FileKind::Console if at.is_some() => err(ESPIPE),
         FileKind::Console => Ok((id, WriteTarget::Console)),
         FileKind::Kqueue(_) if at.is_some() => err(ESPIPE),
@@ -386,6 +396,9 @@ pub(crate) fn read(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     let (fd, buf) = (c.int(0), c.word(1));
     io_checks(k, c.pid, fd, false, None)?;
     let n = count(c.word(2))?;
+    if let Some(id) = socket_file(k, c.pid, fd) {
+        return crate::sys::sockio::read(k, c, id, &[(buf, n)], 3);
+    }
     let data = do_read(k, c.pid, fd, n, None)?;
     let len = data.len() as i64;
     c.copyout(buf, data)?;
@@ -406,6 +419,9 @@ pub(crate) fn write(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     let (fd, buf) = (c.int(0), c.word(1));
     io_checks(k, c.pid, fd, true, None)?;
     let n = count(c.word(2))?;
+    if let Some(id) = socket_file(k, c.pid, fd) {
+        return crate::sys::sockio::write(k, c, id, &[(buf, n)], 4);
+    }
     let (id, target) = write_target(k, c.pid, fd, None, n, &mut c.out)?;
     let data = c.copyin(buf, fetch_limit(k, &target, n))?;
     let w = commit_write(k, id, target, &data, None)?;
@@ -453,6 +469,9 @@ fn do_readv(k: &mut SimKernel, c: &mut Ctx<'_, '_>, at: Option<i64>) -> SysResul
     }
     let at = io_checks(k, c.pid, fd, false, at)?;
     let v = iovecs(c, iov, cnt)?;
+    if let Some(id) = socket_file(k, c.pid, fd) {
+        return crate::sys::sockio::read(k, c, id, &v, 120);
+    }
     let total: u64 = v.iter().map(|x| x.1).sum();
     let data = do_read(k, c.pid, fd, total, at)?;
     let mut rest = &data[..];
@@ -472,6 +491,9 @@ fn do_writev(k: &mut SimKernel, c: &mut Ctx<'_, '_>, at: Option<i64>) -> SysResu
     }
     let at = io_checks(k, c.pid, fd, true, at)?;
     let v = iovecs(c, iov, cnt)?;
+    if let Some(id) = socket_file(k, c.pid, fd) {
+        return crate::sys::sockio::write(k, c, id, &v, 121);
+    }
     let total: u64 = v.iter().map(|x| x.1).sum();
     let (id, target) = write_target(k, c.pid, fd, at, total, &mut c.out)?;
     // Only what fits is fetched (a pipe's free space): the buffers are cut there.
@@ -895,6 +917,7 @@ pub(crate) fn fstat(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
         }
         FileKind::Console => console_stat(k),
         FileKind::Kqueue(q) => crate::sys::kqueue::stat(k, q),
+        FileKind::Socket(so) => crate::net::fstat(k, so)?,
     };
     c.copyout(buf, st.encode())?;
     Ok((0, 0))
@@ -959,6 +982,13 @@ pub(crate) fn ioctl(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
         }
         _ if console => err(ENOTTY),
         _ if kqueue => crate::sys::kqueue::ioctl(c, com, data),
+        _ if matches!(
+            k.t.files.get(&id).map(|f| f.kind),
+            Some(FileKind::Socket(_))
+        ) =>
+        {
+            crate::sys::sockio::ioctl(k, c, id, com, data)
+        }
         0x4004_667f => {
             let n = match k.t.files.get(&id).map(|f| f.kind) {
                 Some(FileKind::PipeRead(p)) | Some(FileKind::PipeWrite(p)) => {
@@ -972,7 +1002,10 @@ pub(crate) fn ioctl(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
                         .map_or(0, |n| n.size(k.vfs.fstype(node)) as i64 - off)
                         .max(0)
                 }
-                Some(FileKind::Console) | Some(FileKind::Kqueue(_)) | None => 0,
+                Some(FileKind::Console)
+                | Some(FileKind::Socket(_))
+                | Some(FileKind::Kqueue(_))
+                | None => 0,
             };
             c.copyout(data, (n as i32).to_le_bytes().to_vec())?;
             Ok((0, 0))

@@ -11,6 +11,10 @@
 //!   offset, ready when not 0) and EVFILT_VNODE; EVFILT_WRITE is EINVAL.
 //! - rumpfs vnodes: rumpfs.c has no VOP_KQFILTER, so `vn_default_error`:
 //!   EOPNOTSUPP.
+//! - sockets: `soo_kqfilter`, `filt_soread`, `filt_sowrite`, `filt_solisten`
+//!   (sys/kern/uipc_socket.c): EVFILT_READ (the listen filter on a socket
+//!   with SO_ACCEPTCONN: data = completed connections) and EVFILT_WRITE; any
+//!   other filter EINVAL.
 //! - the console: `fnullop_kqfilter`, EOPNOTSUPP (kern_descrip.c 1.229).
 //! - kqueues: `kqueue_kqfilter`: EVFILT_READ (`filt_kqueue`, data = the
 //!   queued knotes); any other filter returns 1, i.e. EPERM.
@@ -82,6 +86,19 @@ pub(crate) fn file_attach(k: &SimKernel, filter: u32, file: FileId) -> Result<At
                 _ => Err(EINVAL),
             },
         },
+        FileKind::Socket(so) => {
+            let listening = k
+                .t
+                .sockets
+                .get(&so)
+                .is_some_and(|s| s.options & crate::net::SO_ACCEPTCONN != 0);
+            match filter {
+                EVFILT_READ if listening => on(Ops::SoListen, crate::net::sock_key(so)),
+                EVFILT_READ => on(Ops::SoRead, crate::net::sock_key(so)),
+                EVFILT_WRITE => on(Ops::SoWrite, crate::net::sock_key(so)),
+                _ => Err(EINVAL),
+            }
+        }
         FileKind::Console => Err(EOPNOTSUPP),
         FileKind::Kqueue(q) => match filter {
             EVFILT_READ => on(Ops::KqRead(q), kqueue_key(q)),
@@ -167,6 +184,7 @@ pub(crate) fn other_attach(
 pub(crate) fn event(k: &SimKernel, kn: &mut Knote) -> bool {
     match (kn.ops, kn.obj) {
         (Ops::PipeRead | Ops::PipeWrite, KnObj::File(f)) => pipe_event(k, kn, f),
+        (Ops::SoRead | Ops::SoWrite | Ops::SoListen, KnObj::File(f)) => socket_event(k, kn, f),
         (Ops::GenfsRead, KnObj::File(f)) => {
             let Some(file) = k.t.files.get(&f) else {
                 return false;
@@ -233,6 +251,59 @@ fn pipe_event(k: &SimKernel, kn: &mut Knote, f: FileId) -> bool {
         pipe.capacity().saturating_sub(pipe.buf.len()) as i64
     };
     kn.kev.data >= PIPE_BUF as i64
+}
+
+/// `filt_soread`, `filt_sowrite` and `filt_solisten` on the socket behind
+/// open file `f`. Read: data = bytes in the receive buffer; EOF (fflags =
+/// so_error) once it can receive no more; ready on a pending error, else at
+/// the low-water mark (NOTE_LOWAT: the knote's data). Write: data = room in
+/// the send buffer; EOF once it can send no more; never ready unconnected on
+/// a connection-oriented protocol. Listen: data = completed connections.
+fn socket_event(k: &SimKernel, kn: &mut Knote, f: FileId) -> bool {
+    use crate::net::{prflags, SS_CANTRCVMORE, SS_CANTSENDMORE, SS_ISCONNECTED};
+    let Some(FileKind::Socket(so)) = k.t.files.get(&f).map(|x| x.kind) else {
+        return false;
+    };
+    let Some(s) = k.t.sockets.get(&so) else {
+        return false;
+    };
+    let lowat = |sb_lowat: i64| {
+        if kn.sfflags & NOTE_LOWAT != 0 {
+            kn.sdata
+        } else {
+            sb_lowat
+        }
+    };
+    match kn.ops {
+        Ops::SoListen => {
+            kn.kev.data = s.queue.len() as i64;
+            kn.kev.data > 0
+        }
+        Ops::SoRead => {
+            kn.kev.data = s.rcv.cc as i64;
+            if s.state & SS_CANTRCVMORE != 0 {
+                kn.kev.flags |= EV_EOF;
+                kn.kev.fflags = s.error as u32;
+                return true;
+            }
+            s.error != 0 || kn.kev.data >= lowat(s.rcv.lowat)
+        }
+        _ => {
+            kn.kev.data = s.snd.space();
+            if s.state & SS_CANTSENDMORE != 0 {
+                kn.kev.flags |= EV_EOF;
+                kn.kev.fflags = s.error as u32;
+                return true;
+            }
+            if s.error != 0 {
+                return true;
+            }
+            if s.state & SS_ISCONNECTED == 0 && s.prflags & prflags::CONNREQUIRED != 0 {
+                return false;
+            }
+            kn.kev.data >= lowat(s.snd.lowat)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -294,7 +294,8 @@ fn next_timer(k: &SimKernel, q: KqId) -> Option<u64> {
 }
 
 /// Whether a process other than `pid` could change what kqueue `q`
-/// watches: it holds a watched pipe or vnode, or is a watched process.
+/// watches: it holds a watched pipe or vnode, or is a watched process, or
+/// (for a watched socket, whose peer is another file) it exists.
 fn others_could_change(k: &SimKernel, pid: Pid, q: KqId) -> bool {
     let Some(kq) = k.kq.queues.get(&q) else {
         return false;
@@ -302,7 +303,10 @@ fn others_could_change(k: &SimKernel, pid: Pid, q: KqId) -> bool {
     let mut objects = Vec::new();
     for kn in kq.knotes.values() {
         match kn.obj {
-            KnObj::File(f) => objects.extend(k.t.files.get(&f).map(|x| x.kind)),
+            KnObj::File(f) => match k.t.files.get(&f).map(|x| x.kind) {
+                Some(FileKind::Socket(_)) if k.t.procs.keys().any(|p| *p != pid) => return true,
+                kind => objects.extend(kind),
+            },
             KnObj::Proc(p) if p != pid && k.t.procs.contains_key(&p) => return true,
             _ => {}
         }

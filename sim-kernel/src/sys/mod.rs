@@ -5,9 +5,9 @@
 mod advice;
 mod chroot;
 mod dir;
-mod file;
+pub(crate) mod file;
 mod flags;
-mod io;
+pub(crate) mod io;
 pub mod kfilter;
 pub mod kqueue;
 mod lock;
@@ -20,6 +20,9 @@ mod rlimit;
 mod session;
 mod setid;
 mod settime;
+mod socket;
+pub(crate) mod sockio;
+mod sockopt;
 mod special;
 mod sysctl_call;
 mod sysctl_stats;
@@ -50,6 +53,12 @@ pub const TABLE: &[(u32, &str, Handler)] = &[
     (23, "setuid", setid::setuid),
     (24, "getuid", procs::getuid),
     (25, "geteuid", procs::geteuid),
+    (27, "recvmsg", sockio::recvmsg),
+    (28, "sendmsg", sockio::sendmsg),
+    (29, "recvfrom", sockio::recvfrom),
+    (30, "accept", socket::accept),
+    (31, "getpeername", socket::getpeername),
+    (32, "getsockname", socket::getsockname),
     (33, "access", file::access),
     (34, "chflags", flags::chflags),
     (35, "fchflags", flags::fchflags),
@@ -73,6 +82,11 @@ pub const TABLE: &[(u32, &str, Handler)] = &[
     (90, "dup2", io::dup2),
     (92, "fcntl", io::fcntl),
     (95, "fsync", io::fsync),
+    (98, "connect", socket::connect),
+    (104, "bind", socket::bind),
+    (105, "setsockopt", sockopt::setsockopt),
+    (106, "listen", socket::listen),
+    (118, "getsockopt", sockopt::getsockopt),
     (120, "readv", io::readv),
     (121, "writev", io::writev),
     (123, "fchown", file::fchown),
@@ -82,6 +96,9 @@ pub const TABLE: &[(u32, &str, Handler)] = &[
     (128, "rename", file::rename),
     (131, "flock", lock::flock),
     (132, "mkfifo", special::mkfifo),
+    (133, "sendto", sockio::sendto),
+    (134, "shutdown", socket::shutdown),
+    (135, "socketpair", socket::socketpair),
     (136, "mkdir", file::mkdir),
     (137, "rmdir", file::rmdir),
     (147, "setsid", session::setsid),
@@ -121,6 +138,7 @@ pub const TABLE: &[(u32, &str, Handler)] = &[
     (357, "statvfs1", mount::statvfs1_old),
     (358, "fstatvfs1", mount::fstatvfs1_old),
     (390, "__getdents30", dir::getdents),
+    (394, "__socket30", socket::socket),
     (410, "__mount50", mount::mount),
     (416, "__posix_fadvise50", advice::posix_fadvise),
     (417, "__select50", poll::select),

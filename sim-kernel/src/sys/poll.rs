@@ -74,6 +74,7 @@ fn fo_poll(k: &SimKernel, pid: i32, fd: i32, events: i32) -> Option<(i32, Option
             FsType::Rumpfs => (EOPNOTSUPP, None),
         },
         FileKind::Kqueue(q) => (crate::sys::kqueue::poll(k, q, events), None),
+        FileKind::Socket(so) => (crate::net::poll(k, so, events), None),
         FileKind::PipeRead(p) | FileKind::PipeWrite(p) => {
             let read_end = matches!(f.kind, FileKind::PipeRead(_));
             (pipe_poll(k, p, read_end, events), Some(p))
