@@ -749,8 +749,12 @@ impl Kernel for SimKernel {
         let pid = self.new_pid()?;
         // fd_copy: kqueue descriptors cannot be copied.
         let mut p = p;
-        p.fds
-            .retain(|_, f| !matches!(self.t.files.get(&f.file).map(|x| x.kind), Some(FileKind::Kqueue(_))));
+        p.fds.retain(|_, f| {
+            !matches!(
+                self.t.files.get(&f.file).map(|x| x.kind),
+                Some(FileKind::Kqueue(_))
+            )
+        });
         for f in p.fds.values() {
             self.file_ref(f.file);
         }

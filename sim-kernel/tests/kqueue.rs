@@ -91,8 +91,16 @@ fn kqueue_descriptors_and_their_file_operations() {
     assert_eq!(t.sys(KQUEUE, &[]), (0, 3, 0), "the lowest free descriptor");
     // kqueue_stat: S_IFIFO without permissions, size = queued, blksize 40.
     assert_eq!(fstat(&mut t, 3), (0, 0o010000, 0, 40));
-    assert_eq!(t.sys(nr::FCNTL, &[3, 3, 0]), (0, 2, 0), "F_GETFL: FREAD|FWRITE");
-    assert_eq!(t.e(nr::FCNTL, &[3, 4, 0]), ENOTTY, "kqueue_fcntl refuses F_SETFL");
+    assert_eq!(
+        t.sys(nr::FCNTL, &[3, 3, 0]),
+        (0, 2, 0),
+        "F_GETFL: FREAD|FWRITE"
+    );
+    assert_eq!(
+        t.e(nr::FCNTL, &[3, 4, 0]),
+        ENOTTY,
+        "kqueue_fcntl refuses F_SETFL"
+    );
     assert_eq!(t.read(3, 4).0, ENXIO);
     assert_eq!(t.write(3, b"x").0, ENXIO);
     let b = t.buf(8);
@@ -130,7 +138,10 @@ fn a_pipe_becomes_readable_after_a_write_with_the_bytes_as_data() {
     let mut t = T::new();
     let q = kq(&mut t);
     let (r, w) = pipe(&mut t);
-    assert_eq!(now(&mut t, q, &[ev(r, EVFILT_READ, EV_ADD)], 4), (0, vec![]));
+    assert_eq!(
+        now(&mut t, q, &[ev(r, EVFILT_READ, EV_ADD)], 4),
+        (0, vec![])
+    );
     t.write(w, b"hello");
     let (e, got) = now(&mut t, q, &[], 4);
     assert_eq!(e, 0);
@@ -156,7 +167,10 @@ fn a_pipe_becomes_readable_after_a_write_with_the_bytes_as_data() {
     assert_eq!(got.len(), 2, "both knotes fire");
     let write = got.iter().find(|k| k.filter == EVFILT_WRITE).unwrap();
     assert_eq!(write.data, 16284);
-    assert_eq!(got.iter().find(|k| k.filter == EVFILT_READ).unwrap().data, 100);
+    assert_eq!(
+        got.iter().find(|k| k.filter == EVFILT_READ).unwrap().data,
+        100
+    );
 }
 
 #[test]
@@ -239,8 +253,14 @@ fn disable_keeps_an_event_back_and_enable_brings_it() {
     assert_eq!(got.len(), 1, "active all along: EV_ENABLE queues it");
     assert_eq!(got[0].flags, EV_ADD | EV_DISABLE, "the flags of the EV_ADD");
     // EV_DELETE, then the knote is unknown
-    assert_eq!(now(&mut t, q, &[ev(r, EVFILT_READ, EV_DELETE)], 0), (0, vec![]));
-    assert_eq!(now(&mut t, q, &[ev(r, EVFILT_READ, EV_ENABLE)], 0).0, ENOENT);
+    assert_eq!(
+        now(&mut t, q, &[ev(r, EVFILT_READ, EV_DELETE)], 0),
+        (0, vec![])
+    );
+    assert_eq!(
+        now(&mut t, q, &[ev(r, EVFILT_READ, EV_ENABLE)], 0).0,
+        ENOENT
+    );
 }
 
 #[test]
@@ -272,7 +292,11 @@ fn registration_errors_are_entries_while_there_is_room_else_the_errno() {
             (r as u64, EV_ERROR, i64::from(ENOENT)),
         ]
     );
-    assert_eq!((got[0].fflags, got[0].udata), (9, 0xabc), "the change as given");
+    assert_eq!(
+        (got[0].fflags, got[0].udata),
+        (9, 0xabc),
+        "the change as given"
+    );
     // room for one: the second error is the call's errno, the first entry stays
     let a = kargs(&mut t, q, &bad, 1, Some((0, 0)));
     assert_eq!(t.e(KEVENT, &a), EINVAL);
@@ -396,7 +420,11 @@ fn files_console_and_rumpfs() {
     t.ok(nr::LSEEK, &[f as u64, 0, 0, 2]);
     assert_eq!(now(&mut t, q, &[], 1).1, vec![], "at the end: 0, not ready");
     let (_, got) = now(&mut t, q, &[ev(f, EVFILT_WRITE, EV_ADD)], 1);
-    assert_eq!(got[0].data, i64::from(EINVAL), "genfs_kqfilter has no write filter");
+    assert_eq!(
+        got[0].data,
+        i64::from(EINVAL),
+        "genfs_kqfilter has no write filter"
+    );
     // EVFILT_VNODE: a write that extends the file notes NOTE_WRITE|NOTE_EXTEND
     let vn = Kevent {
         fflags: NOTE_WRITE | NOTE_EXTEND,
@@ -407,7 +435,10 @@ fn files_console_and_rumpfs() {
     let got = now(&mut t, q, &[], 4).1;
     let v = got.iter().find(|k| k.filter == EVFILT_VNODE).unwrap();
     assert_eq!(v.fflags, NOTE_WRITE | NOTE_EXTEND);
-    assert_eq!(got.iter().find(|k| k.filter == EVFILT_READ).map(|k| k.data), None);
+    assert_eq!(
+        got.iter().find(|k| k.filter == EVFILT_READ).map(|k| k.data),
+        None
+    );
     // the console and rumpfs files have no kqfilter: EOPNOTSUPP
     let (_, got) = now(&mut t, q, &[ev(1, EVFILT_READ, EV_ADD)], 1);
     assert_eq!(got[0].data, i64::from(EOPNOTSUPP));
@@ -466,7 +497,11 @@ fn processes_kqueues_and_poll() {
     assert_eq!(t.sys(POLL, &[a, 1, 0]).1, 0);
     t.write(w, b"z");
     let got = now(&mut t, q2, &[], 1).1;
-    assert_eq!((got.len(), got[0].data), (1, 1), "the pipe's knote is queued on q");
+    assert_eq!(
+        (got.len(), got[0].data),
+        (1, 1),
+        "the pipe's knote is queued on q"
+    );
     let a = pfd(&mut t);
     assert_eq!(t.sys(POLL, &[a, 1, 0]).1, 1, "POLLIN");
 }
@@ -481,7 +516,10 @@ fn kfilter_ioctls_map_names_and_numbers() {
     let a = t.put(&km);
     assert_eq!(t.e(IOCTL, &[q as u64, 0xc018_6b01, a]), 0);
     let back = t.mem.read(a, 24).unwrap();
-    assert_eq!(u32::from_le_bytes(back[16..20].try_into().unwrap()), EVFILT_TIMER);
+    assert_eq!(
+        u32::from_le_bytes(back[16..20].try_into().unwrap()),
+        EVFILT_TIMER
+    );
     let buf = t.buf(16);
     let mut km = buf.to_le_bytes().to_vec();
     km.extend_from_slice(&16u64.to_le_bytes());
@@ -525,7 +563,11 @@ fn sockets_report_received_bytes_room_and_eof() {
     let w = got.iter().find(|k| k.filter == EVFILT_WRITE).unwrap();
     assert!(w.data > 0, "sbspace: {}", w.data);
     let (_, got) = now(&mut t, q, &[ev(a, EVFILT_VNODE, EV_ADD)], 1);
-    assert_eq!(got[0].data, i64::from(EINVAL), "soo_kqfilter: READ and WRITE only");
+    assert_eq!(
+        got[0].data,
+        i64::from(EINVAL),
+        "soo_kqfilter: READ and WRITE only"
+    );
     // the peer closes: EOF
     t.ok(nr::CLOSE, &[z as u64]);
     let got = now(&mut t, q, &[], 4).1;

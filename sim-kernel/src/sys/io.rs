@@ -953,7 +953,10 @@ pub(crate) fn ioctl(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
         k.t.files
             .get(&id)
             .is_some_and(|f| f.kind == FileKind::Console);
-    let kqueue = matches!(k.t.files.get(&id).map(|f| f.kind), Some(FileKind::Kqueue(_)));
+    let kqueue = matches!(
+        k.t.files.get(&id).map(|f| f.kind),
+        Some(FileKind::Kqueue(_))
+    );
     match com {
         0x2000_6601 | 0x2000_6602 => {
             if let Some(f) = k.proc_mut(c.pid)?.fds.get_mut(&fd) {

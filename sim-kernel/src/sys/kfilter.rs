@@ -87,11 +87,10 @@ pub(crate) fn file_attach(k: &SimKernel, filter: u32, file: FileId) -> Result<At
             },
         },
         FileKind::Socket(so) => {
-            let listening = k
-                .t
-                .sockets
-                .get(&so)
-                .is_some_and(|s| s.options & crate::net::SO_ACCEPTCONN != 0);
+            let listening =
+                k.t.sockets
+                    .get(&so)
+                    .is_some_and(|s| s.options & crate::net::SO_ACCEPTCONN != 0);
             match filter {
                 EVFILT_READ if listening => on(Ops::SoListen, crate::net::sock_key(so)),
                 EVFILT_READ => on(Ops::SoRead, crate::net::sock_key(so)),

@@ -29,8 +29,10 @@ use crate::{err, Ctx, SimKernel, Stop, SysResult};
 fn kqueue_common(k: &mut SimKernel, pid: Pid, flags: i32) -> SysResult {
     let q = k.kq.next;
     k.kq.next += 1;
-    let file =
-        k.t.new_file(FileKind::Kqueue(q), O_RDWR | (flags & (O_NONBLOCK | O_NOSIGPIPE)));
+    let file = k.t.new_file(
+        FileKind::Kqueue(q),
+        O_RDWR | (flags & (O_NONBLOCK | O_NOSIGPIPE)),
+    );
     k.kq.queues.insert(
         q,
         Kqueue {
@@ -103,13 +105,12 @@ fn register(k: &SimKernel, kq: &mut Kqueue, q: KqId, kev: &mut Kevent) -> Result
     let ident = if isfd {
         // `fd = kev->ident` into an int, then fd_getfile of it.
         let fd = kev.ident as u32 as i32;
-        let f = k
-            .t
-            .procs
-            .get(&kq.owner)
-            .and_then(|p| p.fds.get(&fd))
-            .map(|d| d.file)
-            .ok_or(EBADF)?;
+        let f =
+            k.t.procs
+                .get(&kq.owner)
+                .and_then(|p| p.fds.get(&fd))
+                .map(|d| d.file)
+                .ok_or(EBADF)?;
         file = Some(f);
         fd as u64
     } else {
@@ -392,7 +393,7 @@ pub(crate) fn kevent(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
             return Err(stop);
         }
         // The wait ended: by the timeout, or by a timer now due.
-        if !wake_at.is_some_and(|t| t <= k.clock.now_ns()) {
+        if wake_at.is_none_or(|t| t > k.clock.now_ns()) {
             break;
         }
     }
@@ -420,7 +421,11 @@ pub fn run_timers(k: &mut SimKernel) {
             let Some(kn) = kq.knotes.get_mut(&key) else {
                 continue;
             };
-            let KnObj::Timer { period_ns, next_ns: Some(next) } = kn.obj else {
+            let KnObj::Timer {
+                period_ns,
+                next_ns: Some(next),
+            } = kn.obj
+            else {
                 continue;
             };
             let oneshot = kn.kev.flags & EV_ONESHOT != 0;
@@ -450,17 +455,16 @@ pub fn knote(k: &mut SimKernel, key: u64) {
     if k.kq.queues.is_empty() {
         return;
     }
-    let hits: Vec<(KqId, KnKey)> = k
-        .kq
-        .queues
-        .iter()
-        .flat_map(|(q, kq)| {
-            kq.knotes
-                .iter()
-                .filter(|(_, kn)| kn.key == Some(key))
-                .map(move |(kk, _)| (*q, *kk))
-        })
-        .collect();
+    let hits: Vec<(KqId, KnKey)> =
+        k.kq.queues
+            .iter()
+            .flat_map(|(q, kq)| {
+                kq.knotes
+                    .iter()
+                    .filter(|(_, kn)| kn.key == Some(key))
+                    .map(move |(kk, _)| (*q, *kk))
+            })
+            .collect();
     let mut woken = Vec::new();
     for (q, kk) in hits {
         let Some(mut kn) = k.kq.queues.get(&q).and_then(|x| x.knotes.get(&kk)).cloned() else {
@@ -555,29 +559,31 @@ pub fn proc_exit(k: &mut SimKernel, pid: Pid) {
 /// owner's table, every queued knote exists once in its queue.
 pub fn check(k: &SimKernel) -> Result<(), String> {
     for (q, kq) in &k.kq.queues {
-        let holders = k
-            .t
-            .files
-            .values()
-            .filter(|f| f.kind == FileKind::Kqueue(*q))
-            .count();
+        let holders =
+            k.t.files
+                .values()
+                .filter(|f| f.kind == FileKind::Kqueue(*q))
+                .count();
         if holders != 1 {
             return Err(format!("kqueue {q} has {holders} open files"));
         }
         for ((filter, ident), kn) in &kq.knotes {
             if let KnObj::File(f) = kn.obj {
-                let fd = k
-                    .t
-                    .procs
-                    .get(&kq.owner)
-                    .and_then(|p| p.fds.get(&(*ident as i32)));
+                let fd =
+                    k.t.procs
+                        .get(&kq.owner)
+                        .and_then(|p| p.fds.get(&(*ident as i32)));
                 if fd.map(|d| d.file) != Some(f) {
-                    return Err(format!("kqueue {q}: knote ({filter}, {ident}) on a closed fd"));
+                    return Err(format!(
+                        "kqueue {q}: knote ({filter}, {ident}) on a closed fd"
+                    ));
                 }
             }
             let n = kq.queue.iter().filter(|x| **x == (*filter, *ident)).count();
             if n != usize::from(kn.queued) {
-                return Err(format!("kqueue {q}: knote ({filter}, {ident}) queued {n} times"));
+                return Err(format!(
+                    "kqueue {q}: knote ({filter}, {ident}) queued {n} times"
+                ));
             }
         }
     }
