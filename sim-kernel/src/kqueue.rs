@@ -140,6 +140,10 @@ pub enum Ops {
     SoWrite,
     /// `filt_solisten`: EVFILT_READ on a listening socket.
     SoListen,
+    /// `filt_fiforead`.
+    FifoRead,
+    /// `filt_fifowrite`.
+    FifoWrite,
     /// `filt_timer`.
     Timer,
     /// `filt_proc`.

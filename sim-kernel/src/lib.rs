@@ -428,9 +428,13 @@ impl SimKernel {
             return;
         }
         let kind = f.kind;
+        let flags = f.flags;
         self.t.files.remove(&id);
         match kind {
             FileKind::Node(n) => {
+                if self.t.fifos.contains_key(&n) {
+                    net::fifo::close_end(self, n, flags);
+                }
                 // The last close of a file drops its flock locks (closef, FHASLOCK).
                 if !self.locks.release(lockf::Owner::Flock(id)).is_empty() {
                     self.bump_key(sys::lock_key(n));
@@ -563,6 +567,9 @@ impl SimKernel {
                 FileKind::PipeRead(p) => *readers.entry(p).or_default() += 1,
                 FileKind::PipeWrite(p) => *writers.entry(p).or_default() += 1,
                 FileKind::Node(n) => *node_refs.entry(n).or_default() += 1,
+                FileKind::Socket(so) if !self.t.sockets.contains_key(&so) => {
+                    return Err(format!("file {id} names a closed socket {so}"));
+                }
                 FileKind::Console | FileKind::Socket(_) | FileKind::Kqueue(_) => {}
             }
         }
@@ -805,6 +812,7 @@ impl Kernel for SimKernel {
         self.locks.waiting.remove(&pid);
         self.itimers.retain(|(p, _), _| *p != pid);
         self.timed_waits.retain(|(p, _, _), _| *p != pid);
+        self.t.send_progress.retain(|(p, _, _), _| *p != pid);
         for n in self.locks.release(lockf::Owner::Posix(pid)) {
             self.bump_key(sys::lock_key(n));
         }

@@ -206,6 +206,8 @@ pub struct Tables {
     pub send_progress: BTreeMap<crate::TimedWait, usize>,
     /// `unp_ino`: the next fake inode number of an AF_LOCAL socket.
     pub next_unp_ino: u64,
+    /// Open FIFOs (fifofs's `v_fifoinfo`) by node.
+    pub fifos: BTreeMap<NodeId, crate::net::fifo::FifoInfo>,
 }
 
 impl Tables {

@@ -575,3 +575,39 @@ fn sockets_report_received_bytes_room_and_eof() {
     assert_eq!(r.flags & EV_EOF, EV_EOF);
     assert!(t.k.check_invariants().is_ok());
 }
+
+#[test]
+fn fifos_report_their_sockets_data_room_and_eof() {
+    use rumpsp_sim_kernel::{Component, Components, SimConfig};
+    const MKFIFO: u32 = 132;
+    let mut t = T::with_config(SimConfig {
+        components: Components::FILE_SYSTEMS
+            .with(Component::Net)
+            .with(Component::Local)
+            .with(Component::Fifo),
+        ..Default::default()
+    });
+    let q = kq(&mut t);
+    let p = t.s("/tmp/p");
+    assert_eq!(t.e(MKFIFO, &[p, 0o644]), 0);
+    let (e, r) = t.open("/tmp/p", O_RDONLY | O_NONBLOCK, 0);
+    assert_eq!(e, 0);
+    let (e, w) = t.open("/tmp/p", O_WRONLY, 0);
+    assert_eq!(e, 0);
+    assert_eq!(now(&mut t, q, &[ev(r, EVFILT_READ, EV_ADD)], 1).1, vec![]);
+    assert_eq!(t.write(w, b"abc").1, 3);
+    let got = now(&mut t, q, &[], 1).1;
+    assert_eq!((got.len(), got[0].data, got[0].flags), (1, 3, EV_ADD));
+    let got = now(&mut t, q, &[ev(w, EVFILT_WRITE, EV_ADD | EV_ONESHOT)], 4).1;
+    assert!(got.iter().any(|k| k.filter == EVFILT_WRITE && k.data > 0));
+    let (_, got) = now(&mut t, q, &[ev(r, EVFILT_VNODE, EV_ADD)], 1);
+    assert_eq!(
+        got[0].data,
+        i64::from(EINVAL),
+        "fifo_kqfilter: READ and WRITE only"
+    );
+    t.ok(nr::CLOSE, &[w as u64]);
+    let got = now(&mut t, q, &[], 1).1;
+    assert_eq!(got[0].flags & EV_EOF, EV_EOF, "the last writer closed");
+    assert!(t.k.check_invariants().is_ok());
+}

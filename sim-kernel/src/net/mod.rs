@@ -6,6 +6,7 @@
 //! AF_INET/AF_INET6 code plugs in beside it). Domain-specific code stays out
 //! of this file.
 
+pub mod fifo;
 pub mod ifioctl;
 pub mod local;
 pub mod sockbuf;

@@ -284,7 +284,7 @@ fn do_open(
             if flags & O_TRUNC != 0 && matches!(nd.kind, NodeKind::File(_)) {
                 set_size(k, n, 0)?;
             }
-            vop_open(k, n)?;
+            vop_open(k, n, flags)?;
             n
         }
     };
@@ -308,9 +308,15 @@ fn do_open(
 /// (traces/net/README, fifo_stub). A device node opens only if a driver has
 /// its number: spec_open answers ENXIO for any other; the one driver modelled
 /// is the console's, device 0.
-fn vop_open(k: &SimKernel, node: NodeId) -> Result<(), Stop> {
+fn vop_open(k: &mut SimKernel, node: NodeId, flags: i32) -> Result<(), Stop> {
     match k.vfs.nodes.get(&node).map(|n| &n.kind) {
+        // With fifofs in effect, fifo_open (sim-kernel/src/net/fifo.rs).
+        Some(NodeKind::Fifo) if crate::net::fifo::enabled(k) => {
+            crate::net::fifo::open(k, node, flags)
+        }
         Some(NodeKind::Fifo) => err(EOPNOTSUPP),
+        // A socket node does not open (vn_open: EOPNOTSUPP for VSOCK).
+        Some(NodeKind::Socket) => err(EOPNOTSUPP),
         Some(NodeKind::Device { rdev, .. }) if *rdev != 0 => err(ENXIO),
         _ => Ok(()),
     }

@@ -22,6 +22,15 @@ fn socket_file(k: &SimKernel, pid: i32, fd: i32) -> Option<FileId> {
     matches!(k.t.files.get(&id)?.kind, FileKind::Socket(_)).then_some(id)
 }
 
+/// The open file and node behind `fd` when it is an open FIFO (fifofs).
+fn fifo_file(k: &SimKernel, pid: i32, fd: i32) -> Option<(FileId, crate::vfs::NodeId)> {
+    let id = file_of(k, pid, fd).ok()?;
+    match k.t.files.get(&id)?.kind {
+        FileKind::Node(n) if k.t.fifos.contains_key(&n) => Some((id, n)),
+        _ => None,
+    }
+}
+
 fn readable(flags: i32) -> bool {
     flags & O_ACCMODE != O_WRONLY
 }
@@ -399,6 +408,9 @@ pub(crate) fn read(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     if let Some(id) = socket_file(k, c.pid, fd) {
         return crate::sys::sockio::read(k, c, id, &[(buf, n)], 3);
     }
+    if let Some((id, node)) = fifo_file(k, c.pid, fd) {
+        return crate::sys::sockio::fifo_read(k, c, id, node, &[(buf, n)], 3);
+    }
     let data = do_read(k, c.pid, fd, n, None)?;
     let len = data.len() as i64;
     c.copyout(buf, data)?;
@@ -421,6 +433,9 @@ pub(crate) fn write(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     let n = count(c.word(2))?;
     if let Some(id) = socket_file(k, c.pid, fd) {
         return crate::sys::sockio::write(k, c, id, &[(buf, n)], 4);
+    }
+    if let Some((id, node)) = fifo_file(k, c.pid, fd) {
+        return crate::sys::sockio::fifo_write(k, c, id, node, &[(buf, n)], 4);
     }
     let (id, target) = write_target(k, c.pid, fd, None, n, &mut c.out)?;
     let data = c.copyin(buf, fetch_limit(k, &target, n))?;
@@ -472,6 +487,9 @@ fn do_readv(k: &mut SimKernel, c: &mut Ctx<'_, '_>, at: Option<i64>) -> SysResul
     if let Some(id) = socket_file(k, c.pid, fd) {
         return crate::sys::sockio::read(k, c, id, &v, 120);
     }
+    if let Some((id, node)) = fifo_file(k, c.pid, fd) {
+        return crate::sys::sockio::fifo_read(k, c, id, node, &v, 120);
+    }
     let total: u64 = v.iter().map(|x| x.1).sum();
     let data = do_read(k, c.pid, fd, total, at)?;
     let mut rest = &data[..];
@@ -493,6 +511,9 @@ fn do_writev(k: &mut SimKernel, c: &mut Ctx<'_, '_>, at: Option<i64>) -> SysResu
     let v = iovecs(c, iov, cnt)?;
     if let Some(id) = socket_file(k, c.pid, fd) {
         return crate::sys::sockio::write(k, c, id, &v, 121);
+    }
+    if let Some((id, node)) = fifo_file(k, c.pid, fd) {
+        return crate::sys::sockio::fifo_write(k, c, id, node, &v, 121);
     }
     let total: u64 = v.iter().map(|x| x.1).sum();
     let (id, target) = write_target(k, c.pid, fd, at, total, &mut c.out)?;
@@ -996,6 +1017,24 @@ pub(crate) fn ioctl(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
             let n = match k.t.files.get(&id).map(|f| f.kind) {
                 Some(FileKind::PipeRead(p)) | Some(FileKind::PipeWrite(p)) => {
                     k.t.pipes.get(&p).map_or(0, |x| x.buf.len()) as i64
+                }
+                Some(FileKind::Node(node)) if k.t.fifos.contains_key(&node) => {
+                    // fifo_ioctl: the read socket's count for a reader, then
+                    // (overwriting it) the write socket's for a writer.
+                    let fl = k.t.files.get(&id).map_or(0, |f| f.flags) + 1;
+                    let fi = crate::net::fifo::info(k, node);
+                    let cc = |so: Option<u64>| {
+                        so.and_then(|s| k.t.sockets.get(&s))
+                            .map_or(0, |s| s.rcv.cc as i64)
+                    };
+                    let mut v = 0;
+                    if fl & 1 != 0 {
+                        v = cc(fi.map(|f| f.rso));
+                    }
+                    if fl & 2 != 0 {
+                        v = cc(fi.map(|f| f.wso));
+                    }
+                    v
                 }
                 Some(FileKind::Node(node)) => {
                     let off = k.t.files.get(&id).map_or(0, |f| f.offset) as i64;

@@ -15,6 +15,10 @@
 //!   (sys/kern/uipc_socket.c): EVFILT_READ (the listen filter on a socket
 //!   with SO_ACCEPTCONN: data = completed connections) and EVFILT_WRITE; any
 //!   other filter EINVAL.
+//! - fifos: `fifo_kqfilter`, `filt_fiforead`, `filt_fifowrite`
+//!   (sys/miscfs/fifofs/fifo_vnops.c): data in the read socket, room in the
+//!   write socket; EV_EOF set when it can receive (send) no more and cleared
+//!   otherwise.
 //! - the console: `fnullop_kqfilter`, EOPNOTSUPP (kern_descrip.c 1.229).
 //! - kqueues: `kqueue_kqfilter`: EVFILT_READ (`filt_kqueue`, data = the
 //!   queued knotes); any other filter returns 1, i.e. EPERM.
@@ -31,7 +35,7 @@ use crate::SimKernel;
 
 /// The wait key of a vnode's knotes: changed by writes and size changes.
 pub fn node_key(n: NodeId) -> u64 {
-    (1 << 60) | n
+    (1 << 58) | n
 }
 
 /// The wait key of a kqueue: changed when a knote is newly queued.
@@ -80,6 +84,18 @@ pub(crate) fn file_attach(k: &SimKernel, filter: u32, file: FileId) -> Result<At
         }
         FileKind::Node(n) => match k.vfs.fstype(n) {
             FsType::Rumpfs => Err(EOPNOTSUPP),
+            // fifo_kqfilter: the read filter on the read socket's receive
+            // buffer, the write filter on the write socket's send buffer.
+            _ if crate::net::fifo::info(k, n).is_some() => {
+                let Some(fi) = crate::net::fifo::info(k, n) else {
+                    return Err(EBADF);
+                };
+                match filter {
+                    EVFILT_READ => on(Ops::FifoRead, crate::net::sock_key(fi.rso)),
+                    EVFILT_WRITE => on(Ops::FifoWrite, crate::net::sock_key(fi.wso)),
+                    _ => Err(EINVAL),
+                }
+            }
             FsType::Tmpfs => match filter {
                 EVFILT_READ => on(Ops::GenfsRead, node_key(n)),
                 EVFILT_VNODE => on(Ops::GenfsVnode, node_key(n)),
@@ -184,6 +200,7 @@ pub(crate) fn event(k: &SimKernel, kn: &mut Knote) -> bool {
     match (kn.ops, kn.obj) {
         (Ops::PipeRead | Ops::PipeWrite, KnObj::File(f)) => pipe_event(k, kn, f),
         (Ops::SoRead | Ops::SoWrite | Ops::SoListen, KnObj::File(f)) => socket_event(k, kn, f),
+        (Ops::FifoRead | Ops::FifoWrite, KnObj::File(f)) => fifo_event(k, kn, f),
         (Ops::GenfsRead, KnObj::File(f)) => {
             let Some(file) = k.t.files.get(&f) else {
                 return false;
@@ -303,6 +320,34 @@ fn socket_event(k: &SimKernel, kn: &mut Knote, f: FileId) -> bool {
             kn.kev.data >= lowat(s.snd.lowat)
         }
     }
+}
+
+/// `filt_fiforead` / `filt_fifowrite` on the FIFO behind open file `f`.
+fn fifo_event(k: &SimKernel, kn: &mut Knote, f: FileId) -> bool {
+    use crate::net::{SS_CANTRCVMORE, SS_CANTSENDMORE};
+    let Some(FileKind::Node(n)) = k.t.files.get(&f).map(|x| x.kind) else {
+        return false;
+    };
+    let Some(fi) = crate::net::fifo::info(k, n) else {
+        return false;
+    };
+    let read = kn.ops == Ops::FifoRead;
+    let Some(s) = k.t.sockets.get(if read { &fi.rso } else { &fi.wso }) else {
+        return false;
+    };
+    let (eof, ready) = if read {
+        kn.kev.data = s.rcv.cc as i64;
+        (s.state & SS_CANTRCVMORE != 0, kn.kev.data > 0)
+    } else {
+        kn.kev.data = s.snd.space();
+        (s.state & SS_CANTSENDMORE != 0, kn.kev.data >= s.snd.lowat)
+    };
+    if eof {
+        kn.kev.flags |= EV_EOF;
+        return true;
+    }
+    kn.kev.flags &= !EV_EOF;
+    ready
 }
 
 #[cfg(test)]

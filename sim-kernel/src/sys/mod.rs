@@ -197,6 +197,22 @@ pub fn handler(sysnum: u32) -> Option<Handler> {
 /// A syscall in `TABLE` and not here is implemented fully.
 pub const PARTIAL: &[(u32, &str)] = &[
     (
+        5,
+        "open: a blocking open of a FIFO that must wait for the other end is not counted \
+         as a reader or writer while it waits (fifo_open counts it first), so a \
+         non-blocking writer meanwhile still gets ENXIO",
+    ),
+    (
+        27,
+        "recvmsg: MSG_WAITALL for more than the receive buffer holds returns what is there; \
+         LOCAL_CREDS (SCM_CREDS) messages are not added; MSG_OOB is EOPNOTSUPP",
+    ),
+    (
+        29,
+        "recvfrom: MSG_WAITALL for more than the receive buffer holds returns what is there; \
+         MSG_OOB is EOPNOTSUPP",
+    ),
+    (
         34,
         "chflags: the IMMUTABLE and APPEND flags are kept and shown by stat but not enforced \
          (writes, unlink, rename, link, chmod, chown and utimes of such files succeed)",
@@ -207,15 +223,22 @@ pub const PARTIAL: &[(u32, &str)] = &[
     ),
     (
         54,
-        "ioctl: 4 commands (FIOCLEX, FIONCLEX, FIONBIO, FIONREAD), the console's TIOCGETA and \
-         a kqueue's KFILTER_BYFILTER and KFILTER_BYNAME; FIOASYNC, FIONWRITE, FIONSPACE, \
-         FIOGETOWN and FIOSETOWN answer ENOTTY",
+        "ioctl: 4 commands (FIOCLEX, FIONCLEX, FIONBIO, FIONREAD) and the console's TIOCGETA, \
+         on sockets also FIONWRITE and FIONSPACE and the interface ioctls of a kernel with no \
+         interfaces, on kqueues KFILTER_BYFILTER and KFILTER_BYNAME; elsewhere FIOASYNC, \
+         FIONWRITE, FIONSPACE, FIOGETOWN and FIOSETOWN answer ENOTTY, on sockets FIOASYNC, \
+         FIOGETOWN, FIOSETOWN and SIOCATMARK EOPNOTSUPP",
     ),
     (
         82,
         "setpgid: no EACCES for a child that has already exec'd (exec is not tracked per child)",
     ),
     (92, "fcntl: F_GETOWN and F_SETOWN answer EINVAL"),
+    (
+        105,
+        "setsockopt: SO_ACCEPTFILTER is ENOPROTOOPT (no accept filters); SO_SNDBUF/SO_RCVBUF \
+         do not check the RLIMIT_SBSIZE total",
+    ),
     (
         202,
         "__sysctl: a fixed tree recorded from a fresh kernel (kern.pool's counters stay \
@@ -237,6 +260,10 @@ pub const PARTIAL: &[(u32, &str)] = &[
     (
         304,
         "lchflags: the IMMUTABLE and APPEND flags are kept and shown by stat but not enforced",
+    ),
+    (
+        394,
+        "__socket30: AF_LOCAL only; AF_INET, AF_INET6 and AF_ROUTE answer EAFNOSUPPORT",
     ),
     (
         410,

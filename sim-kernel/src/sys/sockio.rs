@@ -498,3 +498,43 @@ pub(crate) fn recvmsg(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     c.copyout(msgp, m.raw.clone())?;
     Ok((r.data.len() as i64, 0))
 }
+
+/// `fifo_read`: a receive on the FIFO's read socket; a non-blocking read
+/// that would wait with no writer returns 0 (EOF) instead of EAGAIN.
+pub(crate) fn fifo_read(
+    k: &mut SimKernel,
+    c: &mut Ctx<'_, '_>,
+    id: FileId,
+    node: crate::vfs::NodeId,
+    iov: &[(u64, u64)],
+    sysnum: u32,
+) -> SysResult {
+    if iov.iter().all(|v| v.1 == 0) {
+        return Ok((0, 0));
+    }
+    let fi = net::fifo::info(k, node).ok_or(Stop::Errno(EBADF))?;
+    let nb = nbio(k, id, 0);
+    match recv_on(k, c, id, fi.rso, iov, 0, sysnum, &mut |_| Ok(())) {
+        Ok(r) => {
+            let n = r.data.len() as i64;
+            dispose(k, r.control);
+            Ok((n, 0))
+        }
+        Err(Stop::Errno(EAGAIN)) if nb && fi.writers == 0 => Ok((0, 0)),
+        Err(e) => Err(e),
+    }
+}
+
+/// `fifo_write`: a send on the FIFO's write socket (EPIPE and SIGPIPE once
+/// no reader is left).
+pub(crate) fn fifo_write(
+    k: &mut SimKernel,
+    c: &mut Ctx<'_, '_>,
+    id: FileId,
+    node: crate::vfs::NodeId,
+    iov: &[(u64, u64)],
+    sysnum: u32,
+) -> SysResult {
+    let fi = net::fifo::info(k, node).ok_or(Stop::Errno(EBADF))?;
+    send_on(k, c, id, fi.wso, iov, None, None, 0, sysnum)
+}
