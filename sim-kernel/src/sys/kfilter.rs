@@ -144,13 +144,15 @@ pub(crate) fn timer_period(ms: i64) -> Result<u64, i32> {
 }
 
 /// The attach of a filter that watches no descriptor: EVFILT_PROC,
-/// EVFILT_SIGNAL, EVFILT_TIMER.
+/// EVFILT_SIGNAL, EVFILT_TIMER (`timers`: the timers set in the whole
+/// kernel now, `kq_ncallouts`).
 pub(crate) fn other_attach(
     k: &SimKernel,
     owner: Pid,
     filter: u32,
     ident: u64,
     sdata: i64,
+    timers: usize,
 ) -> Result<Attached, i32> {
     match filter {
         EVFILT_PROC => {
@@ -177,7 +179,7 @@ pub(crate) fn other_attach(
         }),
         EVFILT_TIMER => {
             let period_ns = timer_period(sdata)?;
-            if k.kq.timers() + 1 >= KQ_CALLOUTMAX {
+            if timers + 1 >= KQ_CALLOUTMAX {
                 return Err(ENOMEM);
             }
             Ok(Attached {

@@ -129,7 +129,14 @@ fn register(k: &SimKernel, kq: &mut Kqueue, q: KqId, kev: &mut Kevent) -> Result
             kev.data = 0;
             let att = match file {
                 Some(f) => kfilter::file_attach(k, kev.filter, f)?,
-                None => kfilter::other_attach(k, kq.owner, kev.filter, kev.ident, sdata)?,
+                None => {
+                    // kq_ncallouts: the other kqueues' timers and this one's so far.
+                    let here =
+                        |x: &Kqueue| x.knotes.values().filter(|n| n.ops == Ops::Timer).count();
+                    let committed = k.kq.queues.get(&q).map_or(0, here);
+                    let timers = k.kq.timers() - committed + here(kq);
+                    kfilter::other_attach(k, kq.owner, kev.filter, kev.ident, sdata, timers)?
+                }
             };
             let mut stored = *kev;
             stored.flags |= att.flags;
