@@ -396,11 +396,11 @@ pub fn rcvd(k: &mut SimKernel, so: SockId) {
     }
 }
 
-/// PRU_RCVOOB.
+/// PRU_RCVOOB: no domain here keeps out-of-band data (AF_LOCAL answers
+/// EOPNOTSUPP).
 pub fn rcvoob(k: &mut SimKernel, so: SockId) -> Result<Vec<u8>, Stop> {
-    match k.sock(so)?.domain {
-        _ => err(EOPNOTSUPP),
-    }
+    k.sock(so)?;
+    err(EOPNOTSUPP)
 }
 
 /// PRU_SHUTDOWN (the send side; `socantsendmore` included).
@@ -466,10 +466,10 @@ pub fn ctloutput(
 }
 
 /// PRU_CONTROL: an ioctl the socket layer does not know (not group 'i').
+/// AF_LOCAL (`uipc_usrreq`) answers EOPNOTSUPP to every one.
 pub fn control(k: &mut SimKernel, so: SockId, _cmd: u32, _data: &mut [u8]) -> Result<(), Stop> {
-    match k.sock(so)?.domain {
-        _ => err(EOPNOTSUPP),
-    }
+    k.sock(so)?;
+    err(EOPNOTSUPP)
 }
 
 /// PRU_SENSE: the protocol's part of fstat.

@@ -150,6 +150,7 @@ fn send_on(
 /// returns what was received. `before` runs once the receive is known to
 /// go ahead and before anything is taken (the copyins NetBSD makes after
 /// the receive).
+#[allow(clippy::too_many_arguments)]
 fn recv_on(
     k: &mut SimKernel,
     c: &mut Ctx<'_, '_>,
