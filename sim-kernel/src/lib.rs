@@ -20,6 +20,7 @@
 pub mod clock;
 pub mod components;
 pub mod consts;
+pub mod kqueue;
 pub mod local;
 pub mod lockf;
 pub mod model;
@@ -251,6 +252,8 @@ pub struct SimKernel {
     pub timed_waits: std::collections::BTreeMap<TimedWait, (u64, bool)>,
     /// Interval timers by (process, which).
     pub itimers: std::collections::BTreeMap<(Pid, i32), clock::ITimer>,
+    /// Kqueues and their knotes.
+    pub kq: kqueue::Kqueues,
     /// The sysctl tree, shared until written (cloning a booted kernel, as the
     /// fuzzers do per input, does not copy its hundreds of nodes).
     pub sysctl: std::sync::Arc<sysctl::Tree>,
@@ -321,6 +324,10 @@ impl SimKernel {
             clock,
             locks: Default::default(),
             itimers: Default::default(),
+            kq: kqueue::Kqueues {
+                next: 1,
+                ..Default::default()
+            },
             timed_waits: Default::default(),
             generation: 0,
             changed: Default::default(),
@@ -345,6 +352,8 @@ impl SimKernel {
     pub fn bump_key(&mut self, key: u64) {
         self.generation += 1;
         self.changed.insert(key);
+        // KNOTE(): the knotes watching the object run their filters.
+        sys::kqueue::knote(self, key);
     }
 
     /// Pool bytes in use: file data, [`vfs::Vfs::meta_bytes`] and
@@ -376,6 +385,7 @@ impl SimKernel {
         if due {
             self.bump();
         }
+        sys::kqueue::run_timers(self);
     }
 
     /// The wait key of a pipe.
@@ -454,12 +464,13 @@ impl SimKernel {
                 self.drop_dead_pipe(p);
             }
             FileKind::Console => {}
+            FileKind::Kqueue(q) => sys::kqueue::close(self, q),
             FileKind::Socket(so) => net::close(self, so),
         }
         self.bump_key(match kind {
             FileKind::PipeRead(p) | FileKind::PipeWrite(p) => Self::pipe_key(p),
             FileKind::Socket(so) => net::sock_key(so),
-            FileKind::Node(_) | FileKind::Console => NO_WAITER_KEY,
+            FileKind::Node(_) | FileKind::Console | FileKind::Kqueue(_) => NO_WAITER_KEY,
         });
     }
 
@@ -476,6 +487,9 @@ impl SimKernel {
 
     /// Closes descriptor `fd` of `pid`.
     pub fn close_fd(&mut self, pid: Pid, fd: i32) -> Result<(), Stop> {
+        if self.proc(pid)?.fds.contains_key(&fd) {
+            sys::kqueue::fdclose(self, pid, fd);
+        }
         let f = self
             .proc_mut(pid)?
             .fds
@@ -563,7 +577,7 @@ impl SimKernel {
                 FileKind::Socket(so) if !self.t.sockets.contains_key(&so) => {
                     return Err(format!("file {id} names a closed socket {so}"));
                 }
-                FileKind::Console | FileKind::Socket(_) => {}
+                FileKind::Console | FileKind::Socket(_) | FileKind::Kqueue(_) => {}
             }
         }
         for (id, p) in &self.t.pipes {
@@ -638,6 +652,7 @@ impl SimKernel {
                 }
             }
         }
+        sys::kqueue::check(self)?;
         let meta = self.vfs.recount_meta();
         if meta != self.vfs.meta_bytes {
             return Err(format!(
@@ -746,6 +761,14 @@ impl Kernel for SimKernel {
             .cloned()
             .ok_or(ProcessError::NoSuchProcess(parent))?;
         let pid = self.new_pid()?;
+        // fd_copy: kqueue descriptors cannot be copied.
+        let mut p = p;
+        p.fds.retain(|_, f| {
+            !matches!(
+                self.t.files.get(&f.file).map(|x| x.kind),
+                Some(FileKind::Kqueue(_))
+            )
+        });
         for f in p.fds.values() {
             self.file_ref(f.file);
         }
@@ -757,6 +780,7 @@ impl Kernel for SimKernel {
         self.t.join_pgrp(p.pgid);
         self.t.procs.insert(pid, Process { ppid: parent, ..p });
         self.t.adopt(parent, pid);
+        sys::kqueue::proc_event(self, parent, kqueue::NOTE_FORK);
         Ok(pid)
     }
 
@@ -781,9 +805,14 @@ impl Kernel for SimKernel {
         for fd in closing {
             let _ = self.close_fd(pid, fd);
         }
+        sys::kqueue::proc_event(self, pid, kqueue::NOTE_EXEC);
     }
 
     fn exit(&mut self, pid: Pid) {
+        if !self.t.procs.contains_key(&pid) {
+            return;
+        }
+        sys::kqueue::proc_exit(self, pid);
         let Some(p) = self.t.procs.remove(&pid) else {
             return;
         };

@@ -24,6 +24,8 @@ pub enum FileKind {
     /// The rump console (`rumpkern/cons.c`): a DTYPE_MISC file, not a vnode,
     /// open for writing only, on fds 0, 1 and 2 of every new process.
     Console,
+    /// A kqueue (DTYPE_KQUEUE), in [`crate::kqueue::Kqueues`].
+    Kqueue(crate::kqueue::KqId),
     /// A socket (DTYPE_SOCKET).
     Socket(crate::net::SockId),
 }

@@ -54,7 +54,7 @@ fn fadvise_errno(
         FileKind::PipeRead(_) | FileKind::PipeWrite(_) | FileKind::Socket(_) => {
             return Err(Stop::Errno(ESPIPE))
         }
-        FileKind::Console => return Err(Stop::Errno(EOPNOTSUPP)),
+        FileKind::Console | FileKind::Kqueue(_) => return Err(Stop::Errno(EOPNOTSUPP)),
     };
     let regular = k
         .vfs

@@ -52,6 +52,9 @@ fn do_read(k: &mut SimKernel, pid: i32, fd: i32, n: u64, at: Option<u64>) -> Res
         FileKind::Socket(_) => err(EBADF),
         // fo_read is nullop; unreachable while the console is write-only.
         FileKind::Console => Ok(vec![]),
+        // sys_pread wants a vnode; kqueueops' fo_read is enxio.
+        FileKind::Kqueue(_) if at.is_some() => err(ESPIPE),
+        FileKind::Kqueue(_) => err(ENXIO),
         FileKind::PipeRead(p) => {
             if at.is_some() {
                 return err(ESPIPE);
@@ -182,6 +185,8 @@ fn write_target(
         FileKind::Socket(_) => err(EBADF),
         FileKind::Console if at.is_some() => err(ESPIPE),
         FileKind::Console => Ok((id, WriteTarget::Console)),
+        FileKind::Kqueue(_) if at.is_some() => err(ESPIPE),
+        FileKind::Kqueue(_) => err(ENXIO),
         FileKind::PipeWrite(p) => {
             if at.is_some() {
                 return err(ESPIPE);
@@ -369,6 +374,11 @@ fn commit_write(
                 if let Some(f) = k.t.files.get_mut(&id) {
                     f.offset = end;
                 }
+            }
+            if !data.is_empty() {
+                use crate::kqueue::{NOTE_EXTEND, NOTE_WRITE};
+                let extend = if grow > 0 { NOTE_EXTEND } else { 0 };
+                crate::sys::kqueue::vnode_note(k, node, NOTE_WRITE | extend);
             }
             Ok(data.len() as u64)
         }
@@ -721,6 +731,10 @@ pub(crate) fn fcntl(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
                 if f.kind == FileKind::Console && (new ^ f.flags) & (O_NONBLOCK | O_ASYNC) != 0 {
                     return err(ENOTTY);
                 }
+                // kqueue_fcntl refuses every command, F_SETFL too.
+                if matches!(f.kind, FileKind::Kqueue(_)) {
+                    return err(ENOTTY);
+                }
                 f.flags = new;
             }
             Ok((0, 0))
@@ -783,6 +797,8 @@ pub(crate) fn set_size(k: &mut SimKernel, node: crate::vfs::NodeId, len: u64) ->
         nd.mtime = now;
         nd.ctime = now;
     }
+    // The size changed: knotes on the vnode run their filters again.
+    k.bump_key(crate::sys::kfilter::node_key(node));
     Ok(())
 }
 
@@ -931,6 +947,7 @@ pub(crate) fn fstat(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
             }
         }
         FileKind::Console => console_stat(k),
+        FileKind::Kqueue(q) => crate::sys::kqueue::stat(k, q),
         FileKind::Socket(so) => crate::net::fstat(k, so)?,
     };
     c.copyout(buf, st.encode())?;
@@ -967,6 +984,10 @@ pub(crate) fn ioctl(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
         k.t.files
             .get(&id)
             .is_some_and(|f| f.kind == FileKind::Console);
+    let kqueue = matches!(
+        k.t.files.get(&id).map(|f| f.kind),
+        Some(FileKind::Kqueue(_))
+    );
     match com {
         0x2000_6601 | 0x2000_6602 => {
             if let Some(f) = k.proc_mut(c.pid)?.fds.get_mut(&fd) {
@@ -984,7 +1005,7 @@ pub(crate) fn ioctl(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
                     f.flags &= !O_NONBLOCK;
                 }
             }
-            if console {
+            if console || kqueue {
                 return err(ENOTTY);
             }
             Ok((0, 0))
@@ -994,6 +1015,7 @@ pub(crate) fn ioctl(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
             Ok((0, 0))
         }
         _ if console => err(ENOTTY),
+        _ if kqueue => crate::sys::kqueue::ioctl(c, com, data),
         _ if matches!(
             k.t.files.get(&id).map(|f| f.kind),
             Some(FileKind::Socket(_))
@@ -1032,7 +1054,10 @@ pub(crate) fn ioctl(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
                         .map_or(0, |n| n.size(k.vfs.fstype(node)) as i64 - off)
                         .max(0)
                 }
-                Some(FileKind::Console) | Some(FileKind::Socket(_)) | None => 0,
+                Some(FileKind::Console)
+                | Some(FileKind::Socket(_))
+                | Some(FileKind::Kqueue(_))
+                | None => 0,
             };
             c.copyout(data, (n as i32).to_le_bytes().to_vec())?;
             Ok((0, 0))

@@ -8,6 +8,8 @@ mod dir;
 pub(crate) mod file;
 mod flags;
 pub(crate) mod io;
+pub mod kfilter;
+pub mod kqueue;
 mod lock;
 mod mount;
 mod pathconf;
@@ -130,6 +132,7 @@ pub const TABLE: &[(u32, &str, Handler)] = &[
     (297, "fchroot", chroot::fchroot),
     (304, "lchflags", flags::lchflags),
     (305, "issetugid", procs::issetugid),
+    (344, "kqueue", kqueue::kqueue),
     (354, "fsync_range", io::fsync_range),
     (356, "getvfsstat", mount::getvfsstat_old),
     (357, "statvfs1", mount::statvfs1_old),
@@ -150,6 +153,7 @@ pub const TABLE: &[(u32, &str, Handler)] = &[
     (428, "__clock_settime50", settime::clock_settime),
     (429, "__clock_getres50", time::clock_getres),
     (430, "__nanosleep50", time::nanosleep),
+    (435, "__kevent50", kqueue::kevent),
     (437, "__pollts50", poll::pollts),
     (439, "__stat50", file::stat),
     (440, "__fstat50", io::fstat),
@@ -157,6 +161,7 @@ pub const TABLE: &[(u32, &str, Handler)] = &[
     (450, "__mknod50", special::mknod),
     (453, "pipe2", pipe::pipe2),
     (454, "dup3", io::dup3),
+    (455, "kqueue1", kqueue::kqueue1),
     (457, "linkat", file::linkat),
     (458, "renameat", file::renameat),
     (459, "mkfifoat", special::mkfifoat),
@@ -214,8 +219,9 @@ pub const PARTIAL: &[(u32, &str)] = &[
          interfaces (SIOCGIFCONF, SIOCIFGCLONERS, SIOCIFCREATE/DESTROY, SIOCG/SIFFLAGS, MTU, \
          METRIC, SIOCGIFINDEX, SIOCADD/DELMULTI, and on AF_INET sockets SIOCAIFADDR, \
          SIOCDIFADDR, SIOCGIFADDR/NETMASK/DSTADDR/BRDADDR; no SIOCSIFADDR, SIOCGIFALIAS, \
-         SIOCGIFDATA, the IPv6 *_IN6 ones or media); elsewhere FIOASYNC, FIONWRITE, FIONSPACE, FIOGETOWN and FIOSETOWN answer \
-         ENOTTY, on sockets FIOASYNC, FIOGETOWN, FIOSETOWN and SIOCATMARK EOPNOTSUPP",
+         SIOCGIFDATA, the IPv6 *_IN6 ones or media), on kqueues KFILTER_BYFILTER and \
+         KFILTER_BYNAME; elsewhere FIOASYNC, FIONWRITE, FIONSPACE, FIOGETOWN and FIOSETOWN \
+         answer ENOTTY, on sockets FIOASYNC, FIOGETOWN, FIOSETOWN and SIOCATMARK EOPNOTSUPP",
     ),
     (
         82,
@@ -272,6 +278,16 @@ pub const PARTIAL: &[(u32, &str)] = &[
         430,
         "__nanosleep50: does not block; the clock jumps ahead by the interval instead, \
          so the call is never interrupted (no EINTR) and the remainder is always 0",
+    ),
+    (
+        435,
+        "__kevent50: EVFILT_SIGNAL knotes attach but never fire (no signal reaches a process's \
+         knote list); EVFILT_VNODE reports only NOTE_WRITE and NOTE_EXTEND of writes (no \
+         NOTE_DELETE, NOTE_ATTRIB, NOTE_LINK, NOTE_RENAME, NOTE_REVOKE); EVFILT_PROC does not \
+         follow forks (NOTE_TRACK) and its NOTE_EXIT data is 0; the error entries are copied \
+         out after all the changes are copied in (NetBSD interleaves them per chunk of 8); a \
+         timed wait that another process could end expires only when a call moves the clock \
+         past its deadline",
     ),
     (
         437,

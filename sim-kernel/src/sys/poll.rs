@@ -1,7 +1,7 @@
 //! poll (209), __pollts50 (437) and __select50 (417), as `pollcommon`,
 //! `selcommon` and `sel_do_scan` (sys/kern/sys_select.c) check and scan, with
 //! each object's `fo_poll`: `pipe_poll` (sys/kern/sys_pipe.c), `rumpcons_poll`
-//! (rumpkern/cons.c), and `vn_poll` → VOP_POLL, which is `genfs_poll` on tmpfs
+//! (rumpkern/cons.c), `kqueue_poll` (sys/kern/kern_event.c), and `vn_poll` → VOP_POLL, which is `genfs_poll` on tmpfs
 //! and, rumpfs having no poll op, `vn_default_error`'s EOPNOTSUPP (45) handed
 //! back as the revents.
 //!
@@ -73,6 +73,7 @@ fn fo_poll(k: &SimKernel, pid: i32, fd: i32, events: i32) -> Option<(i32, Option
             FsType::Tmpfs => (events & (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM), None),
             FsType::Rumpfs => (EOPNOTSUPP, None),
         },
+        FileKind::Kqueue(q) => (crate::sys::kqueue::poll(k, q, events), None),
         FileKind::Socket(so) => (crate::net::poll(k, so, events), None),
         FileKind::PipeRead(p) | FileKind::PipeWrite(p) => {
             let read_end = matches!(f.kind, FileKind::PipeRead(_));
@@ -114,7 +115,7 @@ fn pipe_poll(k: &SimKernel, p: PipeId, read_end: bool, events: i32) -> i32 {
 
 /// A timeout as `itimespecfix` accepts it (EINVAL for a negative time or a
 /// nanosecond count out of range), in nanoseconds; `None` waits for ever.
-fn timeout_ns(ts: Option<Timespec>) -> Result<Option<u64>, Stop> {
+pub(crate) fn timeout_ns(ts: Option<Timespec>) -> Result<Option<u64>, Stop> {
     let Some(t) = ts else { return Ok(None) };
     if t.sec < 0 || t.nsec < 0 || t.nsec >= 1_000_000_000 {
         return err(EINVAL);
@@ -132,16 +133,36 @@ fn timeout_ns(ts: Option<Timespec>) -> Result<Option<u64>, Stop> {
     ))
 }
 
-/// Whether a process other than `pid` holds an end of one of `pipes`.
-fn others_hold(k: &SimKernel, pid: i32, pipes: &[PipeId]) -> bool {
+/// Whether a process other than `pid` holds a descriptor whose open file
+/// `watched` says is one of the watched objects.
+pub(crate) fn others_hold(k: &SimKernel, pid: i32, watched: impl Fn(FileKind) -> bool) -> bool {
     k.t.procs.iter().filter(|(p, _)| **p != pid).any(|(_, pr)| {
-        pr.fds.values().any(|d| {
-            k.t.files.get(&d.file).is_some_and(|f| match f.kind {
+        pr.fds
+            .values()
+            .any(|d| k.t.files.get(&d.file).is_some_and(|f| watched(f.kind)))
+    })
+}
+
+/// What a call that found nothing ready waits on: the wait keys of the
+/// watched objects, and whether another process could change one of them.
+pub(crate) struct Watch {
+    /// The wait keys (one key: the call blocks on it; several: on any change).
+    pub keys: Vec<u64>,
+    /// Another process could change a watched object.
+    pub others: bool,
+}
+
+impl Watch {
+    /// The watch of a scan over `pipes`.
+    fn pipes(k: &SimKernel, pid: i32, pipes: &[PipeId]) -> Watch {
+        Watch {
+            keys: pipes.iter().map(|p| SimKernel::pipe_key(*p)).collect(),
+            others: others_hold(k, pid, |kind| match kind {
                 FileKind::PipeRead(p) | FileKind::PipeWrite(p) => pipes.contains(&p),
                 _ => false,
-            })
-        })
-    })
+            }),
+        }
+    }
 }
 
 /// The timed wait of this call: the process, the syscall, its argument block.
@@ -152,36 +173,44 @@ fn wait_key(c: &Ctx<'_, '_>, sysnum: u32) -> TimedWait {
 /// The end of a scan that found nothing: return 0 now (a timeout of 0, a
 /// timeout the virtual clock has passed since the call first waited, or one
 /// that runs out with nothing able to change: the clock advances to it), or
-/// wait on the watched pipes. A timed wait keeps its deadline in
-/// [`SimKernel::timed_waits`], so a clock another call moves past it ends it.
-fn nothing_ready(
+/// wait on the watched objects. `wake_at` is a moment (CLOCK_MONOTONIC ns)
+/// at which the caller has something to do before its timeout (a kqueue
+/// timer): the wait ends there too, with the clock moved to it. A timed
+/// wait keeps its deadline in [`SimKernel::timed_waits`], so a clock
+/// another call moves past it ends it.
+pub(crate) fn nothing_ready(
     k: &mut SimKernel,
     key: TimedWait,
     timeout: Option<u64>,
-    pipes: &[PipeId],
+    wake_at: Option<u64>,
+    watch: &Watch,
 ) -> Result<(), Stop> {
     let now = k.clock.now_ns();
-    match timeout {
+    let deadline = match timeout {
         Some(0) => return Ok(()),
-        Some(ns) => {
-            let deadline = k
-                .timed_waits
+        Some(ns) => Some(
+            k.timed_waits
                 .get(&key)
-                .map_or(now.saturating_add(ns), |w| w.0);
-            if now >= deadline || !others_hold(k, key.0, pipes) {
-                k.timed_waits.remove(&key);
-                k.clock.advance(deadline.saturating_sub(now));
-                return Ok(());
-            }
-            k.timed_waits.entry(key).or_insert((deadline, false));
+                .map_or(now.saturating_add(ns), |w| w.0),
+        ),
+        None => None,
+    };
+    let end = match (deadline, wake_at) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    if let Some(end) = end {
+        if now >= end || !watch.others {
+            k.timed_waits.remove(&key);
+            k.clock.advance(end.saturating_sub(now));
+            return Ok(());
         }
-        None => {}
     }
-    match pipes {
-        [p] => Err(Stop::BlockedOn(SimKernel::pipe_key(*p))),
-        [p, rest @ ..] if rest.iter().all(|q| q == p) => {
-            Err(Stop::BlockedOn(SimKernel::pipe_key(*p)))
-        }
+    if let Some(d) = deadline {
+        k.timed_waits.entry(key).or_insert((d, false));
+    }
+    match watch.keys.as_slice() {
+        [first, rest @ ..] if rest.iter().all(|q| q == first) => Err(Stop::BlockedOn(*first)),
         _ => Err(Stop::Blocked),
     }
 }
@@ -220,7 +249,8 @@ fn pollcommon(
     }
     let key = wait_key(c, sysnum);
     if n == 0 {
-        nothing_ready(k, key, timeout, &pipes)?;
+        let watch = Watch::pipes(k, c.pid, &pipes);
+        nothing_ready(k, key, timeout, None, &watch)?;
     } else {
         k.timed_waits.remove(&key);
     }
@@ -300,7 +330,8 @@ pub(crate) fn select(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     }
     let key = wait_key(c, 417);
     if n == 0 {
-        nothing_ready(k, key, timeout, &pipes)?;
+        let watch = Watch::pipes(k, c.pid, &pipes);
+        nothing_ready(k, key, timeout, None, &watch)?;
     } else {
         k.timed_waits.remove(&key);
     }
