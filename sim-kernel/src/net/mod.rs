@@ -574,19 +574,12 @@ pub fn rflush(k: &mut SimKernel, so: SockId) {
 
 /// `soo_stat`: what fstat shows of a socket.
 pub fn fstat(k: &mut SimKernel, so: SockId) -> Result<crate::structs::Stat, Stop> {
-    let s = k.sock(so)?;
-    let mut mode = S_IFSOCK;
-    if s.state & SS_CANTRCVMORE == 0 || s.rcv.cc != 0 {
-        mode |= 0o444;
-    }
-    if s.state & SS_CANTSENDMORE == 0 {
-        mode |= 0o222;
-    }
+    // NetBSD 7's soo_stat: a zeroed stat with S_IFSOCK (no permission bits,
+    // size, owner), then the protocol's PRU_SENSE (the nofs capture: a UDP
+    // socket shows mode 0140000 and blksize 0).
+    k.sock(so)?;
     let mut st = crate::structs::Stat {
-        mode,
-        size: (s.rcv.cc - s.rcv.ctl) as i64,
-        uid: s.uid,
-        gid: s.gid,
+        mode: S_IFSOCK,
         ..Default::default()
     };
     stat(k, so, &mut st);

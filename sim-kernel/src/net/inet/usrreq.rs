@@ -310,12 +310,9 @@ pub fn control() -> Result<(), Stop> {
     Err(stop(EOPNOTSUPP))
 }
 
-/// PRU_SENSE: st_blksize is the send buffer's size.
-pub fn stat(k: &SimKernel, so: SockId, st: &mut crate::structs::Stat) {
-    if let Some(s) = k.t.sockets.get(&so) {
-        st.blksize = s.snd.hiwat as i32;
-    }
-}
+/// PRU_SENSE: nothing ("stat: don't bother with a blocksize", tcp_usrreq.c
+/// and udp_usrreq.c).
+pub fn stat(_k: &SimKernel, _so: SockId, _st: &mut crate::structs::Stat) {}
 
 /// PRU_DETACH: the socket's last close.
 pub fn detach(k: &mut SimKernel, so: SockId) {
