@@ -23,8 +23,8 @@ pub fn answers(stats: &Stats) -> Result<(), String> {
 }
 
 /// After every client has gone (and unredeemed preforks have expired): no
-/// connection, prefork, process but init, open file or pipe is left, and the
-/// kernel's own invariants hold.
+/// connection, prefork, process but init, open file, pipe or socket (so no
+/// half-open connection) is left, and the kernel's own invariants hold.
 pub fn leftovers(core: &ServerCore<SimKernel>) -> Vec<String> {
     let mut v = Vec::new();
     if core.connection_count() > 0 {
@@ -46,6 +46,9 @@ pub fn leftovers(core: &ServerCore<SimKernel>) -> Vec<String> {
     }
     if !k.t.pipes.is_empty() {
         v.push(format!("{} pipes left", k.t.pipes.len()));
+    }
+    if !k.t.sockets.is_empty() {
+        v.push(format!("{} sockets left", k.t.sockets.len()));
     }
     if let Err(e) = k.check_invariants() {
         v.push(format!("kernel invariant: {e}"));

@@ -1,4 +1,5 @@
 //! What the simulated clients do: random mixes of file, directory, pipe,
+//! socket (AF_LOCAL and TCP over loopback, with a forked child: `sockets`),
 //! sysctl, fork and exec operations, each checked as it returns.
 //!
 //! Every client works below its own directory `/tmp/c<i>g<g>` (g counts the
@@ -33,6 +34,8 @@ use rumpsp_sim_kernel::model::{Entry, FsModel, ModelPath, Op};
 
 use crate::net::below;
 use crate::task::{Proc, Reply, Request};
+
+mod sockets;
 
 /// NetBSD syscall numbers the workload uses.
 pub mod nr {
@@ -70,6 +73,20 @@ pub mod nr {
     pub const STAT: u32 = 439;
     /// pipe2
     pub const PIPE2: u32 = 453;
+    /// accept
+    pub const ACCEPT: u32 = 30;
+    /// getsockname
+    pub const GETSOCKNAME: u32 = 32;
+    /// connect
+    pub const CONNECT: u32 = 98;
+    /// bind
+    pub const BIND: u32 = 104;
+    /// listen
+    pub const LISTEN: u32 = 106;
+    /// socketpair
+    pub const SOCKETPAIR: u32 = 135;
+    /// __socket30
+    pub const SOCKET: u32 = 394;
 }
 
 /// State the clients share with the checkers.
@@ -599,7 +616,7 @@ impl Worker {
     }
 
     async fn random_op(&mut self, step: u64) -> R<()> {
-        let pick = self.below(100);
+        let pick = self.below(106);
         let (kind, r) = match pick {
             0..=13 => ("mkdir", self.op_mkdir().await),
             14..=33 => ("create", self.op_create(false).await.map(drop)),
@@ -613,7 +630,9 @@ impl Worker {
             85..=89 => ("fork", self.op_fork(step).await),
             90..=93 => ("exec", self.op_exec(step).await),
             94..=96 => ("sysctl", self.op_sysctl().await),
-            _ => ("getpid", self.op_getpid().await),
+            97..=99 => ("getpid", self.op_getpid().await),
+            100..=102 => ("local", self.op_local(step).await),
+            _ => ("tcp", self.op_tcp(step).await),
         };
         if r.is_ok() {
             self.count(kind);

@@ -160,6 +160,10 @@ impl World {
         let mut kernel = SimKernel::new(SimConfig {
             seed,
             hostname: hostname.to_owned(),
+            // file systems, AF_LOCAL and AF_INET over lo0 (the socket workload)
+            components: "vfs,tmpfs,net,local,inet"
+                .parse()
+                .expect("a valid component list"),
             ..SimConfig::default()
         });
         // as the clients of the recorded traces do: a tmpfs on /tmp (rumpfs cannot rename)

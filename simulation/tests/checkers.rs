@@ -110,3 +110,33 @@ fn a_process_that_never_gets_its_answer_is_reported() {
         "reader (thread 0) never finished: still waiting for syscall 3",
     );
 }
+
+#[test]
+fn a_socket_left_open_is_reported() {
+    let mut sim = Simulation::new(&opts());
+    sim.world().run();
+    // init (pid 1) opens a TCP socket the workload never closes
+    let k = sim.world().core_mut().kernel_mut();
+    let mut mem = LocalMemory::default();
+    let args: Vec<u8> = [2u64, 1, 0].iter().flat_map(|a| a.to_le_bytes()).collect();
+    run_syscall(k, &mut mem, 1, 394, &args);
+    expect_violation(sim, "sockets left");
+}
+
+#[test]
+fn the_workload_talks_over_sockets() {
+    let r = Simulation::new(&Options {
+        clients: 10,
+        steps: 150,
+        ..opts()
+    })
+    .finish();
+    assert!(r.passed(), "{:?}", r.violations);
+    for op in ["local", "tcp"] {
+        assert!(
+            r.ops.get(op).copied().unwrap_or(0) > 0,
+            "no {op} op in {:?}",
+            r.ops
+        );
+    }
+}
