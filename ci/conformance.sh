@@ -18,3 +18,13 @@ else
   "$bin" conformance --strict --junit target/conformance-socket-junit.xml \
     --server-cmd "$PWD/$bin serve {url} --hostname {hostname} --components {components}"
 fi
+# The network captures (suite net), each on a fresh server with the
+# components its recording names, over real sockets when no URL is given.
+# net_ifconfig and nofs_fstypes still fail two sysctl-tree steps each (node
+# child counts and versions the captures do not show in full); tests/net_replay.rs
+# pins exactly those steps, so every other step of them is gated there.
+if [ $# -lt 1 ]; then
+  "$bin" conformance net --exclude trace/net_ifconfig --exclude trace/nofs_fstypes \
+    --junit target/conformance-net-junit.xml \
+    --server-cmd "$PWD/$bin serve {url} --hostname {hostname} --components {components}"
+fi

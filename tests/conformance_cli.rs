@@ -270,3 +270,45 @@ fn a_shared_server_runs_what_it_can_and_lists_the_skips() {
     assert!(text.contains(" skipped"), "{text}");
     assert!(text.contains(&format!("against {url}")), "{text}");
 }
+
+#[test]
+fn the_net_suite_runs_when_selected_each_capture_on_a_kernel_with_its_components() {
+    // Not part of the default run while two captures keep failing steps.
+    let out = rumpsp().args(["conformance", "--list"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("trace/net_local"), "{text}");
+    let out = rumpsp().args(["conformance", "net"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("net: 6 run, 4 pass, 2 fail"), "{text}");
+    // A spawned server gets the recording's components through {components} ...
+    let exe = env!("CARGO_BIN_EXE_rumpsp");
+    let with = format!("{exe} serve {{url}} --hostname {{hostname}} --components {{components}}");
+    let out = rumpsp()
+        .args([
+            "conformance",
+            "--server-cmd",
+            &with,
+            "trace/net_local",
+            "trace/fifo",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("net: 2 run, 2 pass, 0 fail"), "{text}");
+    // ... and without it a capture that needs other components is skipped, saying why.
+    let without = format!("{exe} serve {{url}}");
+    let out = rumpsp()
+        .args(["conformance", "--server-cmd", &without, "trace/net_local"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains(
+            "needs the kernel components vfs,tmpfs,net,local; --server-cmd has no {components}"
+        ),
+        "{text}"
+    );
+}

@@ -848,7 +848,7 @@ fn rule_ephemeral_ports_a_port_that_changes_for_one_socket_fails() {
         "net_inet",
         ephemeral_ports(move |p| {
             n += 1;
-            if n % 2 == 0 {
+            if n.is_multiple_of(2) {
                 p
             } else {
                 p ^ 1

@@ -81,7 +81,7 @@ pub(super) fn ifconf_padding(
     else {
         return;
     };
-    if addr != buf || e.len() != a.len() || e.len() % IFREQ != 0 {
+    if addr != buf || e.len() != a.len() || !e.len().is_multiple_of(IFREQ) {
         return;
     }
     let mut changed = false;
