@@ -622,6 +622,10 @@ pub mod errno {
     pub const ENOTCONN: i32 = 57;
     /// ECONNREFUSED.
     pub const ECONNREFUSED: i32 = 61;
+    /// ETIMEDOUT.
+    pub const ETIMEDOUT: i32 = 60;
+    /// EHOSTUNREACH.
+    pub const EHOSTUNREACH: i32 = 65;
 }
 
 /// `sopoll`: readable (`soreadable`: data at the low-water mark, EOF, a

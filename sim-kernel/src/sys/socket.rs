@@ -189,7 +189,7 @@ pub(crate) fn listen(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
 /// `copyout_sockname` with MSG_LENUSRSPACE: the length is copied in, at
 /// most that much of the name copied out, and the length written back.
 /// `lenbuf` is the length already copied in.
-fn copyout_sockname(
+pub(crate) fn copyout_sockname(
     c: &mut Ctx<'_, '_>,
     asa: u64,
     alen: u64,

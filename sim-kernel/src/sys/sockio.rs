@@ -334,30 +334,6 @@ pub(crate) fn sendmsg(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     send_on(k, c, id, so, &iov, nam, control, flags, 28)
 }
 
-/// `copyout_sockname` with the length in user space, the length `lenbuf`
-/// already copied in.
-fn sockname_out(
-    c: &mut Ctx<'_, '_>,
-    asa: u64,
-    alen: u64,
-    lenbuf: &[u8],
-    name: Option<&[u8]>,
-) -> Result<(), Stop> {
-    let len = i32::from_le_bytes([lenbuf[0], lenbuf[1], lenbuf[2], lenbuf[3]]);
-    if len < 0 {
-        return err(EINVAL);
-    }
-    let n = match name {
-        Some(nm) => {
-            let n = (len as usize).min(nm.len());
-            c.copyout(asa, nm[..n].to_vec())?;
-            n
-        }
-        None => 0,
-    };
-    c.copyout(alen, (n as i32).to_le_bytes().to_vec())
-}
-
 /// `recvfrom(s, buf, len, flags, from, fromlenaddr)`: the name's length is
 /// read after the receive, the name (nothing for a stream: length 0) out.
 pub(crate) fn recvfrom(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
@@ -391,7 +367,7 @@ pub(crate) fn recvfrom(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     )?;
     dispose(k, r.control.clone());
     if from != 0 {
-        sockname_out(c, from, fromlen, &lenbuf, r.name.as_deref())?;
+        crate::sys::socket::copyout_sockname(c, from, fromlen, &lenbuf, r.name.as_deref())?;
     }
     Ok((r.data.len() as i64, 0))
 }
