@@ -297,6 +297,11 @@ fn setpgid_makes_and_joins_groups_of_itself_and_its_children() {
     assert_eq!(t.sys(GETPGID, &[child as u64]).1, i64::from(child));
     assert_eq!(t.e(SETPGID, &[child as u64, me as u64]), 0);
     assert_eq!(t.sys(GETPGID, &[child as u64]).1, i64::from(me));
+    // an exec'd child stays in reach: a rump kernel's exec sets no PK_EXEC
+    t.k.exec(child, b"sh");
+    assert_eq!(t.e(SETPGID, &[child as u64, 0]), 0);
+    assert_eq!(t.sys(GETPGID, &[child as u64]).1, i64::from(child));
+    assert_eq!(t.e(SETPGID, &[child as u64, me as u64]), 0);
     // once the child is in a session of its own it is out of reach
     assert_eq!(t.sys_as(child, SETSID, &[]).0, 0);
     assert_eq!(t.e(SETPGID, &[child as u64, me as u64]), EPERM);

@@ -223,10 +223,6 @@ pub const PARTIAL: &[(u32, &str)] = &[
          KFILTER_BYNAME; elsewhere FIOASYNC, FIONWRITE, FIONSPACE, FIOGETOWN and FIOSETOWN \
          answer ENOTTY, on sockets FIOASYNC, FIOGETOWN, FIOSETOWN and SIOCATMARK EOPNOTSUPP",
     ),
-    (
-        82,
-        "setpgid: no EACCES for a child that has already exec'd (exec is not tracked per child)",
-    ),
     (92, "fcntl: F_GETOWN and F_SETOWN answer EINVAL"),
     (
         105,

@@ -37,6 +37,11 @@ pub(crate) fn setsid(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     }
 }
 
+/// sys_setpgid. proc_enterpgrp's EACCES for a child that has exec'd tests
+/// PK_EXEC, which only execve sets; a rump kernel's exec (the EXEC
+/// handshake, rump.c hyp_execnotify) closes the close-on-exec descriptors and
+/// renames the process but sets no PK_EXEC, and fork1 does not pass it on, so
+/// a rump kernel never answers EACCES here.
 pub(crate) fn setpgid(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     let (pid, pgid) = (c.int(0), c.int(1));
     if pgid < 0 {
