@@ -112,6 +112,9 @@ enum Command {
         /// One JSON object per line: number, name, level, missing.
         #[arg(long)]
         json: bool,
+        /// The README's coverage tables (full and partial calls) in Markdown.
+        #[arg(long, conflicts_with_all = ["implemented", "json"])]
+        markdown: bool,
     },
 }
 
@@ -296,8 +299,16 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let _built_in = built_in_dirs(&mut args)?;
             cmd::conformance::run(args, server_or_env(target).as_deref())
         }
-        Command::Syscalls { implemented, json } => {
-            print!("{}", cmd::syscalls::table(implemented, json));
+        Command::Syscalls {
+            implemented,
+            json,
+            markdown,
+        } => {
+            if markdown {
+                print!("{}", cmd::syscalls::markdown());
+            } else {
+                print!("{}", cmd::syscalls::table(implemented, json));
+            }
             Ok(0)
         }
         Command::Trace {

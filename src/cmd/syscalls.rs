@@ -50,9 +50,65 @@ pub fn table(implemented: bool, json: bool) -> String {
     out
 }
 
+/// The README's coverage tables, as `rumpsp syscalls --markdown` prints
+/// them: the full calls four to a row, then the partial ones with what is
+/// missing (the text of `sys::PARTIAL` without its leading "name: ").
+pub fn markdown() -> String {
+    let rows = coverage();
+    let full: Vec<String> = rows
+        .iter()
+        .filter(|r| r.2 == Support::Full)
+        .map(|(n, name, _)| format!("{n} `{name}`"))
+        .collect();
+    let mut out = format!("Full ({}):\n\n| | | | |\n|---|---|---|---|\n", full.len());
+    for chunk in full.chunks(4) {
+        let mut cells: Vec<&str> = chunk.iter().map(String::as_str).collect();
+        cells.resize(4, "");
+        out.push_str(&format!("| {} |\n", cells.join(" | ")));
+    }
+    let partial: Vec<_> = rows
+        .iter()
+        .filter_map(|(n, name, level)| match level {
+            Support::Partial(what) => Some((n, name, what)),
+            _ => None,
+        })
+        .collect();
+    out.push_str(&format!(
+        "\nPartial ({}):\n\n| number | name | what is missing |\n|---|---|---|\n",
+        partial.len()
+    ));
+    for (n, name, what) in partial {
+        let what = what.strip_prefix(&format!("{name}: ")).unwrap_or(what);
+        out.push_str(&format!("| {n} | `{name}` | {what} |\n"));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The README's coverage section is what the code says: regenerate it
+    /// with `rumpsp syscalls --markdown` when a level changes.
+    #[test]
+    fn the_readme_coverage_tables_match_the_code() {
+        let readme = include_str!("../../README.md");
+        let want = markdown();
+        assert!(
+            readme.contains(&want),
+            "README.md's coverage tables differ from `rumpsp syscalls --markdown`:\n{want}"
+        );
+    }
+
+    #[test]
+    fn markdown_lists_full_and_partial_calls_apart() {
+        let m = markdown();
+        let (full, partial) = m.split_once("Partial (").expect("two tables");
+        assert!(full.contains("| 3 `read` |"), "{full}");
+        assert!(partial.contains("| 92 | `fcntl` | F_GETOWN"), "{partial}");
+        assert!(!full.contains("`fcntl`") && !partial.contains("`read`"));
+        assert!(!m.contains("`kill`"), "none is left out");
+    }
 
     #[test]
     fn text_shows_levels_and_what_is_missing() {
