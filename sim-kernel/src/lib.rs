@@ -91,6 +91,12 @@ impl Default for SimConfig {
 /// never needs more memory and a pipe(2) that finds no room fails with ENOMEM.
 pub const PIPE_MEM: u64 = PIPE_SIZE as u64;
 
+/// Pool bytes one socket costs while it exists, besides the bytes its
+/// buffers hold: an accounting unit for `struct socket` and its protocol
+/// control block (NetBSD takes them from pools that wait when memory is
+/// short; here a socket past the pool is ENOBUFS).
+pub const SOCKET_MEM: u64 = 1024;
+
 /// A wait key no blocked call uses: changes that can only wake calls blocked
 /// on nothing in particular (a process exit, a vnode closed).
 pub const NO_WAITER_KEY: u64 = u64::MAX;
@@ -356,12 +362,27 @@ impl SimKernel {
         sys::kqueue::knote(self, key);
     }
 
-    /// Pool bytes in use: file data, [`vfs::Vfs::meta_bytes`] and
-    /// [`PIPE_MEM`] per pipe.
+    /// Pool bytes in use: file data, [`vfs::Vfs::meta_bytes`],
+    /// [`PIPE_MEM`] per pipe and [`Self::socket_bytes`].
     pub fn pool_used(&self) -> u64 {
         let data: u64 = self.vfs.mounts.values().map(|m| m.bytes_used).sum();
         data.saturating_add(self.vfs.meta_bytes)
             .saturating_add((self.t.pipes.len() as u64).saturating_mul(PIPE_MEM))
+            .saturating_add(self.socket_bytes())
+    }
+
+    /// Pool bytes the sockets hold: [`SOCKET_MEM`] each and the bytes in
+    /// their send and receive buffers (data, addresses and control).
+    pub fn socket_bytes(&self) -> u64 {
+        let held: u64 = self
+            .t
+            .sockets
+            .values()
+            .map(|s| (s.snd.cc + s.rcv.cc) as u64)
+            .sum();
+        (self.t.sockets.len() as u64)
+            .saturating_mul(SOCKET_MEM)
+            .saturating_add(held)
     }
 
     /// `Ok` when `grow` more pool bytes fit, else the errno given.
@@ -660,10 +681,13 @@ impl SimKernel {
                 self.vfs.meta_bytes
             ));
         }
-        let total: u64 = data.values().sum::<u64>() + meta + self.t.pipes.len() as u64 * PIPE_MEM;
+        let total: u64 = data.values().sum::<u64>()
+            + meta
+            + self.t.pipes.len() as u64 * PIPE_MEM
+            + self.socket_bytes();
         if total > self.config.memory_pool {
             return Err(format!(
-                "files, nodes and pipes hold {total} bytes, past the {}-byte pool",
+                "files, nodes, pipes and sockets hold {total} bytes, past the {}-byte pool",
                 self.config.memory_pool
             ));
         }

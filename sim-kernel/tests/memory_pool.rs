@@ -7,7 +7,7 @@ mod common;
 
 use common::*;
 use rumpsp_sim_kernel::vfs::{DIRENT_MEM, NODE_MEM};
-use rumpsp_sim_kernel::{SimConfig, PIPE_MEM};
+use rumpsp_sim_kernel::{SimConfig, PIPE_MEM, SOCKET_MEM};
 
 const ENOMEM: i32 = 12;
 
@@ -203,4 +203,110 @@ fn the_checker_catches_a_pool_overrun_by_pipes() {
     t.k.config.memory_pool = PIPE_MEM;
     let e = t.k.check_invariants().unwrap_err();
     assert!(e.contains("pool"), "{e}");
+}
+
+const ENOBUFS: i32 = 55;
+
+/// A kernel with AF_LOCAL sockets and a pool of `pool` bytes.
+fn with_sockets(pool: u64) -> T {
+    T::with_config(SimConfig {
+        memory_pool: pool,
+        components: "vfs,tmpfs,net,local".parse().unwrap(),
+        ..Default::default()
+    })
+}
+const ECONNREFUSED: i32 = 61;
+const SOCKET: u32 = 394;
+const SOCKETPAIR: u32 = 135;
+const BIND: u32 = 104;
+const CONNECT: u32 = 98;
+const LISTEN: u32 = 106;
+const AF_LOCAL: u64 = 1;
+const SOCK_STREAM: u64 = 1;
+const F_SETFL: u64 = 4;
+const O_NONBLOCK: u64 = 4;
+
+/// socketpair(AF_LOCAL, SOCK_STREAM): the two descriptors, or the errno.
+fn pair(t: &mut T) -> Result<(u64, u64), i32> {
+    let sv = t.buf(8);
+    let e = t.e(SOCKETPAIR, &[AF_LOCAL, SOCK_STREAM, 0, sv]);
+    if e != 0 {
+        return Err(e);
+    }
+    let b = t.mem.read(sv, 8).unwrap();
+    let fd = |i: usize| u64::from(u32::from_le_bytes(b[i..i + 4].try_into().unwrap()));
+    Ok((fd(0), fd(4)))
+}
+
+#[test]
+fn sockets_and_the_bytes_in_their_buffers_count_against_the_pool() {
+    let mut t = with_sockets(SimConfig::default().memory_pool);
+    let before = t.k.pool_used();
+    let (a, b) = pair(&mut t).unwrap();
+    assert_eq!(t.k.pool_used() - before, 2 * SOCKET_MEM);
+    assert_eq!(t.write(a as i64, &[7; 1000]), (0, 1000));
+    assert_eq!(
+        t.k.pool_used() - before,
+        2 * SOCKET_MEM + 1000,
+        "held in b's buffer"
+    );
+    t.k.check_invariants().unwrap();
+    assert_eq!(t.read(b as i64, 600).1.len(), 600);
+    assert_eq!(t.k.pool_used() - before, 2 * SOCKET_MEM + 400);
+    t.ok(nr::CLOSE, &[a]);
+    t.ok(nr::CLOSE, &[b]);
+    assert_eq!(t.k.pool_used(), before, "closing gives everything back");
+}
+
+#[test]
+fn a_full_pool_refuses_new_sockets_and_more_buffered_data() {
+    // Room for the kernel at boot and a few sockets, no more.
+    let base = with_sockets(u64::MAX).k.pool_used();
+    let mut t = with_sockets(base + 5 * SOCKET_MEM + 3000);
+    let (a, b) = pair(&mut t).unwrap();
+    let (c, d) = pair(&mut t).unwrap();
+    t.ok(nr::FCNTL, &[a, F_SETFL, O_NONBLOCK]);
+    t.ok(nr::FCNTL, &[c, F_SETFL, O_NONBLOCK]);
+    assert_eq!(t.write(a as i64, &[1; 2500]), (0, 2500));
+    // 500 bytes of pool left: a send that would go past it is ENOBUFS
+    assert_eq!(t.write(c as i64, &[2; 2000]).0, ENOBUFS);
+    assert_eq!(t.write(c as i64, &[2; 400]), (0, 400));
+    // room for one socket, not two: the pair fails and leaves nothing behind
+    assert_eq!(pair(&mut t), Err(ENOBUFS));
+    t.k.check_invariants().unwrap();
+    assert_eq!(t.e(SOCKET, &[AF_LOCAL, SOCK_STREAM, 0]), 0, "one more fits");
+    assert_eq!(t.e(SOCKET, &[AF_LOCAL, SOCK_STREAM, 0]), ENOBUFS);
+    t.k.check_invariants().unwrap();
+    // reading frees the room again
+    assert_eq!(t.read(b as i64, 2500).1.len(), 2500);
+    assert_eq!(t.write(c as i64, &[3; 2000]), (0, 2000));
+    assert_eq!(t.read(d as i64, 4000).1.len(), 2400);
+    t.k.check_invariants().unwrap();
+}
+
+#[test]
+fn a_connection_the_pool_cannot_hold_is_refused() {
+    let base = with_sockets(u64::MAX).k.pool_used();
+    // two sockets and the listener's node in /tmp
+    let mut t = with_sockets(base + 2 * SOCKET_MEM + NODE_MEM + DIRENT_MEM + 100);
+    let s = t.ok(SOCKET, &[AF_LOCAL, SOCK_STREAM, 0]) as u64;
+    let mut addr = vec![0u8, 1];
+    addr.extend_from_slice(b"/tmp/sock");
+    let (ap, al) = (t.put(&addr), addr.len() as u64);
+    t.ok(BIND, &[s, ap, al]);
+    t.ok(LISTEN, &[s, 5]);
+    let c = t.ok(SOCKET, &[AF_LOCAL, SOCK_STREAM, 0]) as u64;
+    // the listener's new socket for this connection does not fit: unp_connect's ECONNREFUSED
+    assert_eq!(t.e(CONNECT, &[c, ap, al]), ECONNREFUSED);
+    t.k.check_invariants().unwrap();
+}
+
+#[test]
+fn the_checker_catches_a_pool_overrun_by_sockets() {
+    let mut t = with_sockets(SimConfig::default().memory_pool);
+    pair(&mut t).unwrap();
+    t.k.check_invariants().unwrap();
+    t.k.config.memory_pool = t.k.pool_used() - 1;
+    let e = t.k.check_invariants().unwrap_err();
+    assert!(e.contains("sockets") && e.contains("pool"), "{e}");
 }

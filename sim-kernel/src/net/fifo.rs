@@ -44,6 +44,7 @@ pub fn open(k: &mut SimKernel, node: NodeId, flags: i32) -> Result<(), Stop> {
     let fi = match k.t.fifos.get(&node) {
         Some(f) => *f,
         None => {
+            k.check_pool(2 * crate::SOCKET_MEM, ENOBUFS)?;
             let rso = k.sock_insert(local::attach(SOCK_STREAM, 0)?);
             let wso = k.sock_insert(local::attach(SOCK_STREAM, 0)?);
             local::connect2(k, wso, rso)?;

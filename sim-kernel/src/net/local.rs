@@ -194,6 +194,8 @@ pub fn connect(k: &mut SimKernel, pid: i32, so: SockId, nam: &[u8]) -> Result<()
 
 /// `sonewconn`: a new socket like the listener, in its queue.
 fn sonewconn(k: &mut SimKernel, head: SockId) -> Result<SockId, Stop> {
+    // unp_connect: a sonewconn that fails (here: no pool room) is ECONNREFUSED
+    k.check_pool(crate::SOCKET_MEM, ECONNREFUSED)?;
     let h = k.sock(head)?;
     let mut so = Socket::new(
         h.domain,

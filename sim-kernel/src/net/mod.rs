@@ -328,6 +328,7 @@ pub fn create(
     if !domain_present(k, domain) {
         return err(EAFNOSUPPORT);
     }
+    k.check_pool(crate::SOCKET_MEM, ENOBUFS)?;
     let mut so = match domain {
         AF_LOCAL => local::attach(stype, protocol)?,
         AF_INET | AF_INET6 => inet::usrreq::attach(k, domain, stype, protocol)?,

@@ -117,6 +117,10 @@ fn check(
     if space < (resid + clen) as i64 && (atomic || space < s.snd.lowat || space < clen as i64) {
         return Err(Stop::Blocked);
     }
+    // What this send may add to the socket buffers must fit the kernel's
+    // memory pool (NetBSD's mbuf allocations would wait; ours answer ENOBUFS)
+    let adds = (resid as i64).min(space.max(0)) as u64 + clen as u64;
+    k.check_pool(adds, ENOBUFS)?;
     Ok(space)
 }
 

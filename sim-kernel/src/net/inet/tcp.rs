@@ -119,7 +119,8 @@ pub fn connect(k: &mut SimKernel, so: SockId, nam: &[u8]) -> Result<(), Stop> {
         None => drop_conn(k, so, ECONNREFUSED),
         Some(l) => {
             let h = k.sock(l)?;
-            if h.queue.len() as i64 > 3 * i64::from(h.qlimit) / 2 {
+            let no_room = k.check_pool(crate::SOCKET_MEM, ENOBUFS).is_err();
+            if no_room || h.queue.len() as i64 > 3 * i64::from(h.qlimit) / 2 {
                 // The SYN is dropped; NetBSD retries until the connection
                 // timer gives up.
                 drop_conn(k, so, ETIMEDOUT)
