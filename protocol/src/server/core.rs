@@ -13,11 +13,12 @@ use bytes::Bytes;
 use crate::abi::Abi;
 use crate::args::SyscallArgs;
 use crate::banner::{Banner, BannerError};
-use crate::codes::{Class, ErrorCode, HandshakeKind, MsgType};
+use crate::codes::{Class, ErrorCode, MsgType};
 use crate::decoder::{FrameDecoder, RawFrame};
+use crate::error::MessageError;
 use crate::frame::{
-    AnonmmapReq, CopyinKind, CopyinReq, CopyoutKind, CopyoutReq, Frame, HandshakeResp, Message,
-    PreforkCookie, PreforkResp, Raise, SyscallResp, COOKIE_LEN, FORK_BODY_LEN,
+    AnonmmapReq, CopyinKind, CopyinReq, CopyoutKind, CopyoutReq, Frame, Handshake, HandshakeResp,
+    Message, PreforkCookie, PreforkResp, Raise, SyscallResp, COOKIE_LEN,
 };
 use crate::kernel::{Fetched, Kernel, MemRequest, Pid, SyscallStep};
 use crate::netbsd::{syscall, SYS_NSYSENT};
@@ -157,22 +158,52 @@ fn ask(
         });
         call.asked_at_ms = now;
         c.waiting.insert(r, creq);
-        let msg = match req {
-            MemRequest::Bytes { addr, len } => Message::Copyin(CopyinReq {
-                kind: CopyinKind::Bytes,
-                len,
-                addr,
-            }),
-            MemRequest::Str { addr, max } => Message::Copyin(CopyinReq {
-                kind: CopyinKind::Str,
-                len: max,
-                addr,
-            }),
-            MemRequest::Mmap { len } => Message::Anonmmap(AnonmmapReq { len }),
-        };
-        c.send(Frame::new(r, msg));
+        c.send(Frame::new(r, request_message(req)));
     }
     Asked::Sent
+}
+
+/// The request a kernel's memory request is sent as.
+fn request_message(req: MemRequest) -> Message<'static> {
+    match req {
+        MemRequest::Bytes { addr, len } => Message::Copyin(CopyinReq {
+            kind: CopyinKind::Bytes,
+            len,
+            addr,
+        }),
+        MemRequest::Str { addr, max } => Message::Copyin(CopyinReq {
+            kind: CopyinKind::Str,
+            len: max,
+            addr,
+        }),
+        MemRequest::Mmap { len } => Message::Anonmmap(AnonmmapReq { len }),
+    }
+}
+
+/// What the kernel gets for `req` from the client's answer (decoded as the
+/// answer to it, [`Message::decode_answer`]).
+fn fetched(req: MemRequest, answer: Result<Message<'_>, MessageError>) -> Fetched {
+    match (req, answer) {
+        // Longer answers are cut to the length asked for (the reference does the
+        // same); shorter ones are a fault (the reference over-reads its heap).
+        (MemRequest::Bytes { len, .. }, Ok(Message::CopyinResp(r))) => match usize::try_from(len) {
+            Ok(n) if r.data.len() >= n => Fetched::Data(r.data[..n].to_vec()),
+            _ => Fetched::Fault,
+        },
+        // An empty answer is a fault; one longer than the maximum is cut to it, so
+        // the kernel finds no NUL and answers ENAMETOOLONG, as the reference did.
+        (MemRequest::Str { max, .. }, Ok(Message::CopyinResp(r))) => {
+            let n = usize::try_from(max).unwrap_or(usize::MAX).min(r.data.len());
+            if n == 0 {
+                Fetched::Fault
+            } else {
+                Fetched::Data(r.data[..n].to_vec())
+            }
+        }
+        // An address is exactly one word; anything else is a fault.
+        (MemRequest::Mmap { .. }, Ok(Message::AnonmmapResp(a))) => Fetched::Mapped(a.addr),
+        _ => Fetched::Fault,
+    }
 }
 
 /// True unless `h` is a request of a type only a server sends (COPYIN,
@@ -708,42 +739,65 @@ impl<K: Kernel> ServerCore<K> {
         }
     }
 
+    /// A request, decoded as the reference reads it ([`Message::decode_request`])
+    /// and answered by connection state and message.
     fn handle_req(&mut self, id: ConnId, f: RawFrame) {
         let Some(state) = self.state(id) else { return };
-        let h = f.header;
-        let ty = MsgType::from_u16(h.ty);
+        let reqno = f.header.reqno;
+        let decoded = Message::decode_request(&f.header, &f.body, Abi::Lp64Le);
+        // Only a FORK handshake can fail to decode as a handshake (its body
+        // must be the cookie and the cancel flag); it is refused as a handshake.
+        let bad_handshake =
+            decoded.is_err() && MsgType::from_u16(f.header.ty) == Some(MsgType::Handshake);
         match state {
             ConnState::Closing { .. } => {}
-            ConnState::New => match (ty, HandshakeKind::from_u32(h.word)) {
-                (Some(MsgType::Handshake), HandshakeKind::Auth) if self.auth_key.is_some() => {
-                    self.auth(id, h.reqno, &f.body)
+            ConnState::New => {
+                let auth_pending = self
+                    .conns
+                    .get(&id)
+                    .is_some_and(|c| c.auth != AuthState::Passed);
+                match decoded {
+                    Ok(Message::Handshake(Handshake::Auth { body })) if self.auth_key.is_some() => {
+                        self.auth(id, reqno, body)
+                    }
+                    Ok(Message::Handshake(Handshake::Guest { .. } | Handshake::Fork { .. }))
+                        if auth_pending =>
+                    {
+                        self.with_conn(id, |c| c.fail(reqno, ErrorCode::Auth))
+                    }
+                    Ok(Message::Handshake(Handshake::Guest { name })) => {
+                        self.guest(id, reqno, name)
+                    }
+                    Ok(Message::Handshake(Handshake::Fork { cookie, cancel })) => {
+                        self.fork(id, reqno, cookie, cancel)
+                    }
+                    _ if bad_handshake => {
+                        let code = if auth_pending {
+                            ErrorCode::Auth
+                        } else {
+                            ErrorCode::MalformedRequest
+                        };
+                        self.with_conn(id, |c| c.fail(reqno, code))
+                    }
+                    // Any other first request, or AUTH/EXEC/unknown handshakes: AUTH + shutdown.
+                    _ => self.with_conn(id, |c| c.fail(reqno, ErrorCode::Auth)),
                 }
-                (Some(MsgType::Handshake), HandshakeKind::Guest | HandshakeKind::Fork)
-                    if self
-                        .conns
-                        .get(&id)
-                        .is_some_and(|c| c.auth != AuthState::Passed) =>
-                {
-                    self.with_conn(id, |c| c.fail(h.reqno, ErrorCode::Auth))
+            }
+            ConnState::Running { pid } => match decoded {
+                Ok(Message::Syscall(s)) => {
+                    let args = f.body.slice_ref(s.args);
+                    self.syscall(id, reqno, s.sysnum, args)
                 }
-                (Some(MsgType::Handshake), HandshakeKind::Guest) => {
-                    self.guest(id, h.reqno, &f.body)
+                Ok(Message::Prefork(_)) => self.prefork(id, pid, reqno),
+                Ok(Message::Handshake(Handshake::Exec { name })) => self.exec(id, reqno, name),
+                Ok(Message::Handshake(_)) => {
+                    self.with_conn(id, |c| c.fail(reqno, ErrorCode::MalformedRequest))
                 }
-                (Some(MsgType::Handshake), HandshakeKind::Fork) => self.fork(id, h.reqno, &f.body),
-                // Any other first request, or AUTH/EXEC/unknown handshakes: AUTH + shutdown.
-                _ => self.with_conn(id, |c| c.fail(h.reqno, ErrorCode::Auth)),
-            },
-            ConnState::Running { pid } => match ty {
-                Some(MsgType::Syscall) => self.syscall(id, h.reqno, h.word, f.body),
-                Some(MsgType::Prefork) => self.prefork(id, pid, h.reqno),
-                Some(MsgType::Handshake) if h.word == HandshakeKind::Exec.to_u32() => {
-                    self.exec(id, h.reqno, &f.body)
-                }
-                Some(MsgType::Handshake) => {
-                    self.with_conn(id, |c| c.fail(h.reqno, ErrorCode::MalformedRequest))
+                _ if bad_handshake => {
+                    self.with_conn(id, |c| c.fail(reqno, ErrorCode::MalformedRequest))
                 }
                 // Server-side request types and unknown types: MALFORMED, connection kept.
-                _ => self.with_conn(id, |c| c.send_error(h.reqno, ErrorCode::MalformedRequest)),
+                _ => self.with_conn(id, |c| c.send_error(reqno, ErrorCode::MalformedRequest)),
             },
         }
     }
@@ -799,14 +853,8 @@ impl<K: Kernel> ServerCore<K> {
         }
     }
 
-    fn fork(&mut self, id: ConnId, reqno: u64, body: &[u8]) {
-        if body.len() != FORK_BODY_LEN {
-            return self.with_conn(id, |c| c.fail(reqno, ErrorCode::MalformedRequest));
-        }
-        let mut cookie = [0u8; COOKIE_LEN];
-        cookie.copy_from_slice(&body[..COOKIE_LEN]);
-        let cookie = PreforkCookie(cookie);
-        let cancel = Abi::Lp64Le.read_i32(&body[COOKIE_LEN..]).unwrap_or(0);
+    /// A FORK handshake redeems `cookie` (or, with `cancel`, abandons the fork).
+    fn fork(&mut self, id: ConnId, reqno: u64, cookie: PreforkCookie, cancel: i32) {
         // Single use: the cookie is gone whatever happens next.
         let Some((intermediate, _, _)) = self.preforks.remove(&cookie) else {
             return self.with_conn(id, |c| c.fail(reqno, ErrorCode::InvalidPrefork));
@@ -1111,28 +1159,12 @@ impl<K: Kernel> ServerCore<K> {
             return;
         };
         let req = call.awaiting[slot].req;
-        let body = &f.body[..];
-        let got = match req {
-            // Longer answers are cut to the length asked for (the reference does the
-            // same); shorter ones are a fault (the reference over-reads its heap).
-            MemRequest::Bytes { len, .. } => match usize::try_from(len) {
-                Ok(n) if body.len() >= n => Fetched::Data(body[..n].to_vec()),
-                _ => Fetched::Fault,
-            },
-            // An empty answer is a fault; one longer than the maximum is cut to it, so
-            // the kernel finds no NUL and answers ENAMETOOLONG, as the reference did.
-            MemRequest::Str { max, .. } => {
-                let n = usize::try_from(max).unwrap_or(usize::MAX).min(body.len());
-                if n == 0 {
-                    Fetched::Fault
-                } else {
-                    Fetched::Data(body[..n].to_vec())
-                }
-            }
-            MemRequest::Mmap { .. } => match Abi::Lp64Le.read_word(body) {
-                Some(a) if body.len() == Abi::Lp64Le.word_size() => Fetched::Mapped(a),
-                _ => Fetched::Fault,
-            },
+        let got = match request_message(req).msg_type() {
+            Some(asked) => fetched(
+                req,
+                Message::decode_answer(&f.header, &f.body, Abi::Lp64Le, asked),
+            ),
+            None => Fetched::Fault,
         };
         call.awaiting[slot].got = Some(got);
         // The frame's buffer goes before the call runs (the answer is copied).
