@@ -553,6 +553,12 @@ fn exec_renames_and_interrupts_calls_of_the_old_image() {
     p.send(&mut s, exec(2, b"newprog\0"));
     assert_eq!(p.recv(&mut s), [Got::HandshakeOk(2)]);
     assert_eq!(s.kernel().procs[&2].comm, b"newprog");
+    // the exec is over: the connection runs its process again (no syscall gets EBUSY)
+    assert_eq!(s.state(p.id), Some(server::ConnState::Running { pid: 2 }));
+    assert!(matches!(
+        p.syscall(&mut s, 9, SYS_GETPID, &[])[..],
+        [Got::Syscall { error: 0, .. }]
+    ));
     // a blocked read of the old image ends with EINTR before the exec is answered
     p.syscall(&mut s, 3, SYS_READ, &args(&[PIPE_FD as u64, 0x5000, 16]));
     p.send(&mut s, exec(0, b"third\0"));
