@@ -104,6 +104,17 @@ fn robustness_cases_answered_as_the_reference() {
          vec![Got::HandshakeOk(1), ok(2, 2, 1)]),
         ("prefork_with_body", &["GUEST", "28000000000000000200000000000000000007000000000011111111111111111111111111111111"], false,
          vec![Got::HandshakeOk(1), Got::Prefork { reqno: 2, cookie: [0; 16] }]),
+        // the reference ignores a PREFORK's u word (the strict codec does not)
+        ("prefork_word7", &["GUEST", "180000000000000002000000000000000000070007000000"], false,
+         vec![Got::HandshakeOk(1), Got::Prefork { reqno: 2, cookie: [0; 16] }]),
+        // a FORK handshake with a bad body after the handshake: MALFORMED and shutdown
+        ("fork_body19_running", &["GUEST", "2b0000000000000002000000000000000000000002000000000102030405060708090a0b0c0d0e0f00000000"], true,
+         vec![Got::HandshakeOk(1), Got::Error { reqno: 2, code: ErrorCode::MalformedRequest }]),
+        // a request only a server sends, decodable or not: MALFORMED, connection kept
+        ("copyin_req_from_client", &["GUEST", "28000000000000000200000000000000000002000000000000000000000000000000000000000000", "GETPID3"], false,
+         vec![Got::HandshakeOk(1), Got::Error { reqno: 2, code: ErrorCode::MalformedRequest }, ok(3, 2, 1)]),
+        ("copyin_req_bad_body", &["GUEST", "1b0000000000000002000000000000000000020000000000616263", "GETPID3"], false,
+         vec![Got::HandshakeOk(1), Got::Error { reqno: 2, code: ErrorCode::MalformedRequest }, ok(3, 2, 1)]),
         ("partial_header_close", &["1a000000000000000100"], false, vec![]),
         ("half_body_close", &["0004000000000000010000000000000000000000000000006e6e6e6e6e6e"], false, vec![]),
     ];
@@ -542,6 +553,12 @@ fn exec_renames_and_interrupts_calls_of_the_old_image() {
     p.send(&mut s, exec(2, b"newprog\0"));
     assert_eq!(p.recv(&mut s), [Got::HandshakeOk(2)]);
     assert_eq!(s.kernel().procs[&2].comm, b"newprog");
+    // the exec is over: the connection runs its process again (no syscall gets EBUSY)
+    assert_eq!(s.state(p.id), Some(server::ConnState::Running { pid: 2 }));
+    assert!(matches!(
+        p.syscall(&mut s, 9, SYS_GETPID, &[])[..],
+        [Got::Syscall { error: 0, .. }]
+    ));
     // a blocked read of the old image ends with EINTR before the exec is answered
     p.syscall(&mut s, 3, SYS_READ, &args(&[PIPE_FD as u64, 0x5000, 16]));
     p.send(&mut s, exec(0, b"third\0"));
@@ -1008,6 +1025,20 @@ fn auth_challenge_response_gates_the_guest_handshake() {
         }]
     );
     assert!(s.take_output(early.id).is_none_or(|o| o.close));
+    // a FORK before AUTH, even one whose body does not decode: AUTH and shut down
+    let mut early_fork = Peer::connect(&mut s);
+    early_fork.send_raw(
+        &mut s,
+        &hex("2b0000000000000001000000000000000000000002000000000102030405060708090a0b0c0d0e0f00000000"),
+    );
+    assert_eq!(
+        early_fork.recv(&mut s),
+        [Got::Error {
+            reqno: 1,
+            code: ErrorCode::Auth
+        }]
+    );
+    assert!(early_fork.closed);
     // the challenge: RESP/HANDSHAKE with error 0 and a 32-byte nonce
     let mut p = Peer::connect(&mut s);
     p.send(&mut s, auth_frame(1, &[]));

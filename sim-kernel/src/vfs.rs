@@ -150,7 +150,7 @@ pub enum NodeKind {
         /// st_rdev.
         rdev: u64,
     },
-    /// A named pipe (mkfifo, or mknod's S_IFIFO refused, see sys/file.rs).
+    /// A named pipe (mkfifo, or mknod's S_IFIFO refused, see sys/file/names.rs `vop_open`).
     Fifo,
     /// A socket's name in the file system (an AF_LOCAL bind).
     Socket,

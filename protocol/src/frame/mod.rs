@@ -9,14 +9,16 @@
 //!
 //! Note for servers: the reference matches a RESP to its request by `reqno`
 //! alone and ignores the RESP's type. A server must therefore interpret RESP
-//! frames against its outstanding requests (see [`crate::RawFrame`]) rather
-//! than rely on this context-free view.
+//! frames against its outstanding requests ([`Message::decode_answer`])
+//! rather than rely on this context-free view; [`Message::decode_request`]
+//! reads requests as the reference server does.
 
 mod anonmmap;
 mod copyin;
 mod copyout;
 mod error_frame;
 mod handshake;
+mod inbound;
 mod prefork;
 mod raise;
 mod syscall;

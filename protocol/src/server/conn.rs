@@ -1,5 +1,6 @@
-//! Per-connection state: the handshake state machine, outstanding syscalls and
-//! the bytes queued for the client.
+//! Per-connection state: the connection's life (handshake, running, exec,
+//! closing), its outstanding syscalls with the state of each, and the bytes
+//! queued for the client.
 
 use std::collections::BTreeMap;
 
@@ -12,7 +13,7 @@ use crate::frame::{ErrorFrame, Frame, Message};
 use crate::kernel::{CallMemory, MemRequest, Pid};
 
 /// Where a connection is in its life (spec §7.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConnState {
     /// Banner sent, no handshake yet.
     New,
@@ -20,6 +21,17 @@ pub enum ConnState {
     Running {
         /// The client's process.
         pid: Pid,
+    },
+    /// Handshaken, and an EXEC handshake waits for the old image's syscalls to
+    /// finish (spec §9 item 13): new syscalls get EBUSY, a PREFORK or a second
+    /// EXEC IN_EXEC; then the process takes its new name and `reqno` is answered.
+    Exec {
+        /// The client's process.
+        pid: Pid,
+        /// Reqno of the EXEC handshake.
+        reqno: u64,
+        /// The new program name (raw body).
+        name: Vec<u8>,
     },
     /// Shut down by the server: queued output is flushed, then the socket is closed;
     /// further input is ignored. The process (if any) lives until the disconnect.
@@ -38,17 +50,42 @@ pub struct PendingCall {
     pub args: Bytes,
     /// Client memory fetched so far.
     pub mem: CallMemory,
-    /// The server requests (reqno, what, the answer once in) whose answers
-    /// the call waits for, in the order the kernel asked; one for a plain
-    /// memory round, several for a batch (`SyscallStep::NeedAll`).
-    pub awaiting: Vec<Awaited>,
-    /// When that request was sent (the core's injected clock).
-    pub asked_at_ms: u64,
-    /// The kernel reported the call blocked.
-    pub blocked: bool,
+    /// Where the call stands.
+    pub state: CallState,
     /// Bytes of the server-wide budget its memory requests reserved
     /// (returned when the call finishes).
     pub reserved: u64,
+}
+
+/// Where an outstanding syscall stands.
+#[derive(Debug, Clone)]
+pub enum CallState {
+    /// In the kernel, or about to run (again).
+    Running,
+    /// Waiting for the client's answers to its memory requests.
+    Awaiting {
+        /// The server requests (reqno, what, the answer once in), in the order
+        /// the kernel asked; one for a plain memory round, several for a batch
+        /// (`SyscallStep::NeedAll`).
+        answers: Vec<Awaited>,
+        /// When they were sent (the core's injected clock).
+        asked_at_ms: u64,
+    },
+    /// The kernel reported the call blocked.
+    Blocked {
+        /// The key of the object it waits on (`None`: anything may wake it).
+        on: Option<u64>,
+    },
+}
+
+impl PendingCall {
+    /// The memory request sent as server reqno `sreq`, while the call awaits it.
+    pub fn awaited(&self, sreq: u64) -> Option<&Awaited> {
+        match &self.state {
+            CallState::Awaiting { answers, .. } => answers.iter().find(|a| a.sreq == sreq),
+            _ => None,
+        }
+    }
 }
 
 /// One memory request of a call, sent to the client.
@@ -60,15 +97,6 @@ pub struct Awaited {
     pub req: MemRequest,
     /// The client's answer, once it came.
     pub got: Option<crate::kernel::Fetched>,
-}
-
-/// An EXEC handshake waiting for the connection's syscalls to finish.
-#[derive(Debug, Clone)]
-pub struct PendingExec {
-    /// Reqno of the EXEC handshake.
-    pub reqno: u64,
-    /// The new program name (raw body).
-    pub name: Vec<u8>,
 }
 
 /// One client connection.
@@ -84,8 +112,6 @@ pub struct Conn {
     pub calls: BTreeMap<u64, PendingCall>,
     /// Server reqno → client reqno of the call waiting for that answer.
     pub waiting: BTreeMap<u64, u64>,
-    /// An exec in progress.
-    pub exec: Option<PendingExec>,
     /// Bytes to send.
     pub out: Vec<u8>,
     /// Bytes already taken from `out` that the I/O adapter reports as not yet
@@ -121,7 +147,6 @@ impl Conn {
             next_server_reqno: 0,
             calls: BTreeMap::new(),
             waiting: BTreeMap::new(),
-            exec: None,
             out: banner.to_vec(),
             backlog: 0,
             opened_ms: 0,
@@ -131,10 +156,10 @@ impl Conn {
         }
     }
 
-    /// The process served, while the connection is running.
+    /// The process served, while the connection is running (an exec included).
     pub fn pid(&self) -> Option<Pid> {
         match self.state {
-            ConnState::Running { pid } => Some(pid),
+            ConnState::Running { pid } | ConnState::Exec { pid, .. } => Some(pid),
             _ => None,
         }
     }
@@ -142,9 +167,14 @@ impl Conn {
     /// The connection's process, running or closing (what a disconnect must end).
     pub fn process(&self) -> Option<Pid> {
         match self.state {
-            ConnState::Running { pid } | ConnState::Closing { pid: Some(pid) } => Some(pid),
-            _ => None,
+            ConnState::Closing { pid } => pid,
+            _ => self.pid(),
         }
+    }
+
+    /// True while an EXEC handshake waits for the old image's syscalls.
+    pub fn in_exec(&self) -> bool {
+        matches!(self.state, ConnState::Exec { .. })
     }
 
     /// True once the server has shut the connection down.

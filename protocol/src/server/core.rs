@@ -13,16 +13,17 @@ use bytes::Bytes;
 use crate::abi::Abi;
 use crate::args::SyscallArgs;
 use crate::banner::{Banner, BannerError};
-use crate::codes::{Class, ErrorCode, HandshakeKind, MsgType};
+use crate::codes::{Class, ErrorCode, MsgType};
 use crate::decoder::{FrameDecoder, RawFrame};
+use crate::error::MessageError;
 use crate::frame::{
-    AnonmmapReq, CopyinKind, CopyinReq, CopyoutKind, CopyoutReq, Frame, HandshakeResp, Message,
-    PreforkCookie, PreforkResp, Raise, SyscallResp, COOKIE_LEN, FORK_BODY_LEN,
+    AnonmmapReq, CopyinKind, CopyinReq, CopyoutKind, CopyoutReq, Frame, Handshake, HandshakeResp,
+    Message, PreforkCookie, PreforkResp, Raise, SyscallResp, COOKIE_LEN,
 };
 use crate::kernel::{Fetched, Kernel, MemRequest, Pid, SyscallStep};
 use crate::netbsd::{syscall, SYS_NSYSENT};
 
-use super::conn::{AuthState, Awaited, Conn, ConnState, PendingCall, PendingExec};
+use super::conn::{AuthState, Awaited, CallState, Conn, ConnState, PendingCall};
 use super::cookies::CookieSource;
 use super::inject::{Injected, InjectedBug};
 use super::limits::ServerLimits;
@@ -145,34 +146,67 @@ fn ask(
     }
     call.reserved = call.reserved.saturating_add(wanted);
     budget.reserved = budget.reserved.saturating_add(wanted);
+    let mut answers = Vec::with_capacity(reqs.len());
     for req in reqs {
         let r = c.take_reqno();
-        let Some(call) = c.calls.get_mut(&creq) else {
-            return Asked::Sent;
-        };
-        call.awaiting.push(Awaited {
+        answers.push(Awaited {
             sreq: r,
             req,
             got: None,
         });
-        call.asked_at_ms = now;
         c.waiting.insert(r, creq);
-        let msg = match req {
-            MemRequest::Bytes { addr, len } => Message::Copyin(CopyinReq {
-                kind: CopyinKind::Bytes,
-                len,
-                addr,
-            }),
-            MemRequest::Str { addr, max } => Message::Copyin(CopyinReq {
-                kind: CopyinKind::Str,
-                len: max,
-                addr,
-            }),
-            MemRequest::Mmap { len } => Message::Anonmmap(AnonmmapReq { len }),
+        c.send(Frame::new(r, request_message(req)));
+    }
+    if let Some(call) = c.calls.get_mut(&creq) {
+        call.state = CallState::Awaiting {
+            answers,
+            asked_at_ms: now,
         };
-        c.send(Frame::new(r, msg));
     }
     Asked::Sent
+}
+
+/// The request a kernel's memory request is sent as.
+fn request_message(req: MemRequest) -> Message<'static> {
+    match req {
+        MemRequest::Bytes { addr, len } => Message::Copyin(CopyinReq {
+            kind: CopyinKind::Bytes,
+            len,
+            addr,
+        }),
+        MemRequest::Str { addr, max } => Message::Copyin(CopyinReq {
+            kind: CopyinKind::Str,
+            len: max,
+            addr,
+        }),
+        MemRequest::Mmap { len } => Message::Anonmmap(AnonmmapReq { len }),
+    }
+}
+
+/// What the kernel gets for `req` from the client's answer (decoded as the
+/// answer to it, [`Message::decode_answer`]).
+fn fetched(req: MemRequest, answer: Result<Message<'_>, MessageError>) -> Fetched {
+    match (req, answer) {
+        // Longer answers are cut to the length asked for (the reference does the
+        // same); shorter ones are a fault (the reference over-reads its heap).
+        (MemRequest::Bytes { len, .. }, Ok(Message::CopyinResp(r))) => match usize::try_from(len) {
+            Ok(n) if r.data.len() >= n => Fetched::Data(r.data[..n].to_vec()),
+            _ => Fetched::Fault,
+        },
+        // An empty answer is a fault; one longer than the maximum is cut to it, so
+        // the kernel finds no NUL and answers ENAMETOOLONG, as the reference did.
+        (MemRequest::Str { max, .. }, Ok(Message::CopyinResp(r))) => {
+            let n = usize::try_from(max).unwrap_or(usize::MAX).min(r.data.len());
+            if n == 0 {
+                Fetched::Fault
+            } else {
+                Fetched::Data(r.data[..n].to_vec())
+            }
+        }
+        // An address is exactly one word; anything else is a fault.
+        (MemRequest::Mmap { .. }, Ok(Message::AnonmmapResp(a))) => Fetched::Mapped(a.addr),
+        _ => Fetched::Fault,
+    }
 }
 
 /// True unless `h` is a request of a type only a server sends (COPYIN,
@@ -200,7 +234,7 @@ fn resp_fits(c: &Conn, h: &crate::header::Header) -> bool {
         .waiting
         .get(&h.reqno)
         .and_then(|creq| c.calls.get(creq))
-        .and_then(|call| call.awaiting.iter().find(|a| a.sreq == h.reqno))
+        .and_then(|call| call.awaited(h.reqno))
         .map_or(0, |a| match a.req {
             MemRequest::Bytes { len, .. } => len,
             MemRequest::Str { max, .. } => max,
@@ -257,9 +291,9 @@ pub struct ServerCore<K: Kernel> {
     seen_generation: u64,
     /// Connections with output queued since the last [`ServerCore::drain`].
     dirty: BTreeSet<ConnId>,
-    /// Calls the kernel reported blocked: (connection, client reqno) -> the
-    /// key of the object each waits on (`None`: anything may wake it).
-    blocked: BTreeMap<(ConnId, u64), Option<u64>>,
+    /// The calls in [`CallState::Blocked`], as (connection, client reqno): an
+    /// index, so that a change wakes them without a walk over every call.
+    blocked: BTreeSet<(ConnId, u64)>,
     /// Milliseconds on the caller's clock (injected; the core reads no clock).
     now_ms: u64,
     /// The AUTH extension's shared key; None: no authentication (NetBSD-compatible).
@@ -290,7 +324,7 @@ impl<K: Kernel> ServerCore<K> {
             cookies,
             seen_generation,
             dirty: BTreeSet::new(),
-            blocked: BTreeMap::new(),
+            blocked: BTreeSet::new(),
             now_ms: 0,
             auth_key: None,
             injected_bug: None,
@@ -398,7 +432,7 @@ impl<K: Kernel> ServerCore<K> {
 
     /// The connection's state, if it is open.
     pub fn state(&self, id: ConnId) -> Option<ConnState> {
-        self.conns.get(&id).map(|c| c.state)
+        self.conns.get(&id).map(|c| c.state.clone())
     }
 
     /// True once a client's reboot asked the server to stop (every connection is then closing).
@@ -624,11 +658,16 @@ impl<K: Kernel> ServerCore<K> {
             .conns
             .iter()
             .flat_map(|(id, c)| {
-                c.calls.iter().filter_map(move |(creq, call)| {
-                    (!call.awaiting.is_empty()
-                        && now.saturating_sub(call.asked_at_ms) >= timeout_ms)
-                        .then_some((*id, *creq))
-                })
+                c.calls
+                    .iter()
+                    .filter_map(move |(creq, call)| match call.state {
+                        CallState::Awaiting { asked_at_ms, .. }
+                            if now.saturating_sub(asked_at_ms) >= timeout_ms =>
+                        {
+                            Some((*id, *creq))
+                        }
+                        _ => None,
+                    })
             })
             .collect();
         for (id, creq) in expired {
@@ -708,42 +747,65 @@ impl<K: Kernel> ServerCore<K> {
         }
     }
 
+    /// A request, decoded as the reference reads it ([`Message::decode_request`])
+    /// and answered by connection state and message.
     fn handle_req(&mut self, id: ConnId, f: RawFrame) {
         let Some(state) = self.state(id) else { return };
-        let h = f.header;
-        let ty = MsgType::from_u16(h.ty);
+        let reqno = f.header.reqno;
+        let decoded = Message::decode_request(&f.header, &f.body, Abi::Lp64Le);
+        // Only a FORK handshake can fail to decode as a handshake (its body
+        // must be the cookie and the cancel flag); it is refused as a handshake.
+        let bad_handshake =
+            decoded.is_err() && MsgType::from_u16(f.header.ty) == Some(MsgType::Handshake);
         match state {
             ConnState::Closing { .. } => {}
-            ConnState::New => match (ty, HandshakeKind::from_u32(h.word)) {
-                (Some(MsgType::Handshake), HandshakeKind::Auth) if self.auth_key.is_some() => {
-                    self.auth(id, h.reqno, &f.body)
+            ConnState::New => {
+                let auth_pending = self
+                    .conns
+                    .get(&id)
+                    .is_some_and(|c| c.auth != AuthState::Passed);
+                match decoded {
+                    Ok(Message::Handshake(Handshake::Auth { body })) if self.auth_key.is_some() => {
+                        self.auth(id, reqno, body)
+                    }
+                    Ok(Message::Handshake(Handshake::Guest { .. } | Handshake::Fork { .. }))
+                        if auth_pending =>
+                    {
+                        self.with_conn(id, |c| c.fail(reqno, ErrorCode::Auth))
+                    }
+                    Ok(Message::Handshake(Handshake::Guest { name })) => {
+                        self.guest(id, reqno, name)
+                    }
+                    Ok(Message::Handshake(Handshake::Fork { cookie, cancel })) => {
+                        self.fork(id, reqno, cookie, cancel)
+                    }
+                    _ if bad_handshake => {
+                        let code = if auth_pending {
+                            ErrorCode::Auth
+                        } else {
+                            ErrorCode::MalformedRequest
+                        };
+                        self.with_conn(id, |c| c.fail(reqno, code))
+                    }
+                    // Any other first request, or AUTH/EXEC/unknown handshakes: AUTH + shutdown.
+                    _ => self.with_conn(id, |c| c.fail(reqno, ErrorCode::Auth)),
                 }
-                (Some(MsgType::Handshake), HandshakeKind::Guest | HandshakeKind::Fork)
-                    if self
-                        .conns
-                        .get(&id)
-                        .is_some_and(|c| c.auth != AuthState::Passed) =>
-                {
-                    self.with_conn(id, |c| c.fail(h.reqno, ErrorCode::Auth))
+            }
+            ConnState::Running { pid } | ConnState::Exec { pid, .. } => match decoded {
+                Ok(Message::Syscall(s)) => {
+                    let args = f.body.slice_ref(s.args);
+                    self.syscall(id, reqno, s.sysnum, args)
                 }
-                (Some(MsgType::Handshake), HandshakeKind::Guest) => {
-                    self.guest(id, h.reqno, &f.body)
+                Ok(Message::Prefork(_)) => self.prefork(id, pid, reqno),
+                Ok(Message::Handshake(Handshake::Exec { name })) => self.exec(id, reqno, name),
+                Ok(Message::Handshake(_)) => {
+                    self.with_conn(id, |c| c.fail(reqno, ErrorCode::MalformedRequest))
                 }
-                (Some(MsgType::Handshake), HandshakeKind::Fork) => self.fork(id, h.reqno, &f.body),
-                // Any other first request, or AUTH/EXEC/unknown handshakes: AUTH + shutdown.
-                _ => self.with_conn(id, |c| c.fail(h.reqno, ErrorCode::Auth)),
-            },
-            ConnState::Running { pid } => match ty {
-                Some(MsgType::Syscall) => self.syscall(id, h.reqno, h.word, f.body),
-                Some(MsgType::Prefork) => self.prefork(id, pid, h.reqno),
-                Some(MsgType::Handshake) if h.word == HandshakeKind::Exec.to_u32() => {
-                    self.exec(id, h.reqno, &f.body)
-                }
-                Some(MsgType::Handshake) => {
-                    self.with_conn(id, |c| c.fail(h.reqno, ErrorCode::MalformedRequest))
+                _ if bad_handshake => {
+                    self.with_conn(id, |c| c.fail(reqno, ErrorCode::MalformedRequest))
                 }
                 // Server-side request types and unknown types: MALFORMED, connection kept.
-                _ => self.with_conn(id, |c| c.send_error(h.reqno, ErrorCode::MalformedRequest)),
+                _ => self.with_conn(id, |c| c.send_error(reqno, ErrorCode::MalformedRequest)),
             },
         }
     }
@@ -799,14 +861,8 @@ impl<K: Kernel> ServerCore<K> {
         }
     }
 
-    fn fork(&mut self, id: ConnId, reqno: u64, body: &[u8]) {
-        if body.len() != FORK_BODY_LEN {
-            return self.with_conn(id, |c| c.fail(reqno, ErrorCode::MalformedRequest));
-        }
-        let mut cookie = [0u8; COOKIE_LEN];
-        cookie.copy_from_slice(&body[..COOKIE_LEN]);
-        let cookie = PreforkCookie(cookie);
-        let cancel = Abi::Lp64Le.read_i32(&body[COOKIE_LEN..]).unwrap_or(0);
+    /// A FORK handshake redeems `cookie` (or, with `cancel`, abandons the fork).
+    fn fork(&mut self, id: ConnId, reqno: u64, cookie: PreforkCookie, cancel: i32) {
         // Single use: the cookie is gone whatever happens next.
         let Some((intermediate, _, _)) = self.preforks.remove(&cookie) else {
             return self.with_conn(id, |c| c.fail(reqno, ErrorCode::InvalidPrefork));
@@ -829,7 +885,7 @@ impl<K: Kernel> ServerCore<K> {
     }
 
     fn prefork(&mut self, id: ConnId, pid: Pid, reqno: u64) {
-        if self.conns.get(&id).is_some_and(|c| c.exec.is_some()) {
+        if self.conns.get(&id).is_some_and(Conn::in_exec) {
             return self.with_conn(id, |c| c.fail(reqno, ErrorCode::InExec));
         }
         // One connection never evicts another's preforks: past its own limit (or
@@ -882,13 +938,16 @@ impl<K: Kernel> ServerCore<K> {
         let Some(c) = self.conns.get_mut(&id) else {
             return;
         };
-        if c.exec.is_some() {
-            return c.fail(reqno, ErrorCode::InExec);
-        }
-        c.exec = Some(PendingExec {
+        let pid = match c.state {
+            ConnState::Running { pid } => pid,
+            ConnState::Exec { .. } => return c.fail(reqno, ErrorCode::InExec),
+            ConnState::New | ConnState::Closing { .. } => return,
+        };
+        c.state = ConnState::Exec {
+            pid,
             reqno,
             name: body.to_vec(),
-        });
+        };
         // Syscalls of the old image still in flight may not touch the new image's
         // memory (spec §9 item 13): their pending and future copies fault, and
         // blocked ones are interrupted.
@@ -906,16 +965,18 @@ impl<K: Kernel> ServerCore<K> {
         let Some(call) = c.calls.get_mut(&creq) else {
             return;
         };
-        if call.blocked {
-            let resp = SyscallResp::err(EINTR);
-            c.send(Frame::new(creq, Message::SyscallResp(resp)));
-            self.remove_call(id, creq);
-            self.blocked.remove(&(id, creq));
-            return;
-        }
-        if !call.awaiting.is_empty() {
-            self.fault_awaited(id, creq);
-            self.drive(id, creq);
+        match call.state {
+            CallState::Blocked { .. } => {
+                let resp = SyscallResp::err(EINTR);
+                c.send(Frame::new(creq, Message::SyscallResp(resp)));
+                self.remove_call(id, creq);
+                self.blocked.remove(&(id, creq));
+            }
+            CallState::Awaiting { .. } => {
+                self.fault_awaited(id, creq);
+                self.drive(id, creq);
+            }
+            CallState::Running => {}
         }
     }
 
@@ -928,7 +989,12 @@ impl<K: Kernel> ServerCore<K> {
         let Some(call) = c.calls.get_mut(&creq) else {
             return;
         };
-        for a in std::mem::take(&mut call.awaiting) {
+        let CallState::Awaiting { answers, .. } =
+            std::mem::replace(&mut call.state, CallState::Running)
+        else {
+            return;
+        };
+        for a in answers {
             c.waiting.remove(&a.sreq);
             call.mem.push(a.req, a.got.unwrap_or(Fetched::Fault));
         }
@@ -938,14 +1004,18 @@ impl<K: Kernel> ServerCore<K> {
         let Some(c) = self.conns.get_mut(&id) else {
             return;
         };
-        let (Some(pid), true) = (c.pid(), c.calls.is_empty()) else {
+        if !c.in_exec() || !c.calls.is_empty() {
+            return;
+        }
+        let ConnState::Exec { pid, reqno, name } = std::mem::replace(&mut c.state, ConnState::New)
+        else {
             return;
         };
-        let Some(e) = c.exec.take() else { return };
-        self.kernel.exec(pid, &e.name);
+        c.state = ConnState::Running { pid };
+        self.kernel.exec(pid, &name);
         self.with_conn(id, |c| {
             c.send(Frame::new(
-                e.reqno,
+                reqno,
                 Message::HandshakeResp(HandshakeResp { error: 0 }),
             ))
         });
@@ -956,7 +1026,7 @@ impl<K: Kernel> ServerCore<K> {
         let Some(c) = self.conns.get_mut(&id) else {
             return;
         };
-        if c.exec.is_some() {
+        if c.in_exec() {
             // While an exec is in progress new syscalls get EBUSY, retval[0] = -1.
             let mut resp = SyscallResp::err(EBUSY);
             resp.retval[0] = -1;
@@ -994,9 +1064,7 @@ impl<K: Kernel> ServerCore<K> {
                 sysnum,
                 args,
                 mem: Default::default(),
-                awaiting: Vec::new(),
-                asked_at_ms: 0,
-                blocked: false,
+                state: CallState::Running,
                 reserved: 0,
             },
         );
@@ -1014,7 +1082,7 @@ impl<K: Kernel> ServerCore<K> {
                 return;
             };
             let Some(pid) = c.pid() else { return };
-            let exec_started = c.exec.is_some();
+            let exec_started = c.in_exec();
             let Some(call) = c.calls.get_mut(&creq) else {
                 return;
             };
@@ -1067,13 +1135,13 @@ impl<K: Kernel> ServerCore<K> {
                     }
                 }
                 SyscallStep::Blocked => {
-                    call.blocked = true;
-                    self.blocked.insert((id, creq), None);
+                    call.state = CallState::Blocked { on: None };
+                    self.blocked.insert((id, creq));
                     return;
                 }
                 SyscallStep::BlockedOn(key) => {
-                    call.blocked = true;
-                    self.blocked.insert((id, creq), Some(key));
+                    call.state = CallState::Blocked { on: Some(key) };
+                    self.blocked.insert((id, creq));
                     return;
                 }
             }
@@ -1107,40 +1175,29 @@ impl<K: Kernel> ServerCore<K> {
         let Some(call) = c.calls.get_mut(&creq) else {
             return;
         };
-        let Some(slot) = call.awaiting.iter().position(|a| a.sreq == f.header.reqno) else {
+        let CallState::Awaiting { answers, .. } = &mut call.state else {
             return;
         };
-        let req = call.awaiting[slot].req;
-        let body = &f.body[..];
-        let got = match req {
-            // Longer answers are cut to the length asked for (the reference does the
-            // same); shorter ones are a fault (the reference over-reads its heap).
-            MemRequest::Bytes { len, .. } => match usize::try_from(len) {
-                Ok(n) if body.len() >= n => Fetched::Data(body[..n].to_vec()),
-                _ => Fetched::Fault,
-            },
-            // An empty answer is a fault; one longer than the maximum is cut to it, so
-            // the kernel finds no NUL and answers ENAMETOOLONG, as the reference did.
-            MemRequest::Str { max, .. } => {
-                let n = usize::try_from(max).unwrap_or(usize::MAX).min(body.len());
-                if n == 0 {
-                    Fetched::Fault
-                } else {
-                    Fetched::Data(body[..n].to_vec())
-                }
-            }
-            MemRequest::Mmap { .. } => match Abi::Lp64Le.read_word(body) {
-                Some(a) if body.len() == Abi::Lp64Le.word_size() => Fetched::Mapped(a),
-                _ => Fetched::Fault,
-            },
+        let Some(slot) = answers.iter().position(|a| a.sreq == f.header.reqno) else {
+            return;
         };
-        call.awaiting[slot].got = Some(got);
+        let req = answers[slot].req;
+        let got = match request_message(req).msg_type() {
+            Some(asked) => fetched(
+                req,
+                Message::decode_answer(&f.header, &f.body, Abi::Lp64Le, asked),
+            ),
+            None => Fetched::Fault,
+        };
+        answers[slot].got = Some(got);
         // The frame's buffer goes before the call runs (the answer is copied).
         drop(f);
         // Run the call again once every answer of the round is in, in the
         // order the kernel asked.
-        if call.awaiting.iter().all(|a| a.got.is_some()) {
-            for a in std::mem::take(&mut call.awaiting) {
+        if answers.iter().all(|a| a.got.is_some()) {
+            let answers = std::mem::take(answers);
+            call.state = CallState::Running;
+            for a in answers {
                 call.mem.push(a.req, a.got.unwrap_or(Fetched::Fault));
             }
             self.drive(id, creq);
@@ -1159,21 +1216,31 @@ impl<K: Kernel> ServerCore<K> {
             self.seen_generation = g;
             let changed: Option<BTreeSet<u64>> =
                 self.kernel.take_changed().map(|v| v.into_iter().collect());
+            let conns = &self.conns;
             let wake: Vec<(ConnId, u64)> = self
                 .blocked
                 .iter()
-                .filter(|(_, key)| match (key, &changed) {
-                    (Some(k), Some(c)) => c.contains(k),
-                    _ => true,
+                .filter(|(id, creq)| {
+                    let on = conns
+                        .get(id)
+                        .and_then(|c| c.calls.get(creq))
+                        .and_then(|call| match call.state {
+                            CallState::Blocked { on } => on,
+                            _ => None,
+                        });
+                    match (on, &changed) {
+                        (Some(k), Some(c)) => c.contains(&k),
+                        _ => true,
+                    }
                 })
-                .map(|(w, _)| *w)
+                .copied()
                 .collect();
             for w in &wake {
                 self.blocked.remove(w);
             }
             for (id, creq) in wake {
                 if let Some(call) = self.conns.get_mut(&id).and_then(|c| c.calls.get_mut(&creq)) {
-                    call.blocked = false;
+                    call.state = CallState::Running;
                     self.drive(id, creq);
                 }
             }
