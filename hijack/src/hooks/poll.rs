@@ -2,13 +2,19 @@
 //! (and their fortified forms).
 //!
 //! * No rump descriptor among them: the host call, unchanged.
-//! * Only rump descriptors (negative entries aside): one NetBSD poll(2) in
-//!   the rump kernel with the caller's timeout, events translated.
-//! * Mixed: the rump side is polled with timeout 0 and the host side with
-//!   timeout 0; while neither is ready, the host side is waited on in
-//!   slices of at most [`SLICE_MS`] milliseconds, then both are looked at
-//!   again, until the timeout passes. A rump event is seen within one
-//!   slice; no descriptor is ever dropped from the wait.
+//! * Only rump descriptors (negative entries aside) and no timeout (or a
+//!   zero one): one NetBSD poll(2) in the rump kernel with that timeout,
+//!   events translated; an endless wait blocks in the kernel on the objects.
+//! * Otherwise (a finite timeout, or host descriptors too): the rump side
+//!   is polled with timeout 0 and the host side with timeout 0; while
+//!   neither is ready the library waits on the host side (or sleeps, when
+//!   there is none) for a slice of 1 ms, doubling up to [`SLICE_MS`], and
+//!   looks at both again, until the timeout passes. A rump event is seen
+//!   within one slice; no descriptor is ever dropped from the wait. Finite
+//!   timeouts are measured here, not by the rump kernel, because the
+//!   simulated kernel ends a timed poll over sockets at once (its
+//!   `nothing_ready`, sim-kernel src/sys/poll.rs, advances its clock to the
+//!   deadline when no other process holds an end of a watched pipe).
 //!
 //! ppoll/pselect's signal mask is applied around the wait with
 //! pthread_sigmask (not atomically, unlike the host calls) when a rump
@@ -25,8 +31,8 @@ use crate::real;
 use crate::rump::{call, nr};
 use crate::xlate::socket as xs;
 
-/// The longest host wait of a mixed poll before the rump side is looked at again.
-pub const SLICE_MS: i32 = 10;
+/// The longest wait before the rump side of a timed or mixed poll is looked at again.
+pub const SLICE_MS: i32 = 16;
 
 /// One NetBSD poll over `(rump fd, Linux events)`; the Linux revents of each.
 fn rump_poll(ents: &[(i32, i16)], timeout: c_int) -> Result<Vec<i16>, i32> {
@@ -74,8 +80,8 @@ fn do_poll(fds: &mut [libc::pollfd], timeout: c_int) -> Result<i64, i32> {
         }
     }
     let ents: Vec<(i32, i16)> = rump.iter().map(|&(i, r)| (r, fds[i].events)).collect();
-    if host.is_empty() {
-        let rv = rump_poll(&ents, timeout)?;
+    if host.is_empty() && timeout <= 0 {
+        let rv = rump_poll(&ents, timeout.max(-1))?;
         let mut n = 0;
         for (k, &(i, _)) in rump.iter().enumerate() {
             fds[i].revents = rv[k];
@@ -85,17 +91,21 @@ fn do_poll(fds: &mut [libc::pollfd], timeout: c_int) -> Result<i64, i32> {
     }
     let deadline = (timeout >= 0).then(|| Instant::now() + Duration::from_millis(timeout as u64));
     let mut hp: Vec<libc::pollfd> = host.iter().map(|&i| fds[i]).collect();
+    let mut slice = 1;
     loop {
         let rv = rump_poll(&ents, 0)?;
-        // SAFETY: our own array
-        let hn = unsafe { real_poll(hp.as_mut_ptr(), hp.len() as libc::nfds_t, 0) };
+        let hn = if hp.is_empty() {
+            0
+        } else {
+            // SAFETY: our own array
+            unsafe { real_poll(hp.as_mut_ptr(), hp.len() as libc::nfds_t, 0) }
+        };
         if hn < 0 {
             return Err(std::io::Error::last_os_error()
                 .raw_os_error()
                 .unwrap_or(libc::EINVAL));
         }
-        let ready = rv.iter().any(|&r| r != 0) || hn > 0;
-        if ready {
+        if rv.iter().any(|&r| r != 0) || hn > 0 {
             let mut n = 0;
             for (k, &(i, _)) in rump.iter().enumerate() {
                 fds[i].revents = rv[k];
@@ -107,22 +117,30 @@ fn do_poll(fds: &mut [libc::pollfd], timeout: c_int) -> Result<i64, i32> {
             }
             return Ok(n);
         }
-        let slice = match deadline {
-            None => SLICE_MS,
+        let wait = match deadline {
+            None => slice,
             Some(d) => {
                 let left = d.saturating_duration_since(Instant::now());
                 if left.is_zero() {
                     return Ok(0);
                 }
-                (left.as_millis() as i32).clamp(1, SLICE_MS)
+                (left.as_millis() as i32).clamp(1, slice)
             }
         };
+        slice = (slice * 2).min(SLICE_MS);
+        if hp.is_empty() {
+            std::thread::sleep(Duration::from_millis(wait as u64));
+            continue;
+        }
         // SAFETY: our own array
-        let w = unsafe { real_poll(hp.as_mut_ptr(), hp.len() as libc::nfds_t, slice) };
+        let w = unsafe { real_poll(hp.as_mut_ptr(), hp.len() as libc::nfds_t, wait) };
         if w < 0 {
             return Err(std::io::Error::last_os_error()
                 .raw_os_error()
                 .unwrap_or(libc::EINVAL));
+        }
+        if w > 0 {
+            slice = 1;
         }
     }
 }
