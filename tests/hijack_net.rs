@@ -282,3 +282,103 @@ fn http_server_and_clients_over_the_rump_kernels_loopback() {
         "curl without --sockets should fail to connect (exit 7)"
     );
 }
+
+/// The socket calls and translations one python3 program makes under
+/// `--sockets all`: AF_INET6 names, options (TCP_NODELAY, SO_TYPE,
+/// SO_DOMAIN/SO_PROTOCOL, an unknown one: ENOPROTOOPT), ECONNREFUSED, a
+/// non-blocking connect's EINPROGRESS then poll (POLLOUT alone: NetBSD's
+/// soo_poll/sowritable for a socket with an error) and SO_ERROR (NetBSD's
+/// 61 as Linux's 111), an AF_UNIX socketpair and a socket bound to a path in
+/// the rump kernel (not on the host), UDP sendto/recvfrom, sendmsg/recvmsg.
+const SOCKET_CALLS: &str = r#"
+import os, select, socket
+s = socket.socket(socket.AF_INET6); s.bind(("::1", 0)); s.listen(1)
+print("v6", s.getsockname()[0], s.getsockname()[1] > 0)
+k = socket.create_connection(s.getsockname()[:2]); c, a = s.accept()
+print("peer", a[0], k.getpeername()[0] == "::1")
+k.sendall(b"six"); print("v6 data", c.recv(10))
+k.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+print("nodelay", k.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0)
+print("type", k.getsockopt(socket.SOL_SOCKET, socket.SO_TYPE), "error", k.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))
+print("domain", k.getsockopt(socket.SOL_SOCKET, socket.SO_DOMAIN) == socket.AF_INET6, "protocol", k.getsockopt(socket.SOL_SOCKET, socket.SO_PROTOCOL))
+try:
+    k.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1); print("cork accepted")
+except OSError as e:
+    print("cork errno", e.errno)
+r = socket.socket()
+try:
+    r.connect(("127.0.0.1", 9)); print("connected to 9")
+except OSError as e:
+    print("refused errno", e.errno)
+r = socket.socket(); r.setblocking(False)
+print("connect_ex", r.connect_ex(("127.0.0.1", 9)))
+p = select.poll(); p.register(r, select.POLLOUT); print("poll", [ev for _, ev in p.poll(5000)])
+print("so_error", r.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))
+a, b = socket.socketpair(); a.send(b"pair"); print("pair", b.recv(10))
+path = "/tmp/hijack-net-%d.sock" % os.getpid()
+u = socket.socket(socket.AF_UNIX); u.bind(path); u.listen(1)
+v = socket.socket(socket.AF_UNIX); v.connect(path); w, _ = u.accept(); v.sendall(b"local")
+print("local", w.recv(10), u.getsockname() == path, "host has it", os.path.exists(path))
+d = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); d.bind(("127.0.0.1", 0))
+e = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); e.sendto(b"dgram", d.getsockname())
+data, src = d.recvfrom(100); print("udp", data, src[0])
+e.sendmsg([b"a", b"b"], [], 0, d.getsockname()); data, anc, fl, src = d.recvmsg(100); print("msg", data, anc, src[0])
+"#;
+
+const SOCKET_CALLS_EXPECTED: &str = "v6 ::1 True
+peer ::1 True
+v6 data b'six'
+nodelay True
+type 1 error 0
+domain True protocol 6
+cork errno 92
+refused errno 111
+connect_ex 115
+poll [4]
+so_error 111
+pair b'pair'
+local b'local' True host has it False
+udp b'dgram' 127.0.0.1
+msg b'ab' [] 127.0.0.1
+";
+
+#[test]
+fn socket_calls_and_translations_under_sockets_all() {
+    if !have("python3") {
+        eprintln!("hijack_net: python3 is not installed; nothing to run");
+        return;
+    }
+    let lib = hijack_lib();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let sock = tmp.path().join("rump.sock");
+    let url = format!("unix://{}", sock.display());
+    let _serve = Killed(
+        Command::new(rumpsp())
+            .args([
+                "serve",
+                &url,
+                "--components",
+                "vfs,tmpfs,net,local,inet,inet6",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start rumpsp serve"),
+    );
+    wait_for(
+        Duration::from_secs(30),
+        "rumpsp serve made no socket",
+        || sock.exists(),
+    );
+    let out = run_bounded(
+        run_cmd(&lib, &url, Some("all"), &["python3", "-c", SOCKET_CALLS]),
+        Duration::from_secs(120),
+        "the socket-calls program",
+    );
+    assert!(
+        out.status.success(),
+        "the socket-calls program failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), SOCKET_CALLS_EXPECTED);
+}

@@ -6,7 +6,11 @@
 //! `socket=LIST` (which socket domains are the rump kernel's: a
 //! colon-separated list of `all`, `none`, `inet`, `inet6`, `local` (alias
 //! `unix`), each of the last three also as `noinet` etc. to take it out
-//! again, read left to right as rumphijack(3) reads it; default: none). The
+//! again, read left to right as rumphijack(3) reads it, NetBSD
+//! lib/librumphijack/hijack.c sockparser; `none` is this library's own
+//! word, and its `route`/`link` domains are refused). Without `socket=` no
+//! socket is routed (rumphijack's default when RUMPHIJACK is unset is
+//! `socket=all:nolocal`; `rumpsp run` always sets the variable). The
 //! other rumphijack keys (`blanket`, `vfs`, `sysctl`, `modctl`, `fdoff`) are
 //! accepted and ignored: sysctl and modctl are never hijacked here, and
 //! descriptors are host-unique numbers, not an offset range.
@@ -36,7 +40,8 @@ pub enum ConfigError {
     BadDomain(String),
 }
 
-/// Applies a `socket=` list (colon-separated) to `d`.
+/// Applies a `socket=` list (colon-separated) to `d`, as NetBSD's
+/// lib/librumphijack/hijack.c sockparser does (`all`, then `no` prefixes).
 pub fn parse_domains(list: &str, d: &mut Domains) -> Result<(), ConfigError> {
     for w in list.split(':').filter(|w| !w.is_empty()) {
         let (on, name) = match w.strip_prefix("no") {

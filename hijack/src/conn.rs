@@ -165,12 +165,17 @@ impl Conn {
         self.fd.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Closes the socket (the server ends this connection's process).
+    /// Closes the socket (the server ends this connection's process); a
+    /// thread still reading it is woken first (shutdown), as close alone
+    /// would leave it blocked.
     pub fn close(&self) {
         let fd = self.fd.swap(-1, std::sync::atomic::Ordering::Relaxed);
         if fd >= 0 {
             // SAFETY: our own descriptor
-            unsafe { libc::close(fd) };
+            unsafe {
+                libc::shutdown(fd, libc::SHUT_RDWR);
+                libc::close(fd)
+            };
         }
     }
 

@@ -34,10 +34,13 @@ type Socklen = libc::socklen_t;
 /// # Safety
 /// `addr` is NULL or points at `len` bytes.
 unsafe fn addr_bytes<'a>(addr: *const libc::sockaddr, len: Socklen) -> Result<&'a [u8], i32> {
+    if len as usize > sockaddr::LINUX_MAX_ADDR {
+        return Err(libc::EINVAL);
+    }
     if addr.is_null() {
         return Err(libc::EFAULT);
     }
-    // SAFETY: the caller's buffer of len bytes
+    // SAFETY: the caller's buffer of len (at most 128) bytes
     Ok(unsafe { std::slice::from_raw_parts(addr.cast::<u8>(), len as usize) })
 }
 
@@ -449,6 +452,10 @@ pub unsafe extern "C" fn setsockopt(
         if val.is_null() {
             return Err(libc::EFAULT);
         }
+        // every option served is an int, a struct linger or a timeval
+        if !(4..=64).contains(&len) {
+            return Err(libc::EINVAL);
+        }
         // SAFETY: the caller's value of len bytes
         let l = unsafe { std::slice::from_raw_parts(val.cast::<u8>(), len as usize) };
         let n = xs::optval_to_netbsd(v, l)?;
@@ -571,6 +578,9 @@ pub unsafe fn rump_sendto(
     to: Option<Vec<u8>>,
 ) -> Result<i64, i32> {
     let nf = xs::msg_to_netbsd(flags)?;
+    if buf.is_null() && n > 0 {
+        return Err(libc::EFAULT);
+    }
     let data: &[u8] = if n == 0 {
         &[]
     } else {
@@ -637,6 +647,9 @@ unsafe fn rump_recvfrom(
     lenp: *mut Socklen,
 ) -> Result<i64, i32> {
     let nf = xs::msg_to_netbsd(flags)?;
+    if buf.is_null() && n > 0 {
+        return Err(libc::EFAULT);
+    }
     let n = n.min(CHUNK);
     let want = !addr.is_null() && !lenp.is_null();
     let [a, b] = name_args(want);

@@ -8,6 +8,9 @@
 
 use super::socket::nb;
 
+/// Linux `sizeof(struct sockaddr_storage)`: the longest address a call takes
+/// (Linux's move_addr_to_kernel refuses more with EINVAL).
+pub const LINUX_MAX_ADDR: usize = 128;
 /// Linux `sizeof(struct sockaddr_un)`.
 pub const LINUX_SUN_SIZE: usize = 110;
 /// NetBSD `sizeof(sun_path)`.
@@ -26,9 +29,10 @@ pub mod linux_af {
 /// a length too short for its family (Linux's own check in inet_bind,
 /// inet6_bind, unix_mkname), for an abstract (leading NUL) or unnamed
 /// AF_UNIX name, ENAMETOOLONG for a path longer than NetBSD's 103 bytes,
-/// EAFNOSUPPORT for another family.
+/// EAFNOSUPPORT for another family; EINVAL too for more than
+/// [`LINUX_MAX_ADDR`] bytes.
 pub fn to_netbsd(l: &[u8]) -> Result<Vec<u8>, i32> {
-    if l.len() < 2 {
+    if l.len() < 2 || l.len() > LINUX_MAX_ADDR {
         return Err(libc::EINVAL);
     }
     let family = u16::from_le_bytes([l[0], l[1]]);
@@ -154,6 +158,12 @@ mod tests {
         let mut big = l.clone();
         big.resize(128, 0xee);
         assert_eq!(to_netbsd(&big).unwrap(), n);
+        big.push(0);
+        assert_eq!(
+            to_netbsd(&big),
+            Err(libc::EINVAL),
+            "longer than sockaddr_storage"
+        );
     }
 
     #[test]
