@@ -3,7 +3,11 @@
 # list ci/hijack-list.sh once in a host temporary directory and once under
 # `rumpsp run` in a tmpfs mounted in the rump kernel (/rump/tmp/hijack), and
 # compares the two transcripts step by step. Then times `cp -r` of a 50 MB
-# tree into the rump kernel against the same copy on the host.
+# tree into the rump kernel against the same copy on the host. Then (issue
+# 18) runs `python3 -m http.server` under `rumpsp run --sockets inet` on a
+# fresh `rumpsp serve --components vfs,tmpfs,net,local,inet` and fetches
+# from it with python3 urllib and curl, each under `rumpsp run --sockets
+# inet`, checking the bytes and that the host never had the port.
 #   ci/hijack.sh                  against a fresh `rumpsp serve`
 #   ci/hijack.sh --server URL     against any server (e.g. a real NetBSD
 #                                 rump_server -lrumpvfs -lrumpfs_tmpfs)
@@ -89,4 +93,42 @@ t0=$(date +%s.%N); cp -r "$src" "$work/host-copy"; t1=$(date +%s.%N)
 awk -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN {
     h = b - a; r = c - b;
     printf "hijack bench: cp -r of a 50 MB tree: host %.3f s, into the rump kernel %.3f s, ratio %.1fx\n", h, r, r / h }'
+
+# Sockets in the rump kernel: an HTTP server and two clients over its loopback.
+net_pid="" http_pid=""
+net_cleanup() {
+    [[ -n "$http_pid" ]] && kill "$http_pid" 2>/dev/null
+    [[ -n "$net_pid" ]] && kill "$net_pid" 2>/dev/null
+    cleanup
+}
+trap net_cleanup EXIT
+net_fail() { echo "hijack net: $1"; status=1; }
+netsock="$work/net.sock"
+"$bin" serve "unix://$netsock" --components vfs,tmpfs,net,local,inet 2>"$work/net-serve.log" &
+net_pid=$!
+for _ in $(seq 200); do [[ -S "$netsock" ]] && break; sleep 0.05; done
+[[ -S "$netsock" ]] || { echo "hijack net: rumpsp serve made no socket"; exit 2; }
+www="$work/www"; mkdir -p "$www"
+head -c 300000 /dev/urandom >"$www/big.bin"
+echo "hello over the rump kernel" >"$www/hello.txt"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+RUMP_SERVER="unix://$netsock" PYTHONUNBUFFERED=1 "$bin" run --sockets inet -- \
+    python3 -m http.server --bind 127.0.0.1 "$port" --directory "$www" >"$work/http.log" 2>&1 &
+http_pid=$!
+for _ in $(seq 600); do grep -q "Serving HTTP" "$work/http.log" && break; sleep 0.05; done
+grep -q "Serving HTTP" "$work/http.log" || { echo "hijack net: http.server did not start:"; cat "$work/http.log"; exit 2; }
+export RUMP_SERVER="unix://$netsock"
+timeout 120 "$bin" run --sockets inet -- python3 -c \
+    "import sys, urllib.request; sys.stdout.buffer.write(urllib.request.urlopen('http://127.0.0.1:$port/big.bin', timeout=60).read())" \
+    >"$work/urllib.out" || net_fail "urllib failed"
+cmp -s "$work/urllib.out" "$www/big.bin" && echo "hijack net: python3 urllib got big.bin (300000 bytes) intact" || net_fail "urllib: the bytes differ"
+timeout 120 "$bin" run --sockets inet -- curl -sS --max-time 60 "http://127.0.0.1:$port/big.bin" >"$work/curl.out" || net_fail "curl failed"
+cmp -s "$work/curl.out" "$www/big.bin" && echo "hijack net: curl got big.bin intact" || net_fail "curl: the bytes differ"
+[[ "$(timeout 120 "$bin" run --sockets inet -- curl -sS --max-time 60 "http://127.0.0.1:$port/hello.txt")" == "hello over the rump kernel" ]] \
+    && echo "hijack net: curl got hello.txt" || net_fail "curl: hello.txt differs"
+if curl -s --max-time 10 "http://127.0.0.1:$port/hello.txt" >/dev/null; then
+    net_fail "the host reached port $port: the server was not in the rump kernel"
+else
+    echo "hijack net: a host connect to 127.0.0.1:$port fails (the port is the rump kernel's)"
+fi
 exit $status

@@ -2,16 +2,28 @@
 //! the rump kernel.
 //!
 //! Supported keys (rumphijack(3) syntax, comma-separated `key=value`):
-//! `path=/rump` (the prefix; stripped before the path is sent). The other
-//! rumphijack keys (`blanket`, `socket`, `vfs`, `sysctl`, `modctl`, `fdoff`)
-//! are accepted and ignored: sockets, sysctl and modctl are never hijacked
-//! here, and descriptors are host-unique numbers, not an offset range.
+//! `path=/rump` (the prefix; stripped before the path is sent) and
+//! `socket=LIST` (which socket domains are the rump kernel's: a
+//! colon-separated list of `all`, `none`, `inet`, `inet6`, `local` (alias
+//! `unix`), each of the last three also as `noinet` etc. to take it out
+//! again, read left to right as rumphijack(3) reads it, NetBSD
+//! lib/librumphijack/hijack.c sockparser; `none` is this library's own
+//! word, and its `route`/`link` domains are refused). Without `socket=` no
+//! socket is routed (rumphijack's default when RUMPHIJACK is unset is
+//! `socket=all:nolocal`; `rumpsp run` always sets the variable). The
+//! other rumphijack keys (`blanket`, `vfs`, `sysctl`, `modctl`, `fdoff`) are
+//! accepted and ignored: sysctl and modctl are never hijacked here, and
+//! descriptors are host-unique numbers, not an offset range.
+
+use crate::xlate::socket::Domains;
 
 /// What the library routes to the rump kernel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// The path prefix that names the rump kernel's root (no trailing slash).
     pub prefix: Vec<u8>,
+    /// The socket domains routed to the rump kernel.
+    pub sockets: Domains,
 }
 
 /// A `RUMPHIJACK` string the library cannot use.
@@ -23,12 +35,42 @@ pub enum ConfigError {
     /// `path=` must be an absolute path other than `/`.
     #[error("RUMPHIJACK: path must be absolute and not \"/\", got {0:?}")]
     BadPath(String),
+    /// `socket=` names a domain this library does not route.
+    #[error("RUMPHIJACK: socket: unknown domain {0:?} (all, none, inet, inet6, local)")]
+    BadDomain(String),
+}
+
+/// Applies a `socket=` list (colon-separated) to `d`, as NetBSD's
+/// lib/librumphijack/hijack.c sockparser does (`all`, then `no` prefixes).
+pub fn parse_domains(list: &str, d: &mut Domains) -> Result<(), ConfigError> {
+    for w in list.split(':').filter(|w| !w.is_empty()) {
+        let (on, name) = match w.strip_prefix("no") {
+            Some(n) if n != "ne" => (false, n),
+            _ => (true, w),
+        };
+        match name {
+            "all" if on => {
+                *d = Domains {
+                    inet: true,
+                    inet6: true,
+                    local: true,
+                }
+            }
+            "none" => *d = Domains::default(),
+            "inet" => d.inet = on,
+            "inet6" => d.inet6 = on,
+            "local" | "unix" => d.local = on,
+            _ => return Err(ConfigError::BadDomain(w.to_string())),
+        }
+    }
+    Ok(())
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
             prefix: b"/rump".to_vec(),
+            sockets: Domains::default(),
         }
     }
 }
@@ -47,7 +89,8 @@ impl Config {
                     }
                     c.prefix = p.as_bytes().to_vec();
                 }
-                "blanket" | "socket" | "vfs" | "sysctl" | "modctl" | "fdoff" => {}
+                "socket" => parse_domains(v, &mut c.sockets)?,
+                "blanket" | "vfs" | "sysctl" | "modctl" | "fdoff" => {}
                 other => return Err(ConfigError::UnknownKey(other.to_string())),
             }
         }
@@ -90,6 +133,50 @@ mod tests {
         assert_eq!(c.rump_path(b"/rumpus"), None);
         assert_eq!(c.rump_path(b"/tmp/rump"), None);
         assert_eq!(c.rump_path(b"rump/tmp"), None);
+    }
+
+    #[test]
+    fn socket_domains() {
+        let c = Config::parse(Some("path=/r,socket=inet")).unwrap();
+        assert_eq!(
+            c.sockets,
+            Domains {
+                inet: true,
+                inet6: false,
+                local: false
+            }
+        );
+        assert!(c.sockets.routes(libc::AF_INET));
+        assert!(!c.sockets.routes(libc::AF_INET6));
+        assert!(!c.sockets.routes(libc::AF_UNIX));
+        assert!(!c.sockets.routes(libc::AF_NETLINK));
+        let c = Config::parse(Some("socket=all:nolocal")).unwrap();
+        assert_eq!(
+            c.sockets,
+            Domains {
+                inet: true,
+                inet6: true,
+                local: false
+            }
+        );
+        let c = Config::parse(Some("socket=inet:local:none:inet6")).unwrap();
+        assert_eq!(
+            c.sockets,
+            Domains {
+                inet: false,
+                inet6: true,
+                local: false
+            }
+        );
+        assert!(!Config::parse(None).unwrap().sockets.any());
+        assert!(matches!(
+            Config::parse(Some("socket=inet:route")),
+            Err(ConfigError::BadDomain(_))
+        ));
+        assert!(matches!(
+            Config::parse(Some("socket=noall")),
+            Err(ConfigError::BadDomain(_))
+        ));
     }
 
     #[test]

@@ -36,12 +36,28 @@ pub struct Reply {
     pub buffers: Vec<Vec<u8>>,
 }
 
-/// A connected, handshaken session.
+/// The session's mutable half: the sans-IO state, the frame decoder and
+/// whether some thread is reading the socket (the others wait on the
+/// condition variable for their answers).
 #[derive(Debug)]
-pub struct Conn {
-    fd: RawFd,
+struct Inner {
     session: ClientSession,
     decoder: FrameDecoder,
+    reading: bool,
+    broken: Option<String>,
+}
+
+/// A connected, handshaken session, shared by the process's threads: each
+/// call is sent with its own request number, and one waiting thread at a
+/// time reads the socket and hands every answer to its caller (as
+/// librumpclient's `waitresp` does, NetBSD lib/librumpclient/rumpclient.c),
+/// so a call blocked in the kernel (accept, poll, recv) never holds up the
+/// other threads' calls.
+#[derive(Debug)]
+pub struct Conn {
+    fd: std::sync::atomic::AtomicI32,
+    inner: std::sync::Mutex<Inner>,
+    answered: std::sync::Condvar,
 }
 
 fn errno() -> i32 {
@@ -88,11 +104,7 @@ impl Conn {
         cookie: Option<PreforkCookie>,
     ) -> Result<Conn, CallError> {
         let fd = connect_socket(url)?;
-        let mut c = Conn {
-            fd,
-            session: ClientSession::new(1),
-            decoder: FrameDecoder::new(FrameLimits::default()),
-        };
+        let c = Conn::new(fd, 1);
         if let Err(e) = c.read_banner() {
             c.close();
             return Err(e);
@@ -102,7 +114,7 @@ impl Conn {
         } else {
             HandshakeKind::Guest
         };
-        let id = c.session.handshake(kind, name, cookie);
+        let id = c.inner().session.handshake(kind, name, cookie);
         match c.wait(id) {
             Ok(CallOutcome::Handshake(0)) => Ok(c),
             Ok(other) => {
@@ -121,12 +133,8 @@ impl Conn {
     /// Re-attaches a freshly exec'd image to its inherited, handshaken socket
     /// with the EXEC handshake (first request number 0, no banner).
     pub fn exec(fd: RawFd, name: &[u8]) -> Result<Conn, CallError> {
-        let mut c = Conn {
-            fd,
-            session: ClientSession::new(0),
-            decoder: FrameDecoder::new(FrameLimits::default()),
-        };
-        let id = c.session.handshake(HandshakeKind::Exec, name, None);
+        let c = Conn::new(fd, 0);
+        let id = c.inner().session.handshake(HandshakeKind::Exec, name, None);
         match c.wait(id)? {
             CallOutcome::Handshake(0) => Ok(c),
             other => Err(CallError::Transport(format!(
@@ -135,28 +143,44 @@ impl Conn {
         }
     }
 
-    /// The socket's descriptor.
-    pub fn fd(&self) -> RawFd {
-        self.fd
-    }
-
-    /// Closes the socket (the server ends this connection's process).
-    pub fn close(&mut self) {
-        if self.fd >= 0 {
-            // SAFETY: our own descriptor
-            unsafe { libc::close(self.fd) };
-            self.fd = -1;
+    fn new(fd: RawFd, first_reqno: u64) -> Conn {
+        Conn {
+            fd: std::sync::atomic::AtomicI32::new(fd),
+            inner: std::sync::Mutex::new(Inner {
+                session: ClientSession::new(first_reqno),
+                decoder: FrameDecoder::new(FrameLimits::default()),
+                reading: false,
+                broken: None,
+            }),
+            answered: std::sync::Condvar::new(),
         }
     }
 
-    /// Forgets the socket without closing it (a forked child's copy of the
-    /// parent's connection is closed separately, by number).
-    pub fn into_fd(self) -> RawFd {
-        self.fd
+    fn inner(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The socket's descriptor.
+    pub fn fd(&self) -> RawFd {
+        self.fd.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Closes the socket (the server ends this connection's process); a
+    /// thread still reading it is woken first (shutdown), as close alone
+    /// would leave it blocked.
+    pub fn close(&self) {
+        let fd = self.fd.swap(-1, std::sync::atomic::Ordering::Relaxed);
+        if fd >= 0 {
+            // SAFETY: our own descriptor
+            unsafe {
+                libc::shutdown(fd, libc::SHUT_RDWR);
+                libc::close(fd)
+            };
+        }
     }
 
     /// The banner line, byte by byte so nothing after it is consumed.
-    fn read_banner(&mut self) -> Result<(), CallError> {
+    fn read_banner(&self) -> Result<(), CallError> {
         let mut line = Vec::new();
         loop {
             match find_banner_line(&line) {
@@ -166,7 +190,7 @@ impl Conn {
             }
             let mut b = 0u8;
             // SAFETY: reading one byte into a local
-            let n = unsafe { libc::recv(self.fd, (&mut b as *mut u8).cast(), 1, 0) };
+            let n = unsafe { libc::recv(self.fd(), (&mut b as *mut u8).cast(), 1, 0) };
             match n {
                 1 => line.push(b),
                 0 => return Err(CallError::Transport("closed before the banner".into())),
@@ -180,14 +204,15 @@ impl Conn {
         }
     }
 
-    fn flush(&mut self) -> Result<(), CallError> {
-        let out = self.session.take_output();
+    /// Sends what the session has queued (under the lock, so frames never interleave).
+    fn flush(&self, g: &mut Inner) -> Result<(), CallError> {
+        let out = g.session.take_output();
         let mut off = 0;
         while off < out.len() {
             // SAFETY: sending from a live buffer
             let n = unsafe {
                 libc::send(
-                    self.fd,
+                    self.fd(),
                     out[off..].as_ptr().cast(),
                     out.len() - off,
                     libc::MSG_NOSIGNAL,
@@ -207,51 +232,78 @@ impl Conn {
         Ok(())
     }
 
-    /// Sends what is queued and serves the server's requests until `id` ends.
-    fn wait(&mut self, id: CallId) -> Result<CallOutcome, CallError> {
-        let mut buf = vec![0u8; 256 * 1024];
+    /// Feeds received bytes to the session and answers what the server asked.
+    fn feed(&self, g: &mut Inner, data: &[u8]) -> Result<(), CallError> {
+        g.decoder.feed(data);
         loop {
-            self.flush()?;
-            if let Some(o) = self.session.take_outcome(id) {
+            match g.decoder.next_frame() {
+                Ok(Some(f)) => g
+                    .session
+                    .receive(&f)
+                    .map_err(|e| CallError::Transport(e.to_string()))?,
+                Ok(None) => break,
+                Err(e) => {
+                    return Err(CallError::Transport(format!(
+                        "undecodable stream from the server: {e}"
+                    )))
+                }
+            }
+        }
+        self.flush(g)
+    }
+
+    /// Sends what is queued, then waits until `id` ends: one waiting thread
+    /// reads the socket (without the lock) and wakes the others.
+    fn wait(&self, id: CallId) -> Result<CallOutcome, CallError> {
+        let mut g = self.inner();
+        if let Err(e) = self.flush(&mut g) {
+            g.broken = Some(e.to_string());
+            self.answered.notify_all();
+            return Err(e);
+        }
+        let mut buf = Vec::new();
+        loop {
+            if let Some(o) = g.session.take_outcome(id) {
                 return Ok(o);
             }
+            if let Some(b) = &g.broken {
+                return Err(CallError::Transport(b.clone()));
+            }
+            if g.reading {
+                g = self.answered.wait(g).unwrap_or_else(|p| p.into_inner());
+                continue;
+            }
+            g.reading = true;
+            drop(g);
+            if buf.is_empty() {
+                buf = vec![0u8; 256 * 1024];
+            }
             // SAFETY: receiving into a live buffer
-            let n = unsafe { libc::recv(self.fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
-            if n == 0 {
-                return Err(CallError::Transport(
+            let n = unsafe { libc::recv(self.fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+            let err = errno();
+            g = self.inner();
+            g.reading = false;
+            let res = match n {
+                0 => Err(CallError::Transport(
                     "the server closed the connection".into(),
-                ));
-            }
-            if n < 0 {
-                if errno() == libc::EINTR {
-                    continue;
-                }
-                return Err(CallError::Transport(format!(
+                )),
+                n if n < 0 && err == libc::EINTR => Ok(()),
+                n if n < 0 => Err(CallError::Transport(format!(
                     "recv: {}",
-                    std::io::Error::last_os_error()
-                )));
+                    std::io::Error::from_raw_os_error(err)
+                ))),
+                n => self.feed(&mut g, &buf[..n as usize]),
+            };
+            if let Err(e) = res {
+                g.broken = Some(e.to_string());
             }
-            self.decoder.feed(&buf[..n as usize]);
-            loop {
-                match self.decoder.next_frame() {
-                    Ok(Some(f)) => self
-                        .session
-                        .receive(&f)
-                        .map_err(|e| CallError::Transport(e.to_string()))?,
-                    Ok(None) => break,
-                    Err(e) => {
-                        return Err(CallError::Transport(format!(
-                            "undecodable stream from the server: {e}"
-                        )))
-                    }
-                }
-            }
+            self.answered.notify_all();
         }
     }
 
     /// One syscall, by NetBSD number.
-    pub fn syscall(&mut self, nr: u32, args: Vec<Arg>) -> Result<Reply, CallError> {
-        let id = self.session.syscall(nr, args);
+    pub fn syscall(&self, nr: u32, args: Vec<Arg>) -> Result<Reply, CallError> {
+        let id = self.inner().session.syscall(nr, args);
         match self.wait(id)? {
             CallOutcome::Syscall {
                 errno: 0,
@@ -264,8 +316,8 @@ impl Conn {
     }
 
     /// PREFORK: the cookie a forked child presents.
-    pub fn prefork(&mut self) -> Result<PreforkCookie, CallError> {
-        let id = self.session.prefork();
+    pub fn prefork(&self) -> Result<PreforkCookie, CallError> {
+        let id = self.inner().session.prefork();
         match self.wait(id)? {
             CallOutcome::Prefork(c) => Ok(c),
             other => Err(CallError::Transport(format!("PREFORK refused: {other:?}"))),

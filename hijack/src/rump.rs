@@ -3,6 +3,8 @@
 //! and a broken connection makes every later call fail with EIO (after one
 //! message on standard error), never fall back to the host.
 
+use std::sync::Arc;
+
 use rumpsp_protocol::client::Arg;
 
 use crate::conn::{CallError, Conn, Reply};
@@ -56,6 +58,22 @@ pub mod nr {
     pub const UNLINKAT: u32 = 471;
     pub const FUTIMENS: u32 = 472;
     pub const STATVFS190: u32 = 484;
+    pub const RECVFROM: u32 = 29;
+    pub const ACCEPT: u32 = 30;
+    pub const GETPEERNAME: u32 = 31;
+    pub const GETSOCKNAME: u32 = 32;
+    pub const IOCTL: u32 = 54;
+    pub const CONNECT: u32 = 98;
+    pub const BIND: u32 = 104;
+    pub const SETSOCKOPT: u32 = 105;
+    pub const LISTEN: u32 = 106;
+    pub const GETSOCKOPT: u32 = 118;
+    pub const SENDTO: u32 = 133;
+    pub const SHUTDOWN: u32 = 134;
+    pub const SOCKETPAIR: u32 = 135;
+    pub const POLL: u32 = 209;
+    pub const SOCKET: u32 = 394;
+    pub const PACCEPT: u32 = 456;
     pub const FSTATVFS190: u32 = 485;
 }
 
@@ -73,7 +91,7 @@ fn fail(st: &mut State, e: &CallError) -> i32 {
         eprintln!("rumpsp-hijack: {e}; rump paths and descriptors now fail with EIO");
     }
     st.dead = true;
-    if let Some(mut c) = st.conn.take() {
+    if let Some(c) = st.conn.take() {
         c.close();
     }
     libc::EIO
@@ -91,7 +109,7 @@ fn host_umask() -> u32 {
 
 /// The connection, made now if needed (GUEST handshake, then the rump
 /// process gets the host's umask).
-pub fn connected(st: &mut State) -> Result<&mut Conn, i32> {
+pub fn connected(st: &mut State) -> Result<Arc<Conn>, i32> {
     if st.dead {
         return Err(libc::EIO);
     }
@@ -106,29 +124,25 @@ pub fn connected(st: &mut State) -> Result<&mut Conn, i32> {
             }
         };
         match Conn::connect(&url, &progname(), None) {
-            Ok(mut c) => {
+            Ok(c) => {
                 let _ = c.syscall(nr::UMASK, vec![Arg::Int(host_umask() as i32)]);
-                st.conn = Some(c);
+                st.conn = Some(Arc::new(c));
             }
             Err(e) => return Err(fail(st, &e)),
         }
     }
-    st.conn.as_mut().ok_or(libc::EIO)
+    st.conn.clone().ok_or(libc::EIO)
 }
 
-/// One syscall on a locked state; `Err` is a Linux errno.
-pub fn call_in(st: &mut State, nr: u32, args: Vec<Arg>) -> Result<Reply, i32> {
-    let c = connected(st)?;
+/// One syscall; `Err` is a Linux errno. The state is not locked while the
+/// call runs (it may block in the kernel while other threads make theirs).
+pub fn call(nr: u32, args: Vec<Arg>) -> Result<Reply, i32> {
+    let c = connected(&mut state::lock())?;
     match c.syscall(nr, args) {
         Ok(r) => Ok(r),
         Err(CallError::Errno(e)) => Err(errno::to_linux(e)),
-        Err(e) => Err(fail(st, &e)),
+        Err(e) => Err(fail(&mut state::lock(), &e)),
     }
-}
-
-/// One syscall; `Err` is a Linux errno.
-pub fn call(nr: u32, args: Vec<Arg>) -> Result<Reply, i32> {
-    call_in(&mut state::lock(), nr, args)
 }
 
 /// One syscall, its first return value.

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::os::fd::RawFd;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::conn::Conn;
 
@@ -16,13 +16,16 @@ pub const EXEC_ENV: &str = "RUMPSP_HIJACK_EXEC";
 #[derive(Debug, Default)]
 pub struct State {
     /// The connection, once made.
-    pub conn: Option<Conn>,
+    pub conn: Option<Arc<Conn>>,
     /// The connection broke (or could not be made): every rump call fails with EIO.
     pub dead: bool,
     /// Host descriptor -> rump descriptor.
     pub fds: BTreeMap<RawFd, i32>,
     /// The current directory is in the rump kernel (relative paths go there).
     pub cwd_in_rump: bool,
+    /// Host descriptor -> whether its rump descriptor is a socket, once known
+    /// (forgotten whenever the number is closed or replaced).
+    pub is_socket: BTreeMap<RawFd, bool>,
 }
 
 static STATE: Mutex<State> = Mutex::new(State {
@@ -30,6 +33,7 @@ static STATE: Mutex<State> = Mutex::new(State {
     dead: false,
     fds: BTreeMap::new(),
     cwd_in_rump: false,
+    is_socket: BTreeMap::new(),
 });
 
 /// The state, locked (a panic elsewhere never makes it unusable).

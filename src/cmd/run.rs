@@ -1,7 +1,8 @@
 //! `rumpsp run -- CMD ARGS…`: runs an unmodified Linux program with the
 //! system-call hijacking library preloaded (`librumpsp_hijack.so`, the
 //! `hijack/` crate), so that its calls on paths under the prefix (default
-//! `/rump`) and on the descriptors it opens there go to the rump kernel.
+//! `/rump`) and on the descriptors it opens there go to the rump kernel;
+//! with `--sockets`, so do the sockets of the domains named.
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -18,6 +19,11 @@ pub struct RunArgs {
     /// Path prefix that names the rump kernel's root (RUMPHIJACK=path=…).
     #[arg(long, default_value = "/rump", value_name = "PREFIX")]
     pub path: String,
+    /// Socket domains whose sockets live in the rump kernel, comma-separated:
+    /// none (the default: every socket is the host's), inet, inet6, local, all
+    /// (RUMPHIJACK=socket=…).
+    #[arg(long, default_value = "none", value_name = "LIST")]
+    pub sockets: String,
     /// The hijacking library (default: $RUMPSP_HIJACK_LIB, else next to this binary or in its deps/).
     #[arg(long, value_name = "FILE")]
     pub lib: Option<PathBuf>,
@@ -56,6 +62,23 @@ pub fn find_lib(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
     )
 }
 
+/// The `socket=` value of RUMPHIJACK for a `--sockets` list, or why the
+/// list is not one.
+pub fn socket_keyword(list: &str) -> anyhow::Result<String> {
+    let mut out = Vec::new();
+    for w in list.split(',').map(str::trim) {
+        match w {
+            "none" | "inet" | "inet6" | "local" | "all" => out.push(w),
+            "" => {}
+            other => bail!("--sockets: unknown domain {other:?} (none, inet, inet6, local, all)"),
+        }
+    }
+    if out.is_empty() {
+        bail!("--sockets: no domain given (none, inet, inet6, local, all)");
+    }
+    Ok(out.join(":"))
+}
+
 /// Runs the command under the library; returns only on failure.
 pub fn run(a: RunArgs, server: Option<String>) -> anyhow::Result<u8> {
     let Some(server) = server else {
@@ -69,6 +92,7 @@ pub fn run(a: RunArgs, server: Option<String>) -> anyhow::Result<u8> {
             a.path
         );
     }
+    let sockets = socket_keyword(&a.sockets)?;
     let lib = find_lib(a.lib.as_deref())?;
     let lib = lib.canonicalize().unwrap_or(lib);
     let preload = match std::env::var("LD_PRELOAD") {
@@ -81,9 +105,23 @@ pub fn run(a: RunArgs, server: Option<String>) -> anyhow::Result<u8> {
         .env("LD_PRELOAD", preload)
         .env(
             "RUMPHIJACK",
-            format!("path={}", a.path.trim_end_matches('/')),
+            format!("path={},socket={sockets}", a.path.trim_end_matches('/')),
         )
         .env("RUMP_SERVER", &server)
         .exec();
     bail!("cannot run {prog:?}: {err}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sockets_option_becomes_the_socket_keyword() {
+        assert_eq!(socket_keyword("none").unwrap(), "none");
+        assert_eq!(socket_keyword("inet,inet6").unwrap(), "inet:inet6");
+        assert_eq!(socket_keyword("all").unwrap(), "all");
+        assert!(socket_keyword("inet,route").is_err());
+        assert!(socket_keyword("").is_err());
+    }
 }

@@ -156,7 +156,11 @@ pub unsafe extern "C" fn close(fd: c_int) -> c_int {
     if is_our_socket(fd) {
         return 0; // hidden from the program, as librumphijack hides its descriptors
     }
-    let r = state::lock().fds.remove(&fd);
+    let r = {
+        let mut st = state::lock();
+        st.is_socket.remove(&fd);
+        st.fds.remove(&fd)
+    };
     match r {
         None => real_close(fd),
         Some(r) => {
@@ -239,6 +243,10 @@ pub unsafe extern "C" fn write(fd: c_int, buf: *const c_void, n: usize) -> isize
     };
     match rump_fd(fd) {
         None => real_write(fd, buf, n),
+        // SAFETY: the caller's buffer
+        Some(r) if super::socket::is_socket(fd, r) => {
+            ret(unsafe { super::socket::rump_sendto(r, buf, n, 0, None) })
+        }
         Some(r) => ret(rump_write(r, buf, n)),
     }
 }
@@ -344,6 +352,28 @@ pub unsafe extern "C" fn readv(fd: c_int, iov: *const libc::iovec, cnt: c_int) -
         set_errno(libc::EINVAL);
         return -1;
     }
+    if super::socket::is_socket(fd, r) {
+        // one receive scattered over the vectors: a second read could block
+        // SAFETY: the caller's array of cnt entries
+        let v = unsafe { std::slice::from_raw_parts(iov, cnt as usize) };
+        let total: usize = v.iter().map(|x| x.iov_len).sum::<usize>().min(CHUNK);
+        let mut buf = vec![0u8; total];
+        let got = match rump_read(r, buf.as_mut_ptr().cast(), total) {
+            Ok(n) => n as usize,
+            Err(e) => return ret(Err(e)),
+        };
+        let mut off = 0usize;
+        for x in v {
+            if off >= got {
+                break;
+            }
+            let k = x.iov_len.min(got - off);
+            // SAFETY: the caller's buffer of iov_len >= k bytes
+            unsafe { std::ptr::copy_nonoverlapping(buf[off..].as_ptr(), x.iov_base.cast(), k) };
+            off += k;
+        }
+        return got as isize;
+    }
     let mut total = 0i64;
     for i in 0..cnt as usize {
         // SAFETY: the caller's array of cnt entries
@@ -382,6 +412,12 @@ pub unsafe extern "C" fn writev(fd: c_int, iov: *const libc::iovec, cnt: c_int) 
         let v = unsafe { *iov.add(i) };
         all.extend_from_slice(unsafe {
             std::slice::from_raw_parts(v.iov_base.cast::<u8>(), v.iov_len)
+        });
+    }
+    if super::socket::is_socket(fd, r) {
+        // SAFETY: our buffer
+        return ret(unsafe {
+            super::socket::rump_sendto(r, all.as_ptr().cast(), all.len(), 0, None)
         });
     }
     ret(rump_write(r, all.as_ptr().cast(), all.len()))
@@ -507,7 +543,11 @@ fn do_dup3(old: c_int, new: c_int, flags: c_int) -> c_int {
     }
     // The old holder of `new`: its pump (if any) drains, then a rump
     // descriptor is closed in the rump kernel.
-    let prev = state::lock().fds.remove(&new);
+    let prev = {
+        let mut st = state::lock();
+        st.is_socket.remove(&new);
+        st.fds.remove(&new)
+    };
     super::stdio::drain(new);
     if let Some(prev) = prev {
         let _ = call(nr::CLOSE, vec![Arg::Int(prev)]);
@@ -610,7 +650,9 @@ fn rump_fcntl(fd: c_int, r: i32, cmd: c_int, arg: c_ulong) -> Result<i64, i32> {
                 let _ = call(nr::CLOSE, vec![Arg::Int(n)]);
                 return Err(e);
             }
-            state::lock().fds.insert(h, n);
+            let mut st = state::lock();
+            st.is_socket.remove(&h);
+            st.fds.insert(h, n);
             Ok(i64::from(h))
         }
         libc::F_GETFD => call_rv(
@@ -720,8 +762,9 @@ pub unsafe extern "C" fn ftruncate64(fd: c_int, len: i64) -> c_int {
     unsafe { ftruncate(fd, len) }
 }
 
-/// ioctl(2): on a rump descriptor only FIOCLEX/FIONCLEX are served; every
-/// other request is ENOTTY (Linux and NetBSD ioctl encodings differ).
+/// ioctl(2): on a rump descriptor only FIOCLEX/FIONCLEX, FIONBIO and
+/// FIONREAD are served; every other request is ENOTTY (Linux and NetBSD
+/// ioctl encodings differ).
 #[no_mangle]
 pub unsafe extern "C" fn ioctl(fd: c_int, req: c_ulong, arg: c_ulong) -> c_int {
     let real_fn = real!(ioctl: fn(c_int, c_ulong, c_ulong) -> c_int);
@@ -740,7 +783,11 @@ pub unsafe extern "C" fn ioctl(fd: c_int, req: c_ulong, arg: c_ulong) -> c_int {
                 real_fn(fd, req, arg);
                 ret(res.map(|_| 0))
             }
-            _ => ret(Err(libc::ENOTTY)),
+            // SAFETY: the caller's argument
+            _ => match unsafe { super::socket::rump_ioctl(r, req, arg) } {
+                Some(res) => ret(res),
+                None => ret(Err(libc::ENOTTY)),
+            },
         },
     }
 }

@@ -28,7 +28,9 @@ pub mod file;
 pub mod fopen;
 pub mod meta;
 pub mod path;
+pub mod poll;
 pub mod proc;
+pub mod socket;
 pub mod stdio;
 
 thread_local! {
@@ -178,7 +180,9 @@ pub fn install(rfd: i32, cloexec: bool) -> Result<i64, i32> {
         );
         return Err(e);
     }
-    state::lock().fds.insert(h, rfd);
+    let mut st = state::lock();
+    st.is_socket.remove(&h);
+    st.fds.insert(h, rfd);
     Ok(i64::from(h))
 }
 

@@ -32,8 +32,8 @@ pub unsafe extern "C" fn fork() -> c_int {
         return real_fork();
     };
     let cookie = {
-        let mut st = state::lock();
-        match st.conn.as_mut() {
+        let st = state::lock();
+        match st.conn.as_ref() {
             None => None,
             Some(c) => match c.prefork() {
                 Ok(k) => Some(k),
@@ -53,13 +53,14 @@ pub unsafe extern "C" fn fork() -> c_int {
     super::stdio::forget_after_fork();
     let mut st = state::lock();
     if let Some(old) = st.conn.take() {
-        let fd = old.into_fd();
         let real_close = real!(close: fn(c_int) -> c_int);
-        real_close(fd);
+        real_close(old.fd());
+        // other threads' references stayed in the parent: never dropped here
+        std::mem::forget(old);
     }
     let url = std::env::var("RUMP_SERVER").unwrap_or_default();
     match Conn::connect(&url, &progname(), cookie) {
-        Ok(c) => st.conn = Some(c),
+        Ok(c) => st.conn = Some(std::sync::Arc::new(c)),
         Err(e) => {
             eprintln!("rumpsp-hijack: fork: the child could not attach: {e}; its rump calls fail with EIO");
             st.dead = true;
@@ -227,7 +228,7 @@ extern "C" fn attach_after_exec() {
     let mut st = state::lock();
     match Conn::exec(inh.sock, &progname()) {
         Ok(c) => {
-            st.conn = Some(c);
+            st.conn = Some(std::sync::Arc::new(c));
             st.fds = inh.fds;
             st.cwd_in_rump = inh.cwd_in_rump;
             let std_out: Vec<(c_int, i32)> = st

@@ -6,5 +6,7 @@
 pub mod dirent;
 pub mod errno;
 pub mod flags;
+pub mod sockaddr;
+pub mod socket;
 pub mod stat;
 pub mod statvfs;
