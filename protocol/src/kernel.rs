@@ -103,6 +103,14 @@ impl CallMemory {
 }
 
 impl MemoryCursor<'_> {
+    /// The request the next copy of this execution would be served from, if
+    /// it was fetched in an earlier run (a call whose amount depends on the
+    /// kernel's state, e.g. a send limited by buffer space, looks before it
+    /// asks, so that it asks again for what it already has).
+    pub fn peek(&self) -> Option<&MemRequest> {
+        self.mem.items.get(self.next).map(|(r, _)| r)
+    }
+
     /// Of `reqs`, the ones not fetched yet, given that the next requests of
     /// this execution are `reqs` in order: empty when all are in (the cursor
     /// does not move; the caller then takes them one by one), the missing tail
