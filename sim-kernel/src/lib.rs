@@ -128,6 +128,22 @@ impl From<MemError> for Stop {
     }
 }
 
+/// The client ranges holding bytes [from, to) of the buffers `iov`, one
+/// per buffer touched.
+pub(crate) fn ranges_of(iov: &[(u64, u64)], from: usize, to: usize) -> Vec<(u64, u64)> {
+    let mut ranges = Vec::new();
+    let mut pos = 0usize;
+    for &(base, len) in iov {
+        let (lo, hi) = (pos, pos.saturating_add(len as usize));
+        pos = hi;
+        let (a, b) = (lo.max(from), hi.min(to));
+        if a < b {
+            ranges.push((base + (a - lo) as u64, (b - a) as u64));
+        }
+    }
+    ranges
+}
+
 /// A handler's result: the two return values.
 pub type SysResult = Result<(i64, i64), Stop>;
 
@@ -162,6 +178,61 @@ impl Ctx<'_, '_> {
             return Err(Stop::Errno(EFAULT));
         }
         Ok(self.mem.copyin(addr, len)?.to_vec())
+    }
+
+    /// The bytes [skip, skip + n) of the buffers `iov`, for a call whose
+    /// amount depends on the kernel's state (a send limited by buffer space, a
+    /// pipe write by the pipe's room).
+    ///
+    /// Such a call re-runs after a memory round trip and after every wait, and how
+    /// much it takes depends on the buffer space of the moment. Its runs always
+    /// fetch the data from the start of the buffers on, in one piece per round:
+    /// so each run first takes again what earlier runs fetched (the call's
+    /// memory holds them, in order) and asks only for the rest, and what it sends
+    /// comes out of that prefix. Without this a run that wants a different
+    /// amount than was fetched (the peer read meanwhile, or the first part was
+    /// sent before a wait) would ask for a range the call's memory does not hold
+    /// next, which is a fault.
+    pub fn copyin_prefix(
+        &mut self,
+        iov: &[(u64, u64)],
+        skip: usize,
+        n: usize,
+    ) -> Result<Vec<u8>, Stop> {
+        let end = skip.saturating_add(n);
+        let mut out = Vec::new();
+        // Keeps the part of client bytes [at, at + piece.len()) inside [skip, end).
+        let mut keep = |at: usize, piece: &[u8]| {
+            let (a, b) = (at.max(skip), (at + piece.len()).min(end));
+            if a < b {
+                out.extend_from_slice(&piece[a - at..b - at]);
+            }
+        };
+        // What earlier runs fetched: pieces that continue the prefix exactly
+        // (read in place: a long send's earlier pieces are not copied again).
+        let mut pos = 0usize;
+        while let Some(&(addr, room)) = ranges_of(iov, pos, usize::MAX).first() {
+            match self.mem.peek() {
+                Some(&MemRequest::Bytes { addr: a, len })
+                    if a == addr && len > 0 && len <= room =>
+                {
+                    let piece = self.mem.copyin(a, len)?;
+                    keep(pos, piece);
+                    pos += piece.len();
+                }
+                _ => break,
+            }
+        }
+        if pos < end {
+            let ranges = ranges_of(iov, pos, end);
+            self.prefetch(&ranges)?;
+            for (base, len) in ranges {
+                let piece = self.copyin(base, len)?;
+                keep(pos, &piece);
+                pos += piece.len();
+            }
+        }
+        Ok(out)
     }
 
     /// Makes sure the next copyins of this execution, `ranges` (address,

@@ -911,3 +911,62 @@ fn a_timed_poll_another_process_could_end_expires_when_the_clock_passes_it() {
     assert_eq!(t.sys(POLL, &[a, 1, 700]), (0, 1, 0));
     assert!(t.k.timed_waits.is_empty());
 }
+
+/// A pipe write fetches only what fits; when the room grows between the run
+/// that asked for the data and the run that has it (the reader drained the
+/// pipe meanwhile), the write goes on from the bytes it fetched (and asks for
+/// the rest) instead of faulting, and writes what it reports. So does writev.
+#[test]
+fn a_pipe_write_whose_room_changes_during_its_copyin_writes_what_it_reports() {
+    use rumpsp_protocol::kernel::{CallMemory, SyscallStep};
+    use rumpsp_protocol::{Abi, SyscallArgs};
+    for vectored in [false, true] {
+        let mut t = T::new();
+        let (r, w) = pipe(&mut t);
+        t.ok(nr::FCNTL, &[w as u64, 4, 4]); // O_NONBLOCK
+        let (e, n) = t.write(w, &vec![1u8; 16384 - 3000]);
+        assert_eq!((e, n), (0, 16384 - 3000));
+        let data: Vec<u8> = (0..4000u32).map(|i| (i % 251) as u8).collect();
+        let (sysnum, block) = if vectored {
+            let (a, b) = (t.put(&data[..1500]), t.put(&data[1500..]));
+            let mut iov = Vec::new();
+            for (base, len) in [(a, 1500u64), (b, 2500)] {
+                iov.extend(base.to_le_bytes());
+                iov.extend(len.to_le_bytes());
+            }
+            let iov = t.put(&iov);
+            (nr::WRITEV, [w as u64, iov, 2])
+        } else {
+            (nr::WRITE, [w as u64, t.put(&data), data.len() as u64])
+        };
+        let block: Vec<u8> = block.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let mut mem = CallMemory::default();
+        let mut drained = false;
+        let done = loop {
+            let step =
+                t.k.syscall(t.pid, sysnum, SyscallArgs::new(&block, Abi::Lp64Le), &mem);
+            let reqs = match step {
+                SyscallStep::Done(d) => break d,
+                SyscallStep::Need(r) => vec![r],
+                SyscallStep::NeedAll(rs) => rs,
+                other => panic!("a non-blocking write with room: {other:?}"),
+            };
+            for r in reqs {
+                let got = t.mem.fetch(r);
+                mem.push(r, got);
+            }
+            // the data is asked for in the run after the iovecs (writev)
+            let data_asked = mem.len() >= if vectored { 2 } else { 1 };
+            if data_asked && !drained {
+                drained = true;
+                assert_eq!(t.read(r, 16384).1.len(), 16384 - 3000);
+            }
+        };
+        assert_eq!(done.error, 0, "vectored {vectored}: no fault");
+        let written = done.retval[0] as usize;
+        assert!(written >= 3000, "vectored {vectored}: {written}");
+        let got = t.read(r, 16384).1;
+        assert_eq!(got, data[..written], "vectored {vectored}");
+        t.k.check_invariants().unwrap();
+    }
+}

@@ -442,7 +442,14 @@ pub(crate) fn write(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
         return crate::sys::sockio::fifo_write(k, c, id, node, &[(buf, n)], 4);
     }
     let (id, target) = write_target(k, c.pid, fd, None, n, &mut c.out)?;
-    let data = c.copyin(buf, fetch_limit(k, &target, n))?;
+    let data = match target {
+        // a pipe's room may change between this run and the next
+        WriteTarget::Pipe(_) => {
+            let limit = fetch_limit(k, &target, n) as usize;
+            c.copyin_prefix(&[(buf, n)], 0, limit)?
+        }
+        _ => c.copyin(buf, n)?,
+    };
     let w = commit_write(k, id, target, &data, None)?;
     Ok((w as i64, 0))
 }
@@ -521,24 +528,26 @@ fn do_writev(k: &mut SimKernel, c: &mut Ctx<'_, '_>, at: Option<i64>) -> SysResu
     }
     let total: u64 = v.iter().map(|x| x.1).sum();
     let (id, target) = write_target(k, c.pid, fd, at, total, &mut c.out)?;
-    // Only what fits is fetched (a pipe's free space): the buffers are cut there.
-    let mut left = fetch_limit(k, &target, total);
-    let v: Vec<(u64, u64)> = v
-        .into_iter()
-        .filter_map(|(base, len)| {
-            let take = len.min(left);
-            left -= take;
-            (take > 0).then_some((base, take))
-        })
-        .collect();
-    let mut data = Vec::new();
-    if !matches!(target, WriteTarget::Nothing) {
-        // Every buffer in one memory round, then read in order.
-        c.prefetch(&v)?;
-        for (base, len) in v {
-            data.extend(c.copyin(base, len)?);
+    let data = match target {
+        WriteTarget::Nothing => Vec::new(),
+        // Only what fits is fetched (a pipe's free space, which may change
+        // between this run and the next): every buffer up to there in one
+        // memory round, as one growing prefix.
+        WriteTarget::Pipe(_) => {
+            let limit = fetch_limit(k, &target, total) as usize;
+            c.copyin_prefix(&v, 0, limit)?
         }
-    }
+        _ => {
+            // Every buffer in one memory round, then read in order.
+            let v: Vec<(u64, u64)> = v.into_iter().filter(|x| x.1 > 0).collect();
+            c.prefetch(&v)?;
+            let mut data = Vec::new();
+            for (base, len) in v {
+                data.extend(c.copyin(base, len)?);
+            }
+            data
+        }
+    };
     let w = commit_write(k, id, target, &data, at)?;
     Ok((w as i64, 0))
 }

@@ -6,7 +6,6 @@ use crate::consts::*;
 use crate::net;
 use crate::proc::{FileId, FileKind};
 use crate::{err, Ctx, SimKernel, Stop, SysResult};
-use rumpsp_protocol::kernel::MemRequest;
 
 /// FIONREAD: `_IOR('f', 127, int)`.
 const FIONREAD: u32 = 0x4004_667f;
@@ -69,68 +68,6 @@ fn nbio(k: &SimKernel, id: FileId, flags: i32) -> bool {
         || flags & (net::MSG_DONTWAIT | net::MSG_NBIO) != 0
 }
 
-/// The client ranges holding bytes [from, to) of the buffers `iov`, one
-/// per buffer touched.
-fn ranges_of(iov: &[(u64, u64)], from: usize, to: usize) -> Vec<(u64, u64)> {
-    let mut ranges = Vec::new();
-    let mut pos = 0usize;
-    for &(base, len) in iov {
-        let (lo, hi) = (pos, pos.saturating_add(len as usize));
-        pos = hi;
-        let (a, b) = (lo.max(from), hi.min(to));
-        if a < b {
-            ranges.push((base + (a - lo) as u64, (b - a) as u64));
-        }
-    }
-    ranges
-}
-
-/// The bytes [skip, skip + n) of the buffers `iov`.
-///
-/// A send re-runs after a memory round trip and after every wait, and how
-/// much it takes depends on the buffer space of the moment. Its runs always
-/// fetch the data from the start of the buffers on, in one piece per round:
-/// so each run first takes again what earlier runs fetched (the call's
-/// memory holds them, in order) and asks only for the rest, and what it sends
-/// comes out of that prefix. Without this a run that wants a different
-/// amount than was fetched (the peer read meanwhile, or the first part was
-/// sent before a wait) would ask for a range the call's memory does not hold
-/// next, which is a fault.
-fn gather(c: &mut Ctx<'_, '_>, iov: &[(u64, u64)], skip: usize, n: usize) -> Result<Vec<u8>, Stop> {
-    let end = skip.saturating_add(n);
-    let mut out = Vec::new();
-    // Keeps the part of client bytes [at, at + piece.len()) inside [skip, end).
-    let mut keep = |at: usize, piece: &[u8]| {
-        let (a, b) = (at.max(skip), (at + piece.len()).min(end));
-        if a < b {
-            out.extend_from_slice(&piece[a - at..b - at]);
-        }
-    };
-    // What earlier runs fetched: pieces that continue the prefix exactly
-    // (read in place: a long send's earlier pieces are not copied again).
-    let mut pos = 0usize;
-    while let Some(&(addr, room)) = ranges_of(iov, pos, usize::MAX).first() {
-        match c.mem.peek() {
-            Some(&MemRequest::Bytes { addr: a, len }) if a == addr && len > 0 && len <= room => {
-                let piece = c.mem.copyin(a, len)?;
-                keep(pos, piece);
-                pos += piece.len();
-            }
-            _ => break,
-        }
-    }
-    if pos < end {
-        let ranges = ranges_of(iov, pos, end);
-        c.prefetch(&ranges)?;
-        for (base, len) in ranges {
-            let piece = c.copyin(base, len)?;
-            keep(pos, &piece);
-            pos += piece.len();
-        }
-    }
-    Ok(out)
-}
-
 /// Spreads `data` over the buffers `iov` (copyouts).
 fn scatter(c: &mut Ctx<'_, '_>, iov: &[(u64, u64)], data: &[u8]) -> Result<(), Stop> {
     let mut rest = data;
@@ -174,7 +111,7 @@ fn send_on(
             .is_some_and(|f| f.flags & O_NOSIGPIPE != 0)
             || flags & net::MSG_NOSIGNAL != 0;
     let r = net::sosend::presend(k, so, &a, &key).and_then(|(skip, n)| {
-        let data = gather(c, iov, skip, n)?;
+        let data = c.copyin_prefix(iov, skip, n)?;
         net::sosend::send(k, c.pid, so, a, &key, &data)
     });
     match r {
