@@ -146,6 +146,51 @@ fn sysctl_shows_the_net_nodes() {
     assert_eq!(s.run(&["sysctl", "-n", "net.inet.ip.forwarding"]).0, "0\n");
 }
 
+/// `sysctl net` lists the subtree as NetBSD's sysctl(8) does
+/// (sbin/sysctl/sysctl.c print_tree with `req` cleared below the named
+/// node): plain leaves as `name = value`, in MIB order; the statistics and
+/// PCB-list structs, the routing tables and the childless nodes print
+/// nothing. Named, they print sysctl.c's hints instead.
+#[test]
+fn sysctl_net_lists_only_what_sysctl8_prints() {
+    let s = serve("net,inet,inet6");
+    let (out, err, code) = s.run(&["sysctl", "net"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(err, "", "a walk prints no hints");
+    assert_eq!(
+        out,
+        "net.inet.ip.forwarding = 1\n\
+         net.inet.ip.ttl = 64\n\
+         net.inet.tcp.sendspace = 32768\n\
+         net.inet.tcp.recvspace = 32768\n\
+         net.inet.udp.checksum = 1\n\
+         net.inet.udp.sendspace = 9216\n\
+         net.inet.udp.recvspace = 41600\n\
+         net.inet.udp.do_loopback_cksum = 0\n\
+         net.inet6.ip6.forwarding = 0\n"
+    );
+    assert_eq!(
+        s.run(&["sysctl", "net.inet.udp.stats"]),
+        (
+            String::new(),
+            "sysctl: net.inet.udp.stats: use 'netstat' to view this information\n".to_owned(),
+            Some(0)
+        )
+    );
+    assert_eq!(
+        s.run(&["sysctl", "net.inet.udp.pcblist"]).1,
+        "sysctl: net.inet.udp.pcblist: use 'netstat' or 'sockstat' to view this information\n"
+    );
+    assert_eq!(
+        s.run(&["sysctl", "net.sdl"]).1,
+        "sysctl: net.sdl: use 'netstat' to view this information\n"
+    );
+    assert_eq!(
+        s.run(&["sysctl", "net.inet.multicast"]).0,
+        "net.inet.multicast: no children\n"
+    );
+}
+
 #[test]
 fn without_inet6_lo0_has_only_its_ipv4_address() {
     let s = serve("net,inet");

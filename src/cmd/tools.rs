@@ -8,6 +8,8 @@ use clap::{Args, Subcommand};
 use rumpsp_protocol::net::{Client, ClientError, SysctlNode, TmpfsArgs};
 use rumpsp_protocol::netbsd::{Errno, StatBuf};
 
+use super::sysctl_print;
+
 /// Where the tools connect.
 #[derive(Args, Debug, Clone)]
 pub struct Target {
@@ -280,24 +282,26 @@ fn show_value(ctype: u32, data: &[u8]) -> String {
     }
 }
 
-async fn sysctl_read(c: &Client, mib: &[i32]) -> Result<Vec<u8>, ClientError> {
-    let (_, size) = c.sysctl(mib, 0, None).await?;
-    let (data, _) = c.sysctl(mib, size.max(1) as usize, None).await?;
+/// Reads a leaf as sysctl(8)'s print_tree does: numbers into a buffer of
+/// their type's size (an int 4 bytes, a quad 8, a bool 1), anything else
+/// after a size probe.
+async fn sysctl_read(c: &Client, mib: &[i32], ctype: u32) -> Result<Vec<u8>, ClientError> {
+    let size = match ctype {
+        2 => 4,
+        4 => 8,
+        6 => 1,
+        _ => c.sysctl(mib, 0, None).await?.1.max(1) as usize,
+    };
+    let (data, _) = c.sysctl(mib, size, None).await?;
     Ok(data)
 }
 
-/// One line of sysctl output: `name = value`, or the value alone (-n).
-fn sysctl_line(name: &str, value: &str, values_only: bool) -> String {
-    if values_only {
-        value.to_owned()
-    } else {
-        format!("{name} = {value}")
-    }
-}
-
 /// Collects a line for every leaf under `mib`, depth first in MIB order (the
-/// order the kernel lists the children in), as sysctl -a prints them.
-/// A leaf whose value cannot be read (an errno) is left out, as NetBSD does.
+/// order the kernel lists the children in), as sysctl -a prints them
+/// (NetBSD sbin/sysctl/sysctl.c print_tree with `req` cleared): hidden
+/// children are skipped, special nodes (sysctl.c's handlers: statistics,
+/// PCB lists, kern.msgbuf, …) and structs print nothing, and a leaf whose
+/// value cannot be read (an errno) is left out.
 async fn sysctl_walk(
     c: &Client,
     mib: Vec<i32>,
@@ -314,6 +318,15 @@ async fn sysctl_walk(
             return Ok(());
         }
     };
+    if children.is_empty() && !name.is_empty() {
+        // A node named on the command line (req set) without children.
+        let (o, e) = sysctl_print::childless_node(&name);
+        out.extend(o);
+        if let Some(e) = e {
+            eprintln!("{e}");
+        }
+        return Ok(());
+    }
     let mut stack = vec![(name, mib, children.into_iter().rev().collect::<Vec<_>>())];
     while let Some((name, mib, mut rest)) = stack.pop() {
         let Some(ch) = rest.pop() else { continue };
@@ -325,6 +338,9 @@ async fn sysctl_walk(
             format!("{name}.{}", ch.name)
         };
         stack.push((name, mib, rest));
+        if ch.flags & sysctl_print::CTLFLAG_HIDDEN != 0 {
+            continue;
+        }
         if ch.ctype == 1 {
             match c.sysctl_query(&m).await {
                 Ok(sub) => stack.push((n, m, sub.into_iter().rev().collect())),
@@ -332,9 +348,22 @@ async fn sysctl_walk(
                     op_failed(e)?;
                 }
             }
+        } else if matches!(
+            sysctl_print::handler(&n),
+            Some(sysctl_print::Handler::Other(_))
+        ) {
+            // printother prints nothing unless the node was named.
+            continue;
         } else {
-            match sysctl_read(c, &m).await {
-                Ok(d) => out.push(sysctl_line(&n, &show_value(ch.ctype, &d), values_only)),
+            match sysctl_read(c, &m, ch.ctype).await {
+                Ok(d) => {
+                    let (o, e) =
+                        sysctl_print::leaf(&n, ch.ctype, &d, false, values_only, show_value);
+                    out.extend(o);
+                    if let Some(e) = e {
+                        eprintln!("{e}");
+                    }
+                }
                 Err(e) => {
                     op_failed(e)?;
                 }
@@ -642,7 +671,7 @@ pub fn run(tool: Tool) -> anyhow::Result<u8> {
                                 continue;
                             }
                         };
-                        let old = match sysctl_read(&c, &mib).await {
+                        let old = match sysctl_read(&c, &mib, node.ctype).await {
                             Ok(d) => d,
                             Err(e) => {
                                 eprintln!("sysctl: {n}: {}", strerror(&op_failed(e)?));
@@ -663,10 +692,28 @@ pub fn run(tool: Tool) -> anyhow::Result<u8> {
                         }
                     } else if node.ctype == 1 {
                         sysctl_walk(&c, mib, n, values_only, &mut lines).await?;
+                    } else if let Some(sysctl_print::Handler::Other(program)) =
+                        sysctl_print::handler(&n)
+                    {
+                        // printother: a hint instead of the value.
+                        if let Some(e) = sysctl_print::other_hint(&n, program) {
+                            eprintln!("{e}");
+                        }
                     } else {
-                        match sysctl_read(&c, &mib).await {
+                        match sysctl_read(&c, &mib, node.ctype).await {
                             Ok(d) => {
-                                lines.push(sysctl_line(&n, &show_value(node.ctype, &d), values_only))
+                                let (o, e) = sysctl_print::leaf(
+                                    &n,
+                                    node.ctype,
+                                    &d,
+                                    true,
+                                    values_only,
+                                    show_value,
+                                );
+                                lines.extend(o);
+                                if let Some(e) = e {
+                                    eprintln!("{e}");
+                                }
                             }
                             Err(e) => {
                                 eprintln!("sysctl: {n}: {}", strerror(&op_failed(e)?));
