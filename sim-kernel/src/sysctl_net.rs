@@ -159,6 +159,9 @@ fn node(name: &str, num: i32, ty: u32, flags: u32, ver: u32, size: u32, value: i
     }
 }
 
+/// (parent under kern, name, num, type, flags, value).
+type KernRow = (&'static [i32], &'static str, i32, u32, u32, i32);
+
 /// The kern.* nodes librumpnet's init creates before the domains
 /// (NetBSD sys/rump/net/librumpnet/rump_net.c: mbinit, then soinit), in
 /// creation order: (parent under kern, name, num, type, flags, value).
@@ -170,7 +173,7 @@ fn node(name: &str, num: i32, ty: u32, flags: u32, ver: u32, size: u32, value: i
 /// MAX(1024, physmem / MCLBYTES / 16) for the 512 MB of hw.physmem, 16384
 /// (its cap, nmbclusters_limit, not confirmed for rump); MBLOWAT 16,
 /// MCLLOWAT 8; SOMAXKVA 16 MB; SB_MAX 256 KB. No capture reads them.
-const KERN_ROWS: &[(&[i32], &str, i32, u32, u32, i32)] = &[
+const KERN_ROWS: &[KernRow] = &[
     (&[], "mbuf", 39, NODE, 0x200, 0),
     (&[39], "msize", 1, INT, 0xa00, 512),
     (&[39], "mclbytes", 2, INT, 0xa00, 2048),
