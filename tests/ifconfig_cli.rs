@@ -174,7 +174,8 @@ fn sysctl_net_lists_only_what_sysctl8_prints() {
         (
             String::new(),
             "sysctl: net.inet.udp.stats: use 'netstat' to view this information\n".to_owned(),
-            Some(0)
+            // every sysctlperror counts: exit status 1
+            Some(1)
         )
     );
     assert_eq!(
@@ -186,8 +187,25 @@ fn sysctl_net_lists_only_what_sysctl8_prints() {
         "sysctl: net.sdl: use 'netstat' to view this information\n"
     );
     assert_eq!(
-        s.run(&["sysctl", "net.inet.multicast"]).0,
-        "net.inet.multicast: no children\n"
+        s.run(&["sysctl", "net.inet.multicast"]),
+        (
+            "net.inet.multicast: no children\n".to_owned(),
+            String::new(),
+            Some(0)
+        )
+    );
+    // write_number: strtouq's syntax, the new value as display_number prints it.
+    assert_eq!(
+        s.run(&["sysctl", "-w", "net.inet.ip.ttl=0x40"]).0,
+        "net.inet.ip.ttl: 64 -> 64\n"
+    );
+    assert_eq!(
+        s.run(&["sysctl", "-w", "net.inet.ip.ttl=6x"]),
+        (
+            String::new(),
+            "sysctl: 6x: not a number\n".to_owned(),
+            Some(1)
+        )
     );
 }
 
