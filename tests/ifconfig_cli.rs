@@ -218,3 +218,36 @@ fn without_inet6_lo0_has_only_its_ipv4_address() {
          \tinet 127.0.0.1 netmask 0xff000000\n"
     );
 }
+
+/// librumpnet's kern nodes (uipc_mbuf.c sysctl_kern_mbuf_setup, uipc_socket.c
+/// sysctl_kern_socket_setup): listed, writable where NetBSD allows it, and
+/// refused with its handlers' errno (EINVAL below their minimum, EPERM for
+/// the immediate read-only ones).
+#[test]
+fn the_socket_layer_kern_nodes_read_and_refuse_as_netbsd() {
+    let s = serve("net,inet");
+    assert_eq!(
+        s.run(&["sysctl", "kern.mbuf"]).0,
+        "kern.mbuf.msize = 512\n\
+         kern.mbuf.mclbytes = 2048\n\
+         kern.mbuf.nmbclusters = 16384\n\
+         kern.mbuf.mblowat = 16\n\
+         kern.mbuf.mcllowat = 8\n"
+    );
+    assert_eq!(
+        s.run(&["sysctl", "-w", "kern.somaxkva=1024"]),
+        (
+            String::new(),
+            "sysctl: kern.somaxkva: Invalid argument\n".to_owned(),
+            Some(1)
+        )
+    );
+    assert_eq!(
+        s.run(&["sysctl", "-w", "kern.sbmax=524288"]).0,
+        "kern.sbmax: 262144 -> 524288\n"
+    );
+    assert_eq!(
+        s.run(&["sysctl", "-w", "kern.mbuf.msize=1"]).1,
+        "sysctl: kern.mbuf.msize: Operation not permitted\n"
+    );
+}

@@ -72,6 +72,8 @@ pub struct SNode {
     pub children: Vec<SNode>,
     /// csize for nodes.
     pub csize: u32,
+    /// The smallest int its handler accepts as a new value (EINVAL below).
+    pub min_write: Option<i32>,
 }
 
 impl SNode {
@@ -265,6 +267,7 @@ impl Tree {
             read_len: None,
             children: vec![],
             csize: 16,
+            min_write: None,
         };
         for line in NODES
             .lines()
@@ -293,6 +296,7 @@ impl Tree {
                 read_len: lens.get(name).map(|l| l.1),
                 children: vec![],
                 csize: parse_num(field(&words, "csize=").unwrap_or("0")) as u32,
+                min_write: None,
             };
             if let Some(imm) = field(&words, "imm=") {
                 let v = parse_num(imm);

@@ -156,11 +156,21 @@ fn node(name: &str, num: i32, ty: u32, flags: u32, ver: u32, size: u32, value: i
         read_len: None,
         children: vec![],
         csize: 0,
+        min_write: None,
     }
 }
 
-/// (parent under kern, name, num, type, flags, value).
-type KernRow = (&'static [i32], &'static str, i32, u32, u32, i32);
+/// (parent under kern, name, num, type, flags, value, smallest new value
+/// the handler accepts).
+type KernRow = (
+    &'static [i32],
+    &'static str,
+    i32,
+    u32,
+    u32,
+    i32,
+    Option<i32>,
+);
 
 /// The kern.* nodes librumpnet's init creates before the domains
 /// (NetBSD sys/rump/net/librumpnet/rump_net.c: mbinit, then soinit), in
@@ -174,15 +184,27 @@ type KernRow = (&'static [i32], &'static str, i32, u32, u32, i32);
 /// (its cap, nmbclusters_limit, not confirmed for rump); MBLOWAT 16,
 /// MCLLOWAT 8; SOMAXKVA 16 MB; SB_MAX 256 KB. No capture reads them.
 const KERN_ROWS: &[KernRow] = &[
-    (&[], "mbuf", 39, NODE, 0x200, 0),
-    (&[39], "msize", 1, INT, 0xa00, 512),
-    (&[39], "mclbytes", 2, INT, 0xa00, 2048),
-    (&[39], "nmbclusters", 3, INT, RW, 16384),
-    (&[39], "mblowat", 4, INT, RW, 16),
-    (&[39], "mcllowat", 5, INT, RW, 8),
-    (&[39], "stats", 6, STRUCT, 0x200, 0),
-    (&[], "somaxkva", 73, INT, RW, 16 * 1024 * 1024),
-    (&[], "sbmax", 58, INT, RW, 256 * 1024),
+    (&[], "mbuf", 39, NODE, 0x200, 0, None),
+    (&[39], "msize", 1, INT, 0xa00, 512, None),
+    (&[39], "mclbytes", 2, INT, 0xa00, 2048, None),
+    // sysctl_kern_mbuf: EINVAL below 0, and nmbclusters below its
+    // current value (or above nmbclusters_limit(), not modelled).
+    (&[39], "nmbclusters", 3, INT, RW, 16384, Some(16384)),
+    (&[39], "mblowat", 4, INT, RW, 16, Some(0)),
+    (&[39], "mcllowat", 5, INT, RW, 8, Some(0)),
+    (&[39], "stats", 6, STRUCT, 0x200, 0, None),
+    // sysctl_kern_somaxkva: EINVAL below 16 MB.
+    (
+        &[],
+        "somaxkva",
+        73,
+        INT,
+        RW,
+        16 * 1024 * 1024,
+        Some(16 * 1024 * 1024),
+    ),
+    // sysctl_kern_sbmax → sb_max_set (uipc_socket2.c): EINVAL below 16 KB.
+    (&[], "sbmax", 58, INT, RW, 256 * 1024, Some(16 * 1024)),
 ];
 
 /// Whether a row's component is loaded.
@@ -214,10 +236,8 @@ pub fn net_creations(components: Components) -> Vec<Creation> {
     if !components.has(Component::Net) {
         return vec![];
     }
-    let kern = KERN_ROWS
-        .iter()
-        .enumerate()
-        .map(|(i, &(parent, name, num, ty, flags, value))| {
+    let kern = KERN_ROWS.iter().enumerate().map(
+        |(i, &(parent, name, num, ty, flags, value, min_write))| {
             let mut names = vec!["kern".to_owned()];
             if !parent.is_empty() {
                 names.push("mbuf".to_owned());
@@ -227,10 +247,14 @@ pub fn net_creations(components: Components) -> Vec<Creation> {
                 phase: Phase::NetInit,
                 seq: i as u32,
                 parent: names,
-                node: node(name, num, ty, flags, 0, size, value),
+                node: SNode {
+                    min_write,
+                    ..node(name, num, ty, flags, 0, size, value)
+                },
                 dynamic: false,
             }
-        });
+        },
+    );
     let net = ROWS
         .iter()
         .enumerate()
@@ -362,6 +386,7 @@ mod tests {
             512u32.to_le_bytes()
         );
         assert_eq!(t.get(&[1, 73]).unwrap().flags, 0x0100_0272);
+        assert_eq!(t.get(&[1, 58]).unwrap().min_write, Some(16 * 1024));
         assert!(t.get(&[4, 24, 41]).is_none());
         assert_eq!(t.get(&[4]).unwrap().ver, 336);
         let t = tree(inet.with(Component::Inet6));
