@@ -146,6 +146,69 @@ fn sysctl_shows_the_net_nodes() {
     assert_eq!(s.run(&["sysctl", "-n", "net.inet.ip.forwarding"]).0, "0\n");
 }
 
+/// `sysctl net` lists the subtree as NetBSD's sysctl(8) does
+/// (sbin/sysctl/sysctl.c print_tree with `req` cleared below the named
+/// node): plain leaves as `name = value`, in MIB order; the statistics and
+/// PCB-list structs, the routing tables and the childless nodes print
+/// nothing. Named, they print sysctl.c's hints instead.
+#[test]
+fn sysctl_net_lists_only_what_sysctl8_prints() {
+    let s = serve("net,inet,inet6");
+    let (out, err, code) = s.run(&["sysctl", "net"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(err, "", "a walk prints no hints");
+    assert_eq!(
+        out,
+        "net.inet.ip.forwarding = 1\n\
+         net.inet.ip.ttl = 64\n\
+         net.inet.tcp.sendspace = 32768\n\
+         net.inet.tcp.recvspace = 32768\n\
+         net.inet.udp.checksum = 1\n\
+         net.inet.udp.sendspace = 9216\n\
+         net.inet.udp.recvspace = 41600\n\
+         net.inet.udp.do_loopback_cksum = 0\n\
+         net.inet6.ip6.forwarding = 0\n"
+    );
+    assert_eq!(
+        s.run(&["sysctl", "net.inet.udp.stats"]),
+        (
+            String::new(),
+            "sysctl: net.inet.udp.stats: use 'netstat' to view this information\n".to_owned(),
+            // every sysctlperror counts: exit status 1
+            Some(1)
+        )
+    );
+    assert_eq!(
+        s.run(&["sysctl", "net.inet.udp.pcblist"]).1,
+        "sysctl: net.inet.udp.pcblist: use 'netstat' or 'sockstat' to view this information\n"
+    );
+    assert_eq!(
+        s.run(&["sysctl", "net.sdl"]).1,
+        "sysctl: net.sdl: use 'netstat' to view this information\n"
+    );
+    assert_eq!(
+        s.run(&["sysctl", "net.inet.multicast"]),
+        (
+            "net.inet.multicast: no children\n".to_owned(),
+            String::new(),
+            Some(0)
+        )
+    );
+    // write_number: strtouq's syntax, the new value as display_number prints it.
+    assert_eq!(
+        s.run(&["sysctl", "-w", "net.inet.ip.ttl=0x40"]).0,
+        "net.inet.ip.ttl: 64 -> 64\n"
+    );
+    assert_eq!(
+        s.run(&["sysctl", "-w", "net.inet.ip.ttl=6x"]),
+        (
+            String::new(),
+            "sysctl: 6x: not a number\n".to_owned(),
+            Some(1)
+        )
+    );
+}
+
 #[test]
 fn without_inet6_lo0_has_only_its_ipv4_address() {
     let s = serve("net,inet");
@@ -153,5 +216,38 @@ fn without_inet6_lo0_has_only_its_ipv4_address() {
         s.run(&["ifconfig", "lo0"]).0,
         "lo0: flags=8049<UP,LOOPBACK,RUNNING,MULTICAST> mtu 33624\n\
          \tinet 127.0.0.1 netmask 0xff000000\n"
+    );
+}
+
+/// librumpnet's kern nodes (uipc_mbuf.c sysctl_kern_mbuf_setup, uipc_socket.c
+/// sysctl_kern_socket_setup): listed, writable where NetBSD allows it, and
+/// refused with its handlers' errno (EINVAL below their minimum, EPERM for
+/// the immediate read-only ones).
+#[test]
+fn the_socket_layer_kern_nodes_read_and_refuse_as_netbsd() {
+    let s = serve("net,inet");
+    assert_eq!(
+        s.run(&["sysctl", "kern.mbuf"]).0,
+        "kern.mbuf.msize = 512\n\
+         kern.mbuf.mclbytes = 2048\n\
+         kern.mbuf.nmbclusters = 16384\n\
+         kern.mbuf.mblowat = 16\n\
+         kern.mbuf.mcllowat = 8\n"
+    );
+    assert_eq!(
+        s.run(&["sysctl", "-w", "kern.somaxkva=1024"]),
+        (
+            String::new(),
+            "sysctl: kern.somaxkva: Invalid argument\n".to_owned(),
+            Some(1)
+        )
+    );
+    assert_eq!(
+        s.run(&["sysctl", "-w", "kern.sbmax=524288"]).0,
+        "kern.sbmax: 262144 -> 524288\n"
+    );
+    assert_eq!(
+        s.run(&["sysctl", "-w", "kern.mbuf.msize=1"]).1,
+        "sysctl: kern.mbuf.msize: Operation not permitted\n"
     );
 }

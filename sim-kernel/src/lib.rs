@@ -29,6 +29,7 @@ pub mod proc;
 pub mod structs;
 pub mod sys;
 pub mod sysctl;
+pub mod sysctl_boot;
 pub mod sysctl_net;
 pub mod vfs;
 

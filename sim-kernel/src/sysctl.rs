@@ -72,6 +72,8 @@ pub struct SNode {
     pub children: Vec<SNode>,
     /// csize for nodes.
     pub csize: u32,
+    /// The smallest int its handler accepts as a new value (EINVAL below).
+    pub min_write: Option<i32>,
 }
 
 impl SNode {
@@ -186,17 +188,54 @@ fn value_of(text: &str, ty: u32) -> (Vec<u8>, bool) {
 }
 
 impl Tree {
-    /// The tree a kernel with these components boots with.
+    /// The tree a kernel with these components boots with: the recorded
+    /// walk's nodes the components create, re-created in boot order
+    /// (`sysctl_boot.rs`), so versions and dynamic numbers follow NetBSD's
+    /// rules. Without librumpvfs the vfs layer's nodes are never created:
+    /// everything under vfs (the node itself is the base kernel's, and a
+    /// CTL_QUERY of it answers no children), the buffer cache's kern.buf and
+    /// vm.buf* (vfs_bio.c) and hw.firmware (firmload.c), as the captured
+    /// server without file systems shows (vfs empty, vm with no children,
+    /// vfs.generic ENOENT).
     pub fn boot_with(hostname: &str, components: crate::Components) -> Tree {
-        let mut t = Tree::boot(hostname);
-        if !components.has(crate::Component::Vfs) {
-            t.remove_vfs_nodes();
+        let recorded = Tree::recorded(hostname);
+        let vfs = components.has(crate::Component::Vfs);
+        let mut creations = Vec::new();
+        for (parent, node, stamp) in creation_order(&recorded.root) {
+            let phase = boot_phase(&parent, &node.name);
+            let from_vfs = matches!(phase, Phase::VfsSetup | Phase::VfsInit);
+            if from_vfs && !vfs {
+                continue;
+            }
+            // proc.curproc is PROC_CURPROC (0x7fffffff), a fixed number.
+            let dynamic = (crate::sysctl_boot::CREATE_BASE..i32::MAX).contains(&node.num);
+            creations.push(Creation {
+                phase,
+                seq: stamp,
+                parent,
+                node,
+                dynamic,
+            });
         }
-        t
+        creations.extend(crate::sysctl_net::net_creations(components));
+        let root = SNode {
+            ver: 0,
+            csize: 0,
+            children: vec![],
+            ..recorded.root
+        };
+        let built = crate::sysctl_boot::create_all(root, creations);
+        Tree { root: built.root }
     }
 
     /// The tree a rump kernel with file systems boots with; kern.hostname is `hostname`.
     pub fn boot(hostname: &str) -> Tree {
+        Tree::boot_with(hostname, crate::Components::FILE_SYSTEMS)
+    }
+
+    /// The recorded walk of the file-system kernel as it was recorded
+    /// (names, numbers, flags, versions, values); kern.hostname is `hostname`.
+    pub fn recorded(hostname: &str) -> Tree {
         let mut values: std::collections::BTreeMap<&str, &str> = Default::default();
         // "# name: probe said A bytes, read returned B"
         let mut lens: std::collections::BTreeMap<&str, (u64, u64)> = Default::default();
@@ -228,6 +267,7 @@ impl Tree {
             read_len: None,
             children: vec![],
             csize: 16,
+            min_write: None,
         };
         for line in NODES
             .lines()
@@ -256,6 +296,7 @@ impl Tree {
                 read_len: lens.get(name).map(|l| l.1),
                 children: vec![],
                 csize: parse_num(field(&words, "csize=").unwrap_or("0")) as u32,
+                min_write: None,
             };
             if let Some(imm) = field(&words, "imm=") {
                 let v = parse_num(imm);
@@ -294,25 +335,6 @@ impl Tree {
         Tree { root }
     }
 
-    /// Removes the nodes librumpvfs creates, for a kernel booted without it:
-    /// everything under vfs (the node itself is the base kernel's, and a
-    /// CTL_QUERY of it answers no children), the buffer cache's kern.buf and
-    /// vm.buf* (vfs_bio.c) and hw.firmware (firmload.c), as the captured
-    /// server without file systems shows (vfs empty, vm with no children,
-    /// vfs.generic ENOENT).
-    pub fn remove_vfs_nodes(&mut self) {
-        let named = |n: &SNode, names: &[&str]| names.contains(&n.name.as_str());
-        for top in &mut self.root.children {
-            match top.name.as_str() {
-                "vfs" => top.children.clear(),
-                "vm" => top.children.retain(|c| !c.name.starts_with("buf")),
-                "kern" => top.children.retain(|c| !named(c, &["buf"])),
-                "hw" => top.children.retain(|c| !named(c, &["firmware"])),
-                _ => {}
-            }
-        }
-    }
-
     /// The node at a MIB path (without meta components).
     pub fn get(&self, mib: &[i32]) -> Option<&SNode> {
         let mut cur = &self.root;
@@ -348,6 +370,62 @@ impl Tree {
         let mut out = Vec::new();
         go(&self.root, "", &mut out);
         out
+    }
+}
+
+use crate::sysctl_boot::{Creation, Phase};
+
+/// Every node of a recorded tree with its parent's name path and its
+/// creation number: a leaf's recorded version; an inner node's is one less
+/// than its first child's (created just before it); a top-level node's is
+/// its number (sysctl_init creates kern 1 … security 13 in order).
+fn creation_order(root: &SNode) -> Vec<(Vec<String>, SNode, u32)> {
+    fn stamp(n: &SNode, top: bool) -> u32 {
+        if top {
+            return n.num as u32;
+        }
+        match n.children.iter().map(|c| stamp(c, false)).min() {
+            Some(m) => m.saturating_sub(1),
+            None => n.ver,
+        }
+    }
+    fn go(n: &SNode, path: &mut Vec<String>, out: &mut Vec<(Vec<String>, SNode, u32)>) {
+        for c in &n.children {
+            let node = SNode {
+                children: vec![],
+                ..c.clone()
+            };
+            out.push((path.clone(), node, stamp(c, path.is_empty())));
+            path.push(c.name.clone());
+            go(c, path, out);
+            path.pop();
+        }
+    }
+    let mut out = Vec::new();
+    go(root, &mut Vec::new(), &mut out);
+    out
+}
+
+/// Which boot phase creates a recorded node (see `sysctl_boot.rs`):
+/// hw.firmware is librumpvfs's SYSCTL_SETUP (dev/firmload.c); vfs.*,
+/// kern.buf and vm.buf* come from vfsinit and the buffer cache (vfs_init.c,
+/// vfs_bio.c); kern.posix from the ksem module (uipc_sem.c) and
+/// security.models from secmodel_suser, both built-in modules initialised
+/// last; the rest is librump's own SYSCTL_SETUPs.
+fn boot_phase(parent: &[String], name: &str) -> Phase {
+    let top = parent.first().map_or(name, |s| s.as_str());
+    let second = if parent.is_empty() {
+        None
+    } else {
+        Some(parent.get(1).map_or(name, |s| s.as_str()))
+    };
+    match (top, second) {
+        (_, None) => Phase::Root,
+        ("hw", Some("firmware")) => Phase::VfsSetup,
+        ("vfs", _) | ("kern", Some("buf")) => Phase::VfsInit,
+        ("vm", Some(s)) if s.starts_with("buf") => Phase::VfsInit,
+        ("kern", Some("posix")) | ("security", _) => Phase::Modules,
+        _ => Phase::BaseSetup,
     }
 }
 

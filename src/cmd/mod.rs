@@ -12,4 +12,5 @@ pub mod serve;
 pub mod simulate;
 pub mod spawned;
 pub mod syscalls;
+pub mod sysctl_print;
 pub mod tools;

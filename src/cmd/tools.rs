@@ -8,6 +8,8 @@ use clap::{Args, Subcommand};
 use rumpsp_protocol::net::{Client, ClientError, SysctlNode, TmpfsArgs};
 use rumpsp_protocol::netbsd::{Errno, StatBuf};
 
+use super::sysctl_print;
+
 /// Where the tools connect.
 #[derive(Args, Debug, Clone)]
 pub struct Target {
@@ -262,8 +264,9 @@ fn show_value(ctype: u32, data: &[u8]) -> String {
         2 if data.len() >= 4 => {
             i32::from_le_bytes([data[0], data[1], data[2], data[3]]).to_string()
         }
+        // display_number prints every quad with PRIu64.
         4 if data.len() >= 8 => {
-            i64::from_le_bytes(data[..8].try_into().unwrap_or([0; 8])).to_string()
+            u64::from_le_bytes(data[..8].try_into().unwrap_or([0; 8])).to_string()
         }
         6 if !data.is_empty() => data[0].to_string(),
         3 => {
@@ -280,40 +283,53 @@ fn show_value(ctype: u32, data: &[u8]) -> String {
     }
 }
 
-async fn sysctl_read(c: &Client, mib: &[i32]) -> Result<Vec<u8>, ClientError> {
-    let (_, size) = c.sysctl(mib, 0, None).await?;
-    let (data, _) = c.sysctl(mib, size.max(1) as usize, None).await?;
+/// Reads a leaf as sysctl(8)'s print_tree does: numbers into a buffer of
+/// their type's size (an int 4 bytes, a quad 8, a bool 1), anything else
+/// after a size probe.
+async fn sysctl_read(c: &Client, mib: &[i32], ctype: u32) -> Result<Vec<u8>, ClientError> {
+    let size = match ctype {
+        2 => 4,
+        4 => 8,
+        6 => 1,
+        _ => c.sysctl(mib, 0, None).await?.1.max(1) as usize,
+    };
+    let (data, _) = c.sysctl(mib, size, None).await?;
     Ok(data)
 }
 
-/// One line of sysctl output: `name = value`, or the value alone (-n).
-fn sysctl_line(name: &str, value: &str, values_only: bool) -> String {
-    if values_only {
-        value.to_owned()
-    } else {
-        format!("{name} = {value}")
-    }
-}
-
 /// Collects a line for every leaf under `mib`, depth first in MIB order (the
-/// order the kernel lists the children in), as sysctl -a prints them.
-/// A leaf whose value cannot be read (an errno) is left out, as NetBSD does.
+/// order the kernel lists the children in), as sysctl -a prints them
+/// (NetBSD sbin/sysctl/sysctl.c print_tree with `req` cleared): hidden
+/// children are skipped, special nodes (sysctl.c's handlers: statistics,
+/// PCB lists, kern.msgbuf, …) and structs print nothing, and a leaf whose
+/// value cannot be read (an errno) is left out.
 async fn sysctl_walk(
     c: &Client,
     mib: Vec<i32>,
     name: String,
     values_only: bool,
     out: &mut Vec<String>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<bool> {
     // A stack of (parent name, parent mib, children still to visit, reversed).
     let children = match c.sysctl_query(&mib).await {
         Ok(ch) => ch,
         Err(e) => {
             let e = op_failed(e)?;
-            eprintln!("sysctl: {name}: {}", strerror(&e));
-            return Ok(());
+            eprintln!("{}", sysctl_read_error(&name, &e));
+            return Ok(true);
         }
     };
+    let mut errs = false;
+    if children.is_empty() && !name.is_empty() {
+        // A node named on the command line (req set) without children.
+        let (o, e) = sysctl_print::childless_node(&name);
+        out.extend(o);
+        if let Some(e) = e {
+            eprintln!("{e}");
+            errs = true;
+        }
+        return Ok(errs);
+    }
     let mut stack = vec![(name, mib, children.into_iter().rev().collect::<Vec<_>>())];
     while let Some((name, mib, mut rest)) = stack.pop() {
         let Some(ch) = rest.pop() else { continue };
@@ -325,6 +341,9 @@ async fn sysctl_walk(
             format!("{name}.{}", ch.name)
         };
         stack.push((name, mib, rest));
+        if ch.flags & sysctl_print::CTLFLAG_HIDDEN != 0 {
+            continue;
+        }
         if ch.ctype == 1 {
             match c.sysctl_query(&m).await {
                 Ok(sub) => stack.push((n, m, sub.into_iter().rev().collect())),
@@ -332,16 +351,44 @@ async fn sysctl_walk(
                     op_failed(e)?;
                 }
             }
+        } else if matches!(
+            sysctl_print::handler(&n),
+            Some(sysctl_print::Handler::Other(_))
+        ) {
+            // printother prints nothing unless the node was named.
+            continue;
         } else {
-            match sysctl_read(c, &m).await {
-                Ok(d) => out.push(sysctl_line(&n, &show_value(ch.ctype, &d), values_only)),
+            match sysctl_read(c, &m, ch.ctype).await {
+                Ok(d) => {
+                    let (o, e) =
+                        sysctl_print::leaf(&n, ch.ctype, &d, false, values_only, show_value);
+                    out.extend(o);
+                    if let Some(e) = e {
+                        eprintln!("{e}");
+                        errs = true;
+                    }
+                }
                 Err(e) => {
                     op_failed(e)?;
                 }
             }
         }
     }
-    Ok(())
+    Ok(errs)
+}
+
+/// sysctl.c sysctlerror(1) for a named node: the errors that mean the
+/// value is absent say so (ENOENT, ENOPROTOOPT, ENOTDIR, EINVAL,
+/// EOPNOTSUPP, EPROTONOSUPPORT), any other is its strerror.
+fn sysctl_read_error(name: &str, e: &ClientError) -> String {
+    const SOFT: [i32; 6] = [2, 42, 20, 22, 45, 43];
+    match e {
+        ClientError::Errno(n) if SOFT.contains(&n.0) => format!(
+            "sysctl: {name}: the value is not available ({})",
+            strerror(e)
+        ),
+        _ => format!("sysctl: {name}: {}", strerror(e)),
+    }
 }
 
 /// Why a sysctl name did not resolve, in NetBSD's words: `second level name
@@ -405,37 +452,73 @@ async fn sysctl_resolve(
     }))
 }
 
-/// Encodes `value` for a node of type `ctype`; a message naming the variable
-/// and the value when it does not fit.
-fn sysctl_encode(name: &str, ctype: u32, value: &str) -> Result<Vec<u8>, String> {
-    let bad = |what: &str| format!("{name}: '{value}' is not {what}");
-    Ok(match ctype {
-        2 => value
-            .trim()
-            .parse::<i32>()
-            .map_err(|_| bad("a 32-bit integer"))?
-            .to_le_bytes()
-            .to_vec(),
-        4 => value
-            .trim()
-            .parse::<i64>()
-            .map_err(|_| bad("a 64-bit integer"))?
-            .to_le_bytes()
-            .to_vec(),
-        6 => match value.trim() {
-            "0" => vec![0],
-            "1" => vec![1],
-            _ => return Err(bad("a boolean (0 or 1)")),
-        },
-        3 => {
-            let mut v = value.as_bytes().to_vec();
-            v.push(0);
-            v
+/// strtouq(3) with base 0 over the whole of `v`: None when it is not a
+/// number (nothing parsed, or something left over), Some(Err) on overflow
+/// (ERANGE); a leading `-` negates modulo 2^64, as strtouq does.
+fn strtouq(v: &str) -> Option<Result<u64, ()>> {
+    let s = v.trim_start();
+    let (neg, s) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let (radix, digits) = if (s.starts_with("0x") || s.starts_with("0X"))
+        && s[2..].starts_with(|c: char| c.is_ascii_hexdigit())
+    {
+        (16, &s[2..])
+    } else if s.starts_with('0') {
+        (8, s)
+    } else {
+        (10, s)
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let mut q: u64 = 0;
+    for d in digits.chars().filter_map(|c| c.to_digit(radix)) {
+        match q
+            .checked_mul(u64::from(radix))
+            .and_then(|q| q.checked_add(u64::from(d)))
+        {
+            Some(n) => q = n,
+            None => return Some(Err(())),
         }
+    }
+    Some(Ok(if neg { q.wrapping_neg() } else { q }))
+}
+
+/// Encodes `value` for a node of type `ctype` as sysctl.c write_number and
+/// write_string do: the bytes to write and the new value as it prints, or
+/// sysctl(8)'s message (`VALUE: not a number`, `VALUE: Result too large`).
+fn sysctl_encode(name: &str, ctype: u32, value: &str) -> Result<(Vec<u8>, String), String> {
+    if ctype == 3 {
+        let mut v = value.as_bytes().to_vec();
+        v.push(0);
+        return Ok((v, value.to_owned()));
+    }
+    if !matches!(ctype, 2 | 4 | 6) {
+        return Err(format!(
+            "{name}: setting this type of variable is not supported"
+        ));
+    }
+    let q = match strtouq(value) {
+        None => return Err(format!("{value}: not a number")),
+        Some(Err(())) => return Err(format!("{value}: Result too large")),
+        Some(Ok(q)) => q,
+    };
+    Ok(match ctype {
+        2 => {
+            let (lo, hi) = (q as u32, (q >> 32) as u32);
+            if hi != u32::MAX && hi != 0 {
+                return Err(format!("{value}: Result too large"));
+            }
+            (lo.to_le_bytes().to_vec(), (lo as i32).to_string())
+        }
+        // display_number prints a quad with PRIu64.
+        4 => (q.to_le_bytes().to_vec(), q.to_string()),
         _ => {
-            return Err(format!(
-                "{name}: setting this type of variable is not supported"
-            ))
+            let b = u8::from(q != 0);
+            (vec![b], b.to_string())
         }
     })
 }
@@ -615,7 +698,8 @@ pub fn run(tool: Tool) -> anyhow::Result<u8> {
                 let mut out = std::io::stdout().lock();
                 let mut lines = Vec::new();
                 if all {
-                    sysctl_walk(&c, vec![], String::new(), values_only, &mut lines).await?;
+                    failed |=
+                        sysctl_walk(&c, vec![], String::new(), values_only, &mut lines).await?;
                 }
                 for arg in names {
                     let (n, value) = match arg.split_once('=') {
@@ -634,7 +718,7 @@ pub fn run(tool: Tool) -> anyhow::Result<u8> {
                         }
                     };
                     if let Some(value) = value {
-                        let new = match sysctl_encode(&n, node.ctype, &value) {
+                        let (new, shown) = match sysctl_encode(&n, node.ctype, &value) {
                             Ok(v) => v,
                             Err(m) => {
                                 eprintln!("sysctl: {m}");
@@ -642,7 +726,7 @@ pub fn run(tool: Tool) -> anyhow::Result<u8> {
                                 continue;
                             }
                         };
-                        let old = match sysctl_read(&c, &mib).await {
+                        let old = match sysctl_read(&c, &mib, node.ctype).await {
                             Ok(d) => d,
                             Err(e) => {
                                 eprintln!("sysctl: {n}: {}", strerror(&op_failed(e)?));
@@ -651,9 +735,9 @@ pub fn run(tool: Tool) -> anyhow::Result<u8> {
                             }
                         };
                         match c.sysctl(&mib, 0, Some(&new)).await {
-                            Ok(_) if values_only => lines.push(value),
+                            Ok(_) if values_only => lines.push(shown),
                             Ok(_) => lines.push(format!(
-                                "{n}: {} -> {value}",
+                                "{n}: {} -> {shown}",
                                 show_value(node.ctype, &old)
                             )),
                             Err(e) => {
@@ -662,14 +746,35 @@ pub fn run(tool: Tool) -> anyhow::Result<u8> {
                             }
                         }
                     } else if node.ctype == 1 {
-                        sysctl_walk(&c, mib, n, values_only, &mut lines).await?;
+                        failed |= sysctl_walk(&c, mib, n, values_only, &mut lines).await?;
+                    } else if let Some(sysctl_print::Handler::Other(program)) =
+                        sysctl_print::handler(&n)
+                    {
+                        // printother: a hint instead of the value (and, as
+                        // every sysctlperror, exit status 1).
+                        if let Some(e) = sysctl_print::other_hint(&n, program) {
+                            eprintln!("{e}");
+                            failed = true;
+                        }
                     } else {
-                        match sysctl_read(&c, &mib).await {
+                        match sysctl_read(&c, &mib, node.ctype).await {
                             Ok(d) => {
-                                lines.push(sysctl_line(&n, &show_value(node.ctype, &d), values_only))
+                                let (o, e) = sysctl_print::leaf(
+                                    &n,
+                                    node.ctype,
+                                    &d,
+                                    true,
+                                    values_only,
+                                    show_value,
+                                );
+                                lines.extend(o);
+                                if let Some(e) = e {
+                                    eprintln!("{e}");
+                                    failed = true;
+                                }
                             }
                             Err(e) => {
-                                eprintln!("sysctl: {n}: {}", strerror(&op_failed(e)?));
+                                eprintln!("{}", sysctl_read_error(&n, &op_failed(e)?));
                                 failed = true;
                             }
                         }
@@ -907,6 +1012,29 @@ const RB_DUMP: i32 = 0x100;
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn sysctl_values_parse_as_write_number_does() {
+        assert_eq!(super::strtouq("10"), Some(Ok(10)));
+        assert_eq!(super::strtouq("0x10"), Some(Ok(16)));
+        assert_eq!(super::strtouq("010"), Some(Ok(8)));
+        assert_eq!(super::strtouq(" -1"), Some(Ok(u64::MAX)));
+        assert_eq!(super::strtouq("5x"), None);
+        assert_eq!(super::strtouq(""), None);
+        assert_eq!(super::strtouq("99999999999999999999"), Some(Err(())));
+        let enc = |t, v| super::sysctl_encode("n", t, v);
+        assert_eq!(enc(2, "-1"), Ok((vec![0xff; 4], "-1".to_owned())));
+        assert_eq!(
+            enc(2, "0x10"),
+            Ok((16u32.to_le_bytes().to_vec(), "16".to_owned()))
+        );
+        assert_eq!(
+            enc(2, "4294967296"),
+            Err("4294967296: Result too large".to_owned())
+        );
+        assert_eq!(enc(2, "abc"), Err("abc: not a number".to_owned()));
+        assert_eq!(enc(6, "7"), Ok((vec![1], "1".to_owned())));
+    }
     use super::*;
 
     #[test]

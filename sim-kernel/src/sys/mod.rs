@@ -231,11 +231,14 @@ pub const PARTIAL: &[(u32, &str)] = &[
     ),
     (
         202,
-        "__sysctl: a fixed tree recorded from a fresh kernel (kern.pool's counters stay \
-         those of the recorded kernel, kern.msgbuf its boot messages) plus the net.* nodes \
-         the net components add (only those a capture shows; net.route.rtable answers \
-         NET_RT_DUMP, NET_RT_FLAGS and NET_RT_IFLIST, net.oroute.rtable EINVAL); only CTL_QUERY of the \
-         meta operations (CTL_DESCRIBE, CTL_CREATE, CTL_DESTROY answer EOPNOTSUPP)",
+        "__sysctl: the tree recorded from a fresh kernel, re-created in boot order so that \
+         versions and dynamic numbers follow kern_sysctl.c's rules (kern.pool's counters \
+         stay those of the recorded kernel, kern.msgbuf its boot messages), plus the nodes \
+         the net components add: librumpnet's kern.mbuf, kern.somaxkva and kern.sbmax, and \
+         of net.* only those a capture shows, with the observed versions \
+         (net.route.rtable answers NET_RT_DUMP, NET_RT_FLAGS and NET_RT_IFLIST, \
+         net.oroute.rtable EINVAL); only CTL_QUERY of the meta operations (CTL_DESCRIBE, \
+         CTL_CREATE, CTL_DESTROY answer EOPNOTSUPP)",
     ),
     (
         208,

@@ -95,6 +95,7 @@ fn lookup(
     }
     let is_root = k.proc(c.pid)?.cred.is_root();
     let (ctype, flags, size, dynamic) = (node.ctype(), node.flags, node.size, node.dynamic);
+    let node_min_write = node.min_write;
     let limit = rlimit_node(k, c.pid, mib, &path)?;
     // Handlers that copy out in pieces of their own.
     match dynamic {
@@ -164,6 +165,13 @@ fn lookup(
     if oldp != 0 {
         let n = (current.len() as u64).min(oldlen) as usize;
         c.copyout(oldp, current[..n].to_vec())?;
+    }
+    // A handler that checks the new value after sysctl_lookup (the old one
+    // is copied out by then), e.g. uipc_socket.c sysctl_kern_somaxkva.
+    if let (Some(v), Some(min)) = (&new_value, node_min_write) {
+        if v.len() == 4 && i32::from_le_bytes([v[0], v[1], v[2], v[3]]) < min {
+            return err(EINVAL);
+        }
     }
     if let Some(v) = new_value {
         if let Some(l) = limit {
