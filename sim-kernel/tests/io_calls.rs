@@ -970,3 +970,57 @@ fn a_pipe_write_whose_room_changes_during_its_copyin_writes_what_it_reports() {
         t.k.check_invariants().unwrap();
     }
 }
+
+/// A blocking pipe write returns only when all of it is written (sys_pipe.c
+/// pipe_write loops until uio_resid is 0): it writes what fits, waits for
+/// the reader, and goes on from where it was, with the memory fetched in its
+/// earlier runs; the count is the whole write. Non-blocking, it stops at the
+/// room it found.
+#[test]
+fn a_blocking_pipe_write_waits_for_the_reader_until_all_is_written() {
+    use rumpsp_protocol::kernel::{CallMemory, SyscallStep};
+    use rumpsp_protocol::{Abi, SyscallArgs};
+    let mut t = T::new();
+    let (r, w) = pipe(&mut t);
+    let data: Vec<u8> = (0..150_000u32).map(|i| (i % 241) as u8).collect();
+    let block: Vec<u8> = [w as u64, t.put(&data), data.len() as u64]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    let mut mem = CallMemory::default();
+    let (mut got, mut waits) = (Vec::new(), 0);
+    let done = loop {
+        match t
+            .k
+            .syscall(t.pid, nr::WRITE, SyscallArgs::new(&block, Abi::Lp64Le), &mem)
+        {
+            SyscallStep::Done(d) => break d,
+            SyscallStep::Need(q) => {
+                let f = t.mem.fetch(q);
+                mem.push(q, f);
+            }
+            SyscallStep::NeedAll(qs) => {
+                for q in qs {
+                    let f = t.mem.fetch(q);
+                    mem.push(q, f);
+                }
+            }
+            SyscallStep::Blocked | SyscallStep::BlockedOn(_) => {
+                waits += 1;
+                assert!(waits < 100, "the write never finished");
+                // the reader takes some of it: the write is woken and goes on
+                got.extend(t.read(r, 40_000).1);
+            }
+        }
+    };
+    assert_eq!(done.error, 0);
+    assert_eq!(done.retval[0], data.len() as i64, "the whole write");
+    assert!(waits >= 2, "150000 bytes do not fit a 65536-byte pipe: {waits}");
+    got.extend(t.read(r, 200_000).1);
+    assert!(got == data, "every byte once, in order ({} read)", got.len());
+    t.k.check_invariants().unwrap();
+    // non-blocking: the room it found, at once
+    t.ok(nr::FCNTL, &[w as u64, 4, 4]);
+    let (e, n) = t.write(w, &data);
+    assert_eq!((e, n), (0, 65536));
+}

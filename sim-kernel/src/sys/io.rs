@@ -293,6 +293,66 @@ fn fetch_limit(k: &mut SimKernel, target: &WriteTarget, n: u64) -> u64 {
     }
 }
 
+/// Runs `checks` (the write's target checks) for a call that may have
+/// written part of its data to a pipe in an earlier run: when they fail
+/// (EPIPE: the reader went away while the call waited), what the earlier
+/// runs wrote is forgotten with the call, as pipe_write returns the error.
+fn pipe_progress<T>(
+    k: &mut SimKernel,
+    c: &mut Ctx<'_, '_>,
+    sysnum: u32,
+    checks: impl FnOnce(&mut SimKernel, &mut Ctx<'_, '_>) -> Result<T, Stop>,
+) -> Result<T, Stop> {
+    let r = checks(k, c);
+    if let Err(Stop::Errno(_) | Stop::ErrnoWith(..)) = &r {
+        let key = crate::sys::sockio::call_key(c, sysnum);
+        k.t.send_progress.remove(&key);
+    }
+    r
+}
+
+/// `pipe_write`: a non-blocking writer writes what fits (EAGAIN for none);
+/// a blocking one writes what fits and waits for the reader until all of it
+/// is written (NetBSD sys_pipe.c pipe_write's loop: it returns only when
+/// `uio_resid` is 0). What earlier runs of the call wrote is kept in
+/// `Tables::send_progress`; the data comes from the buffers `iov` as one
+/// growing prefix ([`Ctx::copyin_prefix`]), as the room of the moment allows.
+fn pipe_write(
+    k: &mut SimKernel,
+    c: &mut Ctx<'_, '_>,
+    id: FileId,
+    p: crate::proc::PipeId,
+    iov: &[(u64, u64)],
+    sysnum: u32,
+) -> SysResult {
+    let key = crate::sys::sockio::call_key(c, sysnum);
+    let total: u64 = iov.iter().map(|x| x.1).sum();
+    let done = k.t.send_progress.get(&key).copied().unwrap_or(0);
+    let rest = total.saturating_sub(done as u64);
+    let nonblock =
+        k.t.files
+            .get(&id)
+            .is_some_and(|f| f.flags & O_NONBLOCK != 0);
+    let limit = fetch_limit(k, &WriteTarget::Pipe(p), rest) as usize;
+    let data = c.copyin_prefix(iov, done, limit)?;
+    let w = match commit_write(k, id, WriteTarget::Pipe(p), &data, None) {
+        Ok(w) => w as usize,
+        // no room at all: a blocked call keeps what it wrote
+        Err(Stop::BlockedOn(key_)) => return Err(Stop::BlockedOn(key_)),
+        Err(e) => {
+            k.t.send_progress.remove(&key);
+            return Err(e);
+        }
+    };
+    let written = done + w;
+    if (written as u64) < total && !nonblock {
+        k.t.send_progress.insert(key, written);
+        return Err(Stop::BlockedOn(SimKernel::pipe_key(p)));
+    }
+    k.t.send_progress.remove(&key);
+    Ok((written as i64, 0))
+}
+
 /// Writes `data` (already fetched) to the target; returns the count written.
 fn commit_write(
     k: &mut SimKernel,
@@ -441,15 +501,13 @@ pub(crate) fn write(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     if let Some((id, node)) = fifo_file(k, c.pid, fd) {
         return crate::sys::sockio::fifo_write(k, c, id, node, &[(buf, n)], 4);
     }
-    let (id, target) = write_target(k, c.pid, fd, None, n, &mut c.out)?;
-    let data = match target {
-        // a pipe's room may change between this run and the next
-        WriteTarget::Pipe(_) => {
-            let limit = fetch_limit(k, &target, n) as usize;
-            c.copyin_prefix(&[(buf, n)], 0, limit)?
-        }
-        _ => c.copyin(buf, n)?,
-    };
+    let (id, target) = pipe_progress(k, c, 4, |k, c| {
+        write_target(k, c.pid, fd, None, n, &mut c.out)
+    })?;
+    if let WriteTarget::Pipe(p) = target {
+        return pipe_write(k, c, id, p, &[(buf, n)], 4);
+    }
+    let data = c.copyin(buf, n)?;
     let w = commit_write(k, id, target, &data, None)?;
     Ok((w as i64, 0))
 }
@@ -527,16 +585,13 @@ fn do_writev(k: &mut SimKernel, c: &mut Ctx<'_, '_>, at: Option<i64>) -> SysResu
         return crate::sys::sockio::fifo_write(k, c, id, node, &v, 121);
     }
     let total: u64 = v.iter().map(|x| x.1).sum();
-    let (id, target) = write_target(k, c.pid, fd, at, total, &mut c.out)?;
+    let sysnum = if at.is_some() { 290 } else { 121 };
+    let (id, target) = pipe_progress(k, c, sysnum, |k, c| {
+        write_target(k, c.pid, fd, at, total, &mut c.out)
+    })?;
     let data = match target {
         WriteTarget::Nothing => Vec::new(),
-        // Only what fits is fetched (a pipe's free space, which may change
-        // between this run and the next): every buffer up to there in one
-        // memory round, as one growing prefix.
-        WriteTarget::Pipe(_) => {
-            let limit = fetch_limit(k, &target, total) as usize;
-            c.copyin_prefix(&v, 0, limit)?
-        }
+        WriteTarget::Pipe(p) => return pipe_write(k, c, id, p, &v, sysnum),
         _ => {
             // Every buffer in one memory round, then read in order.
             let v: Vec<(u64, u64)> = v.into_iter().filter(|x| x.1 > 0).collect();

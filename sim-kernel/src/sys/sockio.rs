@@ -56,7 +56,7 @@ pub(crate) fn ioctl(
 }
 
 /// The call's identity for a blocked send's progress and a timed wait.
-fn call_key(c: &Ctx<'_, '_>, sysnum: u32) -> crate::TimedWait {
+pub(crate) fn call_key(c: &Ctx<'_, '_>, sysnum: u32) -> crate::TimedWait {
     (c.pid, sysnum, c.args.bytes().to_vec())
 }
 
