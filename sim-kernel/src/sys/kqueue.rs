@@ -303,7 +303,8 @@ fn next_timer(k: &SimKernel, q: KqId) -> Option<u64> {
 
 /// Whether a process other than `pid` could change what kqueue `q`
 /// watches: it holds a watched pipe or vnode, or is a watched process, or
-/// (for a watched socket, whose peer is another file) it exists.
+/// (for a watched socket, whose peer is another file) it has descriptors
+/// (init, pid 1, has none and makes no calls).
 fn others_could_change(k: &SimKernel, pid: Pid, q: KqId) -> bool {
     let Some(kq) = k.kq.queues.get(&q) else {
         return false;
@@ -312,7 +313,9 @@ fn others_could_change(k: &SimKernel, pid: Pid, q: KqId) -> bool {
     for kn in kq.knotes.values() {
         match kn.obj {
             KnObj::File(f) => match k.t.files.get(&f).map(|x| x.kind) {
-                Some(FileKind::Socket(_)) if k.t.procs.keys().any(|p| *p != pid) => return true,
+                Some(FileKind::Socket(_)) if crate::sys::poll::others_with_sockets(k, pid) => {
+                    return true
+                }
                 kind => objects.extend(kind),
             },
             KnObj::Proc(p) if p != pid && k.t.procs.contains_key(&p) => return true,
