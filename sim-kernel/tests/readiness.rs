@@ -437,3 +437,118 @@ fn a_poll_on_a_fifo_waits_until_its_writer_writes() {
     assert_eq!(t.write(w, b"x").1, 1);
     assert_eq!(t.sys(POLL, &[fds, 1, u32::MAX as u64]), (0, 1, 0));
 }
+
+// ---- AF_INET ---------------------------------------------------------------
+
+const AF_INET: u64 = 2;
+const SOCK_NONBLOCK: u64 = 0x2000_0000;
+const ACCEPT: u32 = 30;
+const SENDTO: u32 = 133;
+const GETSOCKOPT: u32 = 118;
+const SO_ERROR: u64 = 0x1007;
+const ECONNREFUSED: i32 = 61;
+const EINPROGRESS: i32 = 36;
+
+fn inet() -> T {
+    T::with_config(SimConfig {
+        components: "vfs,tmpfs,net,local,inet".parse().unwrap(),
+        ..Default::default()
+    })
+}
+
+/// A sockaddr_in for 127.0.0.1.
+fn lo(port: u16) -> Vec<u8> {
+    let mut b = vec![16, 2];
+    b.extend_from_slice(&port.to_be_bytes());
+    b.extend_from_slice(&[127, 0, 0, 1]);
+    b.extend_from_slice(&[0; 8]);
+    b
+}
+
+fn connect(t: &mut T, s: i64, name: &[u8]) -> i32 {
+    let a = t.put(name);
+    t.e(CONNECT, &[s as u64, a, name.len() as u64])
+}
+
+#[test]
+fn tcp_listening_connected_half_closed() {
+    let mut t = inet();
+    let l = t.ok(SOCKET, &[AF_INET, STREAM, 0]);
+    let sa = t.put(&lo(7777));
+    t.ok(BIND, &[l as u64, sa, 16]);
+    t.ok(LISTEN, &[l as u64, 5]);
+    let kq = t.ok(KQUEUE, &[]);
+    assert!(kevent_now(&mut t, kq, &[ev(l, EVFILT_READ, EV_ADD)]).is_empty());
+    assert_eq!(
+        rev(&mut t, l, POLLIN | POLLOUT),
+        0,
+        "a listener is never writable"
+    );
+    let c = t.ok(SOCKET, &[AF_INET, STREAM, 0]);
+    assert_eq!(rev(&mut t, c, POLLOUT), 0, "PR_CONNREQUIRED, not connected");
+    assert_eq!(connect(&mut t, c, &lo(7777)), 0);
+    assert_eq!(rev(&mut t, l, POLLIN | POLLRDNORM), POLLIN | POLLRDNORM);
+    let got = kevent_now(&mut t, kq, &[]);
+    assert_eq!((got.len(), got[0].data), (1, 1), "filt_solisten: so_qlen");
+    let a = t.ok(ACCEPT, &[l as u64, 0, 0]);
+    assert_eq!(rev(&mut t, l, POLLIN), 0, "the queue is empty again");
+    assert_eq!(rev(&mut t, c, POLLIN | POLLOUT), POLLOUT);
+    let d = t.put(b"ping");
+    t.ok(SENDTO, &[c as u64, d, 4, 0, 0, 0]);
+    assert_eq!(rev(&mut t, a, POLLIN | POLLOUT), POLLIN | POLLOUT);
+    let got = kevent_now(&mut t, kq, &[ev(a, EVFILT_READ, EV_ADD)]);
+    let r = got.iter().find(|k| k.ident == a as u64).unwrap();
+    assert_eq!((r.data, r.flags & EV_EOF), (4, 0));
+    // half close: the reader sees EOF with the data still there
+    t.ok(SHUTDOWN, &[c as u64, 1]);
+    let got = kevent_now(&mut t, kq, &[]);
+    let r = got.iter().find(|k| k.ident == a as u64).unwrap();
+    assert_eq!((r.data, r.flags & EV_EOF), (4, EV_EOF));
+    // the shut side: SS_CANTSENDMORE is writable (the send fails with EPIPE)
+    assert_eq!(rev(&mut t, c, POLLOUT), POLLOUT);
+    assert_eq!(rev(&mut t, c, POLLIN), 0, "nothing came back");
+}
+
+#[test]
+fn a_refused_connect_is_readable_and_writable_through_so_error() {
+    let mut t = inet();
+    let nb = t.ok(SOCKET, &[AF_INET, STREAM | SOCK_NONBLOCK, 0]);
+    assert_eq!(connect(&mut t, nb, &lo(9)), EINPROGRESS);
+    // tcp_drop(ECONNREFUSED): so_error set, soisdisconnected
+    assert_eq!(rev(&mut t, nb, POLLIN | POLLOUT), POLLIN | POLLOUT);
+    assert_eq!(rev(&mut t, nb, 0), 0, "no POLLERR or POLLHUP from sopoll");
+    let kq = t.ok(KQUEUE, &[]);
+    let got = kevent_now(&mut t, kq, &[ev(nb, EVFILT_READ, EV_ADD)]);
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        (got[0].flags & EV_EOF, got[0].fflags),
+        (EV_EOF, ECONNREFUSED as u32),
+        "filt_soread: EV_EOF, fflags = so_error"
+    );
+    // SO_ERROR reads and clears the error; EOF stays
+    let v = t.buf(4);
+    let l = t.put(&4i32.to_le_bytes());
+    t.ok(GETSOCKOPT, &[nb as u64, SOL_SOCKET, SO_ERROR, v, l]);
+    assert_eq!(t.mem.read(v, 4).unwrap(), ECONNREFUSED.to_le_bytes());
+    let got = kevent_now(&mut t, kq, &[]);
+    assert_eq!((got[0].flags & EV_EOF, got[0].fflags), (EV_EOF, 0));
+    assert_eq!(rev(&mut t, nb, POLLIN | POLLOUT), POLLIN | POLLOUT);
+}
+
+#[test]
+fn udp_is_writable_unconnected_and_readable_with_a_datagram() {
+    let mut t = inet();
+    let u = t.ok(SOCKET, &[AF_INET, DGRAM, 0]);
+    let sa = t.put(&lo(5555));
+    t.ok(BIND, &[u as u64, sa, 16]);
+    assert_eq!(rev(&mut t, u, POLLIN | POLLOUT), POLLOUT);
+    let s = t.ok(SOCKET, &[AF_INET, DGRAM, 0]);
+    let d = t.put(b"dgram");
+    t.ok(SENDTO, &[s as u64, d, 5, 0, sa, 16]);
+    assert_eq!(rev(&mut t, u, POLLIN | POLLOUT), POLLIN | POLLOUT);
+    let (wr, rd) = (1u32 << s, 1u32 << u);
+    assert_eq!(
+        select_now(&mut t, rd | wr, rd | wr, rd | wr),
+        (0, 3, [rd, rd | wr, 0])
+    );
+}
