@@ -866,7 +866,12 @@ impl Kernel for SimKernel {
             out: SyscallDone::default(),
             batch: Vec::new(),
         };
+        // EVFILT_VNODE: what the watched vnodes look like before the call.
+        let views = sys::kqueue::vnode_views(self, sysnum);
         let r = handler(self, &mut ctx);
+        if r.is_ok() && !views.is_empty() {
+            sys::kqueue::vnode_changes(self, sysnum, views);
+        }
         let step = match r {
             Ok((r0, r1)) => {
                 self.clock.advance(Clock::TICK_NS);

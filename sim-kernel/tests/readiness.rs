@@ -552,3 +552,112 @@ fn udp_is_writable_unconnected_and_readable_with_a_datagram() {
         (0, 3, [rd, rd | wr, 0])
     );
 }
+
+// ---- EVFILT_VNODE on tmpfs ---------------------------------------------------
+
+const ALL_NOTES: u32 =
+    NOTE_DELETE | NOTE_WRITE | NOTE_EXTEND | NOTE_ATTRIB | NOTE_LINK | NOTE_RENAME;
+
+/// The fflags an EV_CLEAR EVFILT_VNODE knote on `fd` has collected (0: it
+/// did not fire).
+fn notes(t: &mut T, kq: i64, fd: i64) -> u32 {
+    kevent_now(t, kq, &[])
+        .iter()
+        .find(|k| k.filter == EVFILT_VNODE && k.ident == fd as u64)
+        .map_or(0, |k| k.fflags)
+}
+
+fn watch(t: &mut T, kq: i64, fd: i64) {
+    let mut w = ev(fd, EVFILT_VNODE, EV_ADD | EV_CLEAR);
+    w.fflags = ALL_NOTES;
+    assert!(kevent_now(t, kq, &[w]).is_empty(), "nothing happened yet");
+}
+
+fn path_call(t: &mut T, nr: u32, a: &str, b: &str) -> i32 {
+    let (pa, pb) = (t.s(a), t.s(b));
+    t.e(nr, &[pa, pb])
+}
+
+#[test]
+fn evfilt_vnode_on_a_file_notes_attrib_link_rename_extend_delete() {
+    let mut t = kernel();
+    let (_, f) = t.open("/tmp/f", O_CREAT | O_RDWR, 0o644);
+    let kq = t.ok(KQUEUE, &[]);
+    watch(&mut t, kq, f);
+    // tmpfs_chmod: NOTE_ATTRIB
+    let p = t.s("/tmp/f");
+    assert_eq!(t.e(nr::CHMOD, &[p, 0o600]), 0);
+    assert_eq!(notes(&mut t, kq, f), NOTE_ATTRIB);
+    assert_eq!(notes(&mut t, kq, f), 0, "EV_CLEAR: reported once");
+    // tmpfs_link: NOTE_LINK
+    assert_eq!(path_call(&mut t, nr::LINK, "/tmp/f", "/tmp/g"), 0);
+    assert_eq!(notes(&mut t, kq, f), NOTE_LINK);
+    // genfs_rename_knote: NOTE_RENAME on the renamed vnode
+    assert_eq!(path_call(&mut t, nr::RENAME, "/tmp/g", "/tmp/h"), 0);
+    assert_eq!(notes(&mut t, kq, f), NOTE_RENAME);
+    // tmpfs_dir_detach with a link left: NOTE_LINK
+    let h = t.s("/tmp/h");
+    assert_eq!(t.e(nr::UNLINK, &[h]), 0);
+    assert_eq!(notes(&mut t, kq, f), NOTE_LINK);
+    // tmpfs_reg_resize: NOTE_EXTEND when it grows, nothing when it shrinks
+    assert_eq!(t.e(nr::FTRUNCATE, &[f as u64, 0, 100]), 0);
+    assert_eq!(notes(&mut t, kq, f), NOTE_EXTEND);
+    assert_eq!(t.e(nr::FTRUNCATE, &[f as u64, 0, 10]), 0);
+    assert_eq!(notes(&mut t, kq, f), 0);
+    // a failed call notes nothing
+    let nx = t.s("/tmp/nx/y");
+    assert_ne!(t.e(nr::LINK, &[p, nx]), 0);
+    assert_eq!(notes(&mut t, kq, f), 0);
+    // the last name goes: NOTE_DELETE
+    assert_eq!(t.e(nr::UNLINK, &[p]), 0);
+    assert_eq!(notes(&mut t, kq, f), NOTE_DELETE);
+    assert!(t.k.check_invariants().is_ok());
+}
+
+#[test]
+fn evfilt_vnode_on_a_directory_notes_its_entries_and_links() {
+    let mut t = kernel();
+    assert_eq!(t.mkdir("/tmp/d", 0o755), 0);
+    let (e, d) = t.open("/tmp/d", O_RDONLY, 0);
+    assert_eq!(e, 0);
+    let kq = t.ok(KQUEUE, &[]);
+    watch(&mut t, kq, d);
+    // tmpfs_dir_attach: NOTE_WRITE, with NOTE_LINK for a directory
+    let (_, x) = t.open("/tmp/d/x", O_CREAT | O_WRONLY, 0o644);
+    assert_eq!(notes(&mut t, kq, d), NOTE_WRITE);
+    assert_eq!(t.mkdir("/tmp/d/sub", 0o755), 0);
+    assert_eq!(notes(&mut t, kq, d), NOTE_WRITE | NOTE_LINK);
+    // writing a file inside is not a change of the directory
+    assert_eq!(t.write(x, b"data").1, 4);
+    assert_eq!(notes(&mut t, kq, d), 0);
+    // a rename inside: NOTE_WRITE on the directory
+    assert_eq!(path_call(&mut t, nr::RENAME, "/tmp/d/x", "/tmp/d/y"), 0);
+    assert_eq!(notes(&mut t, kq, d), NOTE_WRITE);
+    // a new entry from another directory: NOTE_WRITE | NOTE_EXTEND
+    let (_, z) = t.open("/tmp/z", O_CREAT | O_WRONLY, 0o644);
+    let _ = z;
+    assert_eq!(path_call(&mut t, nr::RENAME, "/tmp/z", "/tmp/d/z"), 0);
+    assert_eq!(notes(&mut t, kq, d), NOTE_WRITE | NOTE_EXTEND);
+    // tmpfs_dir_detach of a directory entry: NOTE_WRITE | NOTE_LINK
+    let sub = t.s("/tmp/d/sub");
+    assert_eq!(t.e(nr::RMDIR, &[sub]), 0);
+    assert_eq!(notes(&mut t, kq, d), NOTE_WRITE | NOTE_LINK);
+    // chmod of the directory itself
+    let dp = t.s("/tmp/d");
+    assert_eq!(t.e(nr::CHMOD, &[dp, 0o700]), 0);
+    assert_eq!(notes(&mut t, kq, d), NOTE_ATTRIB);
+}
+
+#[test]
+fn rmdir_of_a_watched_directory_notes_link_as_tmpfs_dir_detach_does() {
+    let mut t = kernel();
+    assert_eq!(t.mkdir("/tmp/e", 0o755), 0);
+    let (_, d) = t.open("/tmp/e", O_RDONLY, 0);
+    let kq = t.ok(KQUEUE, &[]);
+    watch(&mut t, kq, d);
+    let p = t.s("/tmp/e");
+    assert_eq!(t.e(nr::RMDIR, &[p]), 0);
+    // detach leaves the "." link counted (tn_links 2 → 1): NOTE_LINK; the
+    // last link then goes without a note
+    assert_eq!(notes(&mut t, kq, d), NOTE_LINK);
+}

@@ -282,8 +282,10 @@ pub const PARTIAL: &[(u32, &str)] = &[
     (
         435,
         "__kevent50: EVFILT_SIGNAL knotes attach but never fire (no signal reaches a process's \
-         knote list); EVFILT_VNODE reports only NOTE_WRITE and NOTE_EXTEND of writes (no \
-         NOTE_DELETE, NOTE_ATTRIB, NOTE_LINK, NOTE_RENAME, NOTE_REVOKE); EVFILT_PROC does not \
+         knote list); EVFILT_VNODE tells NOTE_DELETE, NOTE_LINK, NOTE_RENAME, NOTE_ATTRIB and a \
+         truncate's NOTE_EXTEND from the watched vnode before and after each call, so a \
+         chmod/chown/utimes that changes no attribute or time notes nothing, and there is \
+         no NOTE_REVOKE; EVFILT_PROC does not \
          follow forks (NOTE_TRACK) and its NOTE_EXIT data is 0; the error entries are copied \
          out after all the changes are copied in (NetBSD interleaves them per chunk of 8); a \
          timed wait that another process could end expires only when a call moves the clock \
