@@ -903,6 +903,13 @@ impl Kernel for SimKernel {
         self.generation
     }
 
+    /// The timed waits (and kqueue timers) the clock reached since the last
+    /// call: with the host's clock, a poll whose timeout passed while no
+    /// call came ends at the server's next tick.
+    fn tick(&mut self) {
+        self.wake_timed_waits();
+    }
+
     fn shutdown_requested(&self) -> bool {
         self.shutdown
     }

@@ -661,3 +661,33 @@ fn rmdir_of_a_watched_directory_notes_link_as_tmpfs_dir_detach_does() {
     // last link then goes without a note
     assert_eq!(notes(&mut t, kq, d), NOTE_LINK);
 }
+
+#[test]
+fn a_waiting_timed_poll_ends_at_the_tick_after_its_deadline() {
+    let mut t = kernel();
+    let (a, _z) = pair(&mut t, STREAM);
+    let _other = t.k.prefork(t.pid).unwrap();
+    let mut b = (a as i32).to_le_bytes().to_vec();
+    b.extend_from_slice(&POLLIN.to_le_bytes());
+    b.extend_from_slice(&[0, 0]);
+    let fds = t.put(&b);
+    assert_eq!(
+        t.sys(POLL, &[fds, 1, 100]),
+        (-1, -1, -1),
+        "another could write"
+    );
+    let g = t.k.generation();
+    t.k.tick();
+    assert_eq!(
+        t.k.generation(),
+        g,
+        "the deadline is still ahead: nothing to retry"
+    );
+    // the time passes with no call (a host clock moving on its own)
+    t.k.clock.advance(100_000_000);
+    t.k.tick();
+    assert_ne!(t.k.generation(), g, "the server retries the poll");
+    // sel_do_scan: the time ran out, EWOULDBLOCK becomes 0
+    assert_eq!(t.sys(POLL, &[fds, 1, 100]), (0, 0, 0));
+    assert!(t.k.timed_waits.is_empty());
+}

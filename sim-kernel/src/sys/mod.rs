@@ -250,8 +250,9 @@ pub const PARTIAL: &[(u32, &str)] = &[
     (
         209,
         "poll: the descriptor-table size for the nfds check is taken from the highest open fd; \
-         a timed poll that another process could end expires only when a call moves the \
-         clock past its deadline (the server has no idle timer)",
+         a timed poll that another process could end expires when a call moves the clock \
+         past its deadline, or, on the host's clock, at the server's next idle tick (every \
+         250 ms) after it",
     ),
     (
         394,
@@ -268,7 +269,7 @@ pub const PARTIAL: &[(u32, &str)] = &[
     (
         417,
         "__select50: the descriptor-table size nd is cut to is taken from the highest open fd; \
-         a timed select expires only when a call moves the clock past its deadline",
+         a timed select that another process could end expires as a timed poll does",
     ),
     (
         425,
@@ -288,13 +289,12 @@ pub const PARTIAL: &[(u32, &str)] = &[
          no NOTE_REVOKE; EVFILT_PROC does not \
          follow forks (NOTE_TRACK) and its NOTE_EXIT data is 0; the error entries are copied \
          out after all the changes are copied in (NetBSD interleaves them per chunk of 8); a \
-         timed wait that another process could end expires only when a call moves the clock \
-         past its deadline",
+         timed wait that another process could end expires as a timed poll does",
     ),
     (
         437,
         "__pollts50: as poll (descriptor-table size from the highest open fd, timed waits \
-         expire only when a call moves the clock)",
+         end at a call that moves the clock or at the server's idle tick)",
     ),
     (
         450,

@@ -15,8 +15,10 @@
 //! its deadline and returning 0, when no other process could make a watched
 //! object ready in time (none holds an end of a watched pipe or FIFO, and,
 //! for a watched socket, no other process has descriptors at all); while
-//! another could, the call waits on the objects until they change or another
-//! call moves the virtual clock past the deadline (a nanosleep, say).
+//! another could, the call waits on the objects until they change, another
+//! call moves the clock past the deadline (a nanosleep, say), or, with the
+//! host's clock, the server's idle tick finds the deadline passed
+//! (`Kernel::tick`).
 
 use crate::consts::*;
 use crate::net::SockId;
