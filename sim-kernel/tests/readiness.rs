@@ -691,3 +691,22 @@ fn a_waiting_timed_poll_ends_at_the_tick_after_its_deadline() {
     assert_eq!(t.sys(POLL, &[fds, 1, 100]), (0, 0, 0));
     assert!(t.k.timed_waits.is_empty());
 }
+
+// ---- pipes -----------------------------------------------------------------
+
+#[test]
+fn a_resized_pipe_offers_the_room_of_its_big_buffer() {
+    let mut t = kernel();
+    let fds = t.buf(8);
+    t.ok(nr::PIPE2, &[fds, O_NONBLOCK]);
+    let b = t.mem.read(fds, 8).unwrap();
+    let w = i64::from(i32::from_le_bytes(b[4..8].try_into().unwrap()));
+    // pipe_write: a write larger than PIPE_SIZE into an empty pipe resizes
+    // the buffer to BIG_PIPE_SIZE (65536)
+    assert_eq!(t.write(w, &vec![7u8; 20000]).1, 20000);
+    // pipe_poll: pipe_buffer.size - cnt >= PIPE_BUF
+    assert_eq!(rev(&mut t, w, POLLOUT), POLLOUT);
+    let kq = t.ok(KQUEUE, &[]);
+    let got = kevent_now(&mut t, kq, &[ev(w, EVFILT_WRITE, EV_ADD)]);
+    assert_eq!(got[0].data, 65536 - 20000, "filt_pipewrite: size - cnt");
+}

@@ -167,7 +167,9 @@ fn pipe_poll(k: &SimKernel, p: PipeId, read_end: bool, events: i32) -> i32 {
         revents |= events & (POLLIN | POLLRDNORM);
     }
     // A gone peer takes writes no more and blocks none: POLLOUT as asked.
-    let room = !read_end && PIPE_SIZE.saturating_sub(pipe.buf.len()) >= PIPE_BUF;
+    // Room: pipe_buffer.size - cnt >= PIPE_BUF, the size being PIPE_SIZE
+    // or BIG_PIPE_SIZE once a large write resized the buffer.
+    let room = !read_end && pipe.capacity().saturating_sub(pipe.buf.len()) >= PIPE_BUF;
     if !peer_open || room {
         revents |= events & (POLLOUT | POLLWRNORM);
     }
