@@ -710,3 +710,64 @@ fn a_resized_pipe_offers_the_room_of_its_big_buffer() {
     let got = kevent_now(&mut t, kq, &[ev(w, EVFILT_WRITE, EV_ADD)]);
     assert_eq!(got[0].data, 65536 - 20000, "filt_pipewrite: size - cnt");
 }
+
+const RECVFROM: u32 = 29;
+const MSG_OOB: u64 = 0x1;
+// (Reading the urgent byte itself, recv(MSG_OOB), is the socket layer's
+// business, not pinned here.)
+
+fn tcp_pair(t: &mut T, port: u16) -> (i64, i64) {
+    let l = t.ok(SOCKET, &[AF_INET, STREAM, 0]);
+    let sa = t.put(&lo(port));
+    t.ok(BIND, &[l as u64, sa, 16]);
+    t.ok(LISTEN, &[l as u64, 5]);
+    let c = t.ok(SOCKET, &[AF_INET, STREAM, 0]);
+    assert_eq!(connect(t, c, &lo(port)), 0);
+    let a = t.ok(ACCEPT, &[l as u64, 0, 0]);
+    (c, a)
+}
+
+fn send(t: &mut T, s: i64, data: &[u8], flags: u64) {
+    let d = t.put(data);
+    assert_eq!(
+        t.sys(SENDTO, &[s as u64, d, data.len() as u64, flags, 0, 0])
+            .1,
+        data.len() as i64
+    );
+}
+
+fn recv(t: &mut T, s: i64, n: usize, flags: u64) -> Vec<u8> {
+    let b = t.buf(n);
+    let (e, r, _) = t.sys(RECVFROM, &[s as u64, b, n as u64, flags, 0, 0]);
+    assert_eq!(e, 0);
+    t.mem.read(b, r as usize).unwrap()
+}
+
+#[test]
+fn tcp_urgent_data_sets_the_mark_poll_and_select_report() {
+    let mut t = inet();
+    let (c, a) = tcp_pair(&mut t, 7790);
+    assert_eq!(rev(&mut t, a, POLLPRI | POLLRDBAND), 0);
+    send(&mut t, c, b"ab", 0);
+    // the last byte of an MSG_OOB send is urgent: "c" joins the stream,
+    // "d" is out of band; so_oobmark = 3 bytes before the mark
+    send(&mut t, c, b"cd", MSG_OOB);
+    send(&mut t, c, b"ef", 0);
+    assert_eq!(
+        rev(&mut t, a, POLLPRI | POLLRDBAND | POLLIN),
+        POLLPRI | POLLRDBAND | POLLIN
+    );
+    let ab = 1u32 << a;
+    assert_eq!(
+        select_now(&mut t, 0, 0, ab),
+        (0, 1, [0, 0, ab]),
+        "the except set"
+    );
+    // soreceive stops at the mark, then SS_RCVATMARK is set
+    assert_eq!(recv(&mut t, a, 64, 0), b"abc");
+    assert_eq!(rev(&mut t, a, POLLPRI), POLLPRI, "at the mark");
+    // reading on clears SS_RCVATMARK
+    assert_eq!(recv(&mut t, a, 64, 0), b"ef");
+    assert_eq!(rev(&mut t, a, POLLPRI | POLLRDBAND), 0);
+    assert_eq!(select_now(&mut t, 0, 0, ab), (0, 0, [0, 0, 0]));
+}
