@@ -281,6 +281,12 @@ pub trait Kernel {
     fn take_changed(&mut self) -> Option<Vec<u64>> {
         None
     }
+
+    /// Time passed without a call (the server's periodic tick): a kernel
+    /// whose clock follows the host's ends the timed waits (a poll's
+    /// timeout, say) that it has reached, changing the generation so that
+    /// they run again.
+    fn tick(&mut self) {}
 }
 
 #[cfg(test)]

@@ -52,10 +52,18 @@ pub const EV_ERROR: u32 = 0x4000;
 
 /// EVFILT_READ/EVFILT_WRITE: the data field is a low-water mark.
 pub const NOTE_LOWAT: u32 = 0x1;
+/// EVFILT_VNODE: the vnode's last name went (unlink, rename over it).
+pub const NOTE_DELETE: u32 = 0x1;
 /// EVFILT_VNODE: the data changed.
 pub const NOTE_WRITE: u32 = 0x2;
 /// EVFILT_VNODE: the size grew.
 pub const NOTE_EXTEND: u32 = 0x4;
+/// EVFILT_VNODE: attributes were set (chmod, chown, chflags, utimes).
+pub const NOTE_ATTRIB: u32 = 0x8;
+/// EVFILT_VNODE: the link count changed.
+pub const NOTE_LINK: u32 = 0x10;
+/// EVFILT_VNODE: the vnode was renamed.
+pub const NOTE_RENAME: u32 = 0x20;
 
 /// EVFILT_PROC: the process exited.
 pub const NOTE_EXIT: u32 = 0x8000_0000;

@@ -962,7 +962,12 @@ impl Kernel for SimKernel {
             out: SyscallDone::default(),
             batch: Vec::new(),
         };
+        // EVFILT_VNODE: what the watched vnodes look like before the call.
+        let views = sys::kqueue::vnode_views(self, sysnum);
         let r = handler(self, &mut ctx);
+        if r.is_ok() && !views.is_empty() {
+            sys::kqueue::vnode_changes(self, sysnum, views);
+        }
         let step = match r {
             Ok((r0, r1)) => {
                 self.clock.advance(Clock::TICK_NS);
@@ -992,6 +997,13 @@ impl Kernel for SimKernel {
 
     fn generation(&self) -> u64 {
         self.generation
+    }
+
+    /// The timed waits (and kqueue timers) the clock reached since the last
+    /// call: with the host's clock, a poll whose timeout passed while no
+    /// call came ends at the server's next tick.
+    fn tick(&mut self) {
+        self.wake_timed_waits();
     }
 
     fn shutdown_requested(&self) -> bool {

@@ -652,6 +652,8 @@ impl<K: Kernel> ServerCore<K> {
 
     /// Fails every memory request older than `timeout_ms` with a fault (the call
     /// gets EFAULT): a client that never answers a COPYIN stalls only its own call.
+    /// Then lets the kernel end the timed waits its clock has reached
+    /// ([`Kernel::tick`]) and retries what they unblocked.
     pub fn expire_waits(&mut self, timeout_ms: u64) {
         let now = self.now_ms;
         let expired: Vec<(ConnId, u64)> = self
@@ -674,6 +676,7 @@ impl<K: Kernel> ServerCore<K> {
             self.fault_awaited(id, creq);
             self.drive(id, creq);
         }
+        self.kernel.tick();
         self.run_blocked();
     }
 

@@ -194,6 +194,9 @@ pub struct Socket {
     pub linger: i32,
     /// `so_error`: a pending error.
     pub error: i32,
+    /// `so_oobmark`: the bytes in the receive buffer before the out-of-band
+    /// mark (0: none, or at the mark, with SS_RCVATMARK).
+    pub oobmark: u64,
     /// The send buffer.
     pub snd: SockBuf,
     /// The receive buffer.
@@ -226,6 +229,7 @@ impl Socket {
             options: 0,
             linger: 0,
             error: 0,
+            oobmark: 0,
             snd: SockBuf::default(),
             rcv: SockBuf::default(),
             head: None,
@@ -657,7 +661,8 @@ pub fn poll(k: &SimKernel, so: SockId, events: i32) -> i32 {
     if writable {
         revents |= events & POLLOUT;
     }
-    if s.state & SS_RCVATMARK != 0 {
+    // sodopoll: so_oobmark || SS_RCVATMARK.
+    if s.oobmark != 0 || s.state & SS_RCVATMARK != 0 {
         revents |= events & (POLLPRI | POLLRDBAND);
     }
     revents

@@ -109,7 +109,26 @@ pub fn take(k: &mut SimKernel, so: SockId, resid: usize, flags: i32) -> Result<R
     } else {
         rcv.take_control()
     };
+    // soreceive: a read stops at the out-of-band mark; taking data clears
+    // SS_RCVATMARK and moves the mark, which is set again once reached.
+    let mark = s.oobmark;
+    let resid = if mark != 0 && !atomic {
+        resid.min(usize::try_from(mark).unwrap_or(usize::MAX))
+    } else {
+        resid
+    };
+    let rcv = &mut s.rcv;
     let (data, left) = rcv.take_data(resid, peek);
+    if !peek && !data.is_empty() && !atomic {
+        s.state &= !SS_RCVATMARK;
+        if mark != 0 {
+            s.oobmark = mark.saturating_sub(data.len() as u64);
+            if s.oobmark == 0 {
+                s.state |= SS_RCVATMARK;
+            }
+        }
+    }
+    let rcv = &mut s.rcv;
     out.data = data;
     let eor = rcv.records.front().is_some_and(|r| r.eor);
     if !left && eor {

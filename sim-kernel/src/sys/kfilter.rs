@@ -16,9 +16,9 @@
 //!   with SO_ACCEPTCONN: data = completed connections) and EVFILT_WRITE; any
 //!   other filter EINVAL.
 //! - fifos: `fifo_kqfilter`, `filt_fiforead`, `filt_fifowrite`
-//!   (sys/miscfs/fifofs/fifo_vnops.c): data in the read socket, room in the
-//!   write socket; EV_EOF set when it can receive (send) no more and cleared
-//!   otherwise.
+//!   (sys/miscfs/fifofs/fifo_vnops.c 1.77): both on the read socket: the
+//!   data in its receive buffer, the room in its send buffer; EV_EOF set when
+//!   it can receive (send) no more and cleared otherwise.
 //! - the console: `fnullop_kqfilter`, EOPNOTSUPP (kern_descrip.c 1.229).
 //! - kqueues: `kqueue_kqfilter`: EVFILT_READ (`filt_kqueue`, data = the
 //!   queued knotes); any other filter returns 1, i.e. EPERM.
@@ -84,15 +84,16 @@ pub(crate) fn file_attach(k: &SimKernel, filter: u32, file: FileId) -> Result<At
         }
         FileKind::Node(n) => match k.vfs.fstype(n) {
             FsType::Rumpfs => Err(EOPNOTSUPP),
-            // fifo_kqfilter: the read filter on the read socket's receive
-            // buffer, the write filter on the write socket's send buffer.
+            // fifo_kqfilter (fifo_vnops.c 1.77): both filters hook the READ
+            // socket, the read filter on its receive buffer, the write
+            // filter on its send buffer (not the write socket's).
             _ if crate::net::fifo::info(k, n).is_some() => {
                 let Some(fi) = crate::net::fifo::info(k, n) else {
                     return Err(EBADF);
                 };
                 match filter {
                     EVFILT_READ => on(Ops::FifoRead, crate::net::sock_key(fi.rso)),
-                    EVFILT_WRITE => on(Ops::FifoWrite, crate::net::sock_key(fi.wso)),
+                    EVFILT_WRITE => on(Ops::FifoWrite, crate::net::sock_key(fi.rso)),
                     _ => Err(EINVAL),
                 }
             }
@@ -324,7 +325,12 @@ fn socket_event(k: &SimKernel, kn: &mut Knote, f: FileId) -> bool {
     }
 }
 
-/// `filt_fiforead` / `filt_fifowrite` on the FIFO behind open file `f`.
+/// `filt_fiforead` / `filt_fifowrite` on the FIFO behind open file `f`
+/// (sys/miscfs/fifofs/fifo_vnops.c 1.77). Both look at the read socket,
+/// the kn_hook fifo_kqfilter sets: the write filter's data is the room in
+/// the read socket's own send buffer, and as that socket can send no more
+/// from the FIFO's first open on (SS_CANTSENDMORE, never cleared), it
+/// always fires with EV_EOF, whoever holds the FIFO.
 fn fifo_event(k: &SimKernel, kn: &mut Knote, f: FileId) -> bool {
     use crate::net::{SS_CANTRCVMORE, SS_CANTSENDMORE};
     let Some(FileKind::Node(n)) = k.t.files.get(&f).map(|x| x.kind) else {
@@ -334,7 +340,7 @@ fn fifo_event(k: &SimKernel, kn: &mut Knote, f: FileId) -> bool {
         return false;
     };
     let read = kn.ops == Ops::FifoRead;
-    let Some(s) = k.t.sockets.get(if read { &fi.rso } else { &fi.wso }) else {
+    let Some(s) = k.t.sockets.get(&fi.rso) else {
         return false;
     };
     let (eof, ready) = if read {

@@ -303,7 +303,8 @@ fn next_timer(k: &SimKernel, q: KqId) -> Option<u64> {
 
 /// Whether a process other than `pid` could change what kqueue `q`
 /// watches: it holds a watched pipe or vnode, or is a watched process, or
-/// (for a watched socket, whose peer is another file) it exists.
+/// (for a watched socket, whose peer is another file) it has descriptors
+/// (init, pid 1, has none and makes no calls).
 fn others_could_change(k: &SimKernel, pid: Pid, q: KqId) -> bool {
     let Some(kq) = k.kq.queues.get(&q) else {
         return false;
@@ -312,7 +313,9 @@ fn others_could_change(k: &SimKernel, pid: Pid, q: KqId) -> bool {
     for kn in kq.knotes.values() {
         match kn.obj {
             KnObj::File(f) => match k.t.files.get(&f).map(|x| x.kind) {
-                Some(FileKind::Socket(_)) if k.t.procs.keys().any(|p| *p != pid) => return true,
+                Some(FileKind::Socket(_)) if crate::sys::poll::others_with_sockets(k, pid) => {
+                    return true
+                }
                 kind => objects.extend(kind),
             },
             KnObj::Proc(p) if p != pid && k.t.procs.contains_key(&p) => return true,
@@ -663,4 +666,168 @@ pub fn vnode_note(k: &mut SimKernel, node: crate::vfs::NodeId, hint: u32) {
         }
     }
     k.bump_key(key);
+}
+
+/// What EVFILT_VNODE can see of a watched vnode, taken before and after a
+/// call to tell which tmpfs `VN_KNOTE`s the call made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VnodeView {
+    node: crate::vfs::NodeId,
+    /// tn_links (0 once the node is gone).
+    nlink: u32,
+    dir: bool,
+    /// A regular file's size.
+    size: u64,
+    /// mode, uid, gid, flags and the four times.
+    attrs: (u32, u32, u32, u32, [crate::vfs::Timespec; 4]),
+    /// A directory's entries (name, node).
+    entries: Vec<(Vec<u8>, crate::vfs::NodeId)>,
+    /// The names it is entered under (directory, name), for renames only.
+    names: Vec<(crate::vfs::NodeId, Vec<u8>)>,
+}
+
+/// rename, renameat, __posix_rename.
+const RENAMES: [u32; 3] = [128, 458, 270];
+/// The calls that end in tmpfs_chmod, tmpfs_chown, tmpfs_chflags or
+/// tmpfs_chtimes: chmod, fchmod, lchmod, fchmodat, chown, fchown, lchown,
+/// fchownat, __posix_chown, __posix_fchown, __posix_lchown, chflags,
+/// fchflags, lchflags, __utimes50, __futimes50, __lutimes50, utimensat,
+/// futimens.
+const SETATTRS: [u32; 19] = [
+    15, 124, 274, 463, 16, 123, 275, 464, 283, 284, 285, 34, 35, 304, 420, 423, 424, 467, 472,
+];
+
+/// The views of every vnode an EVFILT_VNODE knote watches (none, and no
+/// work, without such knotes), before call `sysnum` runs.
+pub fn vnode_views(k: &SimKernel, sysnum: u32) -> Vec<VnodeView> {
+    let mut nodes = std::collections::BTreeSet::new();
+    for kq in k.kq.queues.values() {
+        for kn in kq.knotes.values() {
+            if kn.ops != Ops::GenfsVnode {
+                continue;
+            }
+            if let KnObj::File(f) = kn.obj {
+                if let Some(FileKind::Node(n)) = k.t.files.get(&f).map(|x| x.kind) {
+                    nodes.insert(n);
+                }
+            }
+        }
+    }
+    let renaming = RENAMES.contains(&sysnum);
+    nodes.into_iter().map(|n| view(k, n, renaming)).collect()
+}
+
+fn view(k: &SimKernel, n: crate::vfs::NodeId, renaming: bool) -> VnodeView {
+    use crate::vfs::NodeKind;
+    let Some(nd) = k.vfs.nodes.get(&n) else {
+        return VnodeView {
+            node: n,
+            nlink: 0,
+            dir: false,
+            size: 0,
+            attrs: (0, 0, 0, 0, [Default::default(); 4]),
+            entries: Vec::new(),
+            names: Vec::new(),
+        };
+    };
+    let (dir, size, entries) = match &nd.kind {
+        NodeKind::Dir { entries, .. } => (
+            true,
+            0,
+            entries.iter().map(|e| (e.name.clone(), e.node)).collect(),
+        ),
+        NodeKind::File(d) => (false, d.len() as u64, Vec::new()),
+        _ => (false, 0, Vec::new()),
+    };
+    let names = if renaming {
+        k.vfs
+            .nodes
+            .iter()
+            .filter_map(|(d, x)| match &x.kind {
+                NodeKind::Dir { entries, .. } => Some((d, entries)),
+                _ => None,
+            })
+            .flat_map(|(d, es)| {
+                es.iter()
+                    .filter(|e| e.node == n)
+                    .map(|e| (*d, e.name.clone()))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    VnodeView {
+        node: n,
+        nlink: nd.nlink,
+        dir,
+        size,
+        attrs: (
+            nd.perm,
+            nd.uid,
+            nd.gid,
+            nd.flags,
+            [nd.atime, nd.mtime, nd.ctime, nd.birthtime],
+        ),
+        entries,
+        names,
+    }
+}
+
+/// The hints tmpfs gives a vnode that changed from `b` to `a` in a call
+/// `sysnum` that succeeded (sys/fs/tmpfs/tmpfs_subr.c, NetBSD 7):
+/// - `tmpfs_dir_detach`: the node loses a link, `NOTE_LINK` while links
+///   remain, else `NOTE_DELETE` (a directory is detached with its "."
+///   link still counted, so rmdir notes `NOTE_LINK`); its directory gets
+///   `NOTE_WRITE`, with `NOTE_LINK` when the entry was a directory;
+/// - `tmpfs_dir_attach`: the same for the directory; `tmpfs_link`
+///   notes `NOTE_LINK` on the node;
+/// - `tmpfs_chmod`, `tmpfs_chown`, `tmpfs_chflags`, `tmpfs_chtimes`:
+///   `NOTE_ATTRIB`;
+/// - `tmpfs_reg_resize` (truncate): `NOTE_EXTEND` when it grew, nothing
+///   when it shrank;
+/// - `genfs_rename_knote` (sys/miscfs/genfs/genfs_rename.c): the renamed
+///   node `NOTE_RENAME`; the directories `NOTE_WRITE`, with `NOTE_LINK`
+///   for a directory moving between them and `NOTE_EXTEND` on a new
+///   directory that gained an entry; a replaced node `NOTE_DELETE` or
+///   `NOTE_LINK` as for a detach.
+///
+/// Writes note `NOTE_WRITE`/`NOTE_EXTEND` where they happen (sys/io.rs).
+pub(crate) fn vnode_hints(b: &VnodeView, a: &VnodeView, sysnum: u32) -> u32 {
+    let mut hint = 0;
+    if a.nlink < b.nlink {
+        let left = if b.dir && a.nlink == 0 { 1 } else { a.nlink };
+        hint |= if left > 0 { NOTE_LINK } else { NOTE_DELETE };
+    } else if a.nlink > b.nlink {
+        hint |= NOTE_LINK;
+    }
+    if b.dir && a.entries != b.entries {
+        hint |= NOTE_WRITE;
+        if RENAMES.contains(&sysnum) && a.entries.len() > b.entries.len() {
+            hint |= NOTE_EXTEND;
+        }
+    }
+    if SETATTRS.contains(&sysnum) && a.attrs != b.attrs && a.nlink > 0 {
+        hint |= NOTE_ATTRIB;
+    }
+    if matches!(sysnum, 200 | 201) && !b.dir && a.size > b.size {
+        hint |= NOTE_EXTEND;
+    }
+    if RENAMES.contains(&sysnum) && a.nlink > 0 && a.nlink == b.nlink && a.names != b.names {
+        hint |= NOTE_RENAME;
+    }
+    hint
+}
+
+/// After a call that succeeded: the `VN_KNOTE`s it made on the watched
+/// vnodes whose views were `before`.
+pub fn vnode_changes(k: &mut SimKernel, sysnum: u32, before: Vec<VnodeView>) {
+    let renaming = RENAMES.contains(&sysnum);
+    for b in before {
+        let a = view(k, b.node, renaming);
+        let hint = vnode_hints(&b, &a, sysnum);
+        if hint != 0 {
+            vnode_note(k, b.node, hint);
+        }
+    }
 }

@@ -249,8 +249,9 @@ pub const PARTIAL: &[(u32, &str)] = &[
     (
         209,
         "poll: the descriptor-table size for the nfds check is taken from the highest open fd; \
-         a timed poll that another process could end expires only when a call moves the \
-         clock past its deadline (the server has no idle timer)",
+         a timed poll that another process could end expires when a call moves the clock \
+         past its deadline, or, on the host's clock, at the server's next idle tick (every \
+         250 ms) after it",
     ),
     (
         394,
@@ -267,7 +268,7 @@ pub const PARTIAL: &[(u32, &str)] = &[
     (
         417,
         "__select50: the descriptor-table size nd is cut to is taken from the highest open fd; \
-         a timed select expires only when a call moves the clock past its deadline",
+         a timed select that another process could end expires as a timed poll does",
     ),
     (
         425,
@@ -281,17 +282,18 @@ pub const PARTIAL: &[(u32, &str)] = &[
     (
         435,
         "__kevent50: EVFILT_SIGNAL knotes attach but never fire (no signal reaches a process's \
-         knote list); EVFILT_VNODE reports only NOTE_WRITE and NOTE_EXTEND of writes (no \
-         NOTE_DELETE, NOTE_ATTRIB, NOTE_LINK, NOTE_RENAME, NOTE_REVOKE); EVFILT_PROC does not \
+         knote list); EVFILT_VNODE tells NOTE_DELETE, NOTE_LINK, NOTE_RENAME, NOTE_ATTRIB and a \
+         truncate's NOTE_EXTEND from the watched vnode before and after each call, so a \
+         chmod/chown/utimes that changes no attribute or time notes nothing, and there is \
+         no NOTE_REVOKE; EVFILT_PROC does not \
          follow forks (NOTE_TRACK) and its NOTE_EXIT data is 0; the error entries are copied \
          out after all the changes are copied in (NetBSD interleaves them per chunk of 8); a \
-         timed wait that another process could end expires only when a call moves the clock \
-         past its deadline",
+         timed wait that another process could end expires as a timed poll does",
     ),
     (
         437,
         "__pollts50: as poll (descriptor-table size from the highest open fd, timed waits \
-         expire only when a call moves the clock)",
+         end at a call that moves the clock or at the server's idle tick)",
     ),
     (
         450,

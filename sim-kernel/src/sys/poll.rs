@@ -5,20 +5,27 @@
 //! and, rumpfs having no poll op, `vn_default_error`'s EOPNOTSUPP (45) handed
 //! back as the revents.
 //!
+//! FIFOs answer `fifo_poll` (sys/miscfs/fifofs/fifo_vnops.c) and sockets
+//! `sopoll` (sys/kern/uipc_socket.c).
+//!
 //! Waiting: nothing ready and no timeout (or one still to run) blocks the call
-//! on the pipes it watches (the pipe's wait key when it watches one pipe, any
+//! on the objects it watches (their wait key when it watches one object, any
 //! change otherwise), as a read on an empty pipe does; a timeout of zero
 //! returns at once. A finite timeout expires, advancing the virtual clock to
-//! its deadline and returning 0, when no other process holds an end of a
-//! watched pipe (nothing else could make it ready in time); while another
-//! process does, the call waits on the pipes until they change or another
-//! call moves the virtual clock past the deadline (a nanosleep, say).
+//! its deadline and returning 0, when no other process could make a watched
+//! object ready in time (none holds an end of a watched pipe or FIFO, and,
+//! for a watched socket, no other process has descriptors at all); while
+//! another could, the call waits on the objects until they change, another
+//! call moves the clock past the deadline (a nanosleep, say), or, with the
+//! host's clock, the server's idle tick finds the deadline passed
+//! (`Kernel::tick`).
 
 use crate::consts::*;
+use crate::net::SockId;
 use crate::proc::{FileKind, PipeId};
 use crate::structs::{read_timespec, read_timeval};
 use crate::sys::io::file_of;
-use crate::vfs::{FsType, Timespec};
+use crate::vfs::{FsType, NodeId, Timespec};
 use crate::{err, Ctx, SimKernel, Stop, SysResult, TimedWait};
 
 /// Data to read.
@@ -62,24 +69,81 @@ pub fn fd_table_size(k: &SimKernel, pid: i32) -> u32 {
     n
 }
 
-/// What `fo_poll` answers for the file behind `fd` asked for `events`, and the
-/// pipe it depends on; `None` when `fd` is not open.
-fn fo_poll(k: &SimKernel, pid: i32, fd: i32, events: i32) -> Option<(i32, Option<PipeId>)> {
+/// What a scan looked at, for the wait when nothing was ready: the wait keys
+/// of the watched objects (each object's `selrecord`), and what another
+/// process could change.
+#[derive(Debug, Default)]
+struct Scanned {
+    /// The wait keys, in scan order (repeats kept; one distinct key blocks on it).
+    keys: Vec<u64>,
+    /// Watched pipes.
+    pipes: Vec<PipeId>,
+    /// Watched FIFO vnodes.
+    fifos: Vec<NodeId>,
+    /// Watched sockets.
+    sockets: Vec<SockId>,
+}
+
+/// What `fo_poll` answers for the file behind `fd` asked for `events`
+/// (recording what it watched in `seen`); `None` when `fd` is not open.
+fn fo_poll(k: &SimKernel, pid: i32, fd: i32, events: i32, seen: &mut Scanned) -> Option<i32> {
     let id = file_of(k, pid, fd).ok()?;
     let f = k.t.files.get(&id)?;
     Some(match f.kind {
-        FileKind::Console => (events & (POLLOUT | POLLWRNORM), None),
+        FileKind::Console => events & (POLLOUT | POLLWRNORM),
         FileKind::Node(n) => match k.vfs.fstype(n) {
-            FsType::Tmpfs => (events & (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM), None),
-            FsType::Rumpfs => (EOPNOTSUPP, None),
+            FsType::Rumpfs => EOPNOTSUPP,
+            // VOP_POLL of a FIFO is fifo_poll (tmpfs_fifoop_entries).
+            _ if crate::net::fifo::info(k, n).is_some() => {
+                let Some(fi) = crate::net::fifo::info(k, n) else {
+                    return Some(0);
+                };
+                seen.keys.extend([
+                    crate::net::sock_key(fi.rso),
+                    crate::net::sock_key(fi.wso),
+                    crate::net::fifo::fifo_key(n),
+                ]);
+                seen.fifos.push(n);
+                fifo_poll(k, fi, events)
+            }
+            FsType::Tmpfs => events & (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM),
         },
-        FileKind::Kqueue(q) => (crate::sys::kqueue::poll(k, q, events), None),
-        FileKind::Socket(so) => (crate::net::poll(k, so, events), None),
+        FileKind::Kqueue(q) => {
+            seen.keys.push(crate::sys::kfilter::kqueue_key(q));
+            crate::sys::kqueue::poll(k, q, events)
+        }
+        FileKind::Socket(so) => {
+            seen.keys.push(crate::net::sock_key(so));
+            seen.sockets.push(so);
+            crate::net::poll(k, so, events)
+        }
         FileKind::PipeRead(p) | FileKind::PipeWrite(p) => {
             let read_end = matches!(f.kind, FileKind::PipeRead(_));
-            (pipe_poll(k, p, read_end, events), Some(p))
+            seen.keys.push(SimKernel::pipe_key(p));
+            seen.pipes.push(p);
+            pipe_poll(k, p, read_end, events)
         }
     })
+}
+
+/// `fifo_poll` (sys/miscfs/fifofs/fifo_vnops.c): read events (POLLIN,
+/// POLLPRI, POLLRDNORM, POLLRDBAND) ask `sopoll` of the read socket, write
+/// events (POLLOUT, POLLWRNORM, POLLWRBAND) that of the write socket, each
+/// with all the events; whatever either answers is reported. The open
+/// file's mode plays no part. Being sockets, they never say POLLHUP: a FIFO
+/// whose last writer closed is readable (the read socket can receive no
+/// more), one that never had a writer is not.
+pub(crate) fn fifo_poll(k: &SimKernel, fi: crate::net::fifo::FifoInfo, events: i32) -> i32 {
+    const POLLPRI: i32 = 0x2;
+    const POLLWRBAND: i32 = 0x100;
+    let mut revents = 0;
+    if events & (POLLIN | POLLPRI | POLLRDNORM | POLLRDBAND) != 0 {
+        revents |= crate::net::poll(k, fi.rso, events);
+    }
+    if events & (POLLOUT | POLLWRNORM | POLLWRBAND) != 0 {
+        revents |= crate::net::poll(k, fi.wso, events);
+    }
+    revents
 }
 
 /// `pipe_poll` for one end. The read end's own buffer holds the data; its
@@ -103,7 +167,9 @@ fn pipe_poll(k: &SimKernel, p: PipeId, read_end: bool, events: i32) -> i32 {
         revents |= events & (POLLIN | POLLRDNORM);
     }
     // A gone peer takes writes no more and blocks none: POLLOUT as asked.
-    let room = !read_end && PIPE_SIZE.saturating_sub(pipe.buf.len()) >= PIPE_BUF;
+    // Room: pipe_buffer.size - cnt >= PIPE_BUF, the size being PIPE_SIZE
+    // or BIG_PIPE_SIZE once a large write resized the buffer.
+    let room = !read_end && pipe.capacity().saturating_sub(pipe.buf.len()) >= PIPE_BUF;
     if !peer_open || room {
         revents |= events & (POLLOUT | POLLWRNORM);
     }
@@ -153,16 +219,29 @@ pub(crate) struct Watch {
 }
 
 impl Watch {
-    /// The watch of a scan over `pipes`.
-    fn pipes(k: &SimKernel, pid: i32, pipes: &[PipeId]) -> Watch {
+    /// The watch of a scan: its keys; another process could change a
+    /// watched pipe or FIFO it holds an end of, or a watched socket
+    /// ([`others_with_sockets`]).
+    fn of(k: &SimKernel, pid: i32, seen: &Scanned) -> Watch {
+        let others = others_hold(k, pid, |kind| match kind {
+            FileKind::PipeRead(p) | FileKind::PipeWrite(p) => seen.pipes.contains(&p),
+            FileKind::Node(n) => seen.fifos.contains(&n),
+            _ => false,
+        }) || (!seen.sockets.is_empty() && others_with_sockets(k, pid));
         Watch {
-            keys: pipes.iter().map(|p| SimKernel::pipe_key(*p)).collect(),
-            others: others_hold(k, pid, |kind| match kind {
-                FileKind::PipeRead(p) | FileKind::PipeWrite(p) => pipes.contains(&p),
-                _ => false,
-            }),
+            keys: seen.keys.clone(),
+            others,
         }
     }
+}
+
+/// Whether another process could change a socket `pid` watches: one (not
+/// `pid`) that holds a socket, or could make one and connect or send (any
+/// process with open descriptors: init, pid 1, has none and makes no calls).
+pub(crate) fn others_with_sockets(k: &SimKernel, pid: i32) -> bool {
+    k.t.procs
+        .iter()
+        .any(|(p, pr)| *p != pid && !pr.fds.is_empty())
 }
 
 /// The timed wait of this call: the process, the syscall, its argument block.
@@ -229,27 +308,21 @@ fn pollcommon(
     let mut buf = c.copyin(fds, u64::from(nfds) * 8)?;
     let timeout = timeout_ns(ts)?;
     let mut n = 0i64;
-    let mut pipes = Vec::new();
+    let mut seen = Scanned::default();
     for e in buf.chunks_exact_mut(8) {
         let fd = i32::from_le_bytes([e[0], e[1], e[2], e[3]]);
         let events = i32::from(i16::from_le_bytes([e[4], e[5]]));
         let revents = if fd < 0 {
             0
         } else {
-            match fo_poll(k, c.pid, fd, events | POLLERR | POLLHUP) {
-                None => POLLNVAL,
-                Some((r, pipe)) => {
-                    pipes.extend(pipe);
-                    r
-                }
-            }
+            fo_poll(k, c.pid, fd, events | POLLERR | POLLHUP, &mut seen).unwrap_or(POLLNVAL)
         };
         e[6..8].copy_from_slice(&(revents as i16).to_le_bytes());
         n += i64::from(revents != 0);
     }
     let key = wait_key(c, sysnum);
     if n == 0 {
-        let watch = Watch::pipes(k, c.pid, &pipes);
+        let watch = Watch::of(k, c.pid, &seen);
         nothing_ready(k, key, timeout, None, &watch)?;
     } else {
         k.timed_waits.remove(&key);
@@ -313,15 +386,14 @@ pub(crate) fn select(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     let timeout = timeout_ns(ts)?;
     let mut out = vec![vec![0u8; ni as usize]; 3];
     let mut n = 0i64;
-    let mut pipes = Vec::new();
+    let mut seen = Scanned::default();
     for (msk, set) in sets.iter().enumerate() {
         for fd in 0..nd as usize {
             if set[fd / 8] & (1 << (fd % 8)) == 0 {
                 continue;
             }
-            let (r, pipe) =
-                fo_poll(k, c.pid, fd as i32, SEL_FLAG[msk]).ok_or(Stop::Errno(EBADF))?;
-            pipes.extend(pipe);
+            let r =
+                fo_poll(k, c.pid, fd as i32, SEL_FLAG[msk], &mut seen).ok_or(Stop::Errno(EBADF))?;
             if r != 0 {
                 out[msk][fd / 8] |= 1 << (fd % 8);
                 n += 1;
@@ -330,7 +402,7 @@ pub(crate) fn select(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     }
     let key = wait_key(c, 417);
     if n == 0 {
-        let watch = Watch::pipes(k, c.pid, &pipes);
+        let watch = Watch::of(k, c.pid, &seen);
         nothing_ready(k, key, timeout, None, &watch)?;
     } else {
         k.timed_waits.remove(&key);

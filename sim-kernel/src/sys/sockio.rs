@@ -475,6 +475,15 @@ pub(crate) fn fifo_read(
         Ok(r) => {
             let n = r.data.len() as i64;
             dispose(k, r.control);
+            // fifo_read (fifo_vnops.c 1.77): "Clear EOF indication after
+            // first such return": a read that succeeded with nothing clears
+            // SS_CANTRCVMORE, so the FIFO is no longer readable (poll,
+            // EVFILT_READ) and a later blocking read waits for a writer.
+            if n == 0 {
+                if let Some(s) = k.t.sockets.get_mut(&fi.rso) {
+                    s.state &= !net::SS_CANTRCVMORE;
+                }
+            }
             Ok((n, 0))
         }
         Err(Stop::Errno(EAGAIN)) if nb && fi.writers == 0 => Ok((0, 0)),

@@ -273,6 +273,17 @@ pub fn send(k: &mut SimKernel, so: SockId, mut mbufs: Vec<Mbuf>, oob: bool) -> R
         if let Ok(q) = inp_mut(k, peer) {
             q.tcp.oob = Some(b);
         }
+        // tcp_input's URG processing: so_oobmark = so_rcv.sb_cc +
+        // (rcv_up - rcv_nxt) - 1, the stream bytes before the urgent one
+        // (those received and those still in our send buffer);
+        // SS_RCVATMARK when that is none; sohasoutofband.
+        let unsent = k.sock(so).map_or(0, |s| s.snd.cc);
+        if let Ok(r) = k.sock_mut(peer) {
+            r.oobmark = r.rcv.cc.saturating_add(unsent) as u64;
+            if r.oobmark == 0 {
+                r.state |= super::super::SS_RCVATMARK;
+            }
+        }
         k.sock_wakeup(peer);
     }
     Ok(())
