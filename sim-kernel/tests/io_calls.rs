@@ -990,10 +990,12 @@ fn a_blocking_pipe_write_waits_for_the_reader_until_all_is_written() {
     let mut mem = CallMemory::default();
     let (mut got, mut waits) = (Vec::new(), 0);
     let done = loop {
-        match t
-            .k
-            .syscall(t.pid, nr::WRITE, SyscallArgs::new(&block, Abi::Lp64Le), &mem)
-        {
+        match t.k.syscall(
+            t.pid,
+            nr::WRITE,
+            SyscallArgs::new(&block, Abi::Lp64Le),
+            &mem,
+        ) {
             SyscallStep::Done(d) => break d,
             SyscallStep::Need(q) => {
                 let f = t.mem.fetch(q);
@@ -1015,9 +1017,16 @@ fn a_blocking_pipe_write_waits_for_the_reader_until_all_is_written() {
     };
     assert_eq!(done.error, 0);
     assert_eq!(done.retval[0], data.len() as i64, "the whole write");
-    assert!(waits >= 2, "150000 bytes do not fit a 65536-byte pipe: {waits}");
+    assert!(
+        waits >= 2,
+        "150000 bytes do not fit a 65536-byte pipe: {waits}"
+    );
     got.extend(t.read(r, 200_000).1);
-    assert!(got == data, "every byte once, in order ({} read)", got.len());
+    assert!(
+        got == data,
+        "every byte once, in order ({} read)",
+        got.len()
+    );
     t.k.check_invariants().unwrap();
     // non-blocking: the room it found, at once
     t.ok(nr::FCNTL, &[w as u64, 4, 4]);

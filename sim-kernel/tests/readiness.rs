@@ -713,8 +713,6 @@ fn a_resized_pipe_offers_the_room_of_its_big_buffer() {
 
 const RECVFROM: u32 = 29;
 const MSG_OOB: u64 = 0x1;
-// (Reading the urgent byte itself, recv(MSG_OOB), is the socket layer's
-// business, not pinned here.)
 
 fn tcp_pair(t: &mut T, port: u16) -> (i64, i64) {
     let l = t.ok(SOCKET, &[AF_INET, STREAM, 0]);
@@ -770,4 +768,30 @@ fn tcp_urgent_data_sets_the_mark_poll_and_select_report() {
     assert_eq!(recv(&mut t, a, 64, 0), b"ef");
     assert_eq!(rev(&mut t, a, POLLPRI | POLLRDBAND), 0);
     assert_eq!(select_now(&mut t, 0, 0, ab), (0, 0, [0, 0, 0]));
+}
+
+/// soreceive's MSG_OOB branch: the urgent byte itself (PRU_RCVOOB), kept
+/// by MSG_PEEK, EINVAL once it was read or when there is none; the ordinary
+/// data stays; AF_LOCAL has no out-of-band data (EOPNOTSUPP).
+#[test]
+fn recv_with_msg_oob_reads_the_urgent_byte_once() {
+    const MSG_PEEK: u64 = 0x2;
+    const EINVAL: i32 = 22;
+    let mut t = inet();
+    let (c, a) = tcp_pair(&mut t, 7791);
+    let b = t.buf(8);
+    assert_eq!(
+        t.sys(RECVFROM, &[a as u64, b, 8, MSG_OOB, 0, 0]).0,
+        EINVAL,
+        "no urgent data yet"
+    );
+    send(&mut t, c, b"xy", MSG_OOB);
+    assert_eq!(recv(&mut t, a, 8, MSG_OOB | MSG_PEEK), b"y", "peeked");
+    assert_eq!(recv(&mut t, a, 8, MSG_OOB), b"y", "the urgent byte");
+    assert_eq!(
+        t.sys(RECVFROM, &[a as u64, b, 8, MSG_OOB, 0, 0]).0,
+        EINVAL,
+        "read once"
+    );
+    assert_eq!(recv(&mut t, a, 8, 0), b"x", "the ordinary data stays");
 }

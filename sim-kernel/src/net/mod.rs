@@ -417,11 +417,11 @@ pub fn rcvd(k: &mut SimKernel, so: SockId) {
     }
 }
 
-/// PRU_RCVOOB: no domain here keeps out-of-band data (AF_LOCAL answers
-/// EOPNOTSUPP).
-pub fn rcvoob(k: &mut SimKernel, so: SockId) -> Result<Vec<u8>, Stop> {
+/// PRU_RCVOOB: TCP's urgent byte (taken unless `peek`); the other
+/// protocols keep no out-of-band data (AF_LOCAL answers EOPNOTSUPP).
+pub fn rcvoob(k: &mut SimKernel, so: SockId, peek: bool) -> Result<Vec<u8>, Stop> {
     match k.sock(so)?.domain {
-        AF_INET | AF_INET6 => inet::usrreq::rcvoob(k, so, true),
+        AF_INET | AF_INET6 => inet::usrreq::rcvoob(k, so, peek),
         _ => err(EOPNOTSUPP),
     }
 }

@@ -35,7 +35,7 @@ pub fn check(
     if flags & MSG_OOB != 0 {
         return match k.sock(so)?.domain {
             AF_LOCAL => err(EOPNOTSUPP),
-            _ => super::rcvoob(k, so).map(|_| true),
+            _ => super::rcvoob(k, so, true).map(|_| true),
         };
     }
     let s = k.sock(so)?;

@@ -149,6 +149,18 @@ fn recv_on(
     if !ready {
         return Ok(Default::default());
     }
+    if flags & net::MSG_OOB != 0 {
+        // soreceive's MSG_OOB branch: PRU_RCVOOB's byte (kept with
+        // MSG_PEEK), moved out as far as the buffers reach; nothing of the
+        // ordinary data is taken.
+        let mut data = net::rcvoob(k, so, flags & net::MSG_PEEK != 0)?;
+        data.truncate(resid);
+        scatter(c, iov, &data)?;
+        return Ok(net::soreceive::Received {
+            data,
+            ..Default::default()
+        });
+    }
     let r = net::soreceive::take(k, so, resid, flags)?;
     scatter(c, iov, &r.data)?;
     Ok(r)
