@@ -272,6 +272,42 @@ fn select_errors() {
     assert_eq!(t.sys(SELECT, &[5, rd, 0, 0, tv]), (0, 0, 0));
 }
 
+const PSELECT: u32 = 436;
+
+/// __pselect50: selcommon with a timespec (nsec, not usec, checked) and a
+/// signal mask copied in after it (EFAULT for a bad one, before any set).
+#[test]
+fn pselect_is_select_with_a_timespec_and_a_mask() {
+    let mut t = T::new();
+    let (r, w) = pipe(&mut t);
+    let (r, w) = (r as usize, w as usize);
+    let rd = fdset(&mut t, &[r, w]);
+    let wr = fdset(&mut t, &[r, w]);
+    let ts = t.put(&[0; 16]);
+    let mask = t.put(&[0xff; 16]);
+    let (e, n, _) = t.sys(PSELECT, &[32, rd, wr, 0, ts, mask]);
+    assert_eq!((e, n), (0, 1));
+    assert_eq!(set_bits(&t, rd), Vec::<usize>::new(), "an empty pipe");
+    assert_eq!(set_bits(&t, wr), [w]);
+    // a timespec's nsec may be up to 999999999 (a timeval's usec may not)
+    let mut v = [0u8; 16];
+    v[8..12].copy_from_slice(&999_999i32.to_le_bytes());
+    let big_usec = t.put(&v);
+    let one = fdset(&mut t, &[1]);
+    assert_eq!(t.sys(PSELECT, &[2, 0, one, 0, big_usec, 0]), (0, 1, 0));
+    let mut bad = [0u8; 16];
+    bad[8..16].copy_from_slice(&1_000_000_000i64.to_le_bytes());
+    let bad = t.put(&bad);
+    assert_eq!(t.e(PSELECT, &[2, 0, one, 0, bad, 0]), EINVAL, "nsec 1e9");
+    assert_eq!(t.e(PSELECT, &[2, 0, one, 0, ts, 8]), EFAULT, "the mask");
+    assert_eq!(t.e(PSELECT, &[2, 8, one, 0, ts, 0]), EFAULT, "a set");
+    assert_eq!(
+        t.e(PSELECT, &[u32::MAX as u64, 0, one, 0, ts, 0]),
+        EINVAL,
+        "nd < 0"
+    );
+}
+
 const FLOCK: u32 = 131;
 const F_GETLK: u64 = 7;
 const F_SETLK: u64 = 8;

@@ -625,6 +625,11 @@ pub const SYSCALLS: &[SyscallInfo] = &[
         slots: 6,
     },
     SyscallInfo {
+        number: 436,
+        name: "__pselect50",
+        slots: 6,
+    },
+    SyscallInfo {
         number: 437,
         name: "__pollts50",
         slots: 4,

@@ -154,6 +154,7 @@ pub const TABLE: &[(u32, &str, Handler)] = &[
     (429, "__clock_getres50", time::clock_getres),
     (430, "__nanosleep50", time::nanosleep),
     (435, "__kevent50", kqueue::kevent),
+    (436, "__pselect50", poll::pselect),
     (437, "__pollts50", poll::pollts),
     (439, "__stat50", file::stat),
     (440, "__fstat50", io::fstat),
@@ -288,6 +289,11 @@ pub const PARTIAL: &[(u32, &str)] = &[
          follow forks (NOTE_TRACK) and its NOTE_EXIT data is 0; the error entries are copied \
          out after all the changes are copied in (NetBSD interleaves them per chunk of 8); a \
          timed wait that another process could end expires as a timed poll does",
+    ),
+    (
+        436,
+        "__pselect50: as __select50 (descriptor-table size from the highest open fd, timed \
+         waits end at a call that moves the clock or at the server's idle tick)",
     ),
     (
         437,

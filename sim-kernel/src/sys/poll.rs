@@ -357,18 +357,45 @@ pub(crate) fn pollts(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     pollcommon(k, c, 437, ts)
 }
 
-/// __select50(nd, in, ou, ex, tv): the timeval first, then `selcommon`: nd < 0
-/// is EINVAL, nd is cut to the descriptor table's size, each non-NULL set
-/// (howmany(nd, 32) words) is copied in, the timeout checked, and `selscan`
-/// asks every descriptor in each set for `sel_flag` (EBADF for one not
-/// open). The result sets go back, in the order in, ou, ex, only on success.
+/// __select50(nd, in, ou, ex, tv): the timeval first, then [`selcommon`].
 pub(crate) fn select(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
-    let (nd, tvp) = (c.int(0), c.word(4));
+    let tvp = c.word(4);
     let ts = if tvp != 0 {
         Some(read_timeval(&c.copyin(tvp, 16)?))
     } else {
         None
     };
+    selcommon(k, c, 417, ts)
+}
+
+/// __pselect50(nd, in, ou, ex, ts, mask), as sys___pselect50: the timespec,
+/// then the signal mask (16 bytes, which changes nothing here: no signal is
+/// delivered while waiting) are copied in, then [`selcommon`].
+pub(crate) fn pselect(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let (tsp, maskp) = (c.word(4), c.word(5));
+    let ts = if tsp != 0 {
+        Some(read_timespec(&c.copyin(tsp, 16)?))
+    } else {
+        None
+    };
+    if maskp != 0 {
+        c.copyin(maskp, 16)?;
+    }
+    selcommon(k, c, 436, ts)
+}
+
+/// `selcommon`: nd < 0 is EINVAL, nd is cut to the descriptor table's size,
+/// each non-NULL set (howmany(nd, 32) words) is copied in, the timeout
+/// checked, and `selscan` asks every descriptor in each set for `sel_flag`
+/// (EBADF for one not open). The result sets go back, in the order in, ou,
+/// ex, only on success.
+fn selcommon(
+    k: &mut SimKernel,
+    c: &mut Ctx<'_, '_>,
+    sysnum: u32,
+    ts: Option<Timespec>,
+) -> SysResult {
+    let nd = c.int(0);
     if nd < 0 {
         return err(EINVAL);
     }
@@ -400,7 +427,7 @@ pub(crate) fn select(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
             }
         }
     }
-    let key = wait_key(c, 417);
+    let key = wait_key(c, sysnum);
     if n == 0 {
         let watch = Watch::of(k, c.pid, &seen);
         nothing_ready(k, key, timeout, None, &watch)?;
