@@ -97,3 +97,72 @@ fn the_virtual_clock_gives_the_same_stamps_in_two_runs() {
         runs[0]
     );
 }
+
+/// nanosleep(300 ms) and a poll of an empty pipe with a 300 ms timeout (no
+/// other process could end it) over `rumpsp serve`; returns how long each
+/// took, and the CLOCK_MONOTONIC seconds the kernel saw pass over both.
+fn sleeps(path: &std::path::Path) -> (Duration, Duration, f64) {
+    use rumpsp_protocol::client::Arg;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let url = format!("unix://{}", path.display());
+        let c = Client::connect(&url, "clock").await.unwrap();
+        let mono = |t: (i64, i64)| t.0 as f64 + t.1 as f64 / 1e9;
+        let before = c.clock_gettime(3).await.unwrap();
+        let mut ts = 0i64.to_le_bytes().to_vec();
+        ts.extend(300_000_000i64.to_le_bytes());
+        let t = Instant::now();
+        c.syscall(430, vec![Arg::In(ts), Arg::Null]).await.unwrap();
+        let slept = t.elapsed();
+        let (rv, _) = c.syscall(42, vec![]).await.unwrap();
+        let rfd = rv[0] as i32;
+        let mut pfd = rfd.to_le_bytes().to_vec();
+        pfd.extend(1i16.to_le_bytes()); // POLLIN
+        pfd.extend(0i16.to_le_bytes());
+        let t = Instant::now();
+        let (n, _) = c
+            .syscall(209, vec![Arg::InOut(pfd), Arg::Int(1), Arg::Int(300)])
+            .await
+            .unwrap();
+        let polled = t.elapsed();
+        assert_eq!(n[0], 0, "nothing became readable");
+        let after = c.clock_gettime(3).await.unwrap();
+        (slept, polled, mono(after) - mono(before))
+    })
+}
+
+#[test]
+fn on_the_host_clock_a_sleep_and_a_poll_timeout_take_their_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("sleep.sock");
+    let _server = serve(&sock, &[]);
+    let (slept, polled, kernel) = sleeps(&sock);
+    assert!(
+        slept >= Duration::from_millis(300),
+        "nanosleep returned after {slept:?}"
+    );
+    assert!(
+        polled >= Duration::from_millis(300),
+        "poll returned after {polled:?}"
+    );
+    assert!(
+        kernel >= 0.6,
+        "the kernel's monotonic clock moved {kernel} s"
+    );
+}
+
+#[test]
+fn on_the_virtual_clock_a_sleep_moves_the_clock_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("vsleep.sock");
+    let _server = serve(&sock, &["--clock", "virtual"]);
+    let (_, _, kernel) = sleeps(&sock);
+    // both the sleep and the poll's timeout moved the virtual clock by 300 ms
+    assert!(
+        (0.6..0.61).contains(&kernel),
+        "the virtual clock moved {kernel} s"
+    );
+}

@@ -287,6 +287,14 @@ pub trait Kernel {
     /// timeout, say) that it has reached, changing the generation so that
     /// they run again.
     fn tick(&mut self) {}
+
+    /// Nanoseconds until the earliest timed wait (a poll's timeout, a
+    /// nanosleep) this kernel's host-following clock will reach, so that the
+    /// server can run [`Kernel::tick`] then rather than at its next periodic
+    /// tick; `None` when nothing waits on time (or the clock is virtual).
+    fn next_wake_ns(&self) -> Option<u64> {
+        None
+    }
 }
 
 #[cfg(test)]

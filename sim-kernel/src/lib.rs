@@ -1006,6 +1006,17 @@ impl Kernel for SimKernel {
         self.wake_timed_waits();
     }
 
+    /// With the host's clock: until the earliest timed wait not yet woken.
+    fn next_wake_ns(&self) -> Option<u64> {
+        self.clock.host?;
+        let now = self.clock.now_ns();
+        self.timed_waits
+            .values()
+            .filter(|(_, woken)| !*woken)
+            .map(|(deadline, _)| deadline.saturating_sub(now))
+            .min()
+    }
+
     fn shutdown_requested(&self) -> bool {
         self.shutdown
     }

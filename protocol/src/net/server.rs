@@ -301,15 +301,29 @@ impl<K: Kernel + Send + 'static> Server<K> {
         let ticker = {
             let shared = shared.clone();
             let timeout = self.copyin_timeout.as_millis() as u64;
+            // Every 250 ms the periodic work; in between, every
+            // WAKE_CHECK, the kernel's timed waits that came due (a
+            // nanosleep or a poll timeout ends within WAKE_CHECK of its time).
             tokio::spawn(async move {
-                let mut t = tokio::time::interval(Duration::from_millis(250));
+                const PERIOD: Duration = Duration::from_millis(250);
+                const WAKE_CHECK: Duration = Duration::from_millis(5);
+                let mut last = tokio::time::Instant::now();
                 loop {
-                    t.tick().await;
-                    shared.with_core(|core| {
-                        core.expire_waits(timeout);
-                        core.expire_preforks();
-                        core.expire_handshakes();
-                    });
+                    tokio::time::sleep(WAKE_CHECK.min(PERIOD.saturating_sub(last.elapsed()))).await;
+                    if last.elapsed() >= PERIOD {
+                        last = tokio::time::Instant::now();
+                        shared.with_core(|core| {
+                            core.expire_waits(timeout);
+                            core.expire_preforks();
+                            core.expire_handshakes();
+                        });
+                    } else {
+                        shared.with_core(|core| {
+                            if core.next_wake_ns() == Some(0) {
+                                core.wake_timed();
+                            }
+                        });
+                    }
                 }
             })
         };

@@ -655,6 +655,24 @@ impl<K: Kernel> ServerCore<K> {
     /// Then lets the kernel end the timed waits its clock has reached
     /// ([`Kernel::tick`]) and retries what they unblocked.
     pub fn expire_waits(&mut self, timeout_ms: u64) {
+        self.expire_memory_requests(timeout_ms);
+        self.wake_timed();
+    }
+
+    /// Nanoseconds until the kernel's earliest timed wait ([`Kernel::next_wake_ns`]).
+    pub fn next_wake_ns(&self) -> Option<u64> {
+        self.kernel.next_wake_ns()
+    }
+
+    /// Lets the kernel end the timed waits its clock has reached
+    /// ([`Kernel::tick`]) and retries what they unblocked.
+    pub fn wake_timed(&mut self) {
+        self.kernel.tick();
+        self.run_blocked();
+    }
+
+    /// Fails every memory request older than `timeout_ms` with a fault.
+    fn expire_memory_requests(&mut self, timeout_ms: u64) {
         let now = self.now_ms;
         let expired: Vec<(ConnId, u64)> = self
             .conns
@@ -676,8 +694,6 @@ impl<K: Kernel> ServerCore<K> {
             self.fault_awaited(id, creq);
             self.drive(id, creq);
         }
-        self.kernel.tick();
-        self.run_blocked();
     }
 
     /// Discards unredeemed preforks older than the limit's TTL (their processes exit).

@@ -249,9 +249,9 @@ pub const PARTIAL: &[(u32, &str)] = &[
     (
         209,
         "poll: the descriptor-table size for the nfds check is taken from the highest open fd; \
-         a timed poll that another process could end expires when a call moves the clock \
-         past its deadline, or, on the host's clock, at the server's next idle tick (every \
-         250 ms) after it",
+         on the host's clock a timed poll ends within 5 ms after its deadline (the server's \
+         wake check); on the virtual clock, when no other process could end it, the clock \
+         jumps to the deadline",
     ),
     (
         394,
@@ -268,7 +268,7 @@ pub const PARTIAL: &[(u32, &str)] = &[
     (
         417,
         "__select50: the descriptor-table size nd is cut to is taken from the highest open fd; \
-         a timed select that another process could end expires as a timed poll does",
+         a timed select ends as a timed poll does",
     ),
     (
         425,
@@ -276,8 +276,9 @@ pub const PARTIAL: &[(u32, &str)] = &[
     ),
     (
         430,
-        "__nanosleep50: does not block; the clock jumps ahead by the interval instead, \
-         so the call is never interrupted (no EINTR) and the remainder is always 0",
+        "__nanosleep50: on the host's clock it waits, ended within 5 ms after its time; on the \
+         virtual clock the clock jumps ahead by the interval instead; no signal reaches a \
+         sleeping call, so it is never interrupted (no EINTR) and the remainder is always 0",
     ),
     (
         435,
@@ -288,17 +289,17 @@ pub const PARTIAL: &[(u32, &str)] = &[
          no NOTE_REVOKE; EVFILT_PROC does not \
          follow forks (NOTE_TRACK) and its NOTE_EXIT data is 0; the error entries are copied \
          out after all the changes are copied in (NetBSD interleaves them per chunk of 8); a \
-         timed wait that another process could end expires as a timed poll does",
+         timed wait ends as a timed poll does",
     ),
     (
         436,
         "__pselect50: as __select50 (descriptor-table size from the highest open fd, timed \
-         waits end at a call that moves the clock or at the server's idle tick)",
+         waits as poll's)",
     ),
     (
         437,
         "__pollts50: as poll (descriptor-table size from the highest open fd, timed waits \
-         end at a call that moves the clock or at the server's idle tick)",
+         end as poll's)",
     ),
     (
         450,
@@ -314,7 +315,8 @@ pub const PARTIAL: &[(u32, &str)] = &[
     ),
     (
         477,
-        "clock_nanosleep: does not block; the clock jumps ahead (no EINTR, no remainder)",
+        "clock_nanosleep: sleeps as __nanosleep50 (waits on the host's clock, jumps the virtual \
+         one; no EINTR, no remainder)",
     ),
 ];
 

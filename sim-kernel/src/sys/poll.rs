@@ -250,9 +250,9 @@ fn wait_key(c: &Ctx<'_, '_>, sysnum: u32) -> TimedWait {
 }
 
 /// The end of a scan that found nothing: return 0 now (a timeout of 0, a
-/// timeout the virtual clock has passed since the call first waited, or one
-/// that runs out with nothing able to change: the clock advances to it), or
-/// wait on the watched objects. `wake_at` is a moment (CLOCK_MONOTONIC ns)
+/// timeout the clock has passed since the call first waited, or, with the
+/// virtual clock, one that runs out with nothing able to change: the clock
+/// advances to it), or wait on the watched objects and the deadline. `wake_at` is a moment (CLOCK_MONOTONIC ns)
 /// at which the caller has something to do before its timeout (a kqueue
 /// timer): the wait ends there too, with the clock moved to it. A timed
 /// wait keeps its deadline in [`SimKernel::timed_waits`], so a clock
@@ -279,7 +279,10 @@ pub(crate) fn nothing_ready(
         (a, b) => a.or(b),
     };
     if let Some(end) = end {
-        if now >= end || !watch.others {
+        // With nothing able to change (no other process), a virtual clock
+        // jumps to the end; the host's clock is waited out (the server's
+        // tick ends the wait), as the real kernel sleeps.
+        if now >= end || (!watch.others && k.clock.host.is_none()) {
             k.timed_waits.remove(&key);
             k.clock.advance(end.saturating_sub(now));
             return Ok(());

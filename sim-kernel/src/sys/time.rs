@@ -3,7 +3,7 @@
 use crate::consts::*;
 use crate::structs::{read_timespec, timespec, timeval};
 use crate::vfs::Timespec;
-use crate::{err, Ctx, SimKernel, SysResult};
+use crate::{err, Ctx, SimKernel, Stop, SysResult};
 
 fn clock(k: &SimKernel, id: i32) -> Option<Timespec> {
     match id {
@@ -47,6 +47,36 @@ pub(crate) fn gettimeofday(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult 
     Ok((0, 0))
 }
 
+/// Sleeps `ns` from the call's first run (its deadline is kept in
+/// [`SimKernel::timed_waits`] under the call's key, so a re-run does not
+/// start over). With the host's clock the call waits: the server's tick ends
+/// it at its deadline ([`rumpsp_protocol::kernel::Kernel::next_wake_ns`]).
+/// With the virtual clock nothing else passes the time, so the clock jumps
+/// ahead by `ns` instead and the call returns at once.
+pub(crate) fn sleep_for(
+    k: &mut SimKernel,
+    c: &Ctx<'_, '_>,
+    sysnum: u32,
+    ns: u64,
+) -> Result<(), Stop> {
+    let key = crate::sys::sockio::call_key(c, sysnum);
+    if k.clock.host.is_none() {
+        k.clock.advance(ns);
+        return Ok(());
+    }
+    let now = k.clock.now_ns();
+    let deadline = k
+        .timed_waits
+        .get(&key)
+        .map_or(now.saturating_add(ns), |w| w.0);
+    if now >= deadline {
+        k.timed_waits.remove(&key);
+        return Ok(());
+    }
+    k.timed_waits.entry(key).or_insert((deadline, false));
+    Err(Stop::Blocked)
+}
+
 pub(crate) fn nanosleep(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     let (rq, rm) = (c.word(0), c.word(1));
     let t = read_timespec(&c.copyin(rq, 16)?);
@@ -57,7 +87,7 @@ pub(crate) fn nanosleep(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
         let ns = (t.sec as u64)
             .saturating_mul(1_000_000_000)
             .saturating_add(t.nsec as u64);
-        k.clock.advance(ns);
+        sleep_for(k, c, 430, ns)?;
         if rm != 0 {
             c.copyout(rm, timespec(Timespec::default()))?;
         }

@@ -161,7 +161,7 @@ pub(crate) fn clock_nanosleep(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResu
     }
     if t.sec >= 0 {
         let ns = to_ns(t).clamp(0, i128::from(u64::MAX)) as u64;
-        k.clock.advance(ns);
+        crate::sys::time::sleep_for(k, c, 477, ns)?;
         if rm != 0 {
             c.copyout(rm, timespec(Timespec::default()))?;
         }
