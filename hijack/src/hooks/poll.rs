@@ -11,10 +11,10 @@
 //!   there is none) for a slice of 1 ms, doubling up to [`SLICE_MS`], and
 //!   looks at both again, until the timeout passes. A rump event is seen
 //!   within one slice; no descriptor is ever dropped from the wait. Finite
-//!   timeouts are measured here, not by the rump kernel, because the
-//!   simulated kernel ends a timed poll over sockets at once (its
-//!   `nothing_ready`, sim-kernel src/sys/poll.rs, advances its clock to the
-//!   deadline when no other process holds an end of a watched pipe).
+//!   timeouts are measured here, not by the rump kernel, so that they hold
+//!   for any server (the simulated kernel on a virtual clock, for one, ends
+//!   a timed poll that nothing could end at once, moving its clock to the
+//!   deadline).
 //!
 //! ppoll/pselect's signal mask is applied around the wait with
 //! pthread_sigmask (not atomically, unlike the host calls) when a rump
