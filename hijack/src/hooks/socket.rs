@@ -499,74 +499,32 @@ fn install_socket(r: i32, cloexec: bool) -> Result<i64, i32> {
     Ok(h)
 }
 
-/// Whether the rump file is in non-blocking mode (F_GETFL's O_NONBLOCK).
-fn nonblocking(r: i32) -> bool {
-    use crate::xlate::flags::nb as fnb;
-    call_rv(
-        nr::FCNTL,
-        vec![Arg::Int(r), Arg::Int(fnb::F_GETFL), Arg::Int(0)],
-    )
-    .is_ok_and(|f| f as i32 & fnb::O_NONBLOCK != 0)
-}
-
-/// Waits until the rump socket can take data (or has an error to report).
-fn wait_writable(r: i32) -> Result<(), i32> {
-    let mut b = r.to_le_bytes().to_vec();
-    b.extend_from_slice(&nb::POLLOUT.to_le_bytes());
-    b.extend_from_slice(&[0, 0]);
-    call(nr::POLL, vec![Arg::InOut(b), Arg::Int(1), Arg::Int(-1)]).map(drop)
-}
-
-/// How often a non-blocking sendto answered EFAULT is sent again.
-const EFAULT_RETRIES: u32 = 1000;
-
-/// One NetBSD sendto of `data`. The buffer is always ours and valid, so an
-/// EFAULT of a non-blocking send means the simulated kernel re-ran the call
-/// after fetching the data and, the socket's room having grown meanwhile,
-/// asked for a different length than it fetched (sim-kernel
-/// src/sys/sockio.rs send_on: presend's count is not kept across runs);
-/// nothing was sent then (the data is fetched before anything is queued),
-/// so the call is made again, a bounded number of times.
+/// One NetBSD sendto of `data` with the caller's flags (the rump kernel
+/// blocks a blocking send itself, honouring SO_SNDTIMEO).
 fn sendto_once(r: i32, data: &[u8], nflags: i32, to: &Option<Vec<u8>>) -> Result<usize, i32> {
-    let mut tries = 0;
-    loop {
-        let (a, al) = match to {
-            Some(t) => (Arg::In(t.clone()), Arg::Int(t.len() as i32)),
-            None => (Arg::Null, Arg::Int(0)),
-        };
-        let res = call_rv(
-            nr::SENDTO,
-            vec![
-                Arg::Int(r),
-                Arg::In(data.to_vec()),
-                Arg::Word(data.len() as u64),
-                Arg::Int(nflags),
-                a,
-                al,
-            ],
-        )
-        .map(|w| (w.max(0) as usize).min(data.len()));
-        match res {
-            Err(libc::EFAULT) if nflags & nb::MSG_DONTWAIT != 0 && tries < EFAULT_RETRIES => {
-                tries += 1;
-            }
-            other => return other,
-        }
-    }
+    let (a, al) = match to {
+        Some(t) => (Arg::In(t.clone()), Arg::Int(t.len() as i32)),
+        None => (Arg::Null, Arg::Int(0)),
+    };
+    call_rv(
+        nr::SENDTO,
+        vec![
+            Arg::Int(r),
+            Arg::In(data.to_vec()),
+            Arg::Word(data.len() as u64),
+            Arg::Int(nflags),
+            a,
+            al,
+        ],
+    )
+    .map(|w| (w.max(0) as usize).min(data.len()))
 }
 
-/// sendto on a rump socket, with the blocking of a blocking socket done
-/// here: each piece goes with MSG_DONTWAIT (it takes what fits), and while
-/// nothing fits the socket is waited on with poll(POLLOUT) in the rump
-/// kernel, until everything is sent (or, for a non-blocking socket or
-/// MSG_DONTWAIT, at once with what was taken or EAGAIN).
-///
-/// The simulated kernel cannot resume a blocking send that has already
-/// moved part of its data (its re-run asks for the rest of the buffer and
-/// faults, EFAULT), so a blocking send is never left to block there with
-/// data half sent. A datagram that does not fit although poll says the
-/// socket is writable is sent blocking (atomic sends move nothing before
-/// they block).
+/// sendto on a rump socket: a datagram (to an address) in one piece, a
+/// stream in pieces of at most [`CHUNK`] bytes (so one call's memory stays
+/// bounded), each sent as the caller asked; a piece that goes short (a
+/// non-blocking socket or MSG_DONTWAIT, a send timeout) ends the call with
+/// what was sent, as does an error after some data went.
 ///
 /// # Safety
 /// `buf` holds `n` bytes.
@@ -587,50 +545,22 @@ pub unsafe fn rump_sendto(
         // SAFETY: the caller's buffer of n bytes
         unsafe { std::slice::from_raw_parts(buf.cast::<u8>(), n) }
     };
-    let mut user_nb = (nf & nb::MSG_DONTWAIT != 0).then_some(true);
+    if to.is_some() {
+        return sendto_once(r, data, nf, &to).map(|w| w as i64);
+    }
     let mut done = 0usize;
-    let mut waited = false;
-    let mut blocking = false;
     loop {
-        // a datagram (to an address) goes in one piece
-        let len = if to.is_some() {
-            n
-        } else {
-            (n - done).min(CHUNK)
-        };
-        let piece = &data[done..done + len];
-        let f = if blocking { nf } else { nf | nb::MSG_DONTWAIT };
-        match sendto_once(r, piece, f, &to) {
+        let len = (n - done).min(CHUNK);
+        match sendto_once(r, &data[done..done + len], nf, &None) {
             Ok(w) => {
                 done += w;
-                if done >= n || to.is_some() {
+                if done >= n || w < len {
                     return Ok(done as i64);
-                }
-                waited = false;
-                blocking = false;
-                if w == len {
-                    continue;
-                }
-            }
-            Err(libc::EAGAIN) if !blocking => {
-                if waited {
-                    // writable, yet nothing went: the piece is sent blocking
-                    blocking = true;
-                    continue;
                 }
             }
             Err(_) if done > 0 => return Ok(done as i64),
             Err(e) => return Err(e),
         }
-        if *user_nb.get_or_insert_with(|| nonblocking(r)) {
-            return if done > 0 {
-                Ok(done as i64)
-            } else {
-                Err(libc::EAGAIN)
-            };
-        }
-        wait_writable(r)?;
-        waited = true;
     }
 }
 
