@@ -166,3 +166,36 @@ fn on_the_virtual_clock_a_sleep_moves_the_clock_at_once() {
         "the virtual clock moved {kernel} s"
     );
 }
+
+/// An ITIMER_REAL of 200 ms set through `rumpsp serve` on the host clock:
+/// while the client sleeps 400 ms the server raises SIGALRM (14) on its
+/// connection, outside any answer, once.
+#[test]
+fn an_expired_interval_timer_raises_sigalrm_on_the_connection() {
+    use rumpsp_protocol::client::Arg;
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("alarm.sock");
+    let _server = serve(&sock, &[]);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let signals = rt.block_on(async {
+        let url = format!("unix://{}", sock.display());
+        let c = Client::connect(&url, "alarm").await.unwrap();
+        // struct itimerval { it_interval = 0, it_value = 0.2 s } (timevals)
+        let mut itv = [0u8; 32];
+        itv[24..28].copy_from_slice(&200_000i32.to_le_bytes());
+        c.syscall(425, vec![Arg::Int(0), Arg::In(itv.to_vec()), Arg::Null])
+            .await
+            .unwrap();
+        assert_eq!(c.take_signals().await, Vec::<u32>::new(), "not yet");
+        let mut ts = 0i64.to_le_bytes().to_vec();
+        ts.extend(400_000_000i64.to_le_bytes());
+        c.syscall(430, vec![Arg::In(ts), Arg::Null]).await.unwrap();
+        let (pid, _) = c.getpid().await.unwrap();
+        assert!(pid > 1);
+        c.take_signals().await
+    });
+    assert_eq!(signals, [14], "one SIGALRM");
+}

@@ -295,6 +295,13 @@ pub trait Kernel {
     fn next_wake_ns(&self) -> Option<u64> {
         None
     }
+
+    /// Signals posted to processes outside their calls since the last
+    /// call of this (an interval timer's SIGALRM): (pid, signal), in order.
+    /// The server raises each on the process's connection (REQ/RAISE).
+    fn take_raises(&mut self) -> Vec<(Pid, u32)> {
+        Vec::new()
+    }
 }
 
 #[cfg(test)]

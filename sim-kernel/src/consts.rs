@@ -164,6 +164,8 @@ pub const MNT_KEEP_MASK: i32 = 0x0c00_807f | 0x0010_0000 | 0x0400_0000;
 
 // signals
 pub const SIGPIPE: u32 = 13;
+/// SIGALRM: an ITIMER_REAL or ITIMER_MONOTONIC timer expired.
+pub const SIGALRM: u32 = 14;
 pub const SIGXFSZ: u32 = 25;
 
 // resource limits (sys/resource.h)

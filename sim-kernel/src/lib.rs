@@ -330,6 +330,10 @@ pub struct SimKernel {
     pub timed_waits: std::collections::BTreeMap<TimedWait, (u64, bool)>,
     /// Interval timers by (process, which).
     pub itimers: std::collections::BTreeMap<(Pid, i32), clock::ITimer>,
+    /// Signals posted to processes outside their calls (an interval timer's
+    /// SIGALRM), oldest first, for the server to raise
+    /// ([`Kernel::take_raises`]).
+    pub raises: Vec<(Pid, u32)>,
     /// Kqueues and their knotes.
     pub kq: kqueue::Kqueues,
     /// The sysctl tree, shared until written (cloning a booted kernel, as the
@@ -402,6 +406,7 @@ impl SimKernel {
             clock,
             locks: Default::default(),
             itimers: Default::default(),
+            raises: Vec::new(),
             kq: kqueue::Kqueues {
                 next: 1,
                 ..Default::default()
@@ -479,6 +484,7 @@ impl SimKernel {
             self.bump();
         }
         sys::kqueue::run_timers(self);
+        sys::timers::fire_itimers(self);
     }
 
     /// The wait key of a pipe.
@@ -914,6 +920,7 @@ impl Kernel for SimKernel {
         };
         self.locks.waiting.remove(&pid);
         self.itimers.retain(|(p, _), _| *p != pid);
+        self.raises.retain(|(p, _)| *p != pid);
         self.timed_waits.retain(|(p, _, _), _| *p != pid);
         self.t.send_progress.retain(|(p, _, _), _| *p != pid);
         for n in self.locks.release(lockf::Owner::Posix(pid)) {
@@ -1006,15 +1013,21 @@ impl Kernel for SimKernel {
         self.wake_timed_waits();
     }
 
-    /// With the host's clock: until the earliest timed wait not yet woken.
+    /// With the host's clock: until the earliest timed wait not yet woken
+    /// or the earliest interval timer that raises a signal.
     fn next_wake_ns(&self) -> Option<u64> {
         self.clock.host?;
         let now = self.clock.now_ns();
-        self.timed_waits
+        let waits = self
+            .timed_waits
             .values()
             .filter(|(_, woken)| !*woken)
-            .map(|(deadline, _)| deadline.saturating_sub(now))
-            .min()
+            .map(|(deadline, _)| deadline.saturating_sub(now));
+        waits.chain(sys::timers::next_itimer_ns(self)).min()
+    }
+
+    fn take_raises(&mut self) -> Vec<(Pid, u32)> {
+        std::mem::take(&mut self.raises)
     }
 
     fn shutdown_requested(&self) -> bool {

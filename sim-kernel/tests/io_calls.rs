@@ -1069,3 +1069,78 @@ fn a_blocking_pipe_write_waits_for_the_reader_until_all_is_written() {
     let (e, n) = t.write(w, &data);
     assert_eq!((e, n), (0, 65536));
 }
+
+/// The (interval, value) of a timer as getitimer reads it, in microseconds.
+fn itimer_now(t: &mut T, which: u64) -> (i64, i64) {
+    let b = t.buf(32);
+    t.ok(GETITIMER, &[which, b]);
+    let v = t.mem.read(b, 32).unwrap();
+    let us = |o: usize| {
+        i64::from_le_bytes(v[o..o + 8].try_into().unwrap()) * 1_000_000
+            + i64::from(i32::from_le_bytes(v[o + 8..o + 12].try_into().unwrap()))
+    };
+    (us(0), us(16))
+}
+
+/// itimerfire: an expired ITIMER_REAL or ITIMER_MONOTONIC posts SIGALRM to
+/// its process, outside any call (the server raises it); a one-shot timer is
+/// then disarmed, a periodic one reloaded past the expiries it missed (one
+/// signal for them); ITIMER_VIRTUAL never runs down, so it never fires.
+#[test]
+fn expired_interval_timers_post_sigalrm_once_per_expiry() {
+    use rumpsp_protocol::kernel::Kernel;
+    const SIGALRM: u32 = 14;
+    let mut t = T::new();
+    let me = t.pid;
+    let itv = |t: &mut T, int_us: i32, val_us: i32| {
+        let mut b = 0i64.to_le_bytes().to_vec();
+        b.extend_from_slice(&int_us.to_le_bytes());
+        b.extend_from_slice(&[0; 4]);
+        b.extend_from_slice(&0i64.to_le_bytes());
+        b.extend_from_slice(&val_us.to_le_bytes());
+        b.extend_from_slice(&[0; 4]);
+        t.put(&b)
+    };
+    let sleep = |t: &mut T, ms: i64| {
+        let a = ts(t, 0, ms * 1_000_000);
+        t.ok(nr::NANOSLEEP, &[a, 0]);
+    };
+    // one shot, 100 ms, on ITIMER_REAL (0)
+    let a = itv(&mut t, 0, 100_000);
+    t.ok(SETITIMER, &[0, a, 0]);
+    sleep(&mut t, 50);
+    assert_eq!(t.k.take_raises(), [], "not yet");
+    sleep(&mut t, 60);
+    assert_eq!(t.k.take_raises(), [(me, SIGALRM)]);
+    assert_eq!(itimer_now(&mut t, 0), (0, 0), "disarmed");
+    sleep(&mut t, 200);
+    assert_eq!(t.k.take_raises(), [], "a one-shot timer fires once");
+    // periodic on ITIMER_MONOTONIC (3): first at 100 ms, then every 50 ms
+    let a = itv(&mut t, 50_000, 100_000);
+    t.ok(SETITIMER, &[3, a, 0]);
+    sleep(&mut t, 110);
+    assert_eq!(t.k.take_raises(), [(me, SIGALRM)]);
+    sleep(&mut t, 175); // at 285 ms: the expiries at 150, 200 and 250 ms
+    assert_eq!(
+        t.k.take_raises(),
+        [(me, SIGALRM)],
+        "missed expiries: one signal"
+    );
+    let (interval, value) = itimer_now(&mut t, 3);
+    assert_eq!(interval, 50_000);
+    assert!((0..=50_000).contains(&value), "reloaded past now: {value}");
+    // ITIMER_VIRTUAL (1) counts process time, which never passes here
+    let a = itv(&mut t, 0, 10_000);
+    t.ok(SETITIMER, &[1, a, 0]);
+    let off = itv(&mut t, 0, 0);
+    t.ok(SETITIMER, &[3, off, 0]);
+    sleep(&mut t, 500);
+    assert_eq!(t.k.take_raises(), []);
+    // a process that exits takes its pending signals with it
+    let b = itv(&mut t, 0, 10_000);
+    let child = t.k.prefork(me).unwrap();
+    assert_eq!(t.sys_as(child, SETITIMER, &[0, b, 0]).0, 0);
+    sleep(&mut t, 20);
+    t.k.exit(child);
+    assert_eq!(t.k.take_raises(), []);
+}

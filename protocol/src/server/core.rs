@@ -669,6 +669,24 @@ impl<K: Kernel> ServerCore<K> {
     pub fn wake_timed(&mut self) {
         self.kernel.tick();
         self.run_blocked();
+        self.deliver_raises();
+    }
+
+    /// Sends the signals the kernel posted outside calls
+    /// ([`Kernel::take_raises`]) as REQ/RAISE on the connection of each
+    /// process (its first, if it has several); a process with no connection
+    /// left gets nothing.
+    fn deliver_raises(&mut self) {
+        for (pid, signo) in self.kernel.take_raises() {
+            let target = self
+                .conns
+                .iter_mut()
+                .find(|(_, c)| c.pid() == Some(pid) && !c.is_closing());
+            if let Some((id, c)) = target {
+                c.send(Frame::new(0, Message::Raise(Raise { signo })));
+                self.dirty.insert(*id);
+            }
+        }
     }
 
     /// Fails every memory request older than `timeout_ms` with a fault.
@@ -1137,6 +1155,7 @@ impl<K: Kernel> ServerCore<K> {
                         self.dirty.extend(self.conns.keys().copied());
                     }
                     self.finish_exec_if_idle(id);
+                    self.deliver_raises();
                     return;
                 }
                 SyscallStep::Need(req) => {

@@ -27,7 +27,7 @@ mod special;
 mod sysctl_call;
 mod sysctl_stats;
 mod time;
-mod timers;
+pub(crate) mod timers;
 
 pub use lock::lock_key;
 
@@ -269,10 +269,6 @@ pub const PARTIAL: &[(u32, &str)] = &[
         417,
         "__select50: the descriptor-table size nd is cut to is taken from the highest open fd; \
          a timed select ends as a timed poll does",
-    ),
-    (
-        425,
-        "__setitimer50: no SIGALRM/SIGVTALRM/SIGPROF is raised when a timer expires",
     ),
     (
         430,

@@ -11,13 +11,14 @@
 //! and, past the expiry, restarts from the interval (or stays 0 for a one-shot
 //! timer). ITIMER_VIRTUAL and ITIMER_PROF count process time, which hardclock
 //! never charges to a rump_sp client (it runs in its own host process), so
-//! they keep the value they were given. Expiry posts no signal: NetBSD's
-//! callout would send SIGALRM to the client as a RAISE at the moment it
-//! fires, outside any call, and this kernel only speaks in answer to calls.
+//! they keep the value they were given. An expiry posts SIGALRM to the
+//! process ([`fire_itimers`], checked after every call and at the server's
+//! wake checks); the server raises it on the process's connection, outside
+//! any call, as NetBSD's callout does through the rump signal model.
 //!
-//! clock_nanosleep: like __nanosleep50 on virtual time (the clock advances by
-//! the time asked, at once), for CLOCK_REALTIME or CLOCK_MONOTONIC, with
-//! TIMER_ABSTIME for a time on that clock; the error is the return value.
+//! clock_nanosleep: like __nanosleep50 (sys/time.rs sleep_for), for
+//! CLOCK_REALTIME or CLOCK_MONOTONIC, with TIMER_ABSTIME for a time on that
+//! clock; the error is the return value.
 
 use crate::clock::{from_ns, to_ns, ITimer};
 use crate::consts::*;
@@ -52,6 +53,49 @@ fn now_ns(k: &SimKernel, which: i32) -> i128 {
     } else {
         i128::from(k.clock.now_ns())
     }
+}
+
+/// `itimerfire` for every armed ITIMER_REAL and ITIMER_MONOTONIC timer the
+/// clock has reached: SIGALRM is posted to its process (the server raises
+/// it on the process's connection, as a rump kernel's signal model does
+/// for a remote client), then the timer is reloaded with its interval (the
+/// expiries it missed skipped, as itimer_reload's overruns) or disarmed.
+/// ITIMER_VIRTUAL and ITIMER_PROF never run down: no process time passes
+/// in a rump kernel.
+pub(crate) fn fire_itimers(k: &mut SimKernel) {
+    let (real, mono) = (k.clock.realtime_ns(), i128::from(k.clock.now_ns()));
+    for ((pid, which), t) in k.itimers.iter_mut() {
+        let now = match *which {
+            ITIMER_REAL => real,
+            ITIMER_MONOTONIC => mono,
+            _ => continue,
+        };
+        if t.value_ns == 0 || t.value_ns > now {
+            continue;
+        }
+        k.raises.push((*pid, SIGALRM));
+        t.value_ns = if t.interval_ns > 0 {
+            let missed = (now - t.value_ns) / t.interval_ns + 1;
+            t.value_ns + missed * t.interval_ns
+        } else {
+            0
+        };
+    }
+}
+
+/// Nanoseconds until the earliest armed ITIMER_REAL/ITIMER_MONOTONIC expiry.
+pub(crate) fn next_itimer_ns(k: &SimKernel) -> Option<u64> {
+    let (real, mono) = (k.clock.realtime_ns(), i128::from(k.clock.now_ns()));
+    k.itimers
+        .iter()
+        .filter(|(_, t)| t.value_ns != 0)
+        .filter_map(|((_, which), t)| match *which {
+            ITIMER_REAL => Some(t.value_ns - real),
+            ITIMER_MONOTONIC => Some(t.value_ns - mono),
+            _ => None,
+        })
+        .map(|d| d.clamp(0, i128::from(u64::MAX)) as u64)
+        .min()
 }
 
 /// The 32-byte itimerval of a timer now: interval, then value.
