@@ -20,7 +20,8 @@
 
 use crate::components::{Component, Components};
 use crate::sysctl::{
-    Dynamic, SNode, Tree, CTLTYPE_INT, CTLTYPE_NODE, CTLTYPE_STRUCT, SYSCTL_VERSION,
+    Dynamic, SNode, Tree, CTLTYPE_INT, CTLTYPE_NODE, CTLTYPE_STRING, CTLTYPE_STRUCT,
+    SYSCTL_VERSION,
 };
 use crate::sysctl_boot::{Creation, Phase};
 
@@ -90,8 +91,6 @@ const ROWS: &[Row] = &[
     (&[2], "multicast", 1141, NODE, 0x201, 337, 0, 0, Needs::Inet),
     (&[2, 0], "forwarding", 1, INT, RW, 0, 4, 1, Needs::Inet),
     (&[2, 0], "ttl", 3, INT, RW, 0, 4, 64, Needs::Inet),
-    (&[2, 6], "sendspace", 2, INT, RW, 0, 4, 32768, Needs::Inet),
-    (&[2, 6], "recvspace", 3, INT, RW, 0, 4, 32768, Needs::Inet),
     (&[2, 17], "checksum", 1, INT, RW, 366, 4, 1, Needs::Inet),
     (&[2, 17], "sendspace", 2, INT, RW, 367, 4, 9216, Needs::Inet),
     (
@@ -207,6 +206,203 @@ const KERN_ROWS: &[KernRow] = &[
     (&[], "sbmax", 58, INT, RW, 256 * 1024, Some(16 * 1024)),
 ];
 
+/// A node's value in a [`Named`] row.
+#[derive(Clone, Copy)]
+enum Val {
+    /// A node, or a struct its handler computes (reading it is not modelled).
+    None,
+    /// An int.
+    Int(i32),
+    /// A string; `size` is its buffer (0: the string's length and NUL).
+    Str(&'static str, u64),
+    /// A struct of this many bytes, zero at boot.
+    Zeros(u64),
+}
+
+/// The sequence numbers each row of [`ROWS`] spans (it and the setup
+/// functions run with it).
+const ROOM: u32 = 100;
+
+/// Marks a row created with CTL_CREATE (a dynamic number).
+const DYN: i32 = -1;
+/// CTLFLAG_PERMANENT.
+const PERM: u32 = 0x200;
+/// CTLFLAG_PERMANENT | CTLFLAG_IMMEDIATE.
+const IMM: u32 = 0xa00;
+const STR: u32 = CTLTYPE_STRING;
+
+/// One sysctl_createv call of a setup function, by names: (parent path
+/// below the function's base node, name, number or [`DYN`], type, flags
+/// without the type, value).
+type Named = (&'static [&'static str], &'static str, i32, u32, u32, Val);
+
+/// NetBSD sys/netinet/tcp_usrreq.c sysctl_net_inet_tcp_setup2, in call
+/// order, below net.<pf>.<tcpname> (the first row is that node; its parent
+/// net.<pf> exists, so the function's create of it answers EEXIST). No
+/// TCP_DEBUG (no debug, debx); the `#if 0` rows (syn_cache_interval,
+/// rstratelimit) are left out. Numbers: netinet/tcp_var.h TCPCTL_*.
+/// 44 children of tcp, as the net_ifconfig capture's CTL_QUERY of net.inet
+/// shows (clen 44, csize 64). Values: the compiled defaults (tcp_subr.c,
+/// tcp_input.c, tcp_sack.c, tcp_congctl.c, tcp_vtw.c; slow ticks at
+/// PR_SLOWHZ 2, hz 100); sendspace and recvspace are confirmed by the
+/// capture's reads, the others are not.
+const TCP_SETUP: &[Named] = &[
+    (&[], "", 6, NODE, PERM, Val::None),
+    (&[], "rfc1323", 1, INT, RW, Val::Int(1)),
+    (&[], "sendspace", 2, INT, RW, Val::Int(32768)),
+    (&[], "recvspace", 3, INT, RW, Val::Int(32768)),
+    (&[], "mssdflt", 4, INT, RW, Val::Int(536)),
+    (&[], "minmss", DYN, INT, RW, Val::Int(216)),
+    (&[], "msl", 33, INT, RW, Val::Int(30)),
+    (&[], "syn_cache_limit", 5, INT, RW, Val::Int(10255)),
+    (&[], "syn_bucket_limit", 6, INT, RW, Val::Int(105)),
+    (&[], "init_win", 8, INT, RW, Val::Int(4)),
+    (&[], "mss_ifmtu", 9, INT, RW, Val::Int(0)),
+    (&[], "sack", 10, NODE, PERM, Val::None),
+    (&[], "congctl", DYN, NODE, PERM, Val::None),
+    (&["congctl"], "available", DYN, STR, PERM, Val::Str("reno newreno cubic", 0)),
+    (&["congctl"], "selected", DYN, STR, RW, Val::Str("newreno", 16)),
+    (&[], "win_scale", 11, INT, RW, Val::Int(1)),
+    (&[], "timestamps", 12, INT, RW, Val::Int(1)),
+    (&[], "compat_42", 13, INT, RW, Val::Int(0)),
+    (&[], "cwm", 14, INT, RW, Val::Int(0)),
+    (&[], "cwm_burstsize", 15, INT, RW, Val::Int(4)),
+    (&[], "ack_on_push", 16, INT, RW, Val::Int(0)),
+    (&[], "keepidle", 17, INT, RW, Val::Int(28800)),
+    (&[], "keepintvl", 18, INT, RW, Val::Int(150)),
+    (&[], "keepcnt", 19, INT, RW, Val::Int(8)),
+    (&[], "slowhz", 20, INT, IMM, Val::Int(2)),
+    (&[], "log_refused", 22, INT, RW, Val::Int(0)),
+    (&[], "rstppslimit", 24, INT, RW, Val::Int(100)),
+    (&[], "delack_ticks", 25, INT, RW, Val::Int(20)),
+    (&[], "init_win_local", 26, INT, RW, Val::Int(4)),
+    (&[], "ident", 27, STRUCT, RW, Val::None),
+    (&[], "do_loopback_cksum", 28, INT, RW, Val::Int(0)),
+    (&[], "pcblist", DYN, STRUCT, PERM, Val::None),
+    (&[], "keepinit", DYN, INT, RW, Val::Int(150)),
+    (&[], "recvbuf_auto", DYN, INT, RW, Val::Int(1)),
+    (&[], "recvbuf_inc", DYN, INT, RW, Val::Int(16384)),
+    (&[], "recvbuf_max", DYN, INT, RW, Val::Int(262144)),
+    (&[], "sendbuf_auto", DYN, INT, RW, Val::Int(1)),
+    (&[], "sendbuf_inc", DYN, INT, RW, Val::Int(8192)),
+    (&[], "sendbuf_max", DYN, INT, RW, Val::Int(262144)),
+    (&[], "ecn", DYN, NODE, PERM, Val::None),
+    (&["ecn"], "enable", DYN, INT, RW, Val::Int(0)),
+    (&["ecn"], "maxretries", DYN, INT, RW, Val::Int(1)),
+    (&["sack"], "enable", DYN, INT, RW, Val::Int(1)),
+    (&["sack"], "maxholes", DYN, INT, RW, Val::Int(32)),
+    (&["sack"], "globalmaxholes", DYN, INT, RW, Val::Int(1024)),
+    (&["sack"], "globalholes", DYN, INT, PERM, Val::Int(0)),
+    (&[], "stats", 29, STRUCT, PERM, Val::None),
+    (&[], "local_by_rtt", DYN, INT, RW, Val::Int(0)),
+    (&[], "drop", 32, STRUCT, RW, Val::None),
+    (&[], "iss_hash", DYN, INT, RW, Val::Int(1)),
+    (&[], "abc", DYN, NODE, PERM, Val::None),
+    (&["abc"], "enable", DYN, INT, RW, Val::Int(1)),
+    (&["abc"], "aggressive", DYN, INT, RW, Val::Int(1)),
+    (&[], "mslt", DYN, NODE, PERM, Val::None),
+    (&["mslt"], "enable", DYN, INT, RW, Val::Int(1)),
+    (&["mslt"], "loopback", DYN, INT, RW, Val::Int(2)),
+    (&["mslt"], "local", DYN, INT, RW, Val::Int(10)),
+    (&["mslt"], "remote", DYN, INT, RW, Val::Int(60)),
+    (&["mslt"], "remote_threshold", DYN, INT, RW, Val::Int(6)),
+    (&[], "vtw", DYN, NODE, PERM, Val::None),
+    (&["vtw"], "enable", DYN, INT, RW, Val::Int(0)),
+    (&["vtw"], "entries", DYN, INT, PERM, Val::Int(0)),
+];
+
+/// NetBSD sys/kern/uipc_domain.c sysctl_net_setup (librumpnet's
+/// domaininit), below net.local: three children (SOCK_STREAM 1,
+/// SOCK_SEQPACKET 5, SOCK_DGRAM 2), as the net_ifconfig capture's
+/// CTL_QUERY of net shows (clen 3), each with its pcblist.
+const LOCAL_SETUP: &[Named] = &[
+    (&[], "stream", 1, NODE, PERM, Val::None),
+    (&[], "seqpacket", 5, NODE, PERM, Val::None),
+    (&[], "dgram", 2, NODE, PERM, Val::None),
+    (&["stream"], "pcblist", DYN, STRUCT, PERM, Val::None),
+    (&["seqpacket"], "pcblist", DYN, STRUCT, PERM, Val::None),
+    (&["dgram"], "pcblist", DYN, STRUCT, PERM, Val::None),
+];
+
+/// NetBSD sys/net/rtsock.c sysctl_net_route_setup, the create after
+/// rtable, below net.route and net.oroute (two children each, as the
+/// capture's CTL_QUERY of net shows): "stats", &rtstat, sizeof(rtstat)
+/// (net/route.h struct rtstat: five uint64_t counters, zero at boot).
+const ROUTE_SETUP: &[Named] = &[(&[], "stats", DYN, STRUCT, PERM, Val::Zeros(40))];
+
+/// The creations of `rows` below net.`base`, from `seq` on; the row
+/// named "" is net.`base` itself.
+fn named_creations(base: &[&str], rows: &[Named], seq: u32) -> Vec<Creation> {
+    let (last, above) = match base.split_last() {
+        Some((l, a)) => (*l, a),
+        None => ("", base),
+    };
+    rows.iter()
+        .enumerate()
+        .map(|(i, &(parent, name, num, ty, flags, val))| {
+            let mut names: Vec<String> = vec!["net".to_owned()];
+            if name.is_empty() {
+                names.extend(above.iter().map(|s| (*s).to_owned()));
+            } else {
+                names.extend(base.iter().map(|s| (*s).to_owned()));
+                names.extend(parent.iter().map(|s| (*s).to_owned()));
+            }
+            let name = if name.is_empty() { last } else { name };
+            let mut n = node(name, num.max(0), ty, flags, 0, 4, 0);
+            match val {
+                Val::None => {}
+                Val::Int(v) => n.value = v.to_le_bytes().to_vec(),
+                Val::Str(s, size) => {
+                    n.value = s.as_bytes().to_vec();
+                    // sysctl_create: a string of size 0 takes its length and NUL.
+                    n.size = if size == 0 { s.len() as u64 + 1 } else { size };
+                }
+                Val::Zeros(len) => {
+                    n.value = vec![0; usize::try_from(len).unwrap_or(0)];
+                    n.size = len;
+                    n.needs_more = false;
+                }
+            }
+            if ty == NODE {
+                n.size = 96;
+            } else if matches!(val, Val::None) {
+                n.size = if ty == STRUCT && name == "ident" { 4 } else { 0 };
+            }
+            Creation {
+                phase: Phase::NetInit,
+                seq: seq + i as u32,
+                parent: names,
+                node: n,
+                dynamic: num == DYN,
+            }
+        })
+        .collect()
+}
+
+/// The setup functions transcribed by names, in the order the network
+/// init runs them (after the rows of [`ROWS`]; their versions are not yet
+/// those of the captures, see [`with_net_nodes`]).
+fn setup_creations(components: Components, base: u32) -> Vec<Creation> {
+    let mut out = vec![];
+    // sysctl_net_setup runs with the creation of net.local (ROWS[0]).
+    out.extend(named_creations(&["local"], LOCAL_SETUP, base + 1));
+    let mut seq = base + ROWS.len() as u32 * ROOM;
+    let mut add = |base: &[&str], rows: &[Named]| {
+        out.extend(named_creations(base, rows, seq));
+        seq += rows.len() as u32;
+    };
+    if components.has(Component::Inet) {
+        // tcp_usrreq.c tcp_usrreq_init: PF_INET "tcp", then PF_INET6 "tcp6".
+        add(&["inet", "tcp"], TCP_SETUP);
+        if components.has(Component::Inet6) {
+            add(&["inet6", "tcp6"], TCP_SETUP);
+        }
+    }
+    add(&["route"], ROUTE_SETUP);
+    add(&["oroute"], ROUTE_SETUP);
+    out
+}
+
 /// Whether a row's component is loaded.
 fn present(needs: Needs, components: Components) -> bool {
     match needs {
@@ -278,11 +474,15 @@ pub fn net_creations(components: Components) -> Vec<Creation> {
         );
     // librumpnet's kern nodes come first in the init (mbinit, soinit).
     let base = KERN_ROWS.len() as u32;
-    kern.chain(net.map(|mut c| {
-        c.seq += base;
-        c
-    }))
-    .collect()
+    // Room after each row for the setup functions run with it.
+    let mut out: Vec<Creation> = kern
+        .chain(net.map(|mut c| {
+            c.seq = base + c.seq * ROOM;
+            c
+        }))
+        .collect();
+    out.extend(setup_creations(components, base));
+    out
 }
 
 /// `tree` with the observed versions of the net nodes the components' init
