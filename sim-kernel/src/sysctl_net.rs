@@ -89,8 +89,6 @@ const ROWS: &[Row] = &[
     (&[2], "raw", 255, NODE, 0x201, 389, 8, 0, Needs::Inet),
     (&[2], "arp", 1132, NODE, 0x201, 336, 8, 0, Needs::Inet),
     (&[2], "multicast", 1141, NODE, 0x201, 337, 0, 0, Needs::Inet),
-    (&[2, 0], "forwarding", 1, INT, RW, 0, 4, 1, Needs::Inet),
-    (&[2, 0], "ttl", 3, INT, RW, 0, 4, 64, Needs::Inet),
     (&[2, 17], "checksum", 1, INT, RW, 366, 4, 1, Needs::Inet),
     (&[2, 17], "sendspace", 2, INT, RW, 367, 4, 9216, Needs::Inet),
     (
@@ -221,7 +219,7 @@ enum Val {
 
 /// The sequence numbers each row of [`ROWS`] spans (it and the setup
 /// functions run with it).
-const ROOM: u32 = 100;
+const ROOM: u32 = 1000;
 
 /// Marks a row created with CTL_CREATE (a dynamic number).
 const DYN: i32 = -1;
@@ -311,6 +309,122 @@ const TCP_SETUP: &[Named] = &[
     (&["vtw"], "entries", DYN, INT, PERM, Val::Int(0)),
 ];
 
+/// CTLTYPE_QUAD.
+const QUAD: u32 = crate::sysctl::CTLTYPE_QUAD;
+
+/// net.inet.ip's children, in creation order (ip_input.c 1.324 ip_init):
+/// in.c in_sysctl_init (subnetsarelocal, hostzerobroadcast), then
+/// ip_input.c sysctl_net_inet_ip_setup (no IPCTL_DEFMTU; NGIF and NGRE
+/// are 0 in rump's netinet, opt/gif.h and gre.h being dummies; NARP set),
+/// ip_reass.c sysctl_ip_reass_setup (maxfragpackets), ip_flow.c
+/// ipflow_sysctl_init (rump's opt_gateway.h defines GATEWAY, which also
+/// makes forwarding 1, as the capture reads); numbers netinet/in.h
+/// IPCTL_*. With the ifq node (`IFQ_SETUP`) 24 children, as the
+/// net_ifconfig capture's CTL_QUERY of net.inet shows (clen 24). Values:
+/// the compiled defaults; forwarding and ttl are confirmed by the capture.
+const IP_SETUP: &[Named] = &[
+    (&[], "subnetsarelocal", 8, INT, RW, Val::Int(0)),
+    (&[], "hostzerobroadcast", 14, INT, RW, Val::Int(1)),
+    (&[], "forwarding", 1, INT, RW, Val::Int(1)),
+    (&[], "redirect", 2, INT, RW, Val::Int(1)),
+    (&[], "ttl", 3, INT, RW, Val::Int(64)),
+    (&[], "forwsrcrt", 5, INT, RW, Val::Int(1)),
+    (&[], "directed-broadcast", 6, INT, RW, Val::Int(0)),
+    (&[], "allowsrcrt", 7, INT, RW, Val::Int(1)),
+    (&[], "mtudisc", 9, INT, RW, Val::Int(1)),
+    (&[], "anonportmin", 10, INT, RW, Val::Int(49152)),
+    (&[], "anonportmax", 11, INT, RW, Val::Int(65535)),
+    (&[], "mtudisctimeout", 12, INT, RW, Val::Int(600)),
+    (&[], "lowportmin", 16, INT, RW, Val::Int(600)),
+    (&[], "lowportmax", 17, INT, RW, Val::Int(1023)),
+    (&[], "checkinterface", 20, INT, RW, Val::Int(0)),
+    (&[], "random_id", 22, INT, RW, Val::Int(0)),
+    (&[], "do_loopback_cksum", 23, INT, RW, Val::Int(0)),
+    (&[], "stats", 24, STRUCT, PERM, Val::None),
+    (&[], "dad_count", 25, INT, RW, Val::Int(3)),
+    (&[], "anonportalgo", DYN, NODE, PERM, Val::None),
+    // portalgo.c: the algorithm names; rump's netinet Makefile.inc sets
+    // PORTALGO_INET4_DEFAULT=PORTALGO_RANDOM_START. PORTALGO_MAXLEN 16.
+    (
+        &["anonportalgo"],
+        "available",
+        DYN,
+        STR,
+        PERM,
+        Val::Str("bsd random_start random_pick hash doublehash randinc", 16),
+    ),
+    (
+        &["anonportalgo"],
+        "selected",
+        DYN,
+        STR,
+        RW,
+        Val::Str("random_start", 16),
+    ),
+    (&["anonportalgo"], "reserve", DYN, STRUCT, RW, Val::None),
+    (&[], "maxfragpackets", 18, INT, RW, Val::Int(200)),
+    (&[], "maxflows", 13, INT, RW, Val::Int(256)),
+    (&[], "hashsize", DYN, INT, RW, Val::Int(64)),
+];
+
+/// net/if.c sysctl_net_pktq_setup (ifinit, for PF_INET and PF_INET6): the
+/// protocol input queue below net.inet.ip (IPCTL_IFQ 21) or net.inet6.ip6
+/// (IPV6CTL_IFQ 42); numbers net/if.h IFQCTL_LEN 1, IFQCTL_MAXLEN 2,
+/// IFQCTL_DROPS 4; maxlen IFQ_MAXLEN 256.
+const fn ifq_setup(num: i32) -> [Named; 4] {
+    [
+        (&[], "ifq", num, NODE, PERM, Val::None),
+        (&["ifq"], "len", 1, QUAD, PERM, Val::Zeros(8)),
+        (&["ifq"], "maxlen", 2, INT, RW, Val::Int(256)),
+        (&["ifq"], "drops", 4, QUAD, PERM, Val::Zeros(8)),
+    ]
+}
+const IFQ_IP: [Named; 4] = ifq_setup(21);
+const IFQ_IP6: [Named; 4] = ifq_setup(42);
+
+/// netinet/ip_icmp.c sysctl_net_inet_icmp_setup: 7 children, as the
+/// capture shows; numbers netinet/icmp_var.h ICMPCTL_*.
+const ICMP_SETUP: &[Named] = &[
+    (&[], "maskrepl", 1, INT, RW, Val::Int(0)),
+    (&[], "returndatabytes", 2, INT, RW, Val::Int(8)),
+    (&[], "errppslimit", 3, INT, RW, Val::Int(100)),
+    (&[], "rediraccept", 4, INT, RW, Val::Int(1)),
+    (&[], "redirtimeout", 5, INT, RW, Val::Int(600)),
+    (&[], "stats", 6, STRUCT, PERM, Val::None),
+    (&[], "bmcastecho", 7, INT, RW, Val::Int(0)),
+];
+
+/// netinet/igmp.c sysctl_net_inet_igmp_setup: one child.
+const IGMP_SETUP: &[Named] = &[(&[], "stats", DYN, STRUCT, PERM, Val::None)];
+
+/// netinet/raw_ip.c sysctl_net_inet_raw_setup: one child.
+const RAW_SETUP: &[Named] = &[(&[], "pcblist", DYN, STRUCT, PERM, Val::None)];
+
+/// netinet/ip_carp.c sysctl_net_inet_carp_setup: 5 children; carp_opts
+/// { 0, 1 (allow), 0, LOG_CRIT (log), 0 }; CARPCTL_STATS 5.
+const CARP_SETUP: &[Named] = &[
+    (&[], "preempt", DYN, INT, RW, Val::Int(0)),
+    (&[], "arpbalance", DYN, INT, RW, Val::Int(0)),
+    (&[], "allow", DYN, INT, RW, Val::Int(1)),
+    (&[], "log", DYN, INT, RW, Val::Int(2)),
+    (&[], "stats", 5, STRUCT, PERM, Val::None),
+];
+
+/// netinet/if_arp.c sysctl_net_inet_arp_setup, the revision with eight
+/// children (keep … debug, all CTL_CREATE), as the capture shows (clen 8,
+/// and net.inet.arp 1132 followed by net.inet.multicast 1141: eight
+/// dynamic numbers between). Values arpt_keep 20 min, arpt_down 20 s.
+const ARP_SETUP: &[Named] = &[
+    (&[], "keep", DYN, INT, RW, Val::Int(1200)),
+    (&[], "down", DYN, INT, RW, Val::Int(20)),
+    (&[], "stats", DYN, STRUCT, PERM, Val::None),
+    (&[], "log_movements", DYN, INT, RW, Val::Int(1)),
+    (&[], "log_permanent_modify", DYN, INT, RW, Val::Int(1)),
+    (&[], "log_wrong_iface", DYN, INT, RW, Val::Int(1)),
+    (&[], "log_unknown_network", DYN, INT, RW, Val::Int(1)),
+    (&[], "debug", DYN, INT, RW, Val::Int(0)),
+];
+
 /// NetBSD sys/kern/uipc_domain.c sysctl_net_setup (librumpnet's
 /// domaininit), below net.local: three children (SOCK_STREAM 1,
 /// SOCK_SEQPACKET 5, SOCK_DGRAM 2), as the net_ifconfig capture's
@@ -383,19 +497,48 @@ fn named_creations(base: &[&str], rows: &[Named], seq: u32) -> Vec<Creation> {
 /// init runs them (after the rows of [`ROWS`]; their versions are not yet
 /// those of the captures, see [`with_net_nodes`]).
 fn setup_creations(components: Components, base: u32) -> Vec<Creation> {
+    // The setup functions that run with the creation of a row of ROWS
+    // (right after it, in the room its sequence numbers leave).
+    let with_row = |parent: &[i32], name: &str| -> u32 {
+        let i = ROWS
+            .iter()
+            .position(|r| r.0 == parent && r.1 == name)
+            .unwrap_or(ROWS.len());
+        base + i as u32 * ROOM + 1
+    };
     let mut out = vec![];
-    // sysctl_net_setup runs with the creation of net.local (ROWS[0]).
-    out.extend(named_creations(&["local"], LOCAL_SETUP, base + 1));
+    // uipc_domain.c sysctl_net_setup runs with the creation of net.local.
+    out.extend(named_creations(&["local"], LOCAL_SETUP, with_row(&[], "local")));
+    if components.has(Component::Inet) {
+        let inet: [(&str, &[Named]); 6] = [
+            ("ip", IP_SETUP),
+            ("icmp", ICMP_SETUP),
+            ("igmp", IGMP_SETUP),
+            ("carp", CARP_SETUP),
+            ("raw", RAW_SETUP),
+            ("arp", ARP_SETUP),
+        ];
+        for (name, rows) in inet {
+            out.extend(named_creations(&["inet", name], rows, with_row(&[2], name)));
+        }
+        // tcp_usrreq.c tcp_usrreq_init: PF_INET "tcp", then PF_INET6 "tcp6".
+        let at = with_row(&[2], "tcp");
+        out.extend(named_creations(&["inet", "tcp"], TCP_SETUP, at));
+        if components.has(Component::Inet6) {
+            let at = at + TCP_SETUP.len() as u32;
+            out.extend(named_creations(&["inet6", "tcp6"], TCP_SETUP, at));
+        }
+    }
     let mut seq = base + ROWS.len() as u32 * ROOM;
     let mut add = |base: &[&str], rows: &[Named]| {
         out.extend(named_creations(base, rows, seq));
         seq += rows.len() as u32;
     };
     if components.has(Component::Inet) {
-        // tcp_usrreq.c tcp_usrreq_init: PF_INET "tcp", then PF_INET6 "tcp6".
-        add(&["inet", "tcp"], TCP_SETUP);
+        // if.c ifinit: sysctl_net_pktq_setup for PF_INET, then PF_INET6.
+        add(&["inet", "ip"], &IFQ_IP);
         if components.has(Component::Inet6) {
-            add(&["inet6", "tcp6"], TCP_SETUP);
+            add(&["inet6", "ip6"], &IFQ_IP6);
         }
     }
     add(&["route"], ROUTE_SETUP);
