@@ -20,8 +20,7 @@
 
 use crate::components::{Component, Components};
 use crate::sysctl::{
-    Dynamic, SNode, Tree, CTLTYPE_INT, CTLTYPE_NODE, CTLTYPE_STRING, CTLTYPE_STRUCT,
-    SYSCTL_VERSION,
+    Dynamic, SNode, Tree, CTLTYPE_INT, CTLTYPE_NODE, CTLTYPE_STRING, CTLTYPE_STRUCT, SYSCTL_VERSION,
 };
 use crate::sysctl_boot::{Creation, Phase};
 
@@ -258,8 +257,22 @@ const TCP_SETUP: &[Named] = &[
     (&[], "mss_ifmtu", 9, INT, RW, Val::Int(0)),
     (&[], "sack", 10, NODE, PERM, Val::None),
     (&[], "congctl", DYN, NODE, PERM, Val::None),
-    (&["congctl"], "available", DYN, STR, PERM, Val::Str("reno newreno cubic", 0)),
-    (&["congctl"], "selected", DYN, STR, RW, Val::Str("newreno", 16)),
+    (
+        &["congctl"],
+        "available",
+        DYN,
+        STR,
+        PERM,
+        Val::Str("reno newreno cubic", 0),
+    ),
+    (
+        &["congctl"],
+        "selected",
+        DYN,
+        STR,
+        RW,
+        Val::Str("newreno", 16),
+    ),
     (&[], "win_scale", 11, INT, RW, Val::Int(1)),
     (&[], "timestamps", 12, INT, RW, Val::Int(1)),
     (&[], "compat_42", 13, INT, RW, Val::Int(0)),
@@ -425,6 +438,38 @@ const ARP_SETUP: &[Named] = &[
     (&[], "debug", DYN, INT, RW, Val::Int(0)),
 ];
 
+/// The children of net.inet6 besides tcp6 (`TCP_SETUP`), the nodes the
+/// netinet6 component's setup functions create: ip6_input.c
+/// sysctl_net_inet6_ip6_setup's ip6 (a row of [`ROWS`]), icmp6.c
+/// sysctl_net_inet6_icmp6_setup (IPPROTO_ICMPV6 58), udp6_usrreq.c
+/// sysctl_net_inet6_udp6_setup (IPPROTO_UDP 17), raw_ip6.c
+/// sysctl_net_inet6_raw6_setup (IPPROTO_RAW 255), ip6_mroute.c
+/// sysctl_net_inet6_pim6_setup (IPPROTO_PIM 103) and mld6.c 1.63
+/// sysctl_in6_mklude_setup (multicast, multicast_kludge, CTL_CREATE):
+/// eight children with tcp6, as the net_ifconfig capture's CTL_QUERY of
+/// net shows (clen 8). Only these nodes are transcribed, not their
+/// children (ip6 has its forwarding and ifq only).
+const INET6_SETUP: &[Named] = &[
+    (&[], "icmp6", 58, NODE, PERM, Val::None),
+    (&[], "udp6", 17, NODE, PERM, Val::None),
+    (&[], "raw6", 255, NODE, PERM, Val::None),
+    (&[], "pim6", 103, NODE, PERM, Val::None),
+    (&[], "multicast", DYN, NODE, PERM, Val::None),
+    (&[], "multicast_kludge", DYN, NODE, PERM, Val::None),
+];
+
+/// net/if.c sysctl_sndq_setup for lo0 (if_attach; its create of
+/// net.interfaces, CTL_CREATE, is the row of [`ROWS`]): the interface's
+/// node and its output queue, all CTL_CREATE; ifq_maxlen IFQ_MAXLEN 256.
+/// One child of net.interfaces, as the capture's CTL_QUERY of net shows.
+const LO0_SNDQ: &[Named] = &[
+    (&[], "lo0", DYN, NODE, PERM, Val::None),
+    (&["lo0"], "sndq", DYN, NODE, PERM, Val::None),
+    (&["lo0", "sndq"], "len", DYN, INT, PERM, Val::Int(0)),
+    (&["lo0", "sndq"], "maxlen", DYN, INT, RW, Val::Int(256)),
+    (&["lo0", "sndq"], "drops", DYN, INT, PERM, Val::Int(0)),
+];
+
 /// NetBSD sys/kern/uipc_domain.c sysctl_net_setup (librumpnet's
 /// domaininit), below net.local: three children (SOCK_STREAM 1,
 /// SOCK_SEQPACKET 5, SOCK_DGRAM 2), as the net_ifconfig capture's
@@ -480,7 +525,11 @@ fn named_creations(base: &[&str], rows: &[Named], seq: u32) -> Vec<Creation> {
             if ty == NODE {
                 n.size = 96;
             } else if matches!(val, Val::None) {
-                n.size = if ty == STRUCT && name == "ident" { 4 } else { 0 };
+                n.size = if ty == STRUCT && name == "ident" {
+                    4
+                } else {
+                    0
+                };
             }
             Creation {
                 phase: Phase::NetInit,
@@ -508,7 +557,11 @@ fn setup_creations(components: Components, base: u32) -> Vec<Creation> {
     };
     let mut out = vec![];
     // uipc_domain.c sysctl_net_setup runs with the creation of net.local.
-    out.extend(named_creations(&["local"], LOCAL_SETUP, with_row(&[], "local")));
+    out.extend(named_creations(
+        &["local"],
+        LOCAL_SETUP,
+        with_row(&[], "local"),
+    ));
     if components.has(Component::Inet) {
         let inet: [(&str, &[Named]); 6] = [
             ("ip", IP_SETUP),
@@ -535,6 +588,9 @@ fn setup_creations(components: Components, base: u32) -> Vec<Creation> {
         seq += rows.len() as u32;
     };
     if components.has(Component::Inet) {
+        if components.has(Component::Inet6) {
+            add(&["inet6"], INET6_SETUP);
+        }
         // if.c ifinit: sysctl_net_pktq_setup for PF_INET, then PF_INET6.
         add(&["inet", "ip"], &IFQ_IP);
         if components.has(Component::Inet6) {
@@ -543,6 +599,8 @@ fn setup_creations(components: Components, base: u32) -> Vec<Creation> {
     }
     add(&["route"], ROUTE_SETUP);
     add(&["oroute"], ROUTE_SETUP);
+    // lo0's attach, last (net.interfaces is the newest top node of net).
+    add(&["interfaces"], LO0_SNDQ);
     out
 }
 
@@ -738,5 +796,47 @@ mod tests {
         let udp = t.get(&[4, 2, 17, 2]).unwrap();
         assert_eq!(udp.flags, 0x0100_0272);
         assert_eq!(udp.record()[40..44], 367u32.to_le_bytes());
+    }
+
+    /// The transcribed setup functions give the child counts the
+    /// net_ifconfig capture's CTL_QUERY answers show, and the array sizes
+    /// follow by rule (8 doubling).
+    #[test]
+    fn setup_functions_give_the_captured_child_counts() {
+        let c = Components::NONE
+            .with(Component::Net)
+            .with(Component::Inet)
+            .with(Component::Inet6);
+        let t = tree(c);
+        let count = |mib: &[i32]| {
+            let n = t.get(mib).unwrap();
+            (n.children.len(), n.csize)
+        };
+        assert_eq!(count(&[4, 1]), (3, 8), "local");
+        assert_eq!(count(&[4, 17]), (2, 8), "oroute");
+        assert_eq!(count(&[4, 24]), (8, 8), "inet6");
+        assert_eq!(count(&[4, 34]), (2, 8), "route");
+        assert_eq!(count(&[4, 1156]), (1, 8), "interfaces");
+        assert_eq!(count(&[4, 2, 0]), (24, 32), "ip");
+        assert_eq!(count(&[4, 2, 1]), (7, 8), "icmp");
+        assert_eq!(count(&[4, 2, 2]), (1, 8), "igmp");
+        assert_eq!(count(&[4, 2, 6]), (44, 64), "tcp");
+        assert_eq!(count(&[4, 2, 112]), (5, 8), "carp");
+        assert_eq!(count(&[4, 2, 255]), (1, 8), "raw");
+        assert_eq!(count(&[4, 2, 1132]), (8, 8), "arp");
+        assert_eq!(count(&[4, 24, 6]), (44, 64), "tcp6");
+        // A fixed number, a CTL_CREATE one and a subtree's leaf.
+        let tcp = t.get(&[4, 2, 6]).unwrap();
+        assert_eq!(t.get(&[4, 2, 6, 4]).unwrap().value, 536i32.to_le_bytes());
+        let minmss = tcp.children.iter().find(|n| n.name == "minmss").unwrap();
+        assert!(minmss.num > crate::sysctl_boot::CREATE_BASE);
+        let sack = t.get(&[4, 2, 6, 10]).unwrap();
+        assert_eq!(sack.children.len(), 4);
+        assert_eq!(t.get(&[4, 2, 6, 20]).unwrap().flags, 0x0100_0a02, "slowhz");
+        assert_eq!(t.get(&[4, 2, 0, 21]).unwrap().children.len(), 3, "ifq");
+        // Without netinet6 neither tcp6 nor the inet6 children.
+        let t = tree(Components::NONE.with(Component::Net).with(Component::Inet));
+        assert!(t.get(&[4, 24]).unwrap().children.is_empty());
+        assert_eq!(t.get(&[4, 2, 6]).unwrap().children.len(), 44);
     }
 }
