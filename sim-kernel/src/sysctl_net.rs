@@ -8,11 +8,15 @@
 //! before librump's (`sysctl_boot.rs`): net.sdl, net.ether and
 //! net.ether.multicast (NetBSD net/if_ethersubr.c sysctl_net_ether_setup);
 //! their versions (14, 15, 16) and dynamic numbers (1025, 1026) follow by
-//! rule and match the capture. The nodes the components' init creates
-//! (domains, protocols, lo0) are only those the captures name, not every
-//! node NetBSD creates (net.inet.ip has 24 children, net.inet.tcp 44, …):
-//! their versions and dynamic numbers are the observed ones
-//! ([`with_net_nodes`]), not derived, until the table is complete.
+//! rule and match the capture. Of the nodes the components' init creates
+//! (domains, protocols, lo0), the setup functions below the nodes the
+//! captures query are transcribed call by call (`Named` tables: tcp, ip,
+//! icmp, igmp, carp, raw, arp, local, route, the ifq nodes, lo0's sndq,
+//! net.inet6's children), so every child count and array size the
+//! captures show follows; the grandchildren of net.inet6 are not, nor is
+//! the exact creation order across setup functions, so the versions and
+//! dynamic numbers of the rows of [`ROWS`] are still the observed ones
+//! ([`with_net_nodes`]), not derived.
 //! librumpnet makes net.local, net.route and net.oroute (rtsock.c
 //! sysctl_net_route_setup), net.sdl, net.ether and net.interfaces; netinet
 //! makes net.inet and net.inet6 (tcp_usrreq.c creates net.inet6.tcp6 too);
@@ -690,13 +694,13 @@ pub fn net_creations(components: Components) -> Vec<Creation> {
 /// creates (the table of those is incomplete, so numbering them by rule
 /// would be wrong): each such node takes its recorded version, and every
 /// node of net the newest version in its subtree (sysctl_create stamps the
-/// path to the root). The child-array sizes of the queried nodes are the
-/// observed ones too (their children are not all modelled).
+/// path to the root). The child-array sizes follow by rule
+/// (`sysctl_boot.rs` create_all) and match the captured ones.
 pub fn with_net_nodes(mut tree: Tree, components: Components) -> Tree {
     if !components.has(Component::Net) {
         return tree;
     }
-    for &(parent, _, num, ty, _, ver, size, _, needs) in ROWS {
+    for &(parent, _, num, _, _, ver, _, _, needs) in ROWS {
         if needs == Needs::NetSetup || !present(needs, components) {
             continue;
         }
@@ -705,9 +709,6 @@ pub fn with_net_nodes(mut tree: Tree, components: Components) -> Tree {
         path.push(num);
         if let Some(n) = tree.get_mut(&path) {
             n.ver = ver;
-            if ty == CTLTYPE_NODE {
-                n.csize = size;
-            }
         }
     }
     fn settle(n: &mut SNode) -> u32 {
@@ -719,7 +720,6 @@ pub fn with_net_nodes(mut tree: Tree, components: Components) -> Tree {
         v
     }
     if let Some(net) = tree.get_mut(&[4]) {
-        net.csize = 8;
         net.ver = 0;
         settle(net);
         // The child versions above are those of a server with netinet6;
