@@ -157,18 +157,36 @@ fn sysctl_net_lists_only_what_sysctl8_prints() {
     let (out, err, code) = s.run(&["sysctl", "net"]);
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(err, "", "a walk prints no hints");
-    assert_eq!(
-        out,
-        "net.inet.ip.forwarding = 1\n\
-         net.inet.ip.ttl = 64\n\
-         net.inet.tcp.sendspace = 32768\n\
-         net.inet.tcp.recvspace = 32768\n\
-         net.inet.udp.checksum = 1\n\
-         net.inet.udp.sendspace = 9216\n\
-         net.inet.udp.recvspace = 41600\n\
-         net.inet.udp.do_loopback_cksum = 0\n\
-         net.inet6.ip6.forwarding = 0\n"
-    );
+    // Plain leaves only, as `name = value`: no statistics, PCB lists,
+    // routing tables, handler-only structs (tcp ident and drop, the port
+    // reservation bitmap) or childless nodes (net.sdl, net.inet.multicast).
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines.iter().all(|l| l.contains(" = ")), "{out}");
+    for l in &lines {
+        let name = l.split(" = ").next().unwrap_or("");
+        let last = name.rsplit('.').next().unwrap_or("");
+        assert!(
+            !["stats", "pcblist", "rtable", "ident", "drop", "reserve"].contains(&last),
+            "{name} in {out}"
+        );
+        assert!(!name.starts_with("net.sdl"), "{out}");
+    }
+    assert!(!out.contains("net.inet.multicast"), "{out}");
+    // In MIB order: net.inet (2) before net.inet6 (24) before
+    // net.interfaces (1156); under net.inet.ip forwarding 1, redirect 2, ttl 3.
+    let at = |l: &str| {
+        lines
+            .iter()
+            .position(|x| *x == l)
+            .unwrap_or_else(|| panic!("{l} not in {out}"))
+    };
+    assert!(at("net.inet.ip.forwarding = 1") < at("net.inet.ip.redirect = 1"));
+    assert!(at("net.inet.ip.redirect = 1") < at("net.inet.ip.ttl = 64"));
+    assert!(at("net.inet.ip.ttl = 64") < at("net.inet.tcp.sendspace = 32768"));
+    assert!(at("net.inet.tcp.recvspace = 32768") < at("net.inet.udp.checksum = 1"));
+    assert!(at("net.inet.udp.sendspace = 9216") < at("net.inet.udp.recvspace = 41600"));
+    assert!(at("net.inet.udp.do_loopback_cksum = 0") < at("net.inet6.ip6.forwarding = 0"));
+    assert!(at("net.inet6.ip6.forwarding = 0") < at("net.interfaces.lo0.sndq.maxlen = 256"));
     assert_eq!(
         s.run(&["sysctl", "net.inet.udp.stats"]),
         (

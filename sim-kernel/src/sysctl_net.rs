@@ -8,11 +8,15 @@
 //! before librump's (`sysctl_boot.rs`): net.sdl, net.ether and
 //! net.ether.multicast (NetBSD net/if_ethersubr.c sysctl_net_ether_setup);
 //! their versions (14, 15, 16) and dynamic numbers (1025, 1026) follow by
-//! rule and match the capture. The nodes the components' init creates
-//! (domains, protocols, lo0) are only those the captures name, not every
-//! node NetBSD creates (net.inet.ip has 24 children, net.inet.tcp 44, …):
-//! their versions and dynamic numbers are the observed ones
-//! ([`with_net_nodes`]), not derived, until the table is complete.
+//! rule and match the capture. Of the nodes the components' init creates
+//! (domains, protocols, lo0), the setup functions below the nodes the
+//! captures query are transcribed call by call (`Named` tables: tcp, ip,
+//! icmp, igmp, carp, raw, arp, local, route, the ifq nodes, lo0's sndq,
+//! net.inet6's children), so every child count and array size the
+//! captures show follows; the grandchildren of net.inet6 are not, nor is
+//! the exact creation order across setup functions, so the versions and
+//! dynamic numbers of the rows of [`ROWS`] are still the observed ones
+//! ([`with_net_nodes`]), not derived.
 //! librumpnet makes net.local, net.route and net.oroute (rtsock.c
 //! sysctl_net_route_setup), net.sdl, net.ether and net.interfaces; netinet
 //! makes net.inet and net.inet6 (tcp_usrreq.c creates net.inet6.tcp6 too);
@@ -20,7 +24,7 @@
 
 use crate::components::{Component, Components};
 use crate::sysctl::{
-    Dynamic, SNode, Tree, CTLTYPE_INT, CTLTYPE_NODE, CTLTYPE_STRUCT, SYSCTL_VERSION,
+    Dynamic, SNode, Tree, CTLTYPE_INT, CTLTYPE_NODE, CTLTYPE_STRING, CTLTYPE_STRUCT, SYSCTL_VERSION,
 };
 use crate::sysctl_boot::{Creation, Phase};
 
@@ -88,10 +92,6 @@ const ROWS: &[Row] = &[
     (&[2], "raw", 255, NODE, 0x201, 389, 8, 0, Needs::Inet),
     (&[2], "arp", 1132, NODE, 0x201, 336, 8, 0, Needs::Inet),
     (&[2], "multicast", 1141, NODE, 0x201, 337, 0, 0, Needs::Inet),
-    (&[2, 0], "forwarding", 1, INT, RW, 0, 4, 1, Needs::Inet),
-    (&[2, 0], "ttl", 3, INT, RW, 0, 4, 64, Needs::Inet),
-    (&[2, 6], "sendspace", 2, INT, RW, 0, 4, 32768, Needs::Inet),
-    (&[2, 6], "recvspace", 3, INT, RW, 0, 4, 32768, Needs::Inet),
     (&[2, 17], "checksum", 1, INT, RW, 366, 4, 1, Needs::Inet),
     (&[2, 17], "sendspace", 2, INT, RW, 367, 4, 9216, Needs::Inet),
     (
@@ -207,6 +207,407 @@ const KERN_ROWS: &[KernRow] = &[
     (&[], "sbmax", 58, INT, RW, 256 * 1024, Some(16 * 1024)),
 ];
 
+/// A node's value in a [`Named`] row.
+#[derive(Clone, Copy)]
+enum Val {
+    /// A node, or a struct its handler computes (reading it is not modelled).
+    None,
+    /// An int.
+    Int(i32),
+    /// A string; `size` is its buffer (0: the string's length and NUL).
+    Str(&'static str, u64),
+    /// A struct of this many bytes, zero at boot.
+    Zeros(u64),
+}
+
+/// The sequence numbers each row of [`ROWS`] spans (it and the setup
+/// functions run with it).
+const ROOM: u32 = 1000;
+
+/// Marks a row created with CTL_CREATE (a dynamic number).
+const DYN: i32 = -1;
+/// CTLFLAG_PERMANENT.
+const PERM: u32 = 0x200;
+/// CTLFLAG_PERMANENT | CTLFLAG_IMMEDIATE.
+const IMM: u32 = 0xa00;
+const STR: u32 = CTLTYPE_STRING;
+
+/// One sysctl_createv call of a setup function, by names: (parent path
+/// below the function's base node, name, number or [`DYN`], type, flags
+/// without the type, value).
+type Named = (&'static [&'static str], &'static str, i32, u32, u32, Val);
+
+/// NetBSD sys/netinet/tcp_usrreq.c sysctl_net_inet_tcp_setup2, in call
+/// order, below net.<pf>.<tcpname> (the first row is that node; its parent
+/// net.<pf> exists, so the function's create of it answers EEXIST). No
+/// TCP_DEBUG (no debug, debx); the `#if 0` rows (syn_cache_interval,
+/// rstratelimit) are left out. Numbers: netinet/tcp_var.h TCPCTL_*.
+/// 44 children of tcp, as the net_ifconfig capture's CTL_QUERY of net.inet
+/// shows (clen 44, csize 64). Values: the compiled defaults (tcp_subr.c,
+/// tcp_input.c, tcp_sack.c, tcp_congctl.c, tcp_vtw.c; slow ticks at
+/// PR_SLOWHZ 2, hz 100); sendspace and recvspace are confirmed by the
+/// capture's reads, the others are not.
+const TCP_SETUP: &[Named] = &[
+    (&[], "", 6, NODE, PERM, Val::None),
+    (&[], "rfc1323", 1, INT, RW, Val::Int(1)),
+    (&[], "sendspace", 2, INT, RW, Val::Int(32768)),
+    (&[], "recvspace", 3, INT, RW, Val::Int(32768)),
+    (&[], "mssdflt", 4, INT, RW, Val::Int(536)),
+    (&[], "minmss", DYN, INT, RW, Val::Int(216)),
+    (&[], "msl", 33, INT, RW, Val::Int(30)),
+    (&[], "syn_cache_limit", 5, INT, RW, Val::Int(10255)),
+    (&[], "syn_bucket_limit", 6, INT, RW, Val::Int(105)),
+    (&[], "init_win", 8, INT, RW, Val::Int(4)),
+    (&[], "mss_ifmtu", 9, INT, RW, Val::Int(0)),
+    (&[], "sack", 10, NODE, PERM, Val::None),
+    (&[], "congctl", DYN, NODE, PERM, Val::None),
+    (
+        &["congctl"],
+        "available",
+        DYN,
+        STR,
+        PERM,
+        Val::Str("reno newreno cubic", 0),
+    ),
+    (
+        &["congctl"],
+        "selected",
+        DYN,
+        STR,
+        RW,
+        Val::Str("newreno", 16),
+    ),
+    (&[], "win_scale", 11, INT, RW, Val::Int(1)),
+    (&[], "timestamps", 12, INT, RW, Val::Int(1)),
+    (&[], "compat_42", 13, INT, RW, Val::Int(0)),
+    (&[], "cwm", 14, INT, RW, Val::Int(0)),
+    (&[], "cwm_burstsize", 15, INT, RW, Val::Int(4)),
+    (&[], "ack_on_push", 16, INT, RW, Val::Int(0)),
+    (&[], "keepidle", 17, INT, RW, Val::Int(28800)),
+    (&[], "keepintvl", 18, INT, RW, Val::Int(150)),
+    (&[], "keepcnt", 19, INT, RW, Val::Int(8)),
+    (&[], "slowhz", 20, INT, IMM, Val::Int(2)),
+    (&[], "log_refused", 22, INT, RW, Val::Int(0)),
+    (&[], "rstppslimit", 24, INT, RW, Val::Int(100)),
+    (&[], "delack_ticks", 25, INT, RW, Val::Int(20)),
+    (&[], "init_win_local", 26, INT, RW, Val::Int(4)),
+    (&[], "ident", 27, STRUCT, RW, Val::None),
+    (&[], "do_loopback_cksum", 28, INT, RW, Val::Int(0)),
+    (&[], "pcblist", DYN, STRUCT, PERM, Val::None),
+    (&[], "keepinit", DYN, INT, RW, Val::Int(150)),
+    (&[], "recvbuf_auto", DYN, INT, RW, Val::Int(1)),
+    (&[], "recvbuf_inc", DYN, INT, RW, Val::Int(16384)),
+    (&[], "recvbuf_max", DYN, INT, RW, Val::Int(262144)),
+    (&[], "sendbuf_auto", DYN, INT, RW, Val::Int(1)),
+    (&[], "sendbuf_inc", DYN, INT, RW, Val::Int(8192)),
+    (&[], "sendbuf_max", DYN, INT, RW, Val::Int(262144)),
+    (&[], "ecn", DYN, NODE, PERM, Val::None),
+    (&["ecn"], "enable", DYN, INT, RW, Val::Int(0)),
+    (&["ecn"], "maxretries", DYN, INT, RW, Val::Int(1)),
+    (&["sack"], "enable", DYN, INT, RW, Val::Int(1)),
+    (&["sack"], "maxholes", DYN, INT, RW, Val::Int(32)),
+    (&["sack"], "globalmaxholes", DYN, INT, RW, Val::Int(1024)),
+    (&["sack"], "globalholes", DYN, INT, PERM, Val::Int(0)),
+    (&[], "stats", 29, STRUCT, PERM, Val::None),
+    (&[], "local_by_rtt", DYN, INT, RW, Val::Int(0)),
+    (&[], "drop", 32, STRUCT, RW, Val::None),
+    (&[], "iss_hash", DYN, INT, RW, Val::Int(1)),
+    (&[], "abc", DYN, NODE, PERM, Val::None),
+    (&["abc"], "enable", DYN, INT, RW, Val::Int(1)),
+    (&["abc"], "aggressive", DYN, INT, RW, Val::Int(1)),
+    (&[], "mslt", DYN, NODE, PERM, Val::None),
+    (&["mslt"], "enable", DYN, INT, RW, Val::Int(1)),
+    (&["mslt"], "loopback", DYN, INT, RW, Val::Int(2)),
+    (&["mslt"], "local", DYN, INT, RW, Val::Int(10)),
+    (&["mslt"], "remote", DYN, INT, RW, Val::Int(60)),
+    (&["mslt"], "remote_threshold", DYN, INT, RW, Val::Int(6)),
+    (&[], "vtw", DYN, NODE, PERM, Val::None),
+    (&["vtw"], "enable", DYN, INT, RW, Val::Int(0)),
+    (&["vtw"], "entries", DYN, INT, PERM, Val::Int(0)),
+];
+
+/// CTLTYPE_QUAD.
+const QUAD: u32 = crate::sysctl::CTLTYPE_QUAD;
+
+/// net.inet.ip's children, in creation order (ip_input.c 1.324 ip_init):
+/// in.c in_sysctl_init (subnetsarelocal, hostzerobroadcast), then
+/// ip_input.c sysctl_net_inet_ip_setup (no IPCTL_DEFMTU; NGIF and NGRE
+/// are 0 in rump's netinet, opt/gif.h and gre.h being dummies; NARP set),
+/// ip_reass.c sysctl_ip_reass_setup (maxfragpackets), ip_flow.c
+/// ipflow_sysctl_init (rump's opt_gateway.h defines GATEWAY, which also
+/// makes forwarding 1, as the capture reads); numbers netinet/in.h
+/// IPCTL_*. With the ifq node (`IFQ_SETUP`) 24 children, as the
+/// net_ifconfig capture's CTL_QUERY of net.inet shows (clen 24). Values:
+/// the compiled defaults; forwarding and ttl are confirmed by the capture.
+const IP_SETUP: &[Named] = &[
+    (&[], "subnetsarelocal", 8, INT, RW, Val::Int(0)),
+    (&[], "hostzerobroadcast", 14, INT, RW, Val::Int(1)),
+    (&[], "forwarding", 1, INT, RW, Val::Int(1)),
+    (&[], "redirect", 2, INT, RW, Val::Int(1)),
+    (&[], "ttl", 3, INT, RW, Val::Int(64)),
+    (&[], "forwsrcrt", 5, INT, RW, Val::Int(1)),
+    (&[], "directed-broadcast", 6, INT, RW, Val::Int(0)),
+    (&[], "allowsrcrt", 7, INT, RW, Val::Int(1)),
+    (&[], "mtudisc", 9, INT, RW, Val::Int(1)),
+    (&[], "anonportmin", 10, INT, RW, Val::Int(49152)),
+    (&[], "anonportmax", 11, INT, RW, Val::Int(65535)),
+    (&[], "mtudisctimeout", 12, INT, RW, Val::Int(600)),
+    (&[], "lowportmin", 16, INT, RW, Val::Int(600)),
+    (&[], "lowportmax", 17, INT, RW, Val::Int(1023)),
+    (&[], "checkinterface", 20, INT, RW, Val::Int(0)),
+    (&[], "random_id", 22, INT, RW, Val::Int(0)),
+    (&[], "do_loopback_cksum", 23, INT, RW, Val::Int(0)),
+    (&[], "stats", 24, STRUCT, PERM, Val::None),
+    (&[], "dad_count", 25, INT, RW, Val::Int(3)),
+    (&[], "anonportalgo", DYN, NODE, PERM, Val::None),
+    // portalgo.c: the algorithm names; rump's netinet Makefile.inc sets
+    // PORTALGO_INET4_DEFAULT=PORTALGO_RANDOM_START. PORTALGO_MAXLEN 16.
+    (
+        &["anonportalgo"],
+        "available",
+        DYN,
+        STR,
+        PERM,
+        Val::Str("bsd random_start random_pick hash doublehash randinc", 16),
+    ),
+    (
+        &["anonportalgo"],
+        "selected",
+        DYN,
+        STR,
+        RW,
+        Val::Str("random_start", 16),
+    ),
+    (&["anonportalgo"], "reserve", DYN, STRUCT, RW, Val::None),
+    (&[], "maxfragpackets", 18, INT, RW, Val::Int(200)),
+    (&[], "maxflows", 13, INT, RW, Val::Int(256)),
+    (&[], "hashsize", DYN, INT, RW, Val::Int(64)),
+];
+
+/// net/if.c sysctl_net_pktq_setup (ifinit, for PF_INET and PF_INET6): the
+/// protocol input queue below net.inet.ip (IPCTL_IFQ 21) or net.inet6.ip6
+/// (IPV6CTL_IFQ 42); numbers net/if.h IFQCTL_LEN 1, IFQCTL_MAXLEN 2,
+/// IFQCTL_DROPS 4; maxlen IFQ_MAXLEN 256.
+const fn ifq_setup(num: i32) -> [Named; 4] {
+    [
+        (&[], "ifq", num, NODE, PERM, Val::None),
+        (&["ifq"], "len", 1, QUAD, PERM, Val::Zeros(8)),
+        (&["ifq"], "maxlen", 2, INT, RW, Val::Int(256)),
+        (&["ifq"], "drops", 4, QUAD, PERM, Val::Zeros(8)),
+    ]
+}
+const IFQ_IP: [Named; 4] = ifq_setup(21);
+const IFQ_IP6: [Named; 4] = ifq_setup(42);
+
+/// netinet/ip_icmp.c sysctl_net_inet_icmp_setup: 7 children, as the
+/// capture shows; numbers netinet/icmp_var.h ICMPCTL_*.
+const ICMP_SETUP: &[Named] = &[
+    (&[], "maskrepl", 1, INT, RW, Val::Int(0)),
+    (&[], "returndatabytes", 2, INT, RW, Val::Int(8)),
+    (&[], "errppslimit", 3, INT, RW, Val::Int(100)),
+    (&[], "rediraccept", 4, INT, RW, Val::Int(1)),
+    (&[], "redirtimeout", 5, INT, RW, Val::Int(600)),
+    (&[], "stats", 6, STRUCT, PERM, Val::None),
+    (&[], "bmcastecho", 7, INT, RW, Val::Int(0)),
+];
+
+/// netinet/igmp.c sysctl_net_inet_igmp_setup: one child.
+const IGMP_SETUP: &[Named] = &[(&[], "stats", DYN, STRUCT, PERM, Val::None)];
+
+/// netinet/raw_ip.c sysctl_net_inet_raw_setup: one child.
+const RAW_SETUP: &[Named] = &[(&[], "pcblist", DYN, STRUCT, PERM, Val::None)];
+
+/// netinet/ip_carp.c sysctl_net_inet_carp_setup: 5 children; carp_opts
+/// { 0, 1 (allow), 0, LOG_CRIT (log), 0 }; CARPCTL_STATS 5.
+const CARP_SETUP: &[Named] = &[
+    (&[], "preempt", DYN, INT, RW, Val::Int(0)),
+    (&[], "arpbalance", DYN, INT, RW, Val::Int(0)),
+    (&[], "allow", DYN, INT, RW, Val::Int(1)),
+    (&[], "log", DYN, INT, RW, Val::Int(2)),
+    (&[], "stats", 5, STRUCT, PERM, Val::None),
+];
+
+/// netinet/if_arp.c sysctl_net_inet_arp_setup, the revision with eight
+/// children (keep … debug, all CTL_CREATE), as the capture shows (clen 8,
+/// and net.inet.arp 1132 followed by net.inet.multicast 1141: eight
+/// dynamic numbers between). Values arpt_keep 20 min, arpt_down 20 s.
+const ARP_SETUP: &[Named] = &[
+    (&[], "keep", DYN, INT, RW, Val::Int(1200)),
+    (&[], "down", DYN, INT, RW, Val::Int(20)),
+    (&[], "stats", DYN, STRUCT, PERM, Val::None),
+    (&[], "log_movements", DYN, INT, RW, Val::Int(1)),
+    (&[], "log_permanent_modify", DYN, INT, RW, Val::Int(1)),
+    (&[], "log_wrong_iface", DYN, INT, RW, Val::Int(1)),
+    (&[], "log_unknown_network", DYN, INT, RW, Val::Int(1)),
+    (&[], "debug", DYN, INT, RW, Val::Int(0)),
+];
+
+/// The children of net.inet6 besides tcp6 (`TCP_SETUP`), the nodes the
+/// netinet6 component's setup functions create: ip6_input.c
+/// sysctl_net_inet6_ip6_setup's ip6 (a row of [`ROWS`]), icmp6.c
+/// sysctl_net_inet6_icmp6_setup (IPPROTO_ICMPV6 58), udp6_usrreq.c
+/// sysctl_net_inet6_udp6_setup (IPPROTO_UDP 17), raw_ip6.c
+/// sysctl_net_inet6_raw6_setup (IPPROTO_RAW 255), ip6_mroute.c
+/// sysctl_net_inet6_pim6_setup (IPPROTO_PIM 103) and mld6.c 1.63
+/// sysctl_in6_mklude_setup (multicast, multicast_kludge, CTL_CREATE):
+/// eight children with tcp6, as the net_ifconfig capture's CTL_QUERY of
+/// net shows (clen 8). Only these nodes are transcribed, not their
+/// children (ip6 has its forwarding and ifq only).
+const INET6_SETUP: &[Named] = &[
+    (&[], "icmp6", 58, NODE, PERM, Val::None),
+    (&[], "udp6", 17, NODE, PERM, Val::None),
+    (&[], "raw6", 255, NODE, PERM, Val::None),
+    (&[], "pim6", 103, NODE, PERM, Val::None),
+    (&[], "multicast", DYN, NODE, PERM, Val::None),
+    (&[], "multicast_kludge", DYN, NODE, PERM, Val::None),
+];
+
+/// net/if.c sysctl_sndq_setup for lo0 (if_attach; its create of
+/// net.interfaces, CTL_CREATE, is the row of [`ROWS`]): the interface's
+/// node and its output queue, all CTL_CREATE; ifq_maxlen IFQ_MAXLEN 256.
+/// One child of net.interfaces, as the capture's CTL_QUERY of net shows.
+const LO0_SNDQ: &[Named] = &[
+    (&[], "lo0", DYN, NODE, PERM, Val::None),
+    (&["lo0"], "sndq", DYN, NODE, PERM, Val::None),
+    (&["lo0", "sndq"], "len", DYN, INT, PERM, Val::Int(0)),
+    (&["lo0", "sndq"], "maxlen", DYN, INT, RW, Val::Int(256)),
+    (&["lo0", "sndq"], "drops", DYN, INT, PERM, Val::Int(0)),
+];
+
+/// NetBSD sys/kern/uipc_domain.c sysctl_net_setup (librumpnet's
+/// domaininit), below net.local: three children (SOCK_STREAM 1,
+/// SOCK_SEQPACKET 5, SOCK_DGRAM 2), as the net_ifconfig capture's
+/// CTL_QUERY of net shows (clen 3), each with its pcblist.
+const LOCAL_SETUP: &[Named] = &[
+    (&[], "stream", 1, NODE, PERM, Val::None),
+    (&[], "seqpacket", 5, NODE, PERM, Val::None),
+    (&[], "dgram", 2, NODE, PERM, Val::None),
+    (&["stream"], "pcblist", DYN, STRUCT, PERM, Val::None),
+    (&["seqpacket"], "pcblist", DYN, STRUCT, PERM, Val::None),
+    (&["dgram"], "pcblist", DYN, STRUCT, PERM, Val::None),
+];
+
+/// NetBSD sys/net/rtsock.c sysctl_net_route_setup, the create after
+/// rtable, below net.route and net.oroute (two children each, as the
+/// capture's CTL_QUERY of net shows): "stats", &rtstat, sizeof(rtstat)
+/// (net/route.h struct rtstat: five uint64_t counters, zero at boot).
+const ROUTE_SETUP: &[Named] = &[(&[], "stats", DYN, STRUCT, PERM, Val::Zeros(40))];
+
+/// The creations of `rows` below net.`base`, from `seq` on; the row
+/// named "" is net.`base` itself.
+fn named_creations(base: &[&str], rows: &[Named], seq: u32) -> Vec<Creation> {
+    let (last, above) = match base.split_last() {
+        Some((l, a)) => (*l, a),
+        None => ("", base),
+    };
+    rows.iter()
+        .enumerate()
+        .map(|(i, &(parent, name, num, ty, flags, val))| {
+            let mut names: Vec<String> = vec!["net".to_owned()];
+            if name.is_empty() {
+                names.extend(above.iter().map(|s| (*s).to_owned()));
+            } else {
+                names.extend(base.iter().map(|s| (*s).to_owned()));
+                names.extend(parent.iter().map(|s| (*s).to_owned()));
+            }
+            let name = if name.is_empty() { last } else { name };
+            let mut n = node(name, num.max(0), ty, flags, 0, 4, 0);
+            match val {
+                Val::None => {}
+                Val::Int(v) => n.value = v.to_le_bytes().to_vec(),
+                Val::Str(s, size) => {
+                    n.value = s.as_bytes().to_vec();
+                    // sysctl_create: a string of size 0 takes its length and NUL.
+                    n.size = if size == 0 { s.len() as u64 + 1 } else { size };
+                }
+                Val::Zeros(len) => {
+                    n.value = vec![0; usize::try_from(len).unwrap_or(0)];
+                    n.size = len;
+                    n.needs_more = false;
+                }
+            }
+            if ty == NODE {
+                n.size = 96;
+            } else if matches!(val, Val::None) {
+                n.size = if ty == STRUCT && name == "ident" {
+                    4
+                } else {
+                    0
+                };
+            }
+            Creation {
+                phase: Phase::NetInit,
+                seq: seq + i as u32,
+                parent: names,
+                node: n,
+                dynamic: num == DYN,
+            }
+        })
+        .collect()
+}
+
+/// The setup functions transcribed by names, in the order the network
+/// init runs them (after the rows of [`ROWS`]; their versions are not yet
+/// those of the captures, see [`with_net_nodes`]).
+fn setup_creations(components: Components, base: u32) -> Vec<Creation> {
+    // The setup functions that run with the creation of a row of ROWS
+    // (right after it, in the room its sequence numbers leave).
+    let with_row = |parent: &[i32], name: &str| -> u32 {
+        let i = ROWS
+            .iter()
+            .position(|r| r.0 == parent && r.1 == name)
+            .unwrap_or(ROWS.len());
+        base + i as u32 * ROOM + 1
+    };
+    let mut out = vec![];
+    // uipc_domain.c sysctl_net_setup runs with the creation of net.local.
+    out.extend(named_creations(
+        &["local"],
+        LOCAL_SETUP,
+        with_row(&[], "local"),
+    ));
+    if components.has(Component::Inet) {
+        let inet: [(&str, &[Named]); 6] = [
+            ("ip", IP_SETUP),
+            ("icmp", ICMP_SETUP),
+            ("igmp", IGMP_SETUP),
+            ("carp", CARP_SETUP),
+            ("raw", RAW_SETUP),
+            ("arp", ARP_SETUP),
+        ];
+        for (name, rows) in inet {
+            out.extend(named_creations(&["inet", name], rows, with_row(&[2], name)));
+        }
+        // tcp_usrreq.c tcp_usrreq_init: PF_INET "tcp", then PF_INET6 "tcp6".
+        let at = with_row(&[2], "tcp");
+        out.extend(named_creations(&["inet", "tcp"], TCP_SETUP, at));
+        if components.has(Component::Inet6) {
+            let at = at + TCP_SETUP.len() as u32;
+            out.extend(named_creations(&["inet6", "tcp6"], TCP_SETUP, at));
+        }
+    }
+    let mut seq = base + ROWS.len() as u32 * ROOM;
+    let mut add = |base: &[&str], rows: &[Named]| {
+        out.extend(named_creations(base, rows, seq));
+        seq += rows.len() as u32;
+    };
+    if components.has(Component::Inet) {
+        if components.has(Component::Inet6) {
+            add(&["inet6"], INET6_SETUP);
+        }
+        // if.c ifinit: sysctl_net_pktq_setup for PF_INET, then PF_INET6.
+        add(&["inet", "ip"], &IFQ_IP);
+        if components.has(Component::Inet6) {
+            add(&["inet6", "ip6"], &IFQ_IP6);
+        }
+    }
+    add(&["route"], ROUTE_SETUP);
+    add(&["oroute"], ROUTE_SETUP);
+    // lo0's attach, last (net.interfaces is the newest top node of net).
+    add(&["interfaces"], LO0_SNDQ);
+    out
+}
+
 /// Whether a row's component is loaded.
 fn present(needs: Needs, components: Components) -> bool {
     match needs {
@@ -278,24 +679,28 @@ pub fn net_creations(components: Components) -> Vec<Creation> {
         );
     // librumpnet's kern nodes come first in the init (mbinit, soinit).
     let base = KERN_ROWS.len() as u32;
-    kern.chain(net.map(|mut c| {
-        c.seq += base;
-        c
-    }))
-    .collect()
+    // Room after each row for the setup functions run with it.
+    let mut out: Vec<Creation> = kern
+        .chain(net.map(|mut c| {
+            c.seq = base + c.seq * ROOM;
+            c
+        }))
+        .collect();
+    out.extend(setup_creations(components, base));
+    out
 }
 
 /// `tree` with the observed versions of the net nodes the components' init
 /// creates (the table of those is incomplete, so numbering them by rule
 /// would be wrong): each such node takes its recorded version, and every
 /// node of net the newest version in its subtree (sysctl_create stamps the
-/// path to the root). The child-array sizes of the queried nodes are the
-/// observed ones too (their children are not all modelled).
+/// path to the root). The child-array sizes follow by rule
+/// (`sysctl_boot.rs` create_all) and match the captured ones.
 pub fn with_net_nodes(mut tree: Tree, components: Components) -> Tree {
     if !components.has(Component::Net) {
         return tree;
     }
-    for &(parent, _, num, ty, _, ver, size, _, needs) in ROWS {
+    for &(parent, _, num, _, _, ver, _, _, needs) in ROWS {
         if needs == Needs::NetSetup || !present(needs, components) {
             continue;
         }
@@ -304,9 +709,6 @@ pub fn with_net_nodes(mut tree: Tree, components: Components) -> Tree {
         path.push(num);
         if let Some(n) = tree.get_mut(&path) {
             n.ver = ver;
-            if ty == CTLTYPE_NODE {
-                n.csize = size;
-            }
         }
     }
     fn settle(n: &mut SNode) -> u32 {
@@ -318,7 +720,6 @@ pub fn with_net_nodes(mut tree: Tree, components: Components) -> Tree {
         v
     }
     if let Some(net) = tree.get_mut(&[4]) {
-        net.csize = 8;
         net.ver = 0;
         settle(net);
         // The child versions above are those of a server with netinet6;
@@ -395,5 +796,47 @@ mod tests {
         let udp = t.get(&[4, 2, 17, 2]).unwrap();
         assert_eq!(udp.flags, 0x0100_0272);
         assert_eq!(udp.record()[40..44], 367u32.to_le_bytes());
+    }
+
+    /// The transcribed setup functions give the child counts the
+    /// net_ifconfig capture's CTL_QUERY answers show, and the array sizes
+    /// follow by rule (8 doubling).
+    #[test]
+    fn setup_functions_give_the_captured_child_counts() {
+        let c = Components::NONE
+            .with(Component::Net)
+            .with(Component::Inet)
+            .with(Component::Inet6);
+        let t = tree(c);
+        let count = |mib: &[i32]| {
+            let n = t.get(mib).unwrap();
+            (n.children.len(), n.csize)
+        };
+        assert_eq!(count(&[4, 1]), (3, 8), "local");
+        assert_eq!(count(&[4, 17]), (2, 8), "oroute");
+        assert_eq!(count(&[4, 24]), (8, 8), "inet6");
+        assert_eq!(count(&[4, 34]), (2, 8), "route");
+        assert_eq!(count(&[4, 1156]), (1, 8), "interfaces");
+        assert_eq!(count(&[4, 2, 0]), (24, 32), "ip");
+        assert_eq!(count(&[4, 2, 1]), (7, 8), "icmp");
+        assert_eq!(count(&[4, 2, 2]), (1, 8), "igmp");
+        assert_eq!(count(&[4, 2, 6]), (44, 64), "tcp");
+        assert_eq!(count(&[4, 2, 112]), (5, 8), "carp");
+        assert_eq!(count(&[4, 2, 255]), (1, 8), "raw");
+        assert_eq!(count(&[4, 2, 1132]), (8, 8), "arp");
+        assert_eq!(count(&[4, 24, 6]), (44, 64), "tcp6");
+        // A fixed number, a CTL_CREATE one and a subtree's leaf.
+        let tcp = t.get(&[4, 2, 6]).unwrap();
+        assert_eq!(t.get(&[4, 2, 6, 4]).unwrap().value, 536i32.to_le_bytes());
+        let minmss = tcp.children.iter().find(|n| n.name == "minmss").unwrap();
+        assert!(minmss.num > crate::sysctl_boot::CREATE_BASE);
+        let sack = t.get(&[4, 2, 6, 10]).unwrap();
+        assert_eq!(sack.children.len(), 4);
+        assert_eq!(t.get(&[4, 2, 6, 20]).unwrap().flags, 0x0100_0a02, "slowhz");
+        assert_eq!(t.get(&[4, 2, 0, 21]).unwrap().children.len(), 3, "ifq");
+        // Without netinet6 neither tcp6 nor the inet6 children.
+        let t = tree(Components::NONE.with(Component::Net).with(Component::Inet));
+        assert!(t.get(&[4, 24]).unwrap().children.is_empty());
+        assert_eq!(t.get(&[4, 2, 6]).unwrap().children.len(), 44);
     }
 }
