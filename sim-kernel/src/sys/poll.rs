@@ -344,11 +344,11 @@ pub(crate) fn poll(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     pollcommon(k, c, 209, ts)
 }
 
-/// __pollts50(fds, nfds, ts, mask): the timespec, then the signal mask (16
-/// bytes, which changes nothing here: no signal is delivered while waiting),
-/// are copied in before anything is checked.
-pub(crate) fn pollts(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
-    let (tsp, maskp) = (c.word(2), c.word(3));
+/// The timespec at `tsp` (none for NULL), then the signal mask at `maskp`
+/// (16 bytes, which changes nothing here: no signal is delivered while
+/// waiting), copied in before anything is checked, as __pollts50 and
+/// __pselect50 do.
+fn timespec_then_mask(c: &mut Ctx<'_, '_>, tsp: u64, maskp: u64) -> Result<Option<Timespec>, Stop> {
     let ts = if tsp != 0 {
         Some(read_timespec(&c.copyin(tsp, 16)?))
     } else {
@@ -357,6 +357,12 @@ pub(crate) fn pollts(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     if maskp != 0 {
         c.copyin(maskp, 16)?;
     }
+    Ok(ts)
+}
+
+/// __pollts50(fds, nfds, ts, mask): [`timespec_then_mask`], then pollcommon.
+pub(crate) fn pollts(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
+    let ts = timespec_then_mask(c, c.word(2), c.word(3))?;
     pollcommon(k, c, 437, ts)
 }
 
@@ -371,19 +377,10 @@ pub(crate) fn select(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
     selcommon(k, c, 417, ts)
 }
 
-/// __pselect50(nd, in, ou, ex, ts, mask), as sys___pselect50: the timespec,
-/// then the signal mask (16 bytes, which changes nothing here: no signal is
-/// delivered while waiting) are copied in, then [`selcommon`].
+/// __pselect50(nd, in, ou, ex, ts, mask), as sys___pselect50:
+/// [`timespec_then_mask`], then [`selcommon`].
 pub(crate) fn pselect(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
-    let (tsp, maskp) = (c.word(4), c.word(5));
-    let ts = if tsp != 0 {
-        Some(read_timespec(&c.copyin(tsp, 16)?))
-    } else {
-        None
-    };
-    if maskp != 0 {
-        c.copyin(maskp, 16)?;
-    }
+    let ts = timespec_then_mask(c, c.word(4), c.word(5))?;
     selcommon(k, c, 436, ts)
 }
 
