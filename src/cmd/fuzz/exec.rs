@@ -132,10 +132,10 @@ fn may_block(sysnum: u32, args: &[u8]) -> bool {
     match sysnum {
         // read, write: nbyte; readv, writev: iovcnt
         3 | 4 | 120 | 121 => slot(2) != Some(0),
-        // open, openat (fifos), fcntl (F_SETLKW), flock, poll, select, nanosleep,
+        // open, openat (fifos), fcntl (F_SETLKW), flock, poll, select, pselect, nanosleep,
         // sockets, wait4, kevent, sleeps, pread/pwrite and their vector forms on fifos
-        5 | 468 | 92 | 131 | 209 | 417 | 437 | 430 | 477 | 7 | 449 | 29 | 30 | 27 | 28 | 98
-        | 133 | 435 | 173 | 174 | 289 | 290 | 456 | 475 | 476 | 480 | 481 | 482 => true,
+        5 | 468 | 92 | 131 | 209 | 417 | 436 | 437 | 430 | 477 | 7 | 449 | 29 | 30 | 27 | 28
+        | 98 | 133 | 435 | 173 | 174 | 289 | 290 | 456 | 475 | 476 | 480 | 481 | 482 => true,
         _ => false,
     }
 }
