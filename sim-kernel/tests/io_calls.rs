@@ -954,8 +954,6 @@ fn a_timed_poll_another_process_could_end_expires_when_the_clock_passes_it() {
 /// the rest) instead of faulting, and writes what it reports. So does writev.
 #[test]
 fn a_pipe_write_whose_room_changes_during_its_copyin_writes_what_it_reports() {
-    use rumpsp_protocol::kernel::{CallMemory, SyscallStep};
-    use rumpsp_protocol::{Abi, SyscallArgs};
     for vectored in [false, true] {
         let mut t = T::new();
         let (r, w) = pipe(&mut t);
@@ -963,7 +961,7 @@ fn a_pipe_write_whose_room_changes_during_its_copyin_writes_what_it_reports() {
         let (e, n) = t.write(w, &vec![1u8; 16384 - 3000]);
         assert_eq!((e, n), (0, 16384 - 3000));
         let data: Vec<u8> = (0..4000u32).map(|i| (i % 251) as u8).collect();
-        let (sysnum, block) = if vectored {
+        let (sysnum, args) = if vectored {
             let (a, b) = (t.put(&data[..1500]), t.put(&data[1500..]));
             let mut iov = Vec::new();
             for (base, len) in [(a, 1500u64), (b, 2500)] {
@@ -975,29 +973,18 @@ fn a_pipe_write_whose_room_changes_during_its_copyin_writes_what_it_reports() {
         } else {
             (nr::WRITE, [w as u64, t.put(&data), data.len() as u64])
         };
-        let block: Vec<u8> = block.iter().flat_map(|v| v.to_le_bytes()).collect();
-        let mut mem = CallMemory::default();
         let mut drained = false;
-        let done = loop {
-            let step =
-                t.k.syscall(t.pid, sysnum, SyscallArgs::new(&block, Abi::Lp64Le), &mem);
-            let reqs = match step {
-                SyscallStep::Done(d) => break d,
-                SyscallStep::Need(r) => vec![r],
-                SyscallStep::NeedAll(rs) => rs,
-                other => panic!("a non-blocking write with room: {other:?}"),
-            };
-            for r in reqs {
-                let got = t.mem.fetch(r);
-                mem.push(r, got);
-            }
+        let done = t.stepwise(sysnum, &args, |t, pause| {
             // the data is asked for in the run after the iovecs (writev)
-            let data_asked = mem.len() >= if vectored { 2 } else { 1 };
+            let data_asked = match pause {
+                Pause::Fetched(n) => n >= if vectored { 2 } else { 1 },
+                Pause::Blocked => panic!("a non-blocking write with room waits"),
+            };
             if data_asked && !drained {
                 drained = true;
                 assert_eq!(t.read(r, 16384).1.len(), 16384 - 3000);
             }
-        };
+        });
         assert_eq!(done.error, 0, "vectored {vectored}: no fault");
         let written = done.retval[0] as usize;
         assert!(written >= 3000, "vectored {vectored}: {written}");
@@ -1014,43 +1001,23 @@ fn a_pipe_write_whose_room_changes_during_its_copyin_writes_what_it_reports() {
 /// room it found.
 #[test]
 fn a_blocking_pipe_write_waits_for_the_reader_until_all_is_written() {
-    use rumpsp_protocol::kernel::{CallMemory, SyscallStep};
-    use rumpsp_protocol::{Abi, SyscallArgs};
     let mut t = T::new();
     let (r, w) = pipe(&mut t);
     let data: Vec<u8> = (0..150_000u32).map(|i| (i % 241) as u8).collect();
-    let block: Vec<u8> = [w as u64, t.put(&data), data.len() as u64]
-        .iter()
-        .flat_map(|v| v.to_le_bytes())
-        .collect();
-    let mut mem = CallMemory::default();
+    let buf = t.put(&data);
     let (mut got, mut waits) = (Vec::new(), 0);
-    let done = loop {
-        match t.k.syscall(
-            t.pid,
-            nr::WRITE,
-            SyscallArgs::new(&block, Abi::Lp64Le),
-            &mem,
-        ) {
-            SyscallStep::Done(d) => break d,
-            SyscallStep::Need(q) => {
-                let f = t.mem.fetch(q);
-                mem.push(q, f);
-            }
-            SyscallStep::NeedAll(qs) => {
-                for q in qs {
-                    let f = t.mem.fetch(q);
-                    mem.push(q, f);
-                }
-            }
-            SyscallStep::Blocked | SyscallStep::BlockedOn(_) => {
+    let done = t.stepwise(
+        nr::WRITE,
+        &[w as u64, buf, data.len() as u64],
+        |t, pause| {
+            if pause == Pause::Blocked {
                 waits += 1;
                 assert!(waits < 100, "the write never finished");
                 // the reader takes some of it: the write is woken and goes on
                 got.extend(t.read(r, 40_000).1);
             }
-        }
-    };
+        },
+    );
     assert_eq!(done.error, 0);
     assert_eq!(done.retval[0], data.len() as i64, "the whole write");
     assert!(
@@ -1070,18 +1037,6 @@ fn a_blocking_pipe_write_waits_for_the_reader_until_all_is_written() {
     assert_eq!((e, n), (0, 65536));
 }
 
-/// The (interval, value) of a timer as getitimer reads it, in microseconds.
-fn itimer_now(t: &mut T, which: u64) -> (i64, i64) {
-    let b = t.buf(32);
-    t.ok(GETITIMER, &[which, b]);
-    let v = t.mem.read(b, 32).unwrap();
-    let us = |o: usize| {
-        i64::from_le_bytes(v[o..o + 8].try_into().unwrap()) * 1_000_000
-            + i64::from(i32::from_le_bytes(v[o + 8..o + 12].try_into().unwrap()))
-    };
-    (us(0), us(16))
-}
-
 /// itimerfire: an expired ITIMER_REAL or ITIMER_MONOTONIC posts SIGALRM to
 /// its process, outside any call (the server raises it); a one-shot timer is
 /// then disarmed, a periodic one reloaded past the expiries it missed (one
@@ -1092,19 +1047,6 @@ fn expired_interval_timers_post_sigalrm_once_per_expiry() {
     const SIGALRM: u32 = 14;
     let mut t = T::new();
     let me = t.pid;
-    let itv = |t: &mut T, int_us: i32, val_us: i32| {
-        let mut b = 0i64.to_le_bytes().to_vec();
-        b.extend_from_slice(&int_us.to_le_bytes());
-        b.extend_from_slice(&[0; 4]);
-        b.extend_from_slice(&0i64.to_le_bytes());
-        b.extend_from_slice(&val_us.to_le_bytes());
-        b.extend_from_slice(&[0; 4]);
-        t.put(&b)
-    };
-    let sleep = |t: &mut T, ms: i64| {
-        let a = ts(t, 0, ms * 1_000_000);
-        t.ok(nr::NANOSLEEP, &[a, 0]);
-    };
     // one shot, 100 ms, on ITIMER_REAL (0)
     let a = itv(&mut t, 0, 100_000);
     t.ok(SETITIMER, &[0, a, 0]);
@@ -1112,7 +1054,7 @@ fn expired_interval_timers_post_sigalrm_once_per_expiry() {
     assert_eq!(t.k.take_raises(), [], "not yet");
     sleep(&mut t, 60);
     assert_eq!(t.k.take_raises(), [(me, SIGALRM)]);
-    assert_eq!(itimer_now(&mut t, 0), (0, 0), "disarmed");
+    assert_eq!(getit(&mut t, 0), (0, 0), "disarmed");
     sleep(&mut t, 200);
     assert_eq!(t.k.take_raises(), [], "a one-shot timer fires once");
     // periodic on ITIMER_MONOTONIC (3): first at 100 ms, then every 50 ms
@@ -1126,7 +1068,7 @@ fn expired_interval_timers_post_sigalrm_once_per_expiry() {
         [(me, SIGALRM)],
         "missed expiries: one signal"
     );
-    let (interval, value) = itimer_now(&mut t, 3);
+    let (interval, value) = getit(&mut t, 3);
     assert_eq!(interval, 50_000);
     assert!((0..=50_000).contains(&value), "reloaded past now: {value}");
     // ITIMER_VIRTUAL (1) counts process time, which never passes here

@@ -436,8 +436,6 @@ fn a_blocking_write_larger_than_the_buffer_goes_out_as_the_reader_reads() {
 /// faults, and the count it reports is what arrives.
 #[test]
 fn a_send_whose_room_changes_during_its_copyin_sends_what_it_reports() {
-    use rumpsp_protocol::kernel::{CallMemory, Kernel, SyscallStep};
-    use rumpsp_protocol::{Abi, SyscallArgs};
     let mut t = local();
     let (a, b) = pair(&mut t, STREAM);
     nonblock(&mut t, a);
@@ -447,42 +445,20 @@ fn a_send_whose_room_changes_during_its_copyin_sends_what_it_reports() {
     assert_eq!((e, n), (0, (room - 3000) as i64));
     let data: Vec<u8> = (0..4000u32).map(|i| (i % 253) as u8).collect();
     let buf = t.put(&data);
-    let block: Vec<u8> = [a as u64, buf, data.len() as u64]
-        .iter()
-        .flat_map(|v| v.to_le_bytes())
-        .collect();
-    let mut mem = CallMemory::default();
-    let mut asked = Vec::new();
     let mut drained = false;
-    let done = loop {
-        match t.k.syscall(
-            t.pid,
-            nr::WRITE,
-            SyscallArgs::new(&block, Abi::Lp64Le),
-            &mem,
-        ) {
-            SyscallStep::Done(d) => break d,
-            SyscallStep::Need(r) => {
-                asked.push(r);
-                let got = t.mem.fetch(r);
-                mem.push(r, got);
+    let done = t.stepwise(
+        nr::WRITE,
+        &[a as u64, buf, data.len() as u64],
+        |t, pause| {
+            assert_ne!(pause, Pause::Blocked, "a non-blocking send with room waits");
+            if !drained {
+                // the peer reads everything before the send runs again
+                drained = true;
+                assert_eq!(t.read(b, room).1.len(), room - 3000);
             }
-            SyscallStep::NeedAll(rs) => {
-                for r in rs {
-                    asked.push(r);
-                    let got = t.mem.fetch(r);
-                    mem.push(r, got);
-                }
-            }
-            other => panic!("a non-blocking send with room: {other:?}"),
-        }
-        if !drained {
-            // the peer reads everything before the send runs again
-            drained = true;
-            assert_eq!(t.read(b, room).1.len(), room - 3000);
-        }
-    };
-    assert_eq!(done.error, 0, "no fault: asked for {asked:?}");
+        },
+    );
+    assert_eq!(done.error, 0, "no fault");
     let sent = done.retval[0] as usize;
     assert!(sent >= 3000, "at least the room of the first run: {sent}");
     let got = t.read(b, 8192).1;

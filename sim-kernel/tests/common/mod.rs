@@ -5,6 +5,15 @@ use rumpsp_protocol::kernel::Kernel;
 use rumpsp_sim_kernel::local::{run_syscall, LocalMemory, Outcome};
 use rumpsp_sim_kernel::SimKernel;
 
+/// Where [`T::stepwise`] stopped a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pause {
+    /// After a memory round; the requests answered so far.
+    Fetched(usize),
+    /// The call waits.
+    Blocked,
+}
+
 pub struct T {
     pub k: SimKernel,
     pub mem: LocalMemory,
@@ -144,6 +153,43 @@ impl T {
             Outcome::Done(d) => (d.error, d.retval[0], d.retval[1]),
             Outcome::Blocked => (-1, -1, -1),
         }
+    }
+
+    /// Runs a syscall step by step as the server does: its fetched memory
+    /// kept across runs, `between` called after each memory round
+    /// (`Pause::Fetched` with the count of requests answered so far) and at
+    /// each wait (`Pause::Blocked`), so a test can change the kernel in
+    /// between. Panics after 1000 rounds.
+    pub fn stepwise(
+        &mut self,
+        nr: u32,
+        args: &[u64],
+        mut between: impl FnMut(&mut T, Pause),
+    ) -> rumpsp_protocol::kernel::SyscallDone {
+        use rumpsp_protocol::kernel::{CallMemory, SyscallStep};
+        use rumpsp_protocol::{Abi, SyscallArgs};
+        let block: Vec<u8> = args.iter().flat_map(|a| a.to_le_bytes()).collect();
+        let mut mem = CallMemory::default();
+        for _ in 0..1000 {
+            let step = self
+                .k
+                .syscall(self.pid, nr, SyscallArgs::new(&block, Abi::Lp64Le), &mem);
+            let reqs = match step {
+                SyscallStep::Done(d) => return d,
+                SyscallStep::Need(r) => vec![r],
+                SyscallStep::NeedAll(rs) => rs,
+                SyscallStep::Blocked | SyscallStep::BlockedOn(_) => {
+                    between(self, Pause::Blocked);
+                    continue;
+                }
+            };
+            for r in reqs {
+                let got = self.mem.fetch(r);
+                mem.push(r, got);
+            }
+            between(self, Pause::Fetched(mem.len()));
+        }
+        panic!("syscall {nr} {args:x?} did not finish in 1000 rounds");
     }
 
     /// errno only.
