@@ -168,6 +168,13 @@ impl Ctx<'_, '_> {
         self.args.int(i).unwrap_or(0)
     }
 
+    /// The call's identity across its runs (the process, the syscall, its
+    /// argument block): the key of its timed wait and of a send's or pipe
+    /// write's progress.
+    pub fn call_key(&self, sysnum: u32) -> TimedWait {
+        (self.pid, sysnum, self.args.bytes().to_vec())
+    }
+
     /// Full-width argument `i` (pointer, size_t, off_t).
     pub fn word(&self, i: usize) -> u64 {
         self.args.word(i).unwrap_or(0)

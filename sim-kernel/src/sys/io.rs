@@ -305,7 +305,7 @@ fn pipe_progress<T>(
 ) -> Result<T, Stop> {
     let r = checks(k, c);
     if let Err(Stop::Errno(_) | Stop::ErrnoWith(..)) = &r {
-        let key = crate::sys::sockio::call_key(c, sysnum);
+        let key = c.call_key(sysnum);
         k.t.send_progress.remove(&key);
     }
     r
@@ -325,7 +325,7 @@ fn pipe_write(
     iov: &[(u64, u64)],
     sysnum: u32,
 ) -> SysResult {
-    let key = crate::sys::sockio::call_key(c, sysnum);
+    let key = c.call_key(sysnum);
     let total: u64 = iov.iter().map(|x| x.1).sum();
     let done = k.t.send_progress.get(&key).copied().unwrap_or(0);
     let rest = total.saturating_sub(done as u64);

@@ -373,7 +373,7 @@ pub(crate) fn kevent(k: &mut SimKernel, c: &mut Ctx<'_, '_>) -> SysResult {
         k.timed_waits.remove(wait);
         k.kq.registered.remove(&(wait.0, wait.2.clone()));
     };
-    let wait = (c.pid, 435, c.args.bytes().to_vec());
+    let wait = c.call_key(435);
     if room == 0 {
         done(k, &wait);
         return Ok((0, 0));

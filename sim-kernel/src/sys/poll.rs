@@ -244,11 +244,6 @@ pub(crate) fn others_with_sockets(k: &SimKernel, pid: i32) -> bool {
         .any(|(p, pr)| *p != pid && !pr.fds.is_empty())
 }
 
-/// The timed wait of this call: the process, the syscall, its argument block.
-fn wait_key(c: &Ctx<'_, '_>, sysnum: u32) -> TimedWait {
-    (c.pid, sysnum, c.args.bytes().to_vec())
-}
-
 /// The end of a scan that found nothing: return 0 now (a timeout of 0, a
 /// timeout the clock has passed since the call first waited, or, with the
 /// virtual clock, one that runs out with nothing able to change: the clock
@@ -323,7 +318,7 @@ fn pollcommon(
         e[6..8].copy_from_slice(&(revents as i16).to_le_bytes());
         n += i64::from(revents != 0);
     }
-    let key = wait_key(c, sysnum);
+    let key = c.call_key(sysnum);
     if n == 0 {
         let watch = Watch::of(k, c.pid, &seen);
         nothing_ready(k, key, timeout, None, &watch)?;
@@ -427,7 +422,7 @@ fn selcommon(
             }
         }
     }
-    let key = wait_key(c, sysnum);
+    let key = c.call_key(sysnum);
     if n == 0 {
         let watch = Watch::of(k, c.pid, &seen);
         nothing_ready(k, key, timeout, None, &watch)?;

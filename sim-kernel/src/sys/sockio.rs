@@ -55,11 +55,6 @@ pub(crate) fn ioctl(
     Ok((0, 0))
 }
 
-/// The call's identity for a blocked send's progress and a timed wait.
-pub(crate) fn call_key(c: &Ctx<'_, '_>, sysnum: u32) -> crate::TimedWait {
-    (c.pid, sysnum, c.args.bytes().to_vec())
-}
-
 /// Whether the file (or the flags) make the call non-blocking.
 fn nbio(k: &SimKernel, id: FileId, flags: i32) -> bool {
     k.t.files
@@ -104,7 +99,7 @@ fn send_on(
         flags,
         nbio: nbio(k, id, flags),
     };
-    let key = call_key(c, sysnum);
+    let key = c.call_key(sysnum);
     let nosig =
         k.t.files
             .get(&id)
@@ -142,7 +137,7 @@ fn recv_on(
     before: &mut dyn FnMut(&mut Ctx<'_, '_>) -> Result<(), Stop>,
 ) -> Result<net::soreceive::Received, Stop> {
     let resid: usize = iov.iter().map(|v| v.1 as usize).sum();
-    let key = call_key(c, sysnum);
+    let key = c.call_key(sysnum);
     let nb = nbio(k, id, flags);
     let ready = net::soreceive::check(k, so, resid, flags, nb, &key)?;
     before(c)?;

@@ -59,7 +59,7 @@ pub(crate) fn sleep_for(
     sysnum: u32,
     ns: u64,
 ) -> Result<(), Stop> {
-    let key = crate::sys::sockio::call_key(c, sysnum);
+    let key = c.call_key(sysnum);
     if k.clock.host.is_none() {
         k.clock.advance(ns);
         return Ok(());
